@@ -1,0 +1,326 @@
+//! The Debian backend, over libapt-pkg (rust-apt). It reads the same cache,
+//! policy and dependency state that `apt` uses; nothing here parses the
+//! output of apt or dpkg.
+//!
+//! Reading every description in cache order is slow when the lists are
+//! stored compressed (each backwards seek re-decompresses the file), so the
+//! index reads them sorted by where they sit on disk.
+
+use std::path::{Path, PathBuf};
+
+use rust_apt::config::Config;
+use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
+
+use super::fingerprint::{Fingerprint, list_dir};
+use super::{BackendError, IndexRead, PackageBackend};
+use crate::index::{IndexRecord, flags};
+use crate::model::{BackendKind, InstallReason, PackageInfo, VersionOrigin};
+
+/// The apt database of this machine.
+pub struct AptBackend {
+    cache: Option<Cache>,
+}
+
+/// The files whose state the apt cache is built from.
+struct AptPaths {
+    status: PathBuf,
+    extended_states: PathBuf,
+    lists: PathBuf,
+    /// Sources, preferences and configuration: files and directories.
+    etc_files: Vec<PathBuf>,
+    etc_dirs: Vec<PathBuf>,
+}
+
+impl AptPaths {
+    fn from_config() -> AptPaths {
+        rust_apt::config::init_config_system();
+        let c = Config::new();
+        AptPaths {
+            status: c.file("Dir::State::status", "/var/lib/dpkg/status").into(),
+            extended_states: c
+                .file("Dir::State::extended_states", "/var/lib/apt/extended_states")
+                .into(),
+            lists: c.dir("Dir::State::lists", "/var/lib/apt/lists/").into(),
+            etc_files: vec![
+                c.file("Dir::Etc::sourcelist", "/etc/apt/sources.list").into(),
+                c.file("Dir::Etc::preferences", "/etc/apt/preferences").into(),
+                c.file("Dir::Etc::main", "/etc/apt/apt.conf").into(),
+            ],
+            etc_dirs: vec![
+                c.dir("Dir::Etc::sourceparts", "/etc/apt/sources.list.d").into(),
+                c.dir("Dir::Etc::preferencesparts", "/etc/apt/preferences.d").into(),
+                c.dir("Dir::Etc::parts", "/etc/apt/apt.conf.d").into(),
+            ],
+        }
+    }
+}
+
+/// Names in the lists directory that are not package lists.
+const LISTS_SKIP: &[&str] = &["lock", "partial", "auxfiles"];
+
+impl Default for AptBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AptBackend {
+    pub fn new() -> AptBackend {
+        AptBackend { cache: None }
+    }
+
+    fn cache(&mut self) -> Result<&Cache, BackendError> {
+        if self.cache.is_none() {
+            let paths = AptPaths::from_config();
+            require_readable(&paths.status)?;
+            let cache = Cache::new::<&str>(&[]).map_err(|e| BackendError::Open(e.to_string()))?;
+            self.cache = Some(cache);
+        }
+        Ok(self.cache.as_ref().expect("just opened"))
+    }
+}
+
+fn require_readable(path: &Path) -> Result<(), BackendError> {
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|source| BackendError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// `codename/component` of a package file, or `local` for the dpkg status
+/// file and other files no repository serves.
+fn file_label(file: &PackageFile<'_>) -> String {
+    if !file.is_downloadable() {
+        return "local".to_string();
+    }
+    let suite = file
+        .codename()
+        .filter(|s| !s.is_empty())
+        .or_else(|| file.archive())
+        .unwrap_or("unknown");
+    match file.component().filter(|c| !c.is_empty()) {
+        Some(component) => format!("{suite}/{component}"),
+        None => suite.to_string(),
+    }
+}
+
+/// Where `version` can be had: its first repository, or `local`.
+fn repository(version: &Version<'_>) -> String {
+    version
+        .package_files()
+        .find(|f| f.is_downloadable())
+        .map_or_else(|| "local".to_string(), |f| file_label(&f))
+}
+
+/// Every place `version` is known from.
+fn repositories(version: &Version<'_>) -> Vec<String> {
+    let mut out: Vec<String> = version.package_files().map(|f| file_label(&f)).collect();
+    out.dedup();
+    out
+}
+
+/// Splits a dependency field (`a (>= 1), b | c`) into its comma-separated
+/// groups, with whitespace (including folded lines) collapsed.
+fn split_relations(field: Option<String>) -> Vec<String> {
+    field
+        .map(|f| {
+            f.split(',')
+                .map(|part| part.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|part| !part.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The long description without its first (summary) line, with Debian's
+/// one-space indentation removed and ` .` lines turned into empty lines.
+fn long_description(full: &str) -> String {
+    full.lines()
+        .skip(1)
+        .map(|line| {
+            let line = line.strip_prefix(' ').unwrap_or(line);
+            if line == "." { "" } else { line }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn unix_mtime(path: &Path) -> Option<u64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
+impl PackageBackend for AptBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Apt
+    }
+
+    fn library(&self) -> String {
+        "libapt-pkg".to_string()
+    }
+
+    fn fingerprint(&self) -> Result<String, BackendError> {
+        let paths = AptPaths::from_config();
+        require_readable(&paths.status)?;
+        let mut f = Fingerprint::default();
+        f.file(&paths.status);
+        f.file(&paths.extended_states);
+        f.dir(&paths.lists, LISTS_SKIP);
+        for file in &paths.etc_files {
+            f.file(file);
+        }
+        for dir in &paths.etc_dirs {
+            f.dir(dir, &[]);
+        }
+        Ok(f.finish())
+    }
+
+    fn read_index(&mut self) -> Result<IndexRead, BackendError> {
+        let cache = self.cache()?;
+        let depcache = cache.depcache();
+        let mut pending = Vec::new();
+        for pkg in cache.packages(&PackageSort::default()) {
+            let installed = pkg.installed();
+            let Some(shown) = pkg.candidate().or_else(|| installed.clone()) else {
+                continue;
+            };
+            let mut bits = 0;
+            if pkg.current_state() == PkgCurrentState::Installed {
+                bits |= flags::INSTALLED;
+                if depcache.is_auto_installed(&pkg) {
+                    bits |= flags::AUTO;
+                }
+                if depcache.is_garbage(&pkg) {
+                    bits |= flags::ORPHAN;
+                }
+            }
+            if pkg.is_upgradable() {
+                bits |= flags::UPGRADABLE;
+            }
+            if pkg.is_essential() {
+                bits |= flags::ESSENTIAL;
+            }
+            if shown.is_downloadable() {
+                bits |= flags::AVAILABLE;
+            }
+            let record = IndexRecord {
+                name: pkg.fullname(true),
+                architecture: shown.arch().to_string(),
+                version: shown.version().to_string(),
+                installed_version: installed.map(|v| v.version().to_string()),
+                repository: repository(&shown),
+                summary: String::new(),
+                provides: shown.provides().map(|p| p.name().to_string()).collect(),
+                flags: bits,
+            };
+            let file = shown.package_files().next().map_or(usize::MAX, |f| f.index());
+            pending.push(((file, shown.index()), record, shown));
+        }
+        // Descriptions in on-disk order: see the module documentation.
+        pending.sort_by_key(|(key, _, _)| *key);
+        let records = pending
+            .into_iter()
+            .map(|(_, mut record, version)| {
+                record.summary = version.summary().unwrap_or_default();
+                record
+            })
+            .collect();
+
+        let lists = AptPaths::from_config().lists;
+        let last_refresh = list_dir(&lists, LISTS_SKIP)
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with("Release"))
+            })
+            .filter_map(|p| unix_mtime(p))
+            .max();
+        Ok(IndexRead {
+            records,
+            last_refresh,
+        })
+    }
+
+    fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError> {
+        let cache = self.cache()?;
+        let Some(pkg) = cache.get(name) else {
+            return Ok(None);
+        };
+        let installed = pkg.installed();
+        let candidate = pkg.candidate();
+        let Some(shown) = candidate.clone().or_else(|| installed.clone()) else {
+            return Ok(None);
+        };
+        let fully_installed = pkg.current_state() == PkgCurrentState::Installed;
+        let field = |name: &str| shown.get_record(name).filter(|v| !v.trim().is_empty());
+        let full_description = shown.description().unwrap_or_default();
+        let mut versions: Vec<Version<'_>> = pkg.versions().collect();
+        versions.sort_by(|a, b| rust_apt::util::cmp_versions(b.version(), a.version()));
+
+        Ok(Some(PackageInfo {
+            name: pkg.fullname(true),
+            architecture: shown.arch().to_string(),
+            installed_version: installed.as_ref().map(|v| v.version().to_string()),
+            candidate_version: candidate.as_ref().map(|v| v.version().to_string()),
+            repository: repository(&shown),
+            version: shown.version().to_string(),
+            section: shown.section().ok().map(str::to_string),
+            priority: shown.priority_str().ok().map(str::to_string),
+            download_size: shown.size(),
+            installed_size: shown.installed_size(),
+            maintainer: field("Maintainer"),
+            homepage: field("Homepage"),
+            source: Some(shown.source_name().to_string()),
+            summary: shown.summary().unwrap_or_default(),
+            description: long_description(&full_description),
+            depends: split_relations(field("Depends")),
+            pre_depends: split_relations(field("Pre-Depends")),
+            recommends: split_relations(field("Recommends")),
+            suggests: split_relations(field("Suggests")),
+            provides: split_relations(field("Provides")),
+            conflicts: split_relations(field("Conflicts")),
+            breaks: split_relations(field("Breaks")),
+            replaces: split_relations(field("Replaces")),
+            install_reason: fully_installed.then(|| {
+                if pkg.is_auto_installed() {
+                    InstallReason::Dependency
+                } else {
+                    InstallReason::Explicit
+                }
+            }),
+            essential: pkg.is_essential(),
+            upgradable: pkg.is_upgradable(),
+            available: versions
+                .iter()
+                .map(|v| VersionOrigin {
+                    version: v.version().to_string(),
+                    repositories: repositories(v),
+                })
+                .collect(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relations_and_descriptions_are_normalised() {
+        assert_eq!(
+            split_relations(Some("libc6 (>= 2.34),\n libtinfo6 (>= 6), a | b".into())),
+            ["libc6 (>= 2.34)", "libtinfo6 (>= 6)", "a | b"]
+        );
+        assert!(split_relations(None).is_empty());
+        assert_eq!(
+            long_description("summary\n first paragraph\n .\n second"),
+            "first paragraph\n\nsecond"
+        );
+    }
+}

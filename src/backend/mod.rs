@@ -1,0 +1,68 @@
+//! Package backends: the `PackageBackend` trait every system package database
+//! implements, the error type they share, and choosing one for this machine.
+
+#[cfg(feature = "apt")]
+pub mod apt;
+pub mod detect;
+pub mod fingerprint;
+
+use std::path::PathBuf;
+
+use crate::index::IndexRecord;
+use crate::model::{BackendKind, PackageInfo};
+
+/// A failure of the package database.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the package database could not be opened: {0}")]
+    Open(String),
+    #[error("the {0} backend is not part of this build of omg")]
+    NotBuilt(&'static str),
+    #[error("cannot tell which package manager this system uses: {0}")]
+    UnknownSystem(String),
+}
+
+/// Everything the index needs from one read of the database.
+pub struct IndexRead {
+    pub records: Vec<IndexRecord>,
+    /// Unix time of the last refresh of the repository lists, if known.
+    pub last_refresh: Option<u64>,
+}
+
+/// A system package database (apt, alpm). Calls may be slow (they open the
+/// database); the index and the store exist so that most requests avoid them.
+/// Implementations need not be thread-safe: the daemon keeps a backend on one
+/// thread.
+pub trait PackageBackend {
+    fn kind(&self) -> BackendKind;
+
+    /// The library behind the backend, for `omg status`.
+    fn library(&self) -> String;
+
+    /// A digest of the database's state on disk that changes whenever any
+    /// answer could change. Cheap: it only looks at file metadata.
+    fn fingerprint(&self) -> Result<String, BackendError>;
+
+    /// Reads every package for the index.
+    fn read_index(&mut self) -> Result<IndexRead, BackendError>;
+
+    /// Everything known about the package called `name`, or `None` when no
+    /// real package has that name.
+    fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError>;
+}
+
+/// Opens the backend for `kind`.
+pub fn open(kind: BackendKind) -> Result<Box<dyn PackageBackend>, BackendError> {
+    match kind {
+        #[cfg(feature = "apt")]
+        BackendKind::Apt => Ok(Box::new(apt::AptBackend::new())),
+        #[cfg(not(feature = "apt"))]
+        BackendKind::Apt => Err(BackendError::NotBuilt("apt")),
+        BackendKind::Alpm => Err(BackendError::NotBuilt("alpm")),
+    }
+}

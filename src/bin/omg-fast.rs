@@ -1,0 +1,113 @@
+//! `omg-fast`: prints update and vulnerability counts for shell prompts from
+//! the status file alone. No IPC, no network, no heavy libraries; a missing
+//! or malformed file prints nothing and exits 0 so a prompt never breaks.
+//!
+//! ```text
+//! omg-fast                 compact summary ("↑3 !1"), empty when all is well
+//! omg-fast updates         system updates available
+//! omg-fast vulns           known vulnerabilities
+//! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} substituted
+//! ```
+//! Counts older than `--max-age SECONDS` (default 86400, env
+//! `OMG_FAST_MAX_AGE`) are marked stale with a trailing `?`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use omg::status::{self, Status};
+
+const DEFAULT_MAX_AGE: u64 = 86_400;
+
+fn status_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("OMG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("status.bin"));
+    }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("omg/status.bin"));
+    }
+    let cache = std::env::var_os("OMG_CACHE_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(|d| PathBuf::from(d).join("omg"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/omg"))
+        })?;
+    Some(cache.join("run/status.bin"))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn render(status: &Status, what: &str, max_age: u64) -> String {
+    let age = now().saturating_sub(u64::from(status.last_refresh));
+    let stale = status.last_refresh == 0 || age > max_age;
+    let mark = if stale { "?" } else { "" };
+    let total = u32::from(status.updates) + u32::from(status.foreign_updates);
+    match what {
+        "updates" => format!("{}{mark}", status.updates),
+        "vulns" => format!("{}{mark}", status.vulnerabilities),
+        "summary" => {
+            let mut parts = Vec::new();
+            if total > 0 {
+                parts.push(format!("↑{total}{mark}"));
+            }
+            if status.vulnerabilities > 0 {
+                parts.push(format!("!{}{mark}", status.vulnerabilities));
+            }
+            if status.has(status::FLAG_REBOOT_NEEDED) {
+                parts.push("⟳".to_string());
+            }
+            parts.join(" ")
+        }
+        format => format
+            .replace("{updates}", &status.updates.to_string())
+            .replace("{foreign}", &status.foreign_updates.to_string())
+            .replace("{vulns}", &status.vulnerabilities.to_string())
+            .replace("{total}", &total.to_string())
+            .replace("{age}", &age.to_string())
+            .replace("{stale}", mark),
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut what = String::from("summary");
+    let mut max_age = std::env::var("OMG_FAST_MAX_AGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_MAX_AGE);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "updates" | "vulns" => what = arg,
+            "--format" | "-f" => what = args.next().unwrap_or_default(),
+            "--max-age" => max_age = args.next().and_then(|v| v.parse().ok()).unwrap_or(max_age),
+            "--help" | "-h" => {
+                println!(
+                    "usage: omg-fast [updates|vulns] [--format FMT] [--max-age SECONDS]\n\
+                     FMT placeholders: {{updates}} {{foreign}} {{vulns}} {{total}} {{age}} {{stale}}"
+                );
+                return;
+            }
+            "--version" | "-V" => {
+                println!("omg-fast {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
+            _ => return,
+        }
+    }
+    let Some(status) = status_path().and_then(|p| status::read(&p)) else {
+        return;
+    };
+    let text = render(&status, &what, max_age);
+    if !text.is_empty() {
+        let _ = writeln!(std::io::stdout(), "{text}");
+    }
+}

@@ -1,0 +1,98 @@
+//! `omg info`: every field of one or more packages, pacman style, or JSON.
+
+use std::io::Write;
+
+use super::output::{self, Fields, NAME, VERSION};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, InfoArgs, Session, print_json, report, unexpected};
+use crate::ipc::client::ClientError;
+use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
+use crate::model::{InstallReason, PackageInfo};
+
+pub async fn run(session: &mut Session, args: &InfoArgs) -> Result<u8, Failure> {
+    let mut found = Vec::new();
+    let mut code = EXIT_OK;
+    for name in &args.names {
+        match session.request(RequestBody::Info { name: name.clone() }).await {
+            Ok(ResponseBody::Info(info)) => found.push(*info),
+            Ok(_) => return Err(unexpected()),
+            Err(ClientError::Remote(e)) if e.kind == ErrorKind::NotFound => {
+                report(&Failure::from(e));
+                code = EXIT_FAILURE;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if args.json {
+        print_json(&found)?;
+    } else {
+        let mut out = anstream::stdout().lock();
+        for (i, info) in found.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            print(&mut out, info)?;
+        }
+    }
+    Ok(code)
+}
+
+fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
+    let f = Fields {
+        label_width: 16,
+        width: output::terminal_width(),
+    };
+    let styled = |style: anstyle::Style, s: &str| format!("{}{s}{}", style.render(), style.render_reset());
+    let none = || "None".to_string();
+    f.line(out, "Name", &styled(NAME, &info.name))?;
+    f.line(out, "Version", &styled(VERSION, &info.version))?;
+    let installed = match (&info.installed_version, info.upgradable) {
+        (None, _) => "No".to_string(),
+        (Some(v), true) => format!(
+            "{v} (upgradable to {})",
+            info.candidate_version.as_deref().unwrap_or("?")
+        ),
+        (Some(v), false) => v.clone(),
+    };
+    f.line(out, "Installed", &installed)?;
+    let reason = match info.install_reason {
+        Some(InstallReason::Explicit) => "Explicitly installed",
+        Some(InstallReason::Dependency) => "Installed as a dependency of another package",
+        None => "Not installed",
+    };
+    f.line(out, "Install Reason", reason)?;
+    f.line(out, "Repository", &info.repository)?;
+    f.line(out, "Architecture", &info.architecture)?;
+    f.line(out, "Section", info.section.as_deref().unwrap_or("None"))?;
+    f.line(out, "Priority", info.priority.as_deref().unwrap_or("None"))?;
+    f.line(out, "Download Size", &output::human_size(info.download_size))?;
+    f.line(out, "Installed Size", &output::human_size(info.installed_size))?;
+    f.line(out, "Maintainer", info.maintainer.as_deref().unwrap_or("None"))?;
+    f.line(
+        out,
+        "Homepage",
+        &info.homepage.clone().unwrap_or_else(none),
+    )?;
+    f.line(out, "Source", &info.source.clone().unwrap_or_else(none))?;
+    f.list(out, "Pre-Depends", &info.pre_depends)?;
+    f.list(out, "Depends On", &info.depends)?;
+    f.list(out, "Recommends", &info.recommends)?;
+    f.list(out, "Suggests", &info.suggests)?;
+    f.list(out, "Provides", &info.provides)?;
+    f.list(out, "Conflicts With", &info.conflicts)?;
+    f.list(out, "Breaks", &info.breaks)?;
+    f.list(out, "Replaces", &info.replaces)?;
+    f.line(out, "Essential", if info.essential { "Yes" } else { "No" })?;
+    let versions: Vec<String> = info
+        .available
+        .iter()
+        .map(|v| format!("{} [{}]", v.version, v.repositories.join(", ")))
+        .collect();
+    f.list(out, "Versions", &versions)?;
+    f.line(out, "Description", &info.summary)?;
+    if !info.description.is_empty() {
+        for line in info.description.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! The `omg` command line: argument parsing (clap), one module per command
+//! family, and the mapping from failures to messages and exit codes. The CLI
+//! never touches a package database itself: every query goes to `omgd`.
+
+mod info;
+mod list;
+pub mod output;
+mod search;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ipc::client::{ClientError, Connection, daemon_binary};
+use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, WireError};
+use output::{ERROR, WARN};
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a failure: unknown package, nothing found, database error.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a usage error: bad arguments or a malformed query.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "omg",
+    version,
+    about = "One package manager for system packages, the AUR and language runtimes",
+    long_about = "omg searches, inspects and lists the packages of this system's package \
+database (apt on Debian and Ubuntu, pacman on Arch). Queries are answered by omgd from \
+an index kept in sync with the database, so they are fast.",
+    after_help = "Exit status: 0 on success, 1 when a package is not found or the database \
+fails, 2 on a usage error."
+)]
+pub struct Cli {
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    /// Explain what happens behind the scenes (on stderr)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Search packages by name, provided names and description
+    #[command(visible_alias = "s")]
+    Search(SearchArgs),
+    /// Show everything about packages
+    #[command(visible_alias = "show")]
+    Info(InfoArgs),
+    /// List installed packages
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Summarise the package database
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for; several words must all match
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Show at most N results (0: all)
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
+    /// Only installed packages
+    #[arg(short, long)]
+    pub installed: bool,
+    /// Print JSON (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Package names
+    #[arg(required = true, num_args = 1..)]
+    pub names: Vec<String>,
+    /// Print JSON: an array with one object per package found
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "filter", multiple = false)]
+pub struct ListArgs {
+    /// Only packages installed on request (as `apt-mark showmanual`)
+    #[arg(short, long, group = "filter")]
+    pub explicit: bool,
+    /// Only packages with a newer version available
+    #[arg(short, long, group = "filter")]
+    pub upgradable: bool,
+    /// Only dependencies nothing needs any more (as `apt autoremove` would remove)
+    #[arg(short, long, group = "filter")]
+    pub orphans: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A failed command: what to tell the user and how to exit.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+    pub code: u8,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>, code: u8) -> Failure {
+        Failure {
+            message: message.into(),
+            hint: None,
+            code,
+        }
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        match e {
+            ClientError::Remote(w) => Failure::from(w),
+            other => Failure::new(other.to_string(), EXIT_FAILURE),
+        }
+    }
+}
+
+impl From<WireError> for Failure {
+    fn from(w: WireError) -> Failure {
+        let code = match w.kind {
+            ErrorKind::InvalidRequest => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        };
+        let hint = (!w.suggestions.is_empty() && !w.message.contains("virtual package"))
+            .then(|| format!("did you mean: {}?", w.suggestions.join(", ")));
+        Failure {
+            message: w.message,
+            hint,
+            code,
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::new(format!("cannot write the output: {e}"), EXIT_FAILURE)
+    }
+}
+
+/// Prints a failure on stderr.
+pub fn report(failure: &Failure) {
+    let mut err = anstream::stderr();
+    use std::io::Write;
+    let _ = writeln!(
+        err,
+        "{}error:{} {}",
+        ERROR.render(),
+        ERROR.render_reset(),
+        failure.message
+    );
+    if let Some(hint) = &failure.hint {
+        let _ = writeln!(err, "{}hint:{} {hint}", WARN.render(), WARN.render_reset());
+    }
+}
+
+/// A connection to the daemon, opened on first use.
+pub struct Session {
+    verbose: bool,
+    connection: Option<Connection>,
+}
+
+impl Session {
+    pub async fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
+        if self.connection.is_none() {
+            let daemon = daemon_binary();
+            if self.verbose {
+                eprintln!("omg: starting {} --stdio", daemon.display());
+            }
+            self.connection = Some(Connection::spawn_stdio(&daemon, self.verbose).await?);
+        }
+        let connection = self.connection.as_mut().expect("just connected");
+        connection.request(body).await
+    }
+
+    pub async fn close(self) {
+        if let Some(c) = self.connection {
+            c.close().await;
+        }
+    }
+}
+
+/// Runs `omg` with the process's arguments.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.color {
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+        ColorWhen::Auto => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            report(&Failure::new(format!("cannot start: {e}"), EXIT_FAILURE));
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let code = runtime.block_on(async {
+        let mut session = Session {
+            verbose: cli.verbose,
+            connection: None,
+        };
+        let result = match &cli.command {
+            Command::Search(args) => search::run(&mut session, args).await,
+            Command::Info(args) => info::run(&mut session, args).await,
+            Command::List(args) => list::run(&mut session, args).await,
+            Command::Status(args) => status::run(&mut session, args).await,
+        };
+        session.close().await;
+        match result {
+            Ok(code) => code,
+            Err(failure) => {
+                report(&failure);
+                failure.code
+            }
+        }
+    });
+    ExitCode::from(code)
+}
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| Failure::new(format!("cannot write JSON: {e}"), EXIT_FAILURE))?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The response had a body of the wrong kind.
+pub fn unexpected() -> Failure {
+    Failure::new("the daemon answered with the wrong kind of response", EXIT_FAILURE)
+}

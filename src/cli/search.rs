@@ -1,0 +1,76 @@
+//! `omg search`: ranked matches as a table, or JSON.
+
+use std::io::Write;
+
+use super::output::{self, Cell, MARK, NAME, REPO, Table, VERSION};
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, SearchArgs, Session, print_json, unexpected};
+use crate::ipc::protocol::{MAX_QUERY_LEN, RequestBody, ResponseBody, SearchRequest};
+use crate::model::SearchHit;
+
+pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure> {
+    let query = args.query.join(" ");
+    let trimmed = query.trim();
+    if trimmed.is_empty() {
+        return Err(Failure::new("the search query is empty", EXIT_USAGE));
+    }
+    if trimmed.len() > MAX_QUERY_LEN || trimmed.chars().any(char::is_control) {
+        return Err(Failure::new(
+            format!("the search query must be at most {MAX_QUERY_LEN} bytes of printable text"),
+            EXIT_USAGE,
+        ));
+    }
+    let body = RequestBody::Search(SearchRequest {
+        query: trimmed.to_string(),
+        limit: args.limit,
+        installed_only: args.installed,
+    });
+    let ResponseBody::Search(results) = session.request(body).await? else {
+        return Err(unexpected());
+    };
+    if args.json {
+        print_json(&results)?;
+    } else {
+        let width = output::terminal_width();
+        let table = Table {
+            headers: vec!["NAME", "VERSION", "REPOSITORY", "STATUS", "DESCRIPTION"],
+            caps: vec![40, 28, 28, 36],
+            rows: results.hits.iter().map(row).collect(),
+        };
+        let mut out = anstream::stdout().lock();
+        table.print(&mut out, width)?;
+        let shown = results.hits.len() as u32;
+        if shown < results.total {
+            let mut err = anstream::stderr();
+            let _ = writeln!(
+                err,
+                "{}{shown} of {} matches shown; use --limit 0 to see them all{}",
+                output::DIM.render(),
+                results.total,
+                output::DIM.render_reset()
+            );
+        }
+    }
+    if results.hits.is_empty() {
+        if !args.json {
+            let scope = if args.installed { "installed " } else { "" };
+            eprintln!("no {scope}packages match {:?}", results.query);
+        }
+        return Ok(EXIT_FAILURE);
+    }
+    Ok(EXIT_OK)
+}
+
+fn row(hit: &SearchHit) -> Vec<Cell> {
+    let status = match &hit.installed_version {
+        None => String::new(),
+        Some(v) if *v == hit.version => "installed".to_string(),
+        Some(v) => format!("installed {v}"),
+    };
+    vec![
+        Cell::new(&hit.name, NAME),
+        Cell::new(&hit.version, VERSION),
+        Cell::new(&hit.repository, REPO),
+        Cell::new(status, MARK),
+        Cell::plain(&hit.description),
+    ]
+}

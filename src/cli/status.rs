@@ -1,0 +1,64 @@
+//! `omg status`: a short summary of the package database and the index.
+
+use std::io::Write;
+
+use super::output::{self, Fields};
+use super::{EXIT_OK, Failure, Session, StatusArgs, print_json, unexpected};
+use crate::ipc::protocol::{RequestBody, ResponseBody};
+use crate::model::IndexSource;
+
+pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure> {
+    let ResponseBody::Status(s) = session.request(RequestBody::Status).await? else {
+        return Err(unexpected());
+    };
+    if args.json {
+        print_json(&s)?;
+        return Ok(EXIT_OK);
+    }
+    let now = crate::unix_now();
+    let f = Fields {
+        label_width: 12,
+        width: output::terminal_width(),
+    };
+    let mut out = anstream::stdout().lock();
+    f.line(&mut out, "Backend", &format!("{} ({})", s.backend.as_str(), s.backend_version))?;
+    f.line(
+        &mut out,
+        "Packages",
+        &format!(
+            "{} installed ({} explicit), {} available",
+            s.installed, s.explicit, s.available
+        ),
+    )?;
+    f.line(&mut out, "Upgradable", &s.upgradable.to_string())?;
+    f.line(&mut out, "Orphans", &s.orphans.to_string())?;
+    let refresh = s
+        .last_refresh
+        .map_or_else(|| "unknown".to_string(), |t| output::human_time(t, now));
+    f.line(&mut out, "Last refresh", &refresh)?;
+    let source = match s.index.source {
+        IndexSource::Snapshot => "loaded from the snapshot",
+        IndexSource::Built => "built from the package database",
+    };
+    f.line(
+        &mut out,
+        "Index",
+        &format!(
+            "{} packages, {source}, built {}",
+            s.index.packages,
+            output::human_time(s.index.built_at, now)
+        ),
+    )?;
+    if let Some(path) = &s.index.snapshot_path {
+        f.line(&mut out, "Snapshot", path)?;
+    }
+    if let Some(problem) = &s.index.snapshot_problem {
+        writeln!(
+            out,
+            "{}warning:{} {problem}",
+            output::WARN.render(),
+            output::WARN.render_reset()
+        )?;
+    }
+    Ok(EXIT_OK)
+}

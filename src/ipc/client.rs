@@ -1,0 +1,179 @@
+//! The client end of the protocol: reach a daemon (for now a one-shot
+//! `omgd --stdio` child on a pipe), shake hands, send requests and read their
+//! responses.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::{Child, Command};
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+
+use super::codec::{self, CodecError, frame_codec};
+use super::protocol::{
+    ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, ResponseBody, ServerFrame, WireError,
+};
+
+/// Why a request got no answer from the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot start the daemon {path}: {source}")]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("connection to the daemon failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the daemon sent a message this omg cannot read: {0}")]
+    Codec(#[from] CodecError),
+    #[error("the daemon closed the connection before answering{}", exit_note(.0))]
+    Closed(Option<std::process::ExitStatus>),
+    #[error(
+        "the daemon speaks protocol {daemon} but this omg speaks {PROTOCOL_VERSION}: restart the daemon (`omg daemon restart`) or reinstall omg"
+    )]
+    VersionMismatch { daemon: u32 },
+    #[error("the daemon answered out of order (expected response {expected}, got {got})")]
+    OutOfOrder { expected: u32, got: u32 },
+    #[error("{0}")]
+    Remote(WireError),
+}
+
+fn exit_note(status: &Option<std::process::ExitStatus>) -> String {
+    match status {
+        Some(s) => format!(" ({s})"),
+        None => String::new(),
+    }
+}
+
+type Reader = FramedRead<Box<dyn AsyncRead + Unpin + Send>, LengthDelimitedCodec>;
+type Writer = FramedWrite<Box<dyn AsyncWrite + Unpin + Send>, LengthDelimitedCodec>;
+
+/// An open, handshaken connection to a daemon.
+pub struct Connection {
+    reader: Reader,
+    writer: Writer,
+    next_id: u32,
+    child: Option<Child>,
+    /// What the daemon called itself in its `Welcome`.
+    pub daemon: String,
+}
+
+/// Where the `omgd` executable is: `$OMG_DAEMON`, else next to the running
+/// program, else `omgd` on `PATH`.
+pub fn daemon_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("OMG_DAEMON") {
+        return PathBuf::from(path);
+    }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        let sibling = dir.join("omgd");
+        if sibling.is_file() {
+            return sibling;
+        }
+    }
+    PathBuf::from("omgd")
+}
+
+impl Connection {
+    /// Starts `omgd --stdio` and connects to it over its stdin and stdout.
+    /// The child's stderr is the caller's, so its warnings reach the user.
+    pub async fn spawn_stdio(daemon: &Path, verbose: bool) -> Result<Connection, ClientError> {
+        let mut command = Command::new(daemon);
+        command
+            .arg("--stdio")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if verbose {
+            command.arg("--verbose");
+        }
+        let mut child = command.spawn().map_err(|source| ClientError::Spawn {
+            path: daemon.to_path_buf(),
+            source,
+        })?;
+        let stdin = child.stdin.take().expect("stdin was piped");
+        let stdout = child.stdout.take().expect("stdout was piped");
+        let mut connection = Connection::over(Box::new(stdout), Box::new(stdin));
+        connection.child = Some(child);
+        connection.handshake().await?;
+        Ok(connection)
+    }
+
+    fn over(
+        reader: Box<dyn AsyncRead + Unpin + Send>,
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+    ) -> Connection {
+        Connection {
+            reader: FramedRead::new(reader, frame_codec()),
+            writer: FramedWrite::new(writer, frame_codec()),
+            next_id: 1,
+            child: None,
+            daemon: String::new(),
+        }
+    }
+
+    async fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
+        let payload = codec::encode(frame)?;
+        self.writer.send(payload).await?;
+        Ok(())
+    }
+
+    async fn receive(&mut self) -> Result<ServerFrame, ClientError> {
+        match self.reader.next().await {
+            Some(Ok(payload)) => Ok(codec::decode(&payload)?),
+            Some(Err(e)) => Err(ClientError::Io(e)),
+            None => Err(ClientError::Closed(self.reap().await)),
+        }
+    }
+
+    /// If the connection is to a child that has died, its exit status.
+    async fn reap(&mut self) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        child.wait().await.ok()
+    }
+
+    async fn handshake(&mut self) -> Result<(), ClientError> {
+        self.send(&ClientFrame::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            client: format!("omg {}", env!("CARGO_PKG_VERSION")),
+        }))
+        .await?;
+        match self.receive().await? {
+            ServerFrame::Welcome(w) if w.protocol == PROTOCOL_VERSION => {
+                self.daemon = w.daemon;
+                Ok(())
+            }
+            ServerFrame::Welcome(w) => Err(ClientError::VersionMismatch { daemon: w.protocol }),
+            ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
+            ServerFrame::Response(r) => Err(ClientError::OutOfOrder {
+                expected: 0,
+                got: r.id,
+            }),
+        }
+    }
+
+    /// Sends one request and waits for its response.
+    pub async fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.send(&ClientFrame::Request(Request { id, body })).await?;
+        match self.receive().await? {
+            ServerFrame::Response(r) if r.id == id => r.result.map_err(ClientError::Remote),
+            ServerFrame::Response(r) => Err(ClientError::OutOfOrder {
+                expected: id,
+                got: r.id,
+            }),
+            ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
+            ServerFrame::Welcome(_) => Err(ClientError::OutOfOrder { expected: id, got: 0 }),
+        }
+    }
+
+    /// Closes the connection. A child daemon sees end-of-file and exits on
+    /// its own once it has finished writing anything it was saving; the
+    /// caller does not wait for that.
+    pub async fn close(mut self) {
+        let _ = SinkExt::<bytes::Bytes>::close(&mut self.writer).await;
+    }
+}

@@ -1,0 +1,130 @@
+//! The wire protocol's messages. A connection starts with the client's
+//! `Hello` and the daemon's `Welcome`; then each `Request` carries an id that
+//! its `Response` repeats, so requests may be pipelined.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{InstalledPackage, ListFilter, PackageInfo, SearchResults, StatusReport};
+
+/// Bumped whenever a message changes shape. Client and daemon must agree.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest frame either side accepts, in bytes (16 MiB).
+pub const MAX_FRAME: usize = 16 << 20;
+
+/// Longest search query accepted, in bytes.
+pub const MAX_QUERY_LEN: usize = 256;
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClientFrame {
+    Hello(Hello),
+    Request(Request),
+}
+
+/// Frames the daemon sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ServerFrame {
+    Welcome(Welcome),
+    Response(Response),
+    /// A fatal protocol problem (bad frame, version mismatch); the daemon
+    /// closes the connection after sending it.
+    Fatal(WireError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    /// Free text naming the client, e.g. `omg 0.1.0`.
+    pub client: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub protocol: u32,
+    /// The daemon's version, e.g. `omgd 0.1.0`.
+    pub daemon: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: u32,
+    pub body: RequestBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RequestBody {
+    Search(SearchRequest),
+    /// Details of one package by exact name.
+    Info { name: String },
+    /// Installed packages, filtered.
+    List { filter: ListFilter },
+    Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub query: String,
+    /// 0 means no limit.
+    pub limit: u32,
+    pub installed_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub id: u32,
+    pub result: Result<ResponseBody, WireError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ResponseBody {
+    Search(SearchResults),
+    Info(Box<PackageInfo>),
+    List(Vec<InstalledPackage>),
+    Status(StatusReport),
+}
+
+/// What kind of failure a response reports; the client maps it to an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// No such package. `WireError::suggestions` holds close names.
+    NotFound,
+    /// The request itself is unacceptable (empty query, bad characters).
+    InvalidRequest,
+    /// The package database could not be read.
+    Database,
+    /// Something is locked by another process.
+    Locked,
+    /// The peer speaks another protocol version.
+    ProtocolMismatch,
+    /// A frame that could not be decoded or was too large.
+    BadFrame,
+    /// Anything else.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// "Did you mean" candidates, for `NotFound`.
+    pub suggestions: Vec<String>,
+}
+
+impl WireError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        WireError {
+            kind,
+            message: message.into(),
+            suggestions: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WireError {}

@@ -1,0 +1,26 @@
+//! omg: one package manager for system packages (apt, pacman), the AUR and
+//! language runtimes.
+//!
+//! The library holds everything; the binaries are thin. `omg` (the `cli`
+//! module) only parses arguments, talks to `omgd` over `ipc` and renders
+//! answers: it never calls backend code, so it never loads libapt-pkg or
+//! libalpm. `omgd` (the `daemon` module) owns the backends, the index and the
+//! store. `omg-fast` reads only the `status` file.
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod index;
+pub mod ipc;
+pub mod model;
+pub mod status;
+pub mod store;
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

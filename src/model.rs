@@ -1,0 +1,192 @@
+//! The package data every layer shares: what a search hit, a package's
+//! details, an installed package and a status summary are. These types travel
+//! over the wire (bincode) and are printed by `--json` (serde_json), so their
+//! field names and meanings are the stable JSON schema documented in
+//! `docs/json.md`. No `skip_serializing_if` or untagged enums here: bincode
+//! needs every field, every time.
+
+use serde::{Deserialize, Serialize};
+
+/// Which package database answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Apt,
+    Alpm,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Apt => "apt",
+            BackendKind::Alpm => "alpm",
+        }
+    }
+}
+
+/// Why a package is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallReason {
+    /// Asked for by the user (`apt-mark showmanual`, pacman's "Explicitly installed").
+    Explicit,
+    /// Pulled in to satisfy another package.
+    Dependency,
+}
+
+/// Which tier of the ranking a search hit came from, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    /// The name is the query.
+    Exact,
+    /// The name starts with the query.
+    Prefix,
+    /// The name matches the query fuzzily (every character, in order).
+    Fuzzy,
+    /// A name the package provides contains the query.
+    Provides,
+    /// Every word of the query appears in the description.
+    Description,
+}
+
+/// One row of `omg search`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub name: String,
+    /// The version a new install would get (apt's candidate), or the
+    /// installed version when no repository offers one.
+    pub version: String,
+    /// Where `version` comes from, e.g. `bookworm/main`; `local` when only
+    /// the installed copy knows it.
+    pub repository: String,
+    pub architecture: String,
+    /// The installed version, if any.
+    pub installed_version: Option<String>,
+    pub description: String,
+    pub matched: MatchKind,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub query: String,
+    /// How many packages matched before `limit` was applied.
+    pub total: u32,
+    pub hits: Vec<SearchHit>,
+}
+
+/// Everything `omg info` shows about one package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageInfo {
+    pub name: String,
+    pub architecture: String,
+    pub installed_version: Option<String>,
+    /// The version a new install or upgrade would get.
+    pub candidate_version: Option<String>,
+    /// Where the candidate comes from (`bookworm/main`), or `local`.
+    pub repository: String,
+    /// The version the fields below describe: the candidate when there is
+    /// one, otherwise the installed version.
+    pub version: String,
+    pub section: Option<String>,
+    pub priority: Option<String>,
+    /// Size of the package file to download, in bytes.
+    pub download_size: u64,
+    /// Size on disk once installed, in bytes.
+    pub installed_size: u64,
+    pub maintainer: Option<String>,
+    pub homepage: Option<String>,
+    pub source: Option<String>,
+    pub summary: String,
+    /// The long description, as plain text (Debian's ` .` paragraph lines
+    /// become empty lines).
+    pub description: String,
+    pub depends: Vec<String>,
+    pub pre_depends: Vec<String>,
+    pub recommends: Vec<String>,
+    pub suggests: Vec<String>,
+    pub provides: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub breaks: Vec<String>,
+    pub replaces: Vec<String>,
+    /// `None` when the package is not installed.
+    pub install_reason: Option<InstallReason>,
+    pub essential: bool,
+    pub upgradable: bool,
+    /// Every version the database knows, newest first.
+    pub available: Vec<VersionOrigin>,
+}
+
+/// One version of a package and where it can be had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionOrigin {
+    pub version: String,
+    pub repositories: Vec<String>,
+}
+
+/// One row of `omg list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledPackage {
+    pub name: String,
+    pub architecture: String,
+    pub version: String,
+    /// The newer version a repository offers, if the package is upgradable.
+    pub candidate_version: Option<String>,
+    /// Where the candidate comes from, when there is one.
+    pub repository: Option<String>,
+    pub reason: InstallReason,
+    pub description: String,
+}
+
+/// Which installed packages `omg list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListFilter {
+    All,
+    Explicit,
+    Upgradable,
+    Orphans,
+}
+
+/// Where the package index came from in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexSource {
+    /// Loaded from the snapshot in the data directory.
+    Snapshot,
+    /// Built from the package database (the snapshot was missing, stale or unreadable).
+    Built,
+}
+
+/// `omg status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub backend: BackendKind,
+    /// The backend library and its version, e.g. `libapt-pkg 2.6.1`.
+    pub backend_version: String,
+    /// Packages the repositories offer (real packages, not virtual names).
+    pub available: u32,
+    pub installed: u32,
+    pub explicit: u32,
+    pub upgradable: u32,
+    pub orphans: u32,
+    /// Unix time of the last successful database refresh (`apt update`), if known.
+    pub last_refresh: Option<u64>,
+    pub index: IndexReport,
+}
+
+/// The state of the package index behind the answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexReport {
+    pub source: IndexSource,
+    pub packages: u32,
+    /// Unix time the index was built from the package database.
+    pub built_at: u64,
+    /// The fingerprint of the package database the index was built from.
+    pub fingerprint: String,
+    /// The snapshot file, when one is in use.
+    pub snapshot_path: Option<String>,
+    /// Why the snapshot could not be used, when it could not.
+    pub snapshot_problem: Option<String>,
+}

@@ -1,0 +1,146 @@
+//! The 16-byte status file that prompts read through `omg-fast`
+//! (`$XDG_RUNTIME_DIR/omg/status.bin`). Little-endian layout:
+//!
+//! | bytes  | field |
+//! |--------|-------|
+//! | 0..4   | magic `OMG` and format version `1` |
+//! | 4..6   | system package updates available (saturating u16) |
+//! | 6..8   | AUR / foreign package updates |
+//! | 8..10  | known vulnerabilities affecting installed packages |
+//! | 10..12 | flags: bit0 refresh failed, bit1 reboot needed, bit2 runtime drift, bit3 policy violations |
+//! | 12..16 | unix time of the last successful refresh (u32) |
+//!
+//! The file is replaced atomically (write to a temporary file, then rename),
+//! so a reader sees either the old or the new contents, never a mix. This
+//! module depends on nothing but `std`: `omg-fast` uses it alone.
+
+use std::io::Write;
+use std::path::Path;
+
+pub const MAGIC: [u8; 4] = *b"OMG\x01";
+pub const SIZE: usize = 16;
+
+pub const FLAG_REFRESH_FAILED: u16 = 1;
+pub const FLAG_REBOOT_NEEDED: u16 = 1 << 1;
+pub const FLAG_RUNTIME_DRIFT: u16 = 1 << 2;
+pub const FLAG_POLICY_VIOLATIONS: u16 = 1 << 3;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status {
+    pub updates: u16,
+    pub foreign_updates: u16,
+    pub vulnerabilities: u16,
+    pub flags: u16,
+    pub last_refresh: u32,
+}
+
+/// Clamps a count into the file's 16-bit fields.
+pub fn saturate(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+impl Status {
+    pub fn to_bytes(&self) -> [u8; SIZE] {
+        let mut b = [0u8; SIZE];
+        b[0..4].copy_from_slice(&MAGIC);
+        b[4..6].copy_from_slice(&self.updates.to_le_bytes());
+        b[6..8].copy_from_slice(&self.foreign_updates.to_le_bytes());
+        b[8..10].copy_from_slice(&self.vulnerabilities.to_le_bytes());
+        b[10..12].copy_from_slice(&self.flags.to_le_bytes());
+        b[12..16].copy_from_slice(&self.last_refresh.to_le_bytes());
+        b
+    }
+
+    /// Parses the file's bytes; anything but exactly 16 bytes with the
+    /// right magic is `None`.
+    pub fn from_bytes(b: &[u8]) -> Option<Status> {
+        if b.len() != SIZE || b[0..4] != MAGIC {
+            return None;
+        }
+        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        Some(Status {
+            updates: u16_at(4),
+            foreign_updates: u16_at(6),
+            vulnerabilities: u16_at(8),
+            flags: u16_at(10),
+            last_refresh: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+        })
+    }
+
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// Reads the status file; `None` when it is missing or malformed.
+pub fn read(path: &Path) -> Option<Status> {
+    let mut buf = [0u8; SIZE + 1];
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut len = 0;
+    loop {
+        match std::io::Read::read(&mut file, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len == buf.len() {
+                    break;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    Status::from_bytes(&buf[..len])
+}
+
+/// Replaces the status file atomically, creating its directory if needed.
+pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let tmp = dir.join(format!(".status.bin.{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&status.to_bytes())?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_malformed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/status.bin");
+        assert_eq!(read(&path), None);
+        let s = Status {
+            updates: 3,
+            foreign_updates: 1,
+            vulnerabilities: 70,
+            flags: FLAG_REBOOT_NEEDED,
+            last_refresh: 1_700_000_000,
+        };
+        write(&path, &s).unwrap();
+        assert_eq!(read(&path), Some(s));
+        std::fs::write(&path, &s.to_bytes()[..10]).unwrap();
+        assert_eq!(read(&path), None);
+        let mut long = s.to_bytes().to_vec();
+        long.push(0);
+        std::fs::write(&path, &long).unwrap();
+        assert_eq!(read(&path), None);
+        std::fs::write(&path, b"XYZ\x01000000000000").unwrap();
+        assert_eq!(read(&path), None);
+        assert_eq!(saturate(70_000), u16::MAX);
+    }
+}

@@ -1,0 +1,200 @@
+//! The embedded database (`omg.redb` in the data directory): opening it in
+//! redb's multi-writer mode so that a daemon and one-shot `omgd --stdio`
+//! children can share it, setting a damaged file aside instead of failing,
+//! and reading and writing the byte blobs the other modules store in it.
+
+use std::path::{Path, PathBuf};
+
+use redb::{
+    ConcurrencyMode, Database, DatabaseError, ReadableDatabase, StorageError, TableDefinition,
+    TableError,
+};
+
+/// The index snapshot of each backend, keyed by backend name.
+pub const INDEX_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("index_snapshot");
+/// Details of single packages, keyed by `backend/name`, tagged with the
+/// fingerprint of the database they were read from.
+pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("package_info");
+
+/// The database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the database {path} is locked by a program that does not share it (an older omg?)")]
+    Locked { path: PathBuf },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: DatabaseError,
+    },
+    #[error("the database {path} is damaged and could not be set aside: {source}")]
+    SetAside {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("error in the database {path}: {source}")]
+    Redb { path: PathBuf, source: redb::Error },
+}
+
+/// An open database.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+/// A database that was damaged and replaced by an empty one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// Where the damaged file was moved.
+    pub moved_to: PathBuf,
+    pub reason: String,
+}
+
+fn is_damage(e: &DatabaseError) -> bool {
+    match e {
+        DatabaseError::Storage(StorageError::Corrupted(_)) => true,
+        DatabaseError::Storage(StorageError::Io(io)) => {
+            io.kind() == std::io::ErrorKind::InvalidData
+                || io.kind() == std::io::ErrorKind::UnexpectedEof
+        }
+        DatabaseError::UpgradeRequired(_) | DatabaseError::RepairAborted => true,
+        _ => false,
+    }
+}
+
+fn open_db(path: &Path) -> Result<Database, DatabaseError> {
+    let attempt = std::panic::catch_unwind(|| {
+        Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .create(path)
+    });
+    attempt.unwrap_or_else(|_| {
+        Err(DatabaseError::Storage(StorageError::Corrupted(
+            "the database file is not readable as a redb database".into(),
+        )))
+    })
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`. A damaged file is renamed
+    /// to `<name>.damaged-<unix time>` and a fresh database takes its place;
+    /// the second value says so.
+    pub fn open(path: &Path) -> Result<(Store, Option<Recovered>), StoreError> {
+        if let Some(dir) = path.parent() {
+            crate::config::ensure_private_dir(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let path = path.to_path_buf();
+        match open_db(&path) {
+            Ok(db) => Ok((Store { db, path }, None)),
+            Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
+                Err(StoreError::Locked { path })
+            }
+            Err(e) if is_damage(&e) => {
+                let moved_to = path.with_extension(format!("redb.damaged-{}", crate::unix_now()));
+                std::fs::rename(&path, &moved_to).map_err(|source| StoreError::SetAside {
+                    path: path.clone(),
+                    source,
+                })?;
+                let db = open_db(&path).map_err(|source| StoreError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+                let recovered = Recovered {
+                    moved_to,
+                    reason: e.to_string(),
+                };
+                Ok((Store { db, path }, Some(recovered)))
+            }
+            Err(source) => Err(StoreError::Open { path, source }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::Redb {
+            path: self.path.clone(),
+            source: e.into(),
+        }
+    }
+
+    /// Calls `f` with the blob stored under `key`, without copying it.
+    /// A missing table or key gives `f(None)`.
+    pub fn with_blob<R>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+        f: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = match tx.open_table(table) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(f(None)),
+            Err(e) => return Err(self.err(e)),
+        };
+        let value = table.get(key).map_err(|e| self.err(e))?;
+        Ok(f(value.as_ref().map(|v| v.value())))
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn put_blob(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
+            t.insert(key, value).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Removes every entry of `table`.
+    pub fn clear_table(&self, table: TableDefinition<&str, &[u8]>) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        match tx.delete_table(table) {
+            Ok(_) => {}
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(self.err(e)),
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_damage_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/omg.redb");
+        let (store, recovered) = Store::open(&path).unwrap();
+        assert!(recovered.is_none());
+        assert_eq!(store.with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec)).unwrap(), None);
+        store.put_blob(INDEX_SNAPSHOT, "apt", b"hello").unwrap();
+        assert_eq!(
+            store.with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec)).unwrap(),
+            Some(b"hello".to_vec())
+        );
+        drop(store);
+
+        std::fs::write(&path, b"this is not a database, just some text of decent length....")
+            .unwrap();
+        let (store, recovered) = Store::open(&path).unwrap();
+        let recovered = recovered.expect("damage is reported");
+        assert!(recovered.moved_to.exists());
+        assert_eq!(store.with_blob(INDEX_SNAPSHOT, "apt", |b| b.is_some()).unwrap(), false);
+    }
+}
