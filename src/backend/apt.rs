@@ -38,17 +38,24 @@ impl AptPaths {
         AptPaths {
             status: c.file("Dir::State::status", "/var/lib/dpkg/status").into(),
             extended_states: c
-                .file("Dir::State::extended_states", "/var/lib/apt/extended_states")
+                .file(
+                    "Dir::State::extended_states",
+                    "/var/lib/apt/extended_states",
+                )
                 .into(),
             lists: c.dir("Dir::State::lists", "/var/lib/apt/lists/").into(),
             etc_files: vec![
-                c.file("Dir::Etc::sourcelist", "/etc/apt/sources.list").into(),
-                c.file("Dir::Etc::preferences", "/etc/apt/preferences").into(),
+                c.file("Dir::Etc::sourcelist", "/etc/apt/sources.list")
+                    .into(),
+                c.file("Dir::Etc::preferences", "/etc/apt/preferences")
+                    .into(),
                 c.file("Dir::Etc::main", "/etc/apt/apt.conf").into(),
             ],
             etc_dirs: vec![
-                c.dir("Dir::Etc::sourceparts", "/etc/apt/sources.list.d").into(),
-                c.dir("Dir::Etc::preferencesparts", "/etc/apt/preferences.d").into(),
+                c.dir("Dir::Etc::sourceparts", "/etc/apt/sources.list.d")
+                    .into(),
+                c.dir("Dir::Etc::preferencesparts", "/etc/apt/preferences.d")
+                    .into(),
                 c.dir("Dir::Etc::parts", "/etc/apt/apt.conf.d").into(),
             ],
         }
@@ -218,7 +225,10 @@ impl PackageBackend for AptBackend {
                 provides: shown.provides().map(|p| p.name().to_string()).collect(),
                 flags: bits,
             };
-            let file = shown.package_files().next().map_or(usize::MAX, |f| f.index());
+            let file = shown
+                .package_files()
+                .next()
+                .map_or(usize::MAX, |f| f.index());
             pending.push(((file, shown.index()), record, shown));
         }
         // Descriptions in on-disk order: see the module documentation.

@@ -9,8 +9,8 @@ use crate::model::BackendKind;
 /// The backend for a distribution id (`debian`, `arch`, …).
 fn kind_for_id(id: &str) -> Option<BackendKind> {
     match id {
-        "debian" | "ubuntu" | "linuxmint" | "pop" | "raspbian" | "kali" | "devuan" | "elementary"
-        | "zorin" | "neon" => Some(BackendKind::Apt),
+        "debian" | "ubuntu" | "linuxmint" | "pop" | "raspbian" | "kali" | "devuan"
+        | "elementary" | "zorin" | "neon" => Some(BackendKind::Apt),
         "arch" | "archarm" | "manjaro" | "endeavouros" | "garuda" | "artix" | "cachyos" => {
             Some(BackendKind::Alpm)
         }
@@ -27,11 +27,7 @@ pub fn kind_from_os_release(text: &str) -> Option<BackendKind> {
         })
     };
     let id = value("ID").unwrap_or_default();
-    kind_for_id(&id).or_else(|| {
-        value("ID_LIKE")?
-            .split_whitespace()
-            .find_map(kind_for_id)
-    })
+    kind_for_id(&id).or_else(|| value("ID_LIKE")?.split_whitespace().find_map(kind_for_id))
 }
 
 /// The backend of this machine.
@@ -73,7 +69,8 @@ mod tests {
 
     #[test]
     fn reads_id_and_id_like() {
-        let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
+        let debian =
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
         assert_eq!(kind_from_os_release(debian), Some(BackendKind::Apt));
         let arch = "NAME=\"Arch Linux\"\nID=arch\n";
         assert_eq!(kind_from_os_release(arch), Some(BackendKind::Alpm));
@@ -81,6 +78,9 @@ mod tests {
         assert_eq!(kind_from_os_release(derived), Some(BackendKind::Apt));
         let derived_arch = "ID=somearch\nID_LIKE=arch\n";
         assert_eq!(kind_from_os_release(derived_arch), Some(BackendKind::Alpm));
-        assert_eq!(kind_from_os_release("ID=fedora\nID_LIKE=\"rhel centos\"\n"), None);
+        assert_eq!(
+            kind_from_os_release("ID=fedora\nID_LIKE=\"rhel centos\"\n"),
+            None
+        );
     }
 }

@@ -20,12 +20,7 @@ impl Fingerprint {
         self.hasher.update([0]);
         match std::fs::metadata(path) {
             Ok(m) => {
-                for n in [
-                    m.len(),
-                    m.mtime() as u64,
-                    m.mtime_nsec() as u64,
-                    m.ino(),
-                ] {
+                for n in [m.len(), m.mtime() as u64, m.mtime_nsec() as u64, m.ino()] {
                     self.hasher.update(n.to_le_bytes());
                 }
             }

@@ -33,9 +33,7 @@ fn status_path() -> Option<PathBuf> {
                 .filter(|d| !d.is_empty())
                 .map(|d| PathBuf::from(d).join("omg"))
         })
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/omg"))
-        })?;
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/omg")))?;
     Some(cache.join("run/status.bin"))
 }
 

@@ -12,7 +12,10 @@ pub async fn run(session: &mut Session, args: &InfoArgs) -> Result<u8, Failure> 
     let mut found = Vec::new();
     let mut code = EXIT_OK;
     for name in &args.names {
-        match session.request(RequestBody::Info { name: name.clone() }).await {
+        match session
+            .request(RequestBody::Info { name: name.clone() })
+            .await
+        {
             Ok(ResponseBody::Info(info)) => found.push(*info),
             Ok(_) => return Err(unexpected()),
             Err(ClientError::Remote(e)) if e.kind == ErrorKind::NotFound => {
@@ -41,7 +44,8 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
         label_width: 16,
         width: output::terminal_width(),
     };
-    let styled = |style: anstyle::Style, s: &str| format!("{}{s}{}", style.render(), style.render_reset());
+    let styled =
+        |style: anstyle::Style, s: &str| format!("{}{s}{}", style.render(), style.render_reset());
     let none = || "None".to_string();
     f.line(out, "Name", &styled(NAME, &info.name))?;
     f.line(out, "Version", &styled(VERSION, &info.version))?;
@@ -64,14 +68,22 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
     f.line(out, "Architecture", &info.architecture)?;
     f.line(out, "Section", info.section.as_deref().unwrap_or("None"))?;
     f.line(out, "Priority", info.priority.as_deref().unwrap_or("None"))?;
-    f.line(out, "Download Size", &output::human_size(info.download_size))?;
-    f.line(out, "Installed Size", &output::human_size(info.installed_size))?;
-    f.line(out, "Maintainer", info.maintainer.as_deref().unwrap_or("None"))?;
     f.line(
         out,
-        "Homepage",
-        &info.homepage.clone().unwrap_or_else(none),
+        "Download Size",
+        &output::human_size(info.download_size),
     )?;
+    f.line(
+        out,
+        "Installed Size",
+        &output::human_size(info.installed_size),
+    )?;
+    f.line(
+        out,
+        "Maintainer",
+        info.maintainer.as_deref().unwrap_or("None"),
+    )?;
+    f.line(out, "Homepage", &info.homepage.clone().unwrap_or_else(none))?;
     f.line(out, "Source", &info.source.clone().unwrap_or_else(none))?;
     f.list(out, "Pre-Depends", &info.pre_depends)?;
     f.list(out, "Depends On", &info.depends)?;

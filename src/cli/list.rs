@@ -83,6 +83,12 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
         ListFilter::Upgradable => "upgradable packages",
         ListFilter::Orphans => "orphaned packages",
     };
-    writeln!(out, "{}{} {what}{}", DIM.render(), packages.len(), DIM.render_reset())?;
+    writeln!(
+        out,
+        "{}{} {what}{}",
+        DIM.render(),
+        packages.len(),
+        DIM.render_reset()
+    )?;
     Ok(EXIT_OK)
 }

@@ -261,5 +261,8 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// The response had a body of the wrong kind.
 pub fn unexpected() -> Failure {
-    Failure::new("the daemon answered with the wrong kind of response", EXIT_FAILURE)
+    Failure::new(
+        "the daemon answered with the wrong kind of response",
+        EXIT_FAILURE,
+    )
 }

@@ -95,7 +95,11 @@ impl Table {
         let mut widths: Vec<usize> = vec![0; columns];
         for (i, w) in widths.iter_mut().enumerate() {
             let cells = self.rows.iter().map(|r| r[i].text.width());
-            let header = if show_header { self.headers[i].width() } else { 0 };
+            let header = if show_header {
+                self.headers[i].width()
+            } else {
+                0
+            };
             *w = cells.max().unwrap_or(0).max(header);
             if width.is_some() && i + 1 < columns {
                 *w = (*w).min(self.caps.get(i).copied().unwrap_or(usize::MAX));
@@ -115,11 +119,7 @@ impl Table {
             }
         };
         if show_header {
-            let cells: Vec<Cell> = self
-                .headers
-                .iter()
-                .map(|h| Cell::new(*h, HEADER))
-                .collect();
+            let cells: Vec<Cell> = self.headers.iter().map(|h| Cell::new(*h, HEADER)).collect();
             write_row(out, &cells, &widths, &fit)?;
         }
         for row in &self.rows {
@@ -144,7 +144,11 @@ fn write_row(
         } else {
             widths[i].saturating_sub(text.width()) + 2
         };
-        line.push_str(&format!("{}{text}{}", cell.style.render(), cell.style.render_reset()));
+        line.push_str(&format!(
+            "{}{text}{}",
+            cell.style.render(),
+            cell.style.render_reset()
+        ));
         line.push_str(&" ".repeat(pad));
     }
     writeln!(out, "{line}")
@@ -178,7 +182,11 @@ impl Fields {
         let mut lines: Vec<String> = vec![String::new()];
         for item in items {
             let current = lines.last_mut().expect("never empty");
-            let needed = if current.is_empty() { item.width() } else { current.width() + 2 + item.width() };
+            let needed = if current.is_empty() {
+                item.width()
+            } else {
+                current.width() + 2 + item.width()
+            };
             if let Some(avail) = avail
                 && !current.is_empty()
                 && needed > avail
@@ -260,7 +268,10 @@ mod tests {
         let mut out = Vec::new();
         table.print(&mut out, Some(30)).unwrap();
         let text = String::from_utf8(out).unwrap();
-        let plain = text.replace("\x1b[1m", "").replace("\x1b[4m", "").replace("\x1b[0m", "");
+        let plain = text
+            .replace("\x1b[1m", "")
+            .replace("\x1b[4m", "")
+            .replace("\x1b[0m", "");
         for line in plain.lines() {
             assert!(line.width() <= 30, "{line:?} is wider than 30");
         }
@@ -272,10 +283,17 @@ mod tests {
         assert!(text.contains("a very long description that will not fit"));
         assert!(!text.contains("NAME"));
 
-        let fields = Fields { label_width: 5, width: Some(20) };
+        let fields = Fields {
+            label_width: 5,
+            width: Some(20),
+        };
         let mut out = Vec::new();
         fields
-            .list(&mut out, "Deps", &["aaaaaa".into(), "bbbbbb".into(), "cccccc".into()])
+            .list(
+                &mut out,
+                "Deps",
+                &["aaaaaa".into(), "bbbbbb".into(), "cccccc".into()],
+            )
             .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");

@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use super::output::{self, Cell, MARK, NAME, REPO, Table, VERSION};
-use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, SearchArgs, Session, print_json, unexpected};
+use super::{
+    EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, SearchArgs, Session, print_json, unexpected,
+};
 use crate::ipc::protocol::{MAX_QUERY_LEN, RequestBody, ResponseBody, SearchRequest};
 use crate::model::SearchHit;
 

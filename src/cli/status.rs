@@ -21,7 +21,11 @@ pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure
         width: output::terminal_width(),
     };
     let mut out = anstream::stdout().lock();
-    f.line(&mut out, "Backend", &format!("{} ({})", s.backend.as_str(), s.backend_version))?;
+    f.line(
+        &mut out,
+        "Backend",
+        &format!("{} ({})", s.backend.as_str(), s.backend_version),
+    )?;
     f.line(
         &mut out,
         "Packages",

@@ -126,9 +126,14 @@ impl Service {
         let kind = self.backend.kind();
         if let Some(store) = self.store() {
             let path = store.path().display().to_string();
+            let started = std::time::Instant::now();
             match snapshot::load(store, kind, &fingerprint) {
                 Ok(snapshot::Loaded::Fresh(index)) => {
-                    debug!("index: loaded the snapshot from {path} ({} packages)", index.len());
+                    debug!(
+                        "index: loaded the snapshot from {path} ({} packages) in {:.1?}",
+                        index.len(),
+                        started.elapsed()
+                    );
                     return Ok(Current {
                         index,
                         source: IndexSource::Snapshot,
@@ -155,9 +160,14 @@ impl Service {
             },
             read.records,
         );
-        debug!("index: built from the {} database ({} packages)", kind.as_str(), index.len());
+        debug!(
+            "index: built from the {} database ({} packages)",
+            kind.as_str(),
+            index.len()
+        );
         if let Some(store) = self.store() {
-            let saved = snapshot::save(store, &index).and_then(|()| store.clear_table(PACKAGE_INFO));
+            let saved =
+                snapshot::save(store, &index).and_then(|()| store.clear_table(PACKAGE_INFO));
             if let Err(e) = saved {
                 warn!("{e}; the index will be rebuilt next time");
                 self.store_problem = Some(e.to_string());
@@ -195,7 +205,14 @@ impl Service {
         rank::validate_query(&request.query)
             .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
         let current = self.index()?;
-        Ok(rank::search(&current.index, &request))
+        let started = std::time::Instant::now();
+        let results = rank::search(&current.index, &request);
+        debug!(
+            "search: {} matches in {:.1?}",
+            results.total,
+            started.elapsed()
+        );
+        Ok(results)
     }
 
     fn info(&mut self, name: &str) -> Result<PackageInfo, WireError> {
@@ -221,10 +238,8 @@ impl Service {
             WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
         })?;
         if let Some(store) = self.store() {
-            let encoded = bincode::serde::encode_to_vec(
-                (&fingerprint, &info),
-                bincode::config::standard(),
-            );
+            let encoded =
+                bincode::serde::encode_to_vec((&fingerprint, &info), bincode::config::standard());
             if let Ok(bytes) = encoded
                 && let Err(e) = store.put_blob(PACKAGE_INFO, &key, &bytes)
             {
@@ -236,13 +251,14 @@ impl Service {
 
     fn cached_info(&mut self, key: &str, fingerprint: &str) -> Option<PackageInfo> {
         let store = self.store()?;
-        let found: Result<Option<PackageInfo>, StoreError> = store.with_blob(PACKAGE_INFO, key, |b| {
-            let (stored_fp, info): (String, PackageInfo) =
-                bincode::serde::decode_from_slice(b?, bincode::config::standard())
-                    .ok()?
-                    .0;
-            (stored_fp == fingerprint).then_some(info)
-        });
+        let found: Result<Option<PackageInfo>, StoreError> =
+            store.with_blob(PACKAGE_INFO, key, |b| {
+                let (stored_fp, info): (String, PackageInfo) =
+                    bincode::serde::decode_from_slice(b?, bincode::config::standard())
+                        .ok()?
+                        .0;
+                (stored_fp == fingerprint).then_some(info)
+            });
         found.ok().flatten()
     }
 

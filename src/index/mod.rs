@@ -54,33 +54,27 @@ pub struct IndexMeta {
     pub last_refresh: Option<u64>,
 }
 
-/// A slice of the text arena.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Span {
-    start: u32,
-    len: u32,
-}
+/// Size of one entry record in `Index::entries`.
+const ENTRY_SIZE: usize = 12;
 
-/// One package, as offsets into the arena.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
-    name: Span,
-    architecture: Span,
-    version: Span,
-    installed_version: Span,
-    repository: Span,
-    summary: Span,
-    /// Provided names separated by `\n`.
-    provides: Span,
-    flags: u16,
-}
-
-/// The whole index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The whole index. Its packages live in three byte regions, the same in
+/// memory and in the snapshot, so loading one is a copy and a UTF-8 check:
+///
+/// * `entries`: per package, little-endian `name_offset: u32`,
+///   `detail_offset: u32`, `flags: u16`, `name_len: u16`, in name order;
+/// * `names`: the names, back to back;
+/// * `details`: per package `summary \0 provides \0 arch \0 version \0
+///   installed \0 repository \0`, the provided names joined by `\n`.
+///   Summary and provides come first and the packages' details lie in name
+///   order, so a search can scan the whole region at once (see `rank`).
+///
+/// Accessors never index out of bounds: a damaged offset reads as empty text.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
     pub meta: IndexMeta,
-    text: String,
-    entries: Vec<Entry>,
+    entries: Vec<u8>,
+    names: String,
+    details: String,
 }
 
 /// A borrowed view of one package in the index.
@@ -128,27 +122,31 @@ impl<'a> Package<'a> {
             version: self.installed_version.unwrap_or(self.version).to_string(),
             candidate_version: upgradable.then(|| self.version.to_string()),
             repository: upgradable.then(|| self.repository.to_string()),
-            reason: self
-                .install_reason()
-                .unwrap_or(InstallReason::Dependency),
+            reason: self.install_reason().unwrap_or(InstallReason::Dependency),
             description: self.summary.to_string(),
         }
     }
 }
 
-struct ArenaBuilder {
-    text: String,
+/// Text for the index: NUL separates fields, so it cannot appear inside one.
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "").into()
+    } else {
+        s.into()
+    }
 }
 
-impl ArenaBuilder {
-    fn push(&mut self, s: &str) -> Span {
-        let start = self.text.len() as u32;
-        self.text.push_str(s);
-        Span {
-            start,
-            len: s.len() as u32,
-        }
-    }
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    bytes
+        .get(at..at + 2)
+        .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
 }
 
 impl Index {
@@ -157,74 +155,152 @@ impl Index {
     pub fn from_records(meta: IndexMeta, mut records: Vec<IndexRecord>) -> Index {
         records.sort_by(|a, b| a.name.cmp(&b.name));
         records.dedup_by(|b, a| a.name == b.name);
-        let mut arena = ArenaBuilder {
-            text: String::with_capacity(records.len() * 96),
-        };
-        let entries = records
-            .iter()
-            .map(|r| Entry {
-                name: arena.push(&r.name),
-                architecture: arena.push(&r.architecture),
-                version: arena.push(&r.version),
-                installed_version: r
-                    .installed_version
-                    .as_deref()
-                    .map(|v| arena.push(v))
-                    .unwrap_or_default(),
-                repository: arena.push(&r.repository),
-                summary: arena.push(&r.summary),
-                provides: arena.push(&r.provides.join("\n")),
-                flags: r.flags,
-            })
-            .collect();
+        let mut entries = Vec::with_capacity(records.len() * ENTRY_SIZE);
+        let mut names = String::with_capacity(records.len() * 20);
+        let mut details = String::with_capacity(records.len() * 100);
+        for r in &records {
+            let name = clean(&r.name);
+            let name: &str = if name.len() > usize::from(u16::MAX) {
+                &name[..name.floor_char_boundary(usize::from(u16::MAX))]
+            } else {
+                &name
+            };
+            entries.extend_from_slice(&(names.len() as u32).to_le_bytes());
+            entries.extend_from_slice(&(details.len() as u32).to_le_bytes());
+            entries.extend_from_slice(&r.flags.to_le_bytes());
+            entries.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            names.push_str(name);
+            let provides = r.provides.join("\n");
+            for field in [
+                r.summary.as_str(),
+                provides.as_str(),
+                r.architecture.as_str(),
+                r.version.as_str(),
+                r.installed_version.as_deref().unwrap_or(""),
+                r.repository.as_str(),
+            ] {
+                details.push_str(&clean(field));
+                details.push('\0');
+            }
+        }
         Index {
             meta,
-            text: arena.text,
             entries,
+            names,
+            details,
         }
     }
 
+    /// Reassembles an index from its three regions (see `snapshot`).
+    pub(crate) fn from_parts(
+        meta: IndexMeta,
+        entries: Vec<u8>,
+        names: String,
+        details: String,
+    ) -> Option<Index> {
+        entries.len().is_multiple_of(ENTRY_SIZE).then_some(Index {
+            meta,
+            entries,
+            names,
+            details,
+        })
+    }
+
+    pub(crate) fn parts(&self) -> (&[u8], &str, &str) {
+        (&self.entries, &self.names, &self.details)
+    }
+
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() / ENTRY_SIZE
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    fn span(&self, span: Span) -> &str {
-        let start = span.start as usize;
-        self.text
-            .get(start..start + span.len as usize)
-            .unwrap_or_default()
+    /// The name of the package at position `i`.
+    pub fn name(&self, i: usize) -> &str {
+        let at = i * ENTRY_SIZE;
+        let start = u32_at(&self.entries, at) as usize;
+        let len = usize::from(u16_at(&self.entries, at + 10));
+        self.names.get(start..start + len).unwrap_or_default()
+    }
+
+    /// The flags of the package at position `i`.
+    pub fn flags(&self, i: usize) -> u16 {
+        u16_at(&self.entries, i * ENTRY_SIZE + 8)
+    }
+
+    /// Where the details of package `i` start in `details()`.
+    pub fn detail_offset(&self, i: usize) -> usize {
+        u32_at(&self.entries, i * ENTRY_SIZE + 4) as usize
+    }
+
+    /// The details region (see the type's documentation).
+    pub fn details(&self) -> &str {
+        &self.details
+    }
+
+    /// Every name, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.name(i))
     }
 
     /// The package at position `i` (name order).
     pub fn get(&self, i: usize) -> Package<'_> {
-        let e = &self.entries[i];
+        let at = i * ENTRY_SIZE;
+        let detail = u32_at(&self.entries, at + 4) as usize;
+        let mut fields = self
+            .details
+            .get(detail..)
+            .unwrap_or_default()
+            .splitn(7, '\0');
+        let mut next = || fields.next().unwrap_or_default();
+        let (summary, provides, architecture, version, installed, repository) =
+            (next(), next(), next(), next(), next(), next());
         Package {
-            name: self.span(e.name),
-            architecture: self.span(e.architecture),
-            version: self.span(e.version),
-            installed_version: (e.installed_version.len > 0)
-                .then(|| self.span(e.installed_version)),
-            repository: self.span(e.repository),
-            summary: self.span(e.summary),
-            provides: self.span(e.provides),
-            flags: e.flags,
+            name: self.name(i),
+            architecture,
+            version,
+            installed_version: (!installed.is_empty()).then_some(installed),
+            repository,
+            summary,
+            provides,
+            flags: self.flags(i),
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Package<'_>> {
-        (0..self.entries.len()).map(|i| self.get(i))
+        (0..self.len()).map(|i| self.get(i))
     }
 
     /// The package called exactly `name`.
     pub fn find(&self, name: &str) -> Option<Package<'_>> {
-        self.entries
-            .binary_search_by(|e| self.span(e.name).cmp(name))
-            .ok()
-            .map(|i| self.get(i))
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.name(mid).cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(self.get(mid)),
+            }
+        }
+        None
+    }
+
+    /// Checks what a damaged snapshot would break: every offset inside its
+    /// region, and names in order (lookups rely on it).
+    pub fn is_consistent(&self) -> bool {
+        let (names, details) = (self.names.len(), self.details.len());
+        (0..self.len()).all(|i| {
+            let at = i * ENTRY_SIZE;
+            let name_end =
+                u32_at(&self.entries, at) as usize + usize::from(u16_at(&self.entries, at + 10));
+            name_end <= names
+                && self.detail_offset(i) < details
+                && (i == 0 || self.detail_offset(i - 1) < self.detail_offset(i))
+                && (i == 0 || self.name(i - 1) < self.name(i))
+        })
     }
 
     /// Packages that provide `name`.
@@ -232,30 +308,6 @@ impl Index {
         self.iter()
             .filter(|p| p.provides().any(|v| v == name))
             .collect()
-    }
-
-    /// Checks that every span lies inside the arena on a character boundary,
-    /// so a damaged snapshot is refused instead of misread.
-    pub fn validate(&self) -> bool {
-        let ok = |s: Span| {
-            let start = s.start as usize;
-            let end = start + s.len as usize;
-            end <= self.text.len()
-                && self.text.is_char_boundary(start)
-                && self.text.is_char_boundary(end)
-        };
-        self.entries.iter().all(|e| {
-            ok(e.name)
-                && ok(e.architecture)
-                && ok(e.version)
-                && ok(e.installed_version)
-                && ok(e.repository)
-                && ok(e.summary)
-                && ok(e.provides)
-        }) && self
-            .entries
-            .windows(2)
-            .all(|w| self.span(w[0].name) < self.span(w[1].name))
     }
 }
 
@@ -298,10 +350,12 @@ pub(crate) mod tests {
                 record("bash", "GNU shell", flags::INSTALLED | flags::AUTO),
             ],
         );
-        assert!(index.validate());
         let names: Vec<_> = index.iter().map(|p| p.name).collect();
         assert_eq!(names, ["bash", "mawk", "zsh"]);
-        assert_eq!(index.find("mawk").unwrap().summary, "a pattern scanning language");
+        assert_eq!(
+            index.find("mawk").unwrap().summary,
+            "a pattern scanning language"
+        );
         assert!(index.find("awk").is_none());
         assert_eq!(index.providers("awk")[0].name, "mawk");
         assert_eq!(

@@ -6,6 +6,7 @@
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
+use super::flags::INSTALLED;
 use super::{Index, Package};
 use crate::ipc::protocol::{MAX_QUERY_LEN, SearchRequest};
 use crate::model::{MatchKind, SearchHit, SearchResults};
@@ -35,19 +36,87 @@ pub fn validate_query(query: &str) -> Result<&str, QueryError> {
     }
 }
 
-/// True when `needle` (already lowercase) occurs in `haystack`, ignoring ASCII case.
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let (hay, needle) = (haystack.as_bytes(), needle.as_bytes());
-    let Some(&first) = needle.first() else {
-        return true;
-    };
-    if needle.len() > hay.len() {
-        return false;
+/// ASCII letters from most to least frequent in English text. A
+/// case-insensitive scan anchors on the rarest byte of the needle, so it
+/// stops as seldom as possible.
+const FREQUENT_FIRST: &[u8] = b"etaoinsrhldcumfpgwybvkxjqz";
+
+fn rarity(b: u8) -> usize {
+    match FREQUENT_FIRST
+        .iter()
+        .position(|&c| c == b.to_ascii_lowercase())
+    {
+        Some(p) => p,
+        None if b == b' ' => 0,
+        None => FREQUENT_FIRST.len(),
     }
-    let last_start = hay.len() - needle.len();
-    (0..=last_start).any(|i| {
-        hay[i].to_ascii_lowercase() == first && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
-    })
+}
+
+/// Calls `found` with the start of every occurrence of `needle` (lowercase)
+/// in `hay`, ignoring ASCII case, in increasing order.
+fn find_all(hay: &[u8], needle: &[u8], mut found: impl FnMut(usize)) {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return;
+    }
+    let (anchor, &byte) = needle
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, b)| rarity(**b))
+        .expect("needle is not empty");
+    // An occurrence starting at `s` has its anchor at `s + anchor`; search
+    // the anchors' possible range, so a hit's offset there is `s` itself.
+    let anchors = &hay[anchor..hay.len() - needle.len() + anchor + 1];
+    for start in memchr::memchr2_iter(byte, byte.to_ascii_uppercase(), anchors) {
+        if hay[start..start + needle.len()].eq_ignore_ascii_case(needle) {
+            found(start);
+        }
+    }
+}
+
+/// Which field of a package's details a scan looks in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Summary,
+    Provides,
+}
+
+/// Calls `matched(package, field)` once for each package and field (summary
+/// or provides) containing `needle` (lowercase, no control characters),
+/// scanning the whole details region in one pass.
+fn scan(index: &Index, needle: &str, mut matched: impl FnMut(usize, Field)) {
+    let details = index.details().as_bytes();
+    let count = index.len();
+    let mut package = 0;
+    let mut reported = (usize::MAX, Field::Summary);
+    // (package, end of its summary, end of its provides)
+    let mut bounds = (usize::MAX, 0, 0);
+    find_all(details, needle.as_bytes(), |start| {
+        while package + 1 < count && index.detail_offset(package + 1) <= start {
+            package += 1;
+        }
+        if bounds.0 != package {
+            let from = index.detail_offset(package);
+            let summary_end =
+                memchr::memchr(0, &details[from..]).map_or(details.len(), |e| from + e);
+            let provides_end = details
+                .get(summary_end + 1..)
+                .and_then(|rest| memchr::memchr(0, rest))
+                .map_or(details.len(), |e| summary_end + 1 + e);
+            bounds = (package, summary_end, provides_end);
+        }
+        // The needle holds no NUL, so a match never straddles two fields.
+        let field = if start < bounds.1 {
+            Field::Summary
+        } else if start < bounds.2 {
+            Field::Provides
+        } else {
+            return;
+        };
+        if reported != (package, field) {
+            reported = (package, field);
+            matched(package, field);
+        }
+    });
 }
 
 struct Scored {
@@ -61,19 +130,41 @@ struct Scored {
 pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
     let query = request.query.trim();
     let lower = query.to_lowercase();
-    let words: Vec<&str> = lower.split_whitespace().collect();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    words.sort_unstable();
+    words.dedup();
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let mut config = Config::DEFAULT;
     config.prefer_prefix = true;
     let mut matcher = Matcher::new(config);
     let mut buf = Vec::new();
 
+    let count = index.len();
+    let mut provides = vec![false; count];
+    let mut words_found = vec![0u8; count];
+    for word in &words {
+        // A one-word query finds provided names in the same pass.
+        let whole = *word == lower;
+        scan(index, word, |i, field| match field {
+            Field::Summary => words_found[i] = words_found[i].saturating_add(1),
+            Field::Provides if whole => provides[i] = true,
+            Field::Provides => {}
+        });
+    }
+    if words.len() > 1 {
+        scan(index, &lower, |i, field| {
+            if field == Field::Provides {
+                provides[i] = true;
+            }
+        });
+    }
+
     let mut scored: Vec<Scored> = Vec::new();
-    for (i, package) in index.iter().enumerate() {
-        if request.installed_only && !package.is_installed() {
+    for i in 0..count {
+        if request.installed_only && index.flags(i) & INSTALLED == 0 {
             continue;
         }
-        let name = package.name;
+        let name = index.name(i);
         let (kind, score) = if name.eq_ignore_ascii_case(&lower) {
             (MatchKind::Exact, 0)
         } else if name.len() > lower.len()
@@ -82,12 +173,9 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
             (MatchKind::Prefix, -(name.len() as i64))
         } else if let Some(s) = pattern.score(Utf32Str::new(name, &mut buf), &mut matcher) {
             (MatchKind::Fuzzy, i64::from(s))
-        } else if package.provides().any(|p| contains_ignore_case(p, &lower)) {
+        } else if provides[i] {
             (MatchKind::Provides, 0)
-        } else if words
-            .iter()
-            .all(|w| contains_ignore_case(package.summary, w))
-        {
+        } else if !words.is_empty() && usize::from(words_found[i]) == words.len() {
             (MatchKind::Description, 0)
         } else {
             continue;
@@ -101,12 +189,12 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
 
     let total = scored.len() as u32;
     let by_rank = |a: &Scored, b: &Scored| {
-        let (pa, pb) = (index.get(a.index), index.get(b.index));
+        let (na, nb) = (index.name(a.index), index.name(b.index));
         a.kind
             .cmp(&b.kind)
             .then(b.score.cmp(&a.score))
-            .then(pa.name.len().cmp(&pb.name.len()))
-            .then(pa.name.cmp(pb.name))
+            .then(na.len().cmp(&nb.len()))
+            .then(na.cmp(nb))
     };
     let limit = if request.limit == 0 {
         scored.len()
@@ -148,20 +236,23 @@ pub fn suggest(index: &Index, name: &str, n: usize) -> Vec<String> {
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
     let mut fuzzy: Vec<(u32, &str)> = index
-        .iter()
-        .filter_map(|p| {
+        .names()
+        .filter_map(|name| {
             pattern
-                .score(Utf32Str::new(p.name, &mut buf), &mut matcher)
-                .map(|s| (s, p.name))
+                .score(Utf32Str::new(name, &mut buf), &mut matcher)
+                .map(|s| (s, name))
         })
         .collect();
-    fuzzy.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.len().cmp(&b.1.len())).then(a.1.cmp(b.1)));
+    fuzzy.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.len().cmp(&b.1.len()))
+            .then(a.1.cmp(b.1))
+    });
     let mut out: Vec<String> = fuzzy.iter().take(n).map(|(_, s)| s.to_string()).collect();
     if out.len() < n {
         let max = if name.len() <= 4 { 1 } else { 2 };
         let mut typos: Vec<(usize, &str)> = index
-            .iter()
-            .map(|p| p.name)
+            .names()
             .filter(|c| c.len().abs_diff(name.len()) <= max)
             .map(|c| (strsim::damerau_levenshtein(name, c), c))
             .filter(|(d, _)| *d <= max)
@@ -182,7 +273,6 @@ pub fn suggest(index: &Index, name: &str, n: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::flags::INSTALLED;
     use crate::index::tests::{meta, record};
 
     fn sample() -> Index {
@@ -227,7 +317,11 @@ mod tests {
         assert_eq!(r.total, 5);
 
         let r = run(&index, "editor", 0, false);
-        let kinds: Vec<_> = r.hits.iter().map(|h| (h.name.as_str(), h.matched)).collect();
+        let kinds: Vec<_> = r
+            .hits
+            .iter()
+            .map(|h| (h.name.as_str(), h.matched))
+            .collect();
         assert_eq!(kinds[0], ("neovim", MatchKind::Provides));
         assert!(kinds.contains(&("nano", MatchKind::Description)));
         assert!(kinds.contains(&("ed", MatchKind::Description)));
@@ -248,6 +342,32 @@ mod tests {
         let r = run(&index, "editor", 0, true);
         let names: Vec<_> = r.hits.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["ed", "vim"]);
+    }
+
+    #[test]
+    fn scanning_ignores_case_and_respects_fields() {
+        let mut hits = Vec::new();
+        find_all(b"Vi IMproved, vim", b"im", |s| hits.push(s));
+        assert_eq!(hits, [3, 14]);
+        let index = sample();
+        let found = |needle: &str, want: Field| {
+            let mut names = Vec::new();
+            scan(&index, needle, |i, field| {
+                if field == want {
+                    names.push(index.name(i).to_string())
+                }
+            });
+            names
+        };
+        assert_eq!(
+            found("improved", Field::Summary),
+            ["vim", "vim-gtk3", "vim-tiny"]
+        );
+        assert_eq!(found("vim-like", Field::Provides), ["neovim"]);
+        assert!(found("vim-like", Field::Summary).is_empty());
+        // "vim" is in neovim's summary and in its provides: both reported.
+        assert!(found("vim", Field::Summary).contains(&"neovim".to_string()));
+        assert_eq!(found("vim", Field::Provides), ["neovim"]);
     }
 
     #[test]

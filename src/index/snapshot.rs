@@ -4,12 +4,12 @@
 //! the rest; a blob that fails to decode or to validate is reported, never
 //! trusted.
 
-use super::{Entry, Index, IndexMeta};
+use super::{Index, IndexMeta};
 use crate::model::BackendKind;
 use crate::store::{INDEX_SNAPSHOT, Store, StoreError};
 
-/// Bumped whenever the layout of `Index` changes.
-const FORMAT: u32 = 1;
+/// Bumped whenever the layout of the blob changes.
+const FORMAT: u32 = 3;
 
 /// What the store held for a backend.
 #[derive(Debug)]
@@ -26,13 +26,18 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard()
 }
 
-/// The bytes stored for `index`.
+/// The bytes stored for `index`: bincode of `(FORMAT, meta)`, then the
+/// lengths of the three regions (u32 little-endian each), then the regions.
 pub fn encode(index: &Index) -> Vec<u8> {
     let mut out = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
         .expect("encoding to memory cannot fail");
-    let body = bincode::serde::encode_to_vec((&index.text, &index.entries), config())
-        .expect("encoding to memory cannot fail");
-    out.extend_from_slice(&body);
+    let (entries, names, details) = index.parts();
+    for len in [entries.len(), names.len(), details.len()] {
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+    }
+    out.extend_from_slice(entries);
+    out.extend_from_slice(names.as_bytes());
+    out.extend_from_slice(details.as_bytes());
     out
 }
 
@@ -47,23 +52,32 @@ pub fn decode(bytes: &[u8], fingerprint: &str) -> Loaded {
     if format != FORMAT || meta.fingerprint != fingerprint {
         return Loaded::Stale;
     }
-    let body: Result<((String, Vec<Entry>), usize), _> =
-        bincode::serde::decode_from_slice(&bytes[used..], config());
-    match body {
-        Ok(((text, entries), n)) if used + n == bytes.len() => {
-            let index = Index {
-                meta,
-                text,
-                entries,
-            };
-            if index.validate() {
-                Loaded::Fresh(index)
-            } else {
-                Loaded::Damaged("snapshot entries point outside their text".into())
-            }
-        }
-        Ok(_) => Loaded::Damaged("snapshot has trailing bytes".into()),
-        Err(e) => Loaded::Damaged(format!("snapshot body: {e}")),
+    let rest = &bytes[used..];
+    let Some(lengths) = rest.get(..12) else {
+        return Loaded::Damaged("snapshot is truncated".into());
+    };
+    let len = |i: usize| {
+        u32::from_le_bytes([lengths[i], lengths[i + 1], lengths[i + 2], lengths[i + 3]]) as usize
+    };
+    let (entries_len, names_len, details_len) = (len(0), len(4), len(8));
+    let body = &rest[12..];
+    if body.len() != entries_len + names_len + details_len {
+        return Loaded::Damaged("snapshot regions do not add up to its size".into());
+    }
+    let (entries, body) = body.split_at(entries_len);
+    let (names, details) = body.split_at(names_len);
+    let (Ok(names), Ok(details)) = (std::str::from_utf8(names), std::str::from_utf8(details))
+    else {
+        return Loaded::Damaged("snapshot text is not UTF-8".into());
+    };
+    match Index::from_parts(
+        meta,
+        entries.to_vec(),
+        names.to_string(),
+        details.to_string(),
+    ) {
+        Some(index) if index.is_consistent() => Loaded::Fresh(index),
+        _ => Loaded::Damaged("snapshot entries point outside their text".into()),
     }
 }
 
@@ -94,12 +108,20 @@ mod tests {
             other => panic!("expected a fresh snapshot, got {other:?}"),
         }
         assert!(matches!(decode(&bytes, "other"), Loaded::Stale));
-        assert!(matches!(decode(&bytes[..bytes.len() - 3], "f"), Loaded::Damaged(_)));
-        assert!(matches!(decode(b"\xff\xff\xff\xff", "f"), Loaded::Damaged(_)));
+        assert!(matches!(
+            decode(&bytes[..bytes.len() - 3], "f"),
+            Loaded::Damaged(_)
+        ));
+        assert!(matches!(
+            decode(b"\xff\xff\xff\xff", "f"),
+            Loaded::Damaged(_)
+        ));
 
-        // Spans pointing past the text are caught by validation.
-        let mut broken = index.clone();
-        broken.entries[0].summary.len = 10_000;
-        assert!(matches!(decode(&encode(&broken), "f"), Loaded::Damaged(_)));
+        // An offset pointing past the text is caught.
+        let mut bytes = bytes.clone();
+        let (entries, names, details) = index.parts();
+        let entries_at = bytes.len() - details.len() - names.len() - entries.len();
+        bytes[entries_at + 4] = 0xff;
+        assert!(matches!(decode(&bytes, "f"), Loaded::Damaged(_)));
     }
 }

@@ -12,7 +12,8 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use super::codec::{self, CodecError, frame_codec};
 use super::protocol::{
-    ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, ResponseBody, ServerFrame, WireError,
+    ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, ResponseBody, ServerFrame,
+    WireError,
 };
 
 /// Why a request got no answer from the daemon.
@@ -158,7 +159,8 @@ impl Connection {
     pub async fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        self.send(&ClientFrame::Request(Request { id, body })).await?;
+        self.send(&ClientFrame::Request(Request { id, body }))
+            .await?;
         match self.receive().await? {
             ServerFrame::Response(r) if r.id == id => r.result.map_err(ClientError::Remote),
             ServerFrame::Response(r) => Err(ClientError::OutOfOrder {
@@ -166,7 +168,10 @@ impl Connection {
                 got: r.id,
             }),
             ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
-            ServerFrame::Welcome(_) => Err(ClientError::OutOfOrder { expected: id, got: 0 }),
+            ServerFrame::Welcome(_) => Err(ClientError::OutOfOrder {
+                expected: id,
+                got: 0,
+            }),
         }
     }
 

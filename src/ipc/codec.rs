@@ -34,7 +34,10 @@ fn config() -> impl bincode::config::Config {
 
 /// Encodes a message into a frame payload.
 pub fn encode<T: Serialize>(message: &T) -> Result<Bytes, CodecError> {
-    Ok(Bytes::from(bincode::serde::encode_to_vec(message, config())?))
+    Ok(Bytes::from(bincode::serde::encode_to_vec(
+        message,
+        config(),
+    )?))
 }
 
 /// Decodes a frame payload; the whole payload must be one message.

@@ -56,9 +56,13 @@ pub struct Request {
 pub enum RequestBody {
     Search(SearchRequest),
     /// Details of one package by exact name.
-    Info { name: String },
+    Info {
+        name: String,
+    },
     /// Installed packages, filtered.
-    List { filter: ListFilter },
+    List {
+        filter: ListFilter,
+    },
     Status,
 }
 

@@ -182,19 +182,33 @@ mod tests {
         let path = dir.path().join("sub/omg.redb");
         let (store, recovered) = Store::open(&path).unwrap();
         assert!(recovered.is_none());
-        assert_eq!(store.with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec)).unwrap(), None);
+        assert_eq!(
+            store
+                .with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec))
+                .unwrap(),
+            None
+        );
         store.put_blob(INDEX_SNAPSHOT, "apt", b"hello").unwrap();
         assert_eq!(
-            store.with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec)).unwrap(),
+            store
+                .with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec))
+                .unwrap(),
             Some(b"hello".to_vec())
         );
         drop(store);
 
-        std::fs::write(&path, b"this is not a database, just some text of decent length....")
-            .unwrap();
+        std::fs::write(
+            &path,
+            b"this is not a database, just some text of decent length....",
+        )
+        .unwrap();
         let (store, recovered) = Store::open(&path).unwrap();
         let recovered = recovered.expect("damage is reported");
         assert!(recovered.moved_to.exists());
-        assert_eq!(store.with_blob(INDEX_SNAPSHOT, "apt", |b| b.is_some()).unwrap(), false);
+        assert!(
+            !store
+                .with_blob(INDEX_SNAPSHOT, "apt", |b| b.is_some())
+                .unwrap()
+        );
     }
 }
