@@ -269,7 +269,15 @@ impl PackageBackend for AptBackend {
         };
         let fully_installed = pkg.current_state() == PkgCurrentState::Installed;
         let field = |name: &str| shown.get_record(name).filter(|v| !v.trim().is_empty());
-        let full_description = shown.description().unwrap_or_default();
+        // Repository lists often carry only the summary (the long text lives
+        // in Translation files that may not be fetched), while dpkg's status
+        // file has the whole description of installed packages: take the
+        // longest one on offer.
+        let full_description = std::iter::once(shown.description())
+            .chain(shown.version_files().map(|f| f.lookup().long_desc()))
+            .flatten()
+            .max_by_key(|d| d.lines().count())
+            .unwrap_or_default();
         let mut versions: Vec<Version<'_>> = pkg.versions().collect();
         versions.sort_by(|a, b| rust_apt::util::cmp_versions(b.version(), a.version()));
 

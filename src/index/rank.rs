@@ -229,36 +229,36 @@ fn hit(package: Package<'_>, kind: MatchKind) -> SearchHit {
     }
 }
 
-/// Up to `n` names close to `name`, for "did you mean": fuzzy matches of the
-/// name first, then names within a small edit distance (typos).
+/// Up to `n` names close to `name`, for "did you mean": names within a
+/// small edit distance (typos) first, then fuzzy matches of the name.
 pub fn suggest(index: &Index, name: &str, n: usize) -> Vec<String> {
-    let pattern = Pattern::parse(name, CaseMatching::Ignore, Normalization::Smart);
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let mut buf = Vec::new();
-    let mut fuzzy: Vec<(u32, &str)> = index
+    let max = if name.len() <= 4 { 1 } else { 2 };
+    let mut typos: Vec<(usize, &str)> = index
         .names()
-        .filter_map(|name| {
-            pattern
-                .score(Utf32Str::new(name, &mut buf), &mut matcher)
-                .map(|s| (s, name))
-        })
+        .filter(|c| c.len().abs_diff(name.len()) <= max)
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(d, _)| *d <= max)
         .collect();
-    fuzzy.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(a.1.len().cmp(&b.1.len()))
-            .then(a.1.cmp(b.1))
-    });
-    let mut out: Vec<String> = fuzzy.iter().take(n).map(|(_, s)| s.to_string()).collect();
+    typos.sort();
+    let mut out: Vec<String> = typos.iter().take(n).map(|(_, c)| c.to_string()).collect();
     if out.len() < n {
-        let max = if name.len() <= 4 { 1 } else { 2 };
-        let mut typos: Vec<(usize, &str)> = index
+        let pattern = Pattern::parse(name, CaseMatching::Ignore, Normalization::Smart);
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let mut buf = Vec::new();
+        let mut fuzzy: Vec<(u32, &str)> = index
             .names()
-            .filter(|c| c.len().abs_diff(name.len()) <= max)
-            .map(|c| (strsim::damerau_levenshtein(name, c), c))
-            .filter(|(d, _)| *d <= max)
+            .filter_map(|c| {
+                pattern
+                    .score(Utf32Str::new(c, &mut buf), &mut matcher)
+                    .map(|s| (s, c))
+            })
             .collect();
-        typos.sort();
-        for (_, c) in typos {
+        fuzzy.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(a.1.len().cmp(&b.1.len()))
+                .then(a.1.cmp(b.1))
+        });
+        for (_, c) in fuzzy {
             if out.len() == n {
                 break;
             }
@@ -383,6 +383,11 @@ mod tests {
         let index = sample();
         assert!(suggest(&index, "vimt", 5).contains(&"vim-tiny".to_string()));
         assert_eq!(suggest(&index, "nnao", 5), ["nano"]);
+        assert_eq!(
+            suggest(&index, "vmi", 5)[0],
+            "vim",
+            "a typo beats fuzzy matches"
+        );
         assert!(suggest(&index, "zzzzzz", 5).is_empty());
     }
 }
