@@ -94,7 +94,6 @@ pub struct InfoArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(id = "filter", multiple = false)]
 pub struct ListArgs {
     /// Only packages installed on request (as `apt-mark showmanual`)
     #[arg(short, long, group = "filter")]

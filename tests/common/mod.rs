@@ -1,0 +1,201 @@
+//! Helpers shared by the integration tests: an isolated omg environment
+//! (its own data, cache, config and runtime directories) that runs the
+//! built binaries, and a miniature apt system in a temporary root.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const OMG: &str = env!("CARGO_BIN_EXE_omg");
+pub const OMGD: &str = env!("CARGO_BIN_EXE_omgd");
+pub const OMG_FAST: &str = env!("CARGO_BIN_EXE_omg-fast");
+
+/// What a finished command left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// An isolated omg: every directory omg writes to lives in a temporary
+/// directory, and `APT_CONFIG` may point at a fixture apt root.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub apt_config: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temporary directory"),
+            apt_config: None,
+        }
+    }
+
+    /// An environment reading the fixture apt system of `root`.
+    pub fn with_apt(root: &AptRoot) -> Env {
+        let mut env = Env::new();
+        env.apt_config = Some(root.conf.clone());
+        env
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("OMG_DATA_DIR", self.data_dir())
+            .env("OMG_CACHE_DIR", self.dir.path().join("cache"))
+            .env("OMG_CONFIG_DIR", self.dir.path().join("config"))
+            .env("OMG_RUNTIME_DIR", self.runtime_dir())
+            .env("OMG_DAEMON", OMGD)
+            .env_remove("OMG_LOG")
+            .env_remove("OMG_BACKEND")
+            .env_remove("COLUMNS");
+        match &self.apt_config {
+            Some(conf) => c.env("APT_CONFIG", conf),
+            None => c.env_remove("APT_CONFIG"),
+        };
+        c
+    }
+
+    /// Runs `omg ARGS`.
+    pub fn omg(&self, args: &[&str]) -> Run {
+        self.command(OMG).args(args).output().expect("run omg").into()
+    }
+
+    /// Runs `omg ARGS` and parses its stdout as JSON; it must succeed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let run = self.omg(args);
+        assert_eq!(run.code, 0, "omg {args:?} failed: {}", run.stderr);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("omg {args:?} printed invalid JSON ({e}): {}", run.stdout))
+    }
+}
+
+/// Runs a command of the system and returns its stdout; it must succeed.
+pub fn system(program: &str, args: &[&str]) -> String {
+    system_with(Command::new(program).args(args))
+}
+
+pub fn system_with(command: &mut Command) -> String {
+    let out = command.output().expect("run a system command");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// A miniature Debian system (tests/fixtures/apt) in a temporary root: the
+/// dpkg status, apt's extended states and a `file:` repository that the
+/// real `apt-get update` has read into the root's lists.
+pub struct AptRoot {
+    pub dir: tempfile::TempDir,
+    pub conf: PathBuf,
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+impl AptRoot {
+    pub fn new() -> AptRoot {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = dir.path();
+        for sub in [
+            "etc/apt/apt.conf.d",
+            "etc/apt/preferences.d",
+            "etc/apt/sources.list.d",
+            "var/lib/dpkg",
+            "var/lib/apt/lists/partial",
+            "var/cache/apt/archives/partial",
+            "repo",
+        ] {
+            std::fs::create_dir_all(root.join(sub)).expect("create fixture directory");
+        }
+        let copy = |from: &str, to: &str| {
+            std::fs::copy(fixture(from), root.join(to)).expect("copy fixture");
+        };
+        copy("apt/repo/Packages", "repo/Packages");
+        copy("apt/repo/Release", "repo/Release");
+        copy("apt/status", "var/lib/dpkg/status");
+        copy("apt/extended_states", "var/lib/apt/extended_states");
+        let r = root.display();
+        std::fs::write(
+            root.join("etc/apt/sources.list"),
+            format!("deb [trusted=yes] file:{r}/repo ./\n"),
+        )
+        .unwrap();
+        let conf = root.join("etc/apt/apt.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Dir \"{r}/\";\n\
+                 Dir::State::status \"{r}/var/lib/dpkg/status\";\n\
+                 Dir::Etc::main \"{r}/etc/apt/apt.conf\";\n\
+                 Dir::Etc::parts \"{r}/etc/apt/apt.conf.d\";\n\
+                 Dir::Cache::pkgcache \"\";\n\
+                 Dir::Cache::srcpkgcache \"\";\n\
+                 APT::Architecture \"amd64\";\n\
+                 APT::Architectures {{ \"amd64\"; }};\n\
+                 Acquire::Languages \"none\";\n"
+            ),
+        )
+        .unwrap();
+        let root = AptRoot { dir, conf };
+        system_with(root.apt("apt-get").args(["update", "-qq"]));
+        root
+    }
+
+    /// A command of apt's (apt-get, apt-cache, apt-mark) on this root.
+    pub fn apt(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("APT_CONFIG", &self.conf);
+        c
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+}
+
+/// The names in `omg search --json` output.
+pub fn hit_names(results: &serde_json::Value) -> Vec<String> {
+    results["hits"]
+        .as_array()
+        .expect("hits is an array")
+        .iter()
+        .map(|h| h["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+/// The names in a JSON array of objects with a `name` field.
+pub fn names(list: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_string())
+        .collect();
+    out.sort();
+    out
+}
