@@ -46,7 +46,11 @@ fn list_filters_match_apt() {
     // Piped text output: `name version`, as pacman -Q prints.
     let text = env.omg(&["list"]);
     assert_eq!(text.code, 0);
-    assert!(text.stdout.lines().any(|l| l == "hello-omg 1.0-1"), "{}", text.stdout);
+    assert!(
+        text.stdout.lines().any(|l| l == "hello-omg 1.0-1"),
+        "{}",
+        text.stdout
+    );
     let text = env.omg(&["list", "--upgradable"]);
     assert_eq!(text.stdout.trim(), "hello-omg 1.0-1 -> 2.0-1");
 }
@@ -121,7 +125,11 @@ fn info_shows_every_field() {
         "Download Size    : 4.14 KiB",
         "Depends On       : base-omg (>= 1.0)  libfoo-omg | libbar-omg",
     ] {
-        assert!(text.stdout.contains(expected), "missing {expected:?} in\n{}", text.stdout);
+        assert!(
+            text.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            text.stdout
+        );
     }
 }
 
@@ -132,8 +140,16 @@ fn unknown_and_virtual_names() {
 
     let run = env.omg(&["info", "helo-omg"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("no package named helo-omg"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean: hello-omg"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no package named helo-omg"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean: hello-omg"),
+        "{}",
+        run.stderr
+    );
 
     let run = env.omg(&["info", "greeter"]);
     assert_eq!(run.code, 1);
@@ -172,11 +188,17 @@ fn search_ranks_tiers_and_filters() {
     let results = env.json(&["search", "--json", "--installed", "omg"]);
     let mut installed = hit_names(&results);
     installed.sort();
-    assert_eq!(installed, ["base-omg", "hello-omg", "leftover-omg", "localtool-omg"]);
+    assert_eq!(
+        installed,
+        ["base-omg", "hello-omg", "leftover-omg", "localtool-omg"]
+    );
 
     let results = env.json(&["search", "--json", "--limit", "1", "omg"]);
     assert_eq!(results["hits"].as_array().unwrap().len(), 1);
-    assert_eq!(results["total"], 5, "removed-omg (config files only) is not offered");
+    assert_eq!(
+        results["total"], 5,
+        "removed-omg (config files only) is not offered"
+    );
 
     let run = env.omg(&["search", "zzzqqq"]);
     assert_eq!(run.code, 1);
@@ -198,7 +220,12 @@ fn status_counts() {
 
     let text = env.omg(&["status"]);
     assert_eq!(text.code, 0);
-    assert!(text.stdout.contains("4 installed (2 explicit), 4 available"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("4 installed (2 explicit), 4 available"),
+        "{}",
+        text.stdout
+    );
     assert!(text.stdout.contains("Upgradable   : 1"), "{}", text.stdout);
 
     // The status file for prompts carries the update count.
@@ -206,7 +233,11 @@ fn status_counts() {
     assert_eq!(bytes.len(), 16);
     assert_eq!(&bytes[..4], b"OMG\x01");
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
-    let fast = env.command(common::OMG_FAST).arg("updates").output().unwrap();
+    let fast = env
+        .command(common::OMG_FAST)
+        .arg("updates")
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&fast.stdout).trim(), "1");
 }
 
@@ -219,7 +250,8 @@ fn unreadable_package_database_names_the_file() {
     let run = env.omg(&["search", "hello"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains(&format!("cannot read {}", status.display())),
+        run.stderr
+            .contains(&format!("cannot read {}", status.display())),
         "{}",
         run.stderr
     );

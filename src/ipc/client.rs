@@ -182,3 +182,73 @@ impl Connection {
         let _ = SinkExt::<bytes::Bytes>::close(&mut self.writer).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::protocol::{ErrorKind, Response, Welcome};
+
+    async fn serve_frames(server: tokio::io::DuplexStream, replies: Vec<ServerFrame>) {
+        let (read, write) = tokio::io::split(server);
+        let mut frames = FramedRead::new(read, frame_codec());
+        let mut sink = FramedWrite::new(write, frame_codec());
+        for reply in replies {
+            let _ = frames.next().await;
+            sink.send(codec::encode(&reply).unwrap()).await.unwrap();
+        }
+    }
+
+    fn pair() -> (Connection, tokio::io::DuplexStream) {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let (read, write) = tokio::io::split(client);
+        (Connection::over(Box::new(read), Box::new(write)), server)
+    }
+
+    #[tokio::test]
+    async fn version_mismatch_tells_the_user_what_to_do() {
+        let (mut connection, server) = pair();
+        let welcome = ServerFrame::Welcome(Welcome {
+            protocol: PROTOCOL_VERSION + 1,
+            daemon: "omgd 9".into(),
+        });
+        tokio::spawn(serve_frames(server, vec![welcome]));
+        let err = connection.handshake().await.unwrap_err();
+        assert!(matches!(err, ClientError::VersionMismatch { .. }));
+        assert!(err.to_string().contains("restart the daemon"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn responses_must_match_their_request() {
+        let (mut connection, server) = pair();
+        let welcome = ServerFrame::Welcome(Welcome {
+            protocol: PROTOCOL_VERSION,
+            daemon: "omgd test".into(),
+        });
+        let wrong_id = ServerFrame::Response(Response {
+            id: 99,
+            result: Err(WireError::new(ErrorKind::Internal, "x")),
+        });
+        tokio::spawn(serve_frames(server, vec![welcome, wrong_id]));
+        connection.handshake().await.unwrap();
+        assert_eq!(connection.daemon, "omgd test");
+        let err = connection.request(RequestBody::Status).await.unwrap_err();
+        assert!(matches!(
+            err,
+            ClientError::OutOfOrder {
+                expected: 1,
+                got: 99
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_daemon_that_hangs_up_is_reported() {
+        let (mut connection, server) = pair();
+        drop(server);
+        let err = connection.handshake().await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::Closed(_) | ClientError::Io(_)),
+            "{err:?}"
+        );
+    }
+}

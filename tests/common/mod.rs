@@ -78,7 +78,11 @@ impl Env {
 
     /// Runs `omg ARGS`.
     pub fn omg(&self, args: &[&str]) -> Run {
-        self.command(OMG).args(args).output().expect("run omg").into()
+        self.command(OMG)
+            .args(args)
+            .output()
+            .expect("run omg")
+            .into()
     }
 
     /// Runs `omg ARGS` and parses its stdout as JSON; it must succeed.
@@ -114,7 +118,9 @@ pub struct AptRoot {
 }
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 impl AptRoot {

@@ -1,0 +1,164 @@
+//! The command line itself: usage errors, exit codes, help, the binaries'
+//! linkage (the CLI must not load package-manager libraries) and omg-fast.
+
+mod common;
+
+use std::process::Command;
+
+use common::{AptRoot, Env, OMG, OMG_FAST};
+
+#[test]
+fn malformed_queries_are_usage_errors() {
+    let env = Env::new();
+    for args in [
+        vec!["search", ""],
+        vec!["search", "   "],
+        vec!["search", "vi\u{7}m"],
+        vec!["info", ""],
+    ] {
+        let run = env.omg(&args);
+        assert_eq!(run.code, 2, "omg {args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("error:"), "{}", run.stderr);
+    }
+    let long = "x".repeat(300);
+    let run = env.omg(&["search", &long]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("at most 256 bytes"), "{}", run.stderr);
+
+    let run = env.omg(&["search"]);
+    assert_eq!(run.code, 2, "a missing query is a usage error");
+    let run = env.omg(&["list", "--explicit", "--orphans"]);
+    assert_eq!(run.code, 2, "list filters exclude each other");
+    let run = env.omg(&["frobnicate"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn help_and_version() {
+    let env = Env::new();
+    let run = env.omg(&["--help"]);
+    assert_eq!(run.code, 0);
+    for word in ["search", "info", "list", "status", "--color", "Exit status"] {
+        assert!(
+            run.stdout.contains(word),
+            "--help lacks {word}: {}",
+            run.stdout
+        );
+    }
+    let run = env.omg(&["--version"]);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("omg {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn missing_daemon_is_a_clear_error() {
+    let env = Env::new();
+    let run = env
+        .command(OMG)
+        .env("OMG_DAEMON", "/nonexistent/omgd")
+        .args(["search", "vim"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("cannot start the daemon /nonexistent/omgd"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn thin_binaries_load_no_package_manager_library() {
+    for binary in [OMG, OMG_FAST] {
+        let out = Command::new("ldd").arg(binary).output().expect("run ldd");
+        let libraries = String::from_utf8_lossy(&out.stdout);
+        for heavy in ["libalpm", "libapt-pkg", "libgpgme", "libcurl"] {
+            assert!(
+                !libraries.contains(heavy),
+                "{binary} links {heavy}:\n{libraries}"
+            );
+        }
+    }
+    // The daemon does: it is where the backends live.
+    let out = Command::new("ldd").arg(common::OMGD).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("libapt-pkg"));
+}
+
+#[test]
+fn colour_follows_the_flag_and_the_terminal() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    let piped = env.omg(&["search", "hello"]);
+    assert!(!piped.stdout.contains('\x1b'), "no colour in a pipe");
+    assert!(
+        piped.stdout.starts_with("hello-omg"),
+        "no header in a pipe: {}",
+        piped.stdout
+    );
+    let forced = env.omg(&["--color", "always", "search", "hello"]);
+    assert!(
+        forced.stdout.contains("\x1b["),
+        "colour when asked: {}",
+        forced.stdout
+    );
+}
+
+#[test]
+fn omg_fast_never_breaks_a_prompt() {
+    let env = Env::new();
+    let fast = |args: &[&str]| {
+        let out = env.command(OMG_FAST).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // No file at all.
+    assert_eq!(fast(&[]), (Some(0), String::new()));
+    std::fs::create_dir_all(env.runtime_dir()).unwrap();
+    let file = env.runtime_dir().join("status.bin");
+    // Short, garbage and wrong-magic files.
+    for bytes in [
+        &b"OMG\x01\x02"[..],
+        &[0xffu8; 16][..],
+        &b"XYZ\x01000000000000"[..],
+    ] {
+        std::fs::write(&file, bytes).unwrap();
+        assert_eq!(fast(&[]), (Some(0), String::new()));
+        assert_eq!(fast(&["updates"]), (Some(0), String::new()));
+    }
+    let now = omg::unix_now() as u32;
+    let status = omg::status::Status {
+        updates: 3,
+        foreign_updates: 2,
+        vulnerabilities: 1,
+        flags: 0,
+        last_refresh: now,
+    };
+    omg::status::write(&file, &status).unwrap();
+    assert_eq!(fast(&[]), (Some(0), "↑5 !1\n".to_string()));
+    assert_eq!(fast(&["updates"]), (Some(0), "3\n".to_string()));
+    assert_eq!(fast(&["vulns"]), (Some(0), "1\n".to_string()));
+    assert_eq!(
+        fast(&["--format", "{updates}/{foreign}/{vulns}{stale}"]),
+        (Some(0), "3/2/1\n".to_string())
+    );
+    // Old data is marked stale.
+    let old = omg::status::Status {
+        last_refresh: now - 3 * 86_400,
+        ..status
+    };
+    omg::status::write(&file, &old).unwrap();
+    assert_eq!(fast(&["updates"]), (Some(0), "3?\n".to_string()));
+    // Nothing pending: the summary is empty.
+    let clean = omg::status::Status {
+        updates: 0,
+        foreign_updates: 0,
+        vulnerabilities: 0,
+        ..status
+    };
+    omg::status::write(&file, &clean).unwrap();
+    assert_eq!(fast(&[]), (Some(0), String::new()));
+}
