@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what building and testing omg needs on Debian/Ubuntu, idempotently:
+# system packages through apt-get, cargo-nextest through cargo, and fresh
+# apt lists (the tests compare omg with apt on this machine's database).
+#   scripts/install-deps.sh          build and test dependencies
+#   scripts/install-deps.sh --bench  also the benchmark tools
+set -euo pipefail
+
+packages=(
+    # rust-apt: libapt-pkg headers and a C++ compiler for its bridge
+    libapt-pkg-dev g++ pkg-config
+    # the tests call these to compare answers
+    apt dpkg
+)
+if [[ "${1:-}" == "--bench" ]]; then
+    packages+=(hyperfine)
+fi
+
+sudo_if_needed() {
+    if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+lists_fresh() {
+    # Any package list newer than a day counts as fresh.
+    [[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]]
+}
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+        missing+=("$p")
+    fi
+done
+
+if [[ ${#missing[@]} -gt 0 ]] || ! lists_fresh; then
+    echo "==> apt-get update"
+    sudo_if_needed apt-get update -q
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "==> apt-get install ${missing[*]}"
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "==> cargo install cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
