@@ -144,3 +144,22 @@ fn unusable_data_dir_still_answers_and_says_why() {
     );
     assert_eq!(status["installed"], 4);
 }
+
+#[test]
+fn database_locked_by_another_program_is_named_and_bypassed() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    let path = env.data_dir().join("omg.redb");
+    // A program holding the file with redb's default exclusive lock.
+    let _holder = redb::Database::create(&path).unwrap();
+    let run = env.omg(&["search", "--json", "hello"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("the database {} is locked", path.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("hello-omg"));
+}

@@ -223,17 +223,19 @@ impl Service {
                 format!("{name:?} is not a package name"),
             ));
         }
+        // Details read before for this database state need no index at all.
+        let key = format!("{}/{name}", self.backend.kind().as_str());
+        let fingerprint = self.backend.fingerprint()?;
+        if let Some(info) = self.cached_info(&key, &fingerprint) {
+            debug!("info: {name} from the store");
+            return Ok(info);
+        }
         let current = self.index()?;
         let index = &current.index;
         if index.find(name).is_none() {
             return Err(not_found(index, name));
         }
         let fingerprint = index.meta.fingerprint.clone();
-        let key = format!("{}/{name}", self.backend.kind().as_str());
-        if let Some(info) = self.cached_info(&key, &fingerprint) {
-            debug!("info: {name} from the store");
-            return Ok(info);
-        }
         let info = self.backend.info(name)?.ok_or_else(|| {
             WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
         })?;
