@@ -162,3 +162,21 @@ fn omg_fast_never_breaks_a_prompt() {
     omg::status::write(&file, &clean).unwrap();
     assert_eq!(fast(&[]), (Some(0), String::new()));
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    let mut child = env
+        .command(OMG)
+        .args(["search", "--limit", "0", "omg"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0));
+}

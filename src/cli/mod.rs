@@ -161,12 +161,19 @@ impl From<WireError> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Failure {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // The reader (`| head`) has seen enough: stop quietly.
+            return Failure::new("", EXIT_OK);
+        }
         Failure::new(format!("cannot write the output: {e}"), EXIT_FAILURE)
     }
 }
 
 /// Prints a failure on stderr.
 pub fn report(failure: &Failure) {
+    if failure.message.is_empty() {
+        return;
+    }
     let mut err = anstream::stderr();
     use std::io::Write;
     let _ = writeln!(
@@ -252,8 +259,10 @@ pub fn run() -> ExitCode {
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| Failure::new(format!("cannot write JSON: {e}"), EXIT_FAILURE))?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => Failure::from(std::io::Error::from(kind)),
+        None => Failure::new(format!("cannot write JSON: {e}"), EXIT_FAILURE),
+    })?;
     writeln!(out)?;
     Ok(())
 }
