@@ -109,7 +109,9 @@ impl Service {
 
     /// The index, brought up to date with the package database.
     fn index(&mut self) -> Result<&Current, WireError> {
+        let started = std::time::Instant::now();
         let fingerprint = self.backend.fingerprint()?;
+        debug!("fingerprint {fingerprint} in {:.1?}", started.elapsed());
         let up_to_date = self
             .current
             .as_ref()
