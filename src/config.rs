@@ -8,14 +8,87 @@
 //! | data    | `OMG_DATA_DIR`    | `$XDG_DATA_HOME/omg`            |
 //! | cache   | `OMG_CACHE_DIR`   | `$XDG_CACHE_HOME/omg`           |
 //! | runtime | `OMG_RUNTIME_DIR` | `$XDG_RUNTIME_DIR/omg`, else `<cache>/run` |
+//!
+//! The system instance uses `/etc/omg`, `/var/lib/omg`, `/var/cache/omg` and
+//! `/run/omg` (the same variables still override them).
+//!
+//! `config.toml` in the config directory holds the settings (`Config`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
 
 /// A directory could not be worked out.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot find the {0} directory: set {1} or HOME")]
     NoDirectory(&'static str, &'static str),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Settings from `config.toml`. Every key is optional.
+///
+/// ```toml
+/// [daemon]
+/// idle_timeout = 300       # seconds a socket-activated omgd waits before exiting
+/// refresh_interval = 21600 # seconds between refreshes of a daemon outside systemd
+/// cache_entries = 1024     # hot results kept in memory
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    pub idle_timeout: u64,
+    pub refresh_interval: u64,
+    pub cache_entries: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            idle_timeout: 300,
+            refresh_interval: 6 * 3600,
+            cache_entries: 1024,
+        }
+    }
+}
+
+impl DaemonConfig {
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout)
+    }
+
+    pub fn refresh_interval(&self) -> Duration {
+        Duration::from_secs(self.refresh_interval.max(60))
+    }
+}
+
+impl Config {
+    /// Reads `config.toml` from `dir`; a missing file gives the defaults.
+    pub fn load(dir: &Path) -> Result<Config, ConfigError> {
+        let path = dir.join("config.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path,
+            message: e.to_string(),
+        })
+    }
 }
 
 /// The directories of one omg instance.
@@ -55,6 +128,23 @@ impl Paths {
         })
     }
 
+    /// The directories of the system instance (run as root by systemd).
+    pub fn system() -> Paths {
+        let pick =
+            |var: &str, default: &str| from_env(var).unwrap_or_else(|| PathBuf::from(default));
+        Paths {
+            config_dir: pick("OMG_CONFIG_DIR", "/etc/omg"),
+            data_dir: pick("OMG_DATA_DIR", "/var/lib/omg"),
+            cache_dir: pick("OMG_CACHE_DIR", "/var/cache/omg"),
+            runtime_dir: pick("OMG_RUNTIME_DIR", "/run/omg"),
+        }
+    }
+
+    /// The daemon's socket.
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir.join("omgd.sock")
+    }
+
     /// The embedded database (index snapshot, caches, history).
     pub fn database(&self) -> PathBuf {
         self.data_dir.join("omg.redb")
@@ -73,4 +163,33 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_values_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap(), Config::default());
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[daemon]\nidle_timeout = 7\n",
+        )
+        .unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.daemon.idle_timeout(), Duration::from_secs(7));
+        assert_eq!(c.daemon.cache_entries, 1024);
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[daemon]\nidle_timeut = 7\n",
+        )
+        .unwrap();
+        let e = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("config.toml is not valid") && e.contains("idle_timeut"),
+            "{e}"
+        );
+    }
 }

@@ -140,7 +140,7 @@ pub struct InstalledPackage {
 }
 
 /// Which installed packages `omg list` shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ListFilter {
     All,
@@ -189,4 +189,26 @@ pub struct IndexReport {
     pub snapshot_path: Option<String>,
     /// Why the snapshot could not be used, when it could not.
     pub snapshot_problem: Option<String>,
+}
+
+/// `omg daemon status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub pid: u32,
+    pub version: String,
+    /// `socket-activated`, `socket` (bound by omgd itself) or `stdio`.
+    pub mode: String,
+    pub socket: Option<String>,
+    pub uptime_secs: u64,
+    /// Packages in the index held in memory (0 before the first query).
+    pub packages: u32,
+    pub requests: u64,
+    pub open_connections: u32,
+    pub cache_entries: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Resident memory, in bytes.
+    pub memory_bytes: u64,
+    /// Seconds an idle socket-activated daemon waits before exiting (0: never).
+    pub idle_timeout_secs: u64,
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rust_apt::config::Config;
 use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
 
-use super::fingerprint::{Fingerprint, list_dir};
+use super::fingerprint::{Watched, list_dir};
 use super::{BackendError, IndexRead, PackageBackend};
 use crate::index::{IndexRecord, flags};
 use crate::model::{BackendKind, InstallReason, PackageInfo, VersionOrigin};
@@ -171,20 +171,24 @@ impl PackageBackend for AptBackend {
         "libapt-pkg".to_string()
     }
 
-    fn fingerprint(&self) -> Result<String, BackendError> {
+    fn watched(&self) -> Vec<Watched> {
         let paths = AptPaths::from_config();
-        require_readable(&paths.status)?;
-        let mut f = Fingerprint::default();
-        f.file(&paths.status);
-        f.file(&paths.extended_states);
-        f.dir(&paths.lists, LISTS_SKIP);
-        for file in &paths.etc_files {
-            f.file(file);
-        }
-        for dir in &paths.etc_dirs {
-            f.dir(dir, &[]);
-        }
-        Ok(f.finish())
+        let mut watched = vec![
+            Watched::Required(paths.status),
+            Watched::File(paths.extended_states),
+            Watched::Dir {
+                path: paths.lists,
+                skip: LISTS_SKIP,
+            },
+        ];
+        watched.extend(paths.etc_files.into_iter().map(Watched::File));
+        watched.extend(
+            paths
+                .etc_dirs
+                .into_iter()
+                .map(|path| Watched::Dir { path, skip: &[] }),
+        );
+        watched
     }
 
     fn read_index(&mut self) -> Result<IndexRead, BackendError> {

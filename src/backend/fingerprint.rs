@@ -7,6 +7,51 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::BackendError;
+
+/// Something a fingerprint covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// A file that may be missing.
+    File(PathBuf),
+    /// A file that must be readable: without it there is no database.
+    Required(PathBuf),
+    /// Every entry of a directory except the names listed.
+    Dir {
+        path: PathBuf,
+        skip: &'static [&'static str],
+    },
+}
+
+impl Watched {
+    /// The directory whose events can change this item.
+    pub fn directory(&self) -> Option<&Path> {
+        match self {
+            Watched::File(p) | Watched::Required(p) => p.parent(),
+            Watched::Dir { path, .. } => Some(path),
+        }
+    }
+}
+
+/// The fingerprint of everything in `watched`.
+pub fn compute(watched: &[Watched]) -> Result<String, BackendError> {
+    let mut f = Fingerprint::default();
+    for item in watched {
+        match item {
+            Watched::File(path) => f.file(path),
+            Watched::Required(path) => {
+                std::fs::File::open(path).map_err(|source| BackendError::Unreadable {
+                    path: path.clone(),
+                    source,
+                })?;
+                f.file(path);
+            }
+            Watched::Dir { path, skip } => f.dir(path, skip),
+        }
+    }
+    Ok(f.finish())
+}
+
 /// Accumulates file stamps into a fingerprint.
 #[derive(Default)]
 pub struct Fingerprint {

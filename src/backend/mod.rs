@@ -44,9 +44,10 @@ pub trait PackageBackend {
     /// The library behind the backend, for `omg status`.
     fn library(&self) -> String;
 
-    /// A digest of the database's state on disk that changes whenever any
-    /// answer could change. Cheap: it only looks at file metadata.
-    fn fingerprint(&self) -> Result<String, BackendError>;
+    /// The files and directories whose state the answers depend on. Their
+    /// metadata make the database's fingerprint (`fingerprint::compute`),
+    /// and the daemon watches them for changes.
+    fn watched(&self) -> Vec<fingerprint::Watched>;
 
     /// Reads every package for the index.
     fn read_index(&mut self) -> Result<IndexRead, BackendError>;

@@ -1,68 +1,138 @@
 //! `omgd`: answers omg's queries from the package database.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 
-use omg::config::Paths;
-use omg::daemon::{logger, service::Service, stdio};
+use omg::config::{Config, Paths};
+use omg::daemon::engine::{Engine, Mode};
+use omg::daemon::{connection, logger, server};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "omgd",
     version,
     about = "The omg daemon: answers queries about the system's packages",
-    long_about = "omgd keeps the package index and answers omg's requests over the omg \
-wire protocol (4-byte big-endian length + bincode frames). With --stdio it serves one \
-client on its standard input and output and exits when the client closes them; this is \
-how omg runs queries when no daemon is listening."
+    long_about = "omgd keeps the package index in memory and answers omg's requests over \
+the omg wire protocol (4-byte big-endian length + bincode frames) on a Unix socket. \
+Started by systemd's omgd.socket it takes the listening socket from LISTEN_FDS and exits \
+after an idle timeout; run by hand it binds the socket itself. With --stdio it serves one \
+client on its standard input and output, which is how omg answers when no daemon listens."
 )]
 struct Args {
     /// Serve one client on stdin/stdout, then exit
-    #[arg(long, required = true)]
+    #[arg(long, conflicts_with_all = ["user", "system", "socket"])]
     stdio: bool,
-    /// Log what happens (index loads, rebuilds) on stderr
+    /// The per-user instance: socket in $XDG_RUNTIME_DIR/omg (the default)
+    #[arg(long, conflicts_with = "system")]
+    user: bool,
+    /// The system instance: /run/omg/omgd.sock, data in /var/lib/omg
+    #[arg(long)]
+    system: bool,
+    /// Listen on this socket instead of the instance's default
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Running outside systemd: never exit when idle
+    #[arg(long)]
+    foreground: bool,
+    /// Log what happens (index loads, rebuilds, connections) on stderr
     #[arg(short, long)]
     verbose: bool,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("omgd: error: {message}");
+    ExitCode::FAILURE
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     logger::init(args.verbose);
-    let paths = match Paths::user() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("omgd: error: {e}");
-            return ExitCode::FAILURE;
+    // Before any thread exists: this reads and clears LISTEN_FDS.
+    let inherited = if args.stdio {
+        None
+    } else {
+        match server::inherited() {
+            Ok(l) => l,
+            Err(e) => return fail(format!("the socket passed by systemd is unusable: {e}")),
         }
     };
-    let mut service = match Service::new(paths) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("omgd: error: {e}");
-            return ExitCode::FAILURE;
+    let paths = if args.system {
+        Paths::system()
+    } else {
+        match Paths::user() {
+            Ok(p) => p,
+            Err(e) => return fail(e),
         }
+    };
+    let config = match Config::load(&paths.config_dir) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+
+    if args.stdio {
+        return serve_stdio(paths, config);
+    }
+
+    let listening = match inherited {
+        Some(l) => l,
+        None => {
+            let path = args.socket.clone().unwrap_or_else(|| paths.socket());
+            let mode = if args.system { 0o666 } else { 0o600 };
+            match server::bind(&path, mode) {
+                Ok(l) => l,
+                Err(e) => return fail(format!("cannot listen on {}: {e}", path.display())),
+            }
+        }
+    };
+    // Socket-activated daemons exit when idle; systemd brings them back.
+    let idle_exit = listening.activated() && !args.foreground;
+    let mode = Mode::Socket {
+        path: listening.path.display().to_string(),
+        activated: idle_exit,
+    };
+    let engine = match Engine::new(paths, config, mode) {
+        Ok(e) => Arc::new(e),
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    match runtime.block_on(server::run(engine, listening, idle_exit)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn serve_stdio(paths: Paths, config: Config) -> ExitCode {
+    let engine = match Engine::new(paths, config, Mode::Stdio) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("omgd: error: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(format!("cannot start: {e}")),
     };
-    let served = runtime.block_on(async {
-        debug_assert!(args.stdio);
-        stdio::serve(&mut service, tokio::io::stdin(), tokio::io::stdout()).await
-    });
+    let (_never, stop) = tokio::sync::watch::channel(false);
+    let served = runtime.block_on(connection::serve(
+        &engine,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        stop,
+    ));
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("omgd: error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(e),
     }
 }

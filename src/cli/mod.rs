@@ -2,16 +2,20 @@
 //! family, and the mapping from failures to messages and exit codes. The CLI
 //! never touches a package database itself: every query goes to `omgd`.
 
+mod daemon;
 mod info;
 mod list;
 pub mod output;
 mod search;
 mod status;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Paths;
 use crate::ipc::client::{ClientError, Connection, daemon_binary};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, WireError};
 use output::{ERROR, WARN};
@@ -41,6 +45,9 @@ pub struct Cli {
     /// Explain what happens behind the scenes (on stderr)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Do not use a running daemon: answer through a one-shot `omgd --stdio`
+    #[arg(long, global = true)]
+    pub no_daemon: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +72,30 @@ pub enum Command {
     List(ListArgs),
     /// Summarise the package database
     Status(StatusArgs),
+    /// Manage the omgd daemon
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub action: DaemonAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Show whether omgd runs, and its pid, uptime, index, cache and memory
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start omgd in the background (through systemd when it manages omgd)
+    Start,
+    /// Stop omgd once its in-flight requests are answered
+    Stop,
+    /// Stop omgd, then start it again
+    Restart,
 }
 
 #[derive(Debug, Args)]
@@ -188,23 +219,51 @@ pub fn report(failure: &Failure) {
     }
 }
 
-/// A connection to the daemon, opened on first use.
+/// How long a daemon that accepted a connection may take to say hello.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection to the daemon, opened on first use: the daemon's socket
+/// when one answers, else a one-shot `omgd --stdio` child.
 pub struct Session {
     verbose: bool,
+    no_daemon: bool,
+    socket: Option<PathBuf>,
     connection: Option<Connection>,
 }
 
 impl Session {
     pub async fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
         if self.connection.is_none() {
-            let daemon = daemon_binary();
-            if self.verbose {
-                eprintln!("omg: starting {} --stdio", daemon.display());
-            }
-            self.connection = Some(Connection::spawn_stdio(&daemon, self.verbose).await?);
+            self.connection = Some(self.connect().await?);
         }
         let connection = self.connection.as_mut().expect("just connected");
         connection.request(body).await
+    }
+
+    async fn connect(&self) -> Result<Connection, ClientError> {
+        if !self.no_daemon
+            && let Some(socket) = &self.socket
+        {
+            match Connection::connect_socket(socket, HANDSHAKE_TIMEOUT).await {
+                Ok(c) => {
+                    if self.verbose {
+                        eprintln!("omg: using {} on {}", c.daemon, socket.display());
+                    }
+                    return Ok(c);
+                }
+                Err(e @ ClientError::VersionMismatch { .. }) => return Err(e),
+                Err(e) => {
+                    if self.verbose {
+                        eprintln!("omg: no daemon on {} ({e})", socket.display());
+                    }
+                }
+            }
+        }
+        let daemon = daemon_binary();
+        if self.verbose {
+            eprintln!("omg: starting {} --stdio", daemon.display());
+        }
+        Connection::spawn_stdio(&daemon, self.verbose).await
     }
 
     pub async fn close(self) {
@@ -235,6 +294,8 @@ pub fn run() -> ExitCode {
     let code = runtime.block_on(async {
         let mut session = Session {
             verbose: cli.verbose,
+            no_daemon: cli.no_daemon,
+            socket: Paths::user().ok().map(|p| p.socket()),
             connection: None,
         };
         let result = match &cli.command {
@@ -242,6 +303,7 @@ pub fn run() -> ExitCode {
             Command::Info(args) => info::run(&mut session, args).await,
             Command::List(args) => list::run(&mut session, args).await,
             Command::Status(args) => status::run(&mut session, args).await,
+            Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,
         };
         session.close().await;
         match result {

@@ -78,6 +78,28 @@ pub fn daemon_binary() -> PathBuf {
 }
 
 impl Connection {
+    /// Connects to a daemon listening on `path` and shakes hands, giving up
+    /// after `timeout` (a daemon that accepts but never answers).
+    pub async fn connect_socket(
+        path: &Path,
+        timeout: std::time::Duration,
+    ) -> Result<Connection, ClientError> {
+        let attempt = async {
+            let stream = tokio::net::UnixStream::connect(path).await?;
+            let (read, write) = stream.into_split();
+            let mut connection = Connection::over(Box::new(read), Box::new(write));
+            connection.handshake().await?;
+            Ok(connection)
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the daemon on {} did not answer", path.display()),
+            ))),
+        }
+    }
+
     /// Starts `omgd --stdio` and connects to it over its stdin and stdout.
     /// The child's stderr is the caller's, so its warnings reach the user.
     pub async fn spawn_stdio(daemon: &Path, verbose: bool) -> Result<Connection, ClientError> {

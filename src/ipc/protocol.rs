@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{InstalledPackage, ListFilter, PackageInfo, SearchResults, StatusReport};
+use crate::model::{
+    DaemonStatus, InstalledPackage, ListFilter, PackageInfo, SearchResults, StatusReport,
+};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -64,9 +66,16 @@ pub enum RequestBody {
         filter: ListFilter,
     },
     Status,
+    /// The daemon's own state (`omg daemon status`).
+    DaemonStatus,
+    /// Forget cached answers and re-check the package database (sent by
+    /// `omgd work refresh` and package-manager hooks).
+    Reload,
+    /// Finish in-flight requests and exit (`omg daemon stop`).
+    Shutdown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SearchRequest {
     pub query: String,
     /// 0 means no limit.
@@ -86,6 +95,9 @@ pub enum ResponseBody {
     Info(Box<PackageInfo>),
     List(Vec<InstalledPackage>),
     Status(StatusReport),
+    Daemon(DaemonStatus),
+    /// The request was carried out and has nothing to report.
+    Done,
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

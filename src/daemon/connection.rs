@@ -1,21 +1,30 @@
-//! Serving one client over a byte stream pair: the one-shot `omgd --stdio`
-//! mode, where the client is the parent process on the other end of stdin
-//! and stdout. The same loop will serve socket connections.
+//! Serving one client over a byte stream: a socket connection, or stdin and
+//! stdout in `omgd --stdio`. Requests are read one frame at a time and
+//! answered in order with their ids, so a client may pipeline them. A bad
+//! frame gets a `Fatal` error frame and the connection is closed; the daemon
+//! goes on serving everyone else.
 
 use futures_util::{SinkExt, StreamExt};
 use log::debug;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio::sync::watch;
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use super::service::Service;
+use super::engine::Engine;
 use crate::ipc::codec::{self, frame_codec};
 use crate::ipc::protocol::{
-    ClientFrame, ErrorKind, PROTOCOL_VERSION, Response, ServerFrame, Welcome, WireError,
+    ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Response, ServerFrame, Welcome, WireError,
 };
 
-/// Serves requests until the client closes its end or breaks the protocol.
-/// Returns an error only when the stream itself fails.
-pub async fn serve<R, W>(service: &mut Service, reader: R, writer: W) -> std::io::Result<()>
+/// Serves requests until the client closes its end, breaks the protocol, or
+/// `stopping` turns true (checked between requests, so one in flight
+/// completes). Returns an error only when the stream itself fails.
+pub async fn serve<R, W>(
+    engine: &Engine,
+    reader: R,
+    writer: W,
+    mut stopping: watch::Receiver<bool>,
+) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -24,23 +33,27 @@ where
     let mut sink = FramedWrite::new(writer, frame_codec());
     let mut greeted = false;
 
-    while let Some(frame) = frames.next().await {
+    loop {
+        if *stopping.borrow() {
+            return Ok(());
+        }
+        let frame = tokio::select! {
+            frame = frames.next() => frame,
+            _ = stopping.changed() => return Ok(()),
+        };
+        let Some(frame) = frame else {
+            return Ok(());
+        };
         let payload = match frame {
             Ok(p) => p,
             Err(e) => {
                 // Oversized or truncated frame: say why and hang up.
-                let fatal = WireError::new(ErrorKind::BadFrame, format!("bad frame: {e}"));
-                send(&mut sink, &ServerFrame::Fatal(fatal)).await?;
-                return Ok(());
+                return fatal(&mut sink, format!("bad frame: {e}")).await;
             }
         };
         let message = match codec::decode::<ClientFrame>(&payload) {
             Ok(m) => m,
-            Err(e) => {
-                let fatal = WireError::new(ErrorKind::BadFrame, e.to_string());
-                send(&mut sink, &ServerFrame::Fatal(fatal)).await?;
-                return Ok(());
-            }
+            Err(e) => return fatal(&mut sink, e.to_string()).await,
         };
         match message {
             ClientFrame::Hello(hello) if !greeted => {
@@ -58,18 +71,12 @@ where
                 }
                 greeted = true;
             }
-            ClientFrame::Hello(_) => {
-                let fatal = WireError::new(ErrorKind::BadFrame, "a second Hello");
-                send(&mut sink, &ServerFrame::Fatal(fatal)).await?;
-                return Ok(());
-            }
+            ClientFrame::Hello(_) => return fatal(&mut sink, "a second Hello".into()).await,
             ClientFrame::Request(_) if !greeted => {
-                let fatal = WireError::new(ErrorKind::BadFrame, "a request before Hello");
-                send(&mut sink, &ServerFrame::Fatal(fatal)).await?;
-                return Ok(());
+                return fatal(&mut sink, "a request before Hello".into()).await;
             }
             ClientFrame::Request(request) => {
-                let result = service.handle(request.body);
+                let result = engine.handle(request.body).await;
                 let response = Response {
                     id: request.id,
                     result,
@@ -78,15 +85,23 @@ where
             }
         }
     }
-    Ok(())
+}
+
+async fn fatal<W: AsyncWrite + Unpin>(
+    sink: &mut FramedWrite<W, LengthDelimitedCodec>,
+    message: String,
+) -> std::io::Result<()> {
+    debug!("closing a connection: {message}");
+    let frame = ServerFrame::Fatal(WireError::new(ErrorKind::BadFrame, message));
+    send(sink, &frame).await
 }
 
 async fn send<W: AsyncWrite + Unpin>(
-    sink: &mut FramedWrite<W, tokio_util::codec::LengthDelimitedCodec>,
+    sink: &mut FramedWrite<W, LengthDelimitedCodec>,
     frame: &ServerFrame,
 ) -> std::io::Result<()> {
     let mut payload = codec::encode(frame).map_err(std::io::Error::other)?;
-    if payload.len() > crate::ipc::protocol::MAX_FRAME {
+    if payload.len() > MAX_FRAME {
         let error = WireError::new(
             ErrorKind::Internal,
             "the answer is larger than the 16 MiB frame limit; narrow the request",

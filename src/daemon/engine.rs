@@ -1,0 +1,505 @@
+//! Answering requests. The engine holds what one daemon process knows: the
+//! index (shared, read by any number of requests at once), the hot-result
+//! cache, the store, and a handle to the backend thread. It keeps the index
+//! in step with the package database: `Watch` says when the database may
+//! have changed, the fingerprint decides, and a change loads the matching
+//! snapshot or rebuilds the index (once, however many requests wait).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use log::{debug, warn};
+
+use super::backend_thread::BackendHandle;
+use super::watch::Watch;
+use crate::backend::BackendError;
+use crate::config::{Config, Paths};
+use crate::index::{Index, IndexMeta, flags, rank, snapshot};
+use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, SearchRequest, WireError};
+use crate::model::{
+    DaemonStatus, IndexReport, IndexSource, InstalledPackage, ListFilter, PackageInfo,
+    SearchResults, StatusReport,
+};
+use crate::status::{self, Status};
+use crate::store::{PACKAGE_INFO, Store};
+
+/// How many "did you mean" names an unknown package gets.
+const SUGGESTIONS: usize = 5;
+
+/// The index in use and where it came from.
+pub struct Current {
+    pub index: Index,
+    pub source: IndexSource,
+}
+
+/// How this process serves (for `omg daemon status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Stdio,
+    Socket { path: String, activated: bool },
+}
+
+impl From<BackendError> for WireError {
+    fn from(e: BackendError) -> Self {
+        WireError::new(ErrorKind::Database, e.to_string())
+    }
+}
+
+/// Cache key: the database state and the request itself.
+type CacheKey = (String, RequestKey);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RequestKey {
+    Search(SearchRequest),
+    List(ListFilter),
+    Status,
+}
+
+pub struct Engine {
+    paths: Paths,
+    config: Config,
+    backend: BackendHandle,
+    watch: Watch,
+    store: Option<Store>,
+    store_problem: RwLock<Option<String>>,
+    current: RwLock<Option<Arc<Current>>>,
+    rebuilding: tokio::sync::Mutex<()>,
+    cache: moka::sync::Cache<CacheKey, Arc<ResponseBody>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    requests: AtomicU64,
+    pub connections: AtomicU32,
+    started: Instant,
+    mode: Mode,
+    /// Set when a client asked the daemon to stop.
+    pub shutdown: tokio::sync::Notify,
+}
+
+impl Engine {
+    /// An engine for this machine's backend.
+    pub fn new(paths: Paths, config: Config, mode: Mode) -> Result<Engine, BackendError> {
+        let kind = crate::backend::detect::detect()?;
+        let backend = BackendHandle::spawn(kind)?;
+        let watch = Watch::new(backend.watched.clone(), mode != Mode::Stdio);
+        let mut store_problem = None;
+        let path = paths.database();
+        let store = match Store::open(&path) {
+            Ok((store, recovered)) => {
+                if let Some(r) = recovered {
+                    let note = format!(
+                        "the database {} was damaged ({}); it was moved to {} and a new one created",
+                        path.display(),
+                        r.reason,
+                        r.moved_to.display()
+                    );
+                    warn!("{note}");
+                    store_problem = Some(note);
+                }
+                Some(store)
+            }
+            Err(e) => {
+                warn!("{e}; answering without the snapshot");
+                store_problem = Some(e.to_string());
+                None
+            }
+        };
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(config.daemon.cache_entries)
+            .build();
+        Ok(Engine {
+            paths,
+            config,
+            backend,
+            watch,
+            store,
+            store_problem: RwLock::new(store_problem),
+            current: RwLock::new(None),
+            rebuilding: tokio::sync::Mutex::new(()),
+            cache,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            connections: AtomicU32::new(0),
+            started: Instant::now(),
+            mode,
+            shutdown: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Answers one request. A panic inside is reported as an internal error.
+    pub async fn handle(&self, body: RequestBody) -> Result<ResponseBody, WireError> {
+        use futures_util::FutureExt;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let outcome = std::panic::AssertUnwindSafe(self.dispatch(body))
+            .catch_unwind()
+            .await;
+        outcome.unwrap_or_else(|_| {
+            Err(WireError::new(
+                ErrorKind::Internal,
+                "omgd hit an internal error answering this request",
+            ))
+        })
+    }
+
+    async fn dispatch(&self, body: RequestBody) -> Result<ResponseBody, WireError> {
+        match body {
+            RequestBody::Search(request) => {
+                rank::validate_query(&request.query)
+                    .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
+                self.cached(RequestKey::Search(request)).await
+            }
+            RequestBody::List { filter } => self.cached(RequestKey::List(filter)).await,
+            RequestBody::Status => self.cached(RequestKey::Status).await,
+            RequestBody::Info { name } => self
+                .info(&name)
+                .await
+                .map(|i| ResponseBody::Info(Box::new(i))),
+            RequestBody::DaemonStatus => Ok(ResponseBody::Daemon(self.daemon_status())),
+            RequestBody::Reload => {
+                self.cache.invalidate_all();
+                self.watch.touch();
+                self.index().await?;
+                Ok(ResponseBody::Done)
+            }
+            RequestBody::Shutdown => {
+                self.shutdown.notify_one();
+                Ok(ResponseBody::Done)
+            }
+        }
+    }
+
+    /// Answers a query from the hot cache, computing it on a miss.
+    async fn cached(&self, key: RequestKey) -> Result<ResponseBody, WireError> {
+        let current = self.index().await?;
+        let cache_key = (current.index.meta.fingerprint.clone(), key);
+        if let Some(hit) = self.cache.get(&cache_key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((*hit).clone());
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let body = match &cache_key.1 {
+            RequestKey::Search(request) => ResponseBody::Search(self.search(&current, request)),
+            RequestKey::List(filter) => ResponseBody::List(list(&current.index, *filter)),
+            RequestKey::Status => ResponseBody::Status(self.status(&current)),
+        };
+        self.cache.insert(cache_key, Arc::new(body.clone()));
+        Ok(body)
+    }
+
+    fn search(&self, current: &Current, request: &SearchRequest) -> SearchResults {
+        let started = Instant::now();
+        let results = rank::search(&current.index, request);
+        debug!(
+            "search: {} matches in {:.1?}",
+            results.total,
+            started.elapsed()
+        );
+        results
+    }
+
+    fn current(&self) -> Option<Arc<Current>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The index, brought up to date with the package database.
+    pub async fn index(&self) -> Result<Arc<Current>, WireError> {
+        if let Some(current) = self.current()
+            && !self.watch.maybe_changed()
+        {
+            return Ok(current);
+        }
+        let started = Instant::now();
+        let fingerprint = self.watch.fingerprint()?;
+        debug!("fingerprint {fingerprint} in {:.1?}", started.elapsed());
+        if let Some(current) = self.current()
+            && current.index.meta.fingerprint == fingerprint
+        {
+            self.watch.settled();
+            return Ok(current);
+        }
+        let _only_one = self.rebuilding.lock().await;
+        // Another request may have caught up while this one waited.
+        if let Some(current) = self.current()
+            && current.index.meta.fingerprint == fingerprint
+        {
+            return Ok(current);
+        }
+        let current = Arc::new(self.load_or_build(fingerprint).await?);
+        self.publish_status(&current.index);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(current.clone());
+        self.cache.invalidate_all();
+        self.watch.settled();
+        Ok(current)
+    }
+
+    fn note_problem(&self, problem: String) {
+        *self
+            .store_problem
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(problem);
+    }
+
+    async fn load_or_build(&self, fingerprint: String) -> Result<Current, WireError> {
+        let kind = self.backend.kind;
+        if let Some(store) = &self.store {
+            let path = store.path().display().to_string();
+            let started = Instant::now();
+            match snapshot::load(store, kind, &fingerprint) {
+                Ok(snapshot::Loaded::Fresh(index)) => {
+                    debug!(
+                        "index: loaded the snapshot from {path} ({} packages) in {:.1?}",
+                        index.len(),
+                        started.elapsed()
+                    );
+                    return Ok(Current {
+                        index,
+                        source: IndexSource::Snapshot,
+                    });
+                }
+                Ok(snapshot::Loaded::Stale) => {
+                    debug!("index: no snapshot for this database state in {path}; rebuilding");
+                }
+                Ok(snapshot::Loaded::Damaged(why)) => {
+                    warn!("the index snapshot in {path} is damaged ({why}); rebuilding it");
+                }
+                Err(e) => warn!("{e}; rebuilding the index"),
+            }
+        }
+
+        let read = self.backend.read_index().await?;
+        let index = Index::from_records(
+            IndexMeta {
+                backend: kind,
+                backend_version: self.backend.library.clone(),
+                fingerprint,
+                built_at: crate::unix_now(),
+                last_refresh: read.last_refresh,
+            },
+            read.records,
+        );
+        debug!(
+            "index: built from the {} database ({} packages)",
+            kind.as_str(),
+            index.len()
+        );
+        if let Some(store) = &self.store {
+            let saved =
+                snapshot::save(store, &index).and_then(|()| store.clear_table(PACKAGE_INFO));
+            match saved {
+                Ok(()) => debug!("index: saved the snapshot to {}", store.path().display()),
+                Err(e) => {
+                    warn!("{e}; the index will be rebuilt next time");
+                    self.note_problem(e.to_string());
+                }
+            }
+        }
+        Ok(Current {
+            index,
+            source: IndexSource::Built,
+        })
+    }
+
+    /// Writes the status file for prompts, if its contents changed.
+    fn publish_status(&self, index: &Index) {
+        let path = self.paths.status_file();
+        let upgradable = index.iter().filter(|p| p.has(flags::UPGRADABLE)).count();
+        let old = status::read(&path);
+        let new = Status {
+            updates: status::saturate(upgradable),
+            last_refresh: index
+                .meta
+                .last_refresh
+                .map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
+            ..old.unwrap_or_default()
+        };
+        if old != Some(new)
+            && let Err(e) = status::write(&path, &new)
+        {
+            debug!("cannot write the status file {}: {e}", path.display());
+        }
+    }
+
+    async fn info(&self, name: &str) -> Result<PackageInfo, WireError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                format!("{name:?} is not a package name"),
+            ));
+        }
+        // Details read before for this database state need no index at all.
+        let key = format!("{}/{name}", self.backend.kind.as_str());
+        if self.current().is_none() || self.watch.maybe_changed() {
+            let fingerprint = self.watch.fingerprint()?;
+            if let Some(info) = self.cached_info(&key, &fingerprint) {
+                debug!("info: {name} from the store");
+                return Ok(info);
+            }
+        }
+        let current = self.index().await?;
+        let index = &current.index;
+        let fingerprint = &index.meta.fingerprint;
+        if let Some(info) = self.cached_info(&key, fingerprint) {
+            debug!("info: {name} from the store");
+            return Ok(info);
+        }
+        if index.find(name).is_none() {
+            return Err(not_found(index, name));
+        }
+        let info = self.backend.info(name).await?.ok_or_else(|| {
+            WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
+        })?;
+        if let Some(store) = &self.store {
+            let encoded =
+                bincode::serde::encode_to_vec((fingerprint, &info), bincode::config::standard());
+            if let Ok(bytes) = encoded
+                && let Err(e) = store.put_blob(PACKAGE_INFO, &key, &bytes)
+            {
+                debug!("cannot cache the details of {name}: {e}");
+            }
+        }
+        Ok(info)
+    }
+
+    fn cached_info(&self, key: &str, fingerprint: &str) -> Option<PackageInfo> {
+        let store = self.store.as_ref()?;
+        let found = store.with_blob(PACKAGE_INFO, key, |b| {
+            let (stored_fp, info): (String, PackageInfo) =
+                bincode::serde::decode_from_slice(b?, bincode::config::standard())
+                    .ok()?
+                    .0;
+            (stored_fp == fingerprint).then_some(info)
+        });
+        found.ok().flatten()
+    }
+
+    fn status(&self, current: &Current) -> StatusReport {
+        let index = &current.index;
+        let count = |flag: u16| index.iter().filter(|p| p.has(flag)).count() as u32;
+        StatusReport {
+            backend: self.backend.kind,
+            backend_version: index.meta.backend_version.clone(),
+            available: count(flags::AVAILABLE),
+            installed: count(flags::INSTALLED),
+            explicit: index
+                .iter()
+                .filter(|p| p.is_installed() && !p.has(flags::AUTO))
+                .count() as u32,
+            upgradable: count(flags::UPGRADABLE),
+            orphans: count(flags::ORPHAN),
+            last_refresh: index.meta.last_refresh,
+            index: IndexReport {
+                source: current.source,
+                packages: index.len() as u32,
+                built_at: index.meta.built_at,
+                fingerprint: index.meta.fingerprint.clone(),
+                snapshot_path: self.store.as_ref().map(|s| s.path().display().to_string()),
+                snapshot_problem: self
+                    .store_problem
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone(),
+            },
+        }
+    }
+
+    fn daemon_status(&self) -> DaemonStatus {
+        self.cache.run_pending_tasks();
+        let (mode, socket) = match &self.mode {
+            Mode::Stdio => ("stdio".to_string(), None),
+            Mode::Socket { path, activated } => (
+                if *activated {
+                    "socket-activated"
+                } else {
+                    "socket"
+                }
+                .to_string(),
+                Some(path.clone()),
+            ),
+        };
+        let activated = matches!(
+            self.mode,
+            Mode::Socket {
+                activated: true,
+                ..
+            }
+        );
+        DaemonStatus {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            mode,
+            socket,
+            uptime_secs: self.started.elapsed().as_secs(),
+            packages: self.current().map_or(0, |c| c.index.len() as u32),
+            requests: self.requests.load(Ordering::Relaxed),
+            open_connections: self.connections.load(Ordering::Relaxed),
+            cache_entries: self.cache.entry_count(),
+            cache_hits: self.hits.load(Ordering::Relaxed),
+            cache_misses: self.misses.load(Ordering::Relaxed),
+            memory_bytes: resident_memory(),
+            idle_timeout_secs: if activated {
+                self.config.daemon.idle_timeout
+            } else {
+                0
+            },
+        }
+    }
+}
+
+fn list(index: &Index, filter: ListFilter) -> Vec<InstalledPackage> {
+    index
+        .iter()
+        .filter(|p| p.is_installed())
+        .filter(|p| match filter {
+            ListFilter::All => true,
+            ListFilter::Explicit => !p.has(flags::AUTO),
+            ListFilter::Upgradable => p.has(flags::UPGRADABLE),
+            ListFilter::Orphans => p.has(flags::ORPHAN),
+        })
+        .map(|p| p.to_installed())
+        .collect()
+}
+
+/// This process's resident memory in bytes (`VmRSS`), 0 if unknown.
+pub fn resident_memory() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// The error for a name the index does not have: virtual packages name
+/// their providers, anything else gets "did you mean" suggestions.
+fn not_found(index: &Index, name: &str) -> WireError {
+    let providers: Vec<String> = index
+        .providers(name)
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    if !providers.is_empty() {
+        let mut e = WireError::new(
+            ErrorKind::NotFound,
+            format!(
+                "{name} is a virtual package, provided by: {}",
+                providers.join(", ")
+            ),
+        );
+        e.suggestions = providers;
+        return e;
+    }
+    let mut e = WireError::new(ErrorKind::NotFound, format!("no package named {name}"));
+    e.suggestions = rank::suggest(index, name, SUGGESTIONS);
+    e
+}
