@@ -11,6 +11,8 @@ packages=(
     libapt-pkg-dev g++ pkg-config
     # the tests call these to compare answers
     apt dpkg
+    # systemd-analyze verify and systemd-socket-activate for the daemon tests
+    systemd
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(hyperfine)

@@ -191,6 +191,10 @@ impl PackageBackend for AptBackend {
         watched
     }
 
+    fn forget(&mut self) {
+        self.cache = None;
+    }
+
     fn read_index(&mut self) -> Result<IndexRead, BackendError> {
         let cache = self.cache()?;
         let depcache = cache.depcache();

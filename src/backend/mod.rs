@@ -52,6 +52,10 @@ pub trait PackageBackend {
     /// Reads every package for the index.
     fn read_index(&mut self) -> Result<IndexRead, BackendError>;
 
+    /// Drops whatever the backend keeps open: the database changed, and the
+    /// next call must read it afresh.
+    fn forget(&mut self);
+
     /// Everything known about the package called `name`, or `None` when no
     /// real package has that name.
     fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError>;

@@ -1,21 +1,28 @@
 //! The backend's own thread. Package-manager libraries are not thread-safe
 //! (libapt-pkg's cache must stay on one thread), so one thread owns the
-//! backend and the async side sends it jobs and awaits the answers.
+//! backend and the async side sends it jobs and awaits the answers. Each job
+//! names the database state (fingerprint) it is for; when that changes, the
+//! backend drops what it holds open and reads the database afresh.
 
 use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
 use crate::backend::fingerprint::Watched;
-use crate::backend::{self, BackendError, IndexRead};
+use crate::backend::{self, BackendError, IndexRead, PackageBackend};
 use crate::model::{BackendKind, PackageInfo};
 
-enum Job {
+enum Work {
     ReadIndex(oneshot::Sender<Result<IndexRead, BackendError>>),
     Info(
         String,
         oneshot::Sender<Result<Option<PackageInfo>, BackendError>>,
     ),
+}
+
+struct Job {
+    fingerprint: String,
+    work: Work,
 }
 
 /// A handle to the backend thread; cheap to share.
@@ -31,6 +38,31 @@ fn gone() -> BackendError {
     BackendError::Open("the backend thread has stopped".into())
 }
 
+fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mpsc::Receiver<Job>) {
+    // The database state the backend's open handles reflect.
+    let mut opened_at = String::new();
+    for job in queue {
+        if job.fingerprint != opened_at {
+            backend.forget();
+            opened_at = job.fingerprint;
+        }
+        // A panic in the library must not take the daemon down.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match job.work {
+            Work::ReadIndex(reply) => {
+                let _ = reply.send(backend.read_index());
+            }
+            Work::Info(name, reply) => {
+                let _ = reply.send(backend.info(&name));
+            }
+        }));
+        if outcome.is_err() {
+            log::error!("the {} backend panicked; its answer is lost", kind.as_str());
+            backend.forget();
+            opened_at.clear();
+        }
+    }
+}
+
 impl BackendHandle {
     /// Starts the thread for `kind` and opens the backend on it.
     pub fn spawn(kind: BackendKind) -> Result<BackendHandle, BackendError> {
@@ -38,31 +70,13 @@ impl BackendHandle {
         let (ready_tx, ready_rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("omgd-backend".into())
-            .spawn(move || {
-                let mut backend = match backend::open(kind) {
-                    Ok(b) => {
-                        let _ = ready_tx.send(Ok((b.library(), b.watched())));
-                        b
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                for job in queue {
-                    // A panic in the library must not take the daemon down.
-                    let outcome =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match job {
-                            Job::ReadIndex(reply) => {
-                                let _ = reply.send(backend.read_index());
-                            }
-                            Job::Info(name, reply) => {
-                                let _ = reply.send(backend.info(&name));
-                            }
-                        }));
-                    if outcome.is_err() {
-                        log::error!("the {} backend panicked; its answer is lost", kind.as_str());
-                    }
+            .spawn(move || match backend::open(kind) {
+                Ok(b) => {
+                    let _ = ready_tx.send(Ok((b.library(), b.watched())));
+                    work_loop(kind, b, queue);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
                 }
             })
             .map_err(|e| BackendError::Open(format!("cannot start the backend thread: {e}")))?;
@@ -75,19 +89,33 @@ impl BackendHandle {
         })
     }
 
-    /// Reads every package (slow: opens the database).
-    pub async fn read_index(&self) -> Result<IndexRead, BackendError> {
+    async fn run<T>(
+        &self,
+        fingerprint: &str,
+        work: impl FnOnce(oneshot::Sender<Result<T, BackendError>>) -> Work,
+    ) -> Result<T, BackendError> {
         let (tx, rx) = oneshot::channel();
-        self.jobs.send(Job::ReadIndex(tx)).map_err(|_| gone())?;
+        let job = Job {
+            fingerprint: fingerprint.to_string(),
+            work: work(tx),
+        };
+        self.jobs.send(job).map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
 
-    /// Details of one package.
-    pub async fn info(&self, name: &str) -> Result<Option<PackageInfo>, BackendError> {
-        let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Info(name.to_string(), tx))
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+    /// Reads every package of the database in state `fingerprint` (slow:
+    /// opens the database).
+    pub async fn read_index(&self, fingerprint: &str) -> Result<IndexRead, BackendError> {
+        self.run(fingerprint, Work::ReadIndex).await
+    }
+
+    /// Details of one package, from the database in state `fingerprint`.
+    pub async fn info(
+        &self,
+        name: &str,
+        fingerprint: &str,
+    ) -> Result<Option<PackageInfo>, BackendError> {
+        self.run(fingerprint, |tx| Work::Info(name.to_string(), tx))
+            .await
     }
 }

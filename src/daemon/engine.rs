@@ -274,7 +274,7 @@ impl Engine {
             }
         }
 
-        let read = self.backend.read_index().await?;
+        let read = self.backend.read_index(&fingerprint).await?;
         let index = Index::from_records(
             IndexMeta {
                 backend: kind,
@@ -354,7 +354,7 @@ impl Engine {
         if index.find(name).is_none() {
             return Err(not_found(index, name));
         }
-        let info = self.backend.info(name).await?.ok_or_else(|| {
+        let info = self.backend.info(name, fingerprint).await?.ok_or_else(|| {
             WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
         })?;
         if let Some(store) = &self.store {

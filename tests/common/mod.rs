@@ -205,3 +205,147 @@ pub fn names(list: &serde_json::Value) -> Vec<String> {
     out.sort();
     out
 }
+
+impl Env {
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    /// Writes `config.toml`.
+    pub fn configure(&self, toml: &str) {
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        std::fs::write(self.config_dir().join("config.toml"), toml).unwrap();
+    }
+
+    /// Where omg looks for the daemon.
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir().join("omgd.sock")
+    }
+
+    /// Starts `omgd --socket … --foreground` and waits until it answers.
+    pub fn start_daemon(&self) -> Daemon {
+        let child = self
+            .command(OMGD)
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--foreground")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start omgd");
+        let daemon = Daemon { child };
+        wait_for_socket(&self.socket());
+        daemon
+    }
+}
+
+/// Waits (up to 20 s) until something accepts connections on `path`.
+pub fn wait_for_socket(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(path).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on {}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A running daemon, killed when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends a signal and waits for the exit code (and stderr).
+    pub fn signal_and_wait(mut self, signal: i32) -> (Option<i32>, String) {
+        unsafe {
+            libc::kill(self.pid(), signal);
+        }
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let status = self.child.wait().unwrap();
+        (status.code(), stderr)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking client speaking the wire protocol, for tests that need to
+/// misbehave or pipeline.
+pub struct RawClient {
+    pub stream: std::os::unix::net::UnixStream,
+}
+
+impl RawClient {
+    pub fn connect(path: &Path) -> RawClient {
+        let stream = std::os::unix::net::UnixStream::connect(path).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        RawClient { stream }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    pub fn send(&mut self, frame: &omg::ipc::protocol::ClientFrame) {
+        let payload = omg::ipc::codec::encode(frame).unwrap();
+        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&payload);
+        self.send_raw(&bytes);
+    }
+
+    pub fn hello(&mut self) {
+        self.send(&omg::ipc::protocol::ClientFrame::Hello(
+            omg::ipc::protocol::Hello {
+                protocol: omg::ipc::protocol::PROTOCOL_VERSION,
+                client: "test".into(),
+            },
+        ));
+        match self.receive() {
+            Some(omg::ipc::protocol::ServerFrame::Welcome(_)) => {}
+            other => panic!("expected Welcome, got {other:?}"),
+        }
+    }
+
+    pub fn request(&mut self, id: u32, body: omg::ipc::protocol::RequestBody) {
+        self.send(&omg::ipc::protocol::ClientFrame::Request(
+            omg::ipc::protocol::Request { id, body },
+        ));
+    }
+
+    /// The next frame, or `None` at end of stream.
+    pub fn receive(&mut self) -> Option<omg::ipc::protocol::ServerFrame> {
+        use std::io::Read;
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).ok()?;
+        let mut payload = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut payload).expect("a whole frame");
+        Some(omg::ipc::codec::decode(&payload).expect("a well-formed frame"))
+    }
+}
+
+/// A search request body.
+pub fn search(query: &str) -> omg::ipc::protocol::RequestBody {
+    omg::ipc::protocol::RequestBody::Search(omg::ipc::protocol::SearchRequest {
+        query: query.into(),
+        limit: 10,
+        installed_only: false,
+    })
+}
