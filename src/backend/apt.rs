@@ -191,6 +191,45 @@ impl PackageBackend for AptBackend {
         watched
     }
 
+    fn refresh_private(&mut self, lists: &Path, offline: bool) -> Result<u32, BackendError> {
+        let system_lists = AptPaths::from_config().lists;
+        let partial = lists.join("partial");
+        crate::config::ensure_private_dir(&partial).map_err(|source| BackendError::Unreadable {
+            path: partial.clone(),
+            source,
+        })?;
+        if list_dir(lists, LISTS_SKIP).is_empty() {
+            for file in list_dir(&system_lists, LISTS_SKIP) {
+                if let Some(name) = file.file_name()
+                    && file.is_file()
+                {
+                    std::fs::copy(&file, lists.join(name)).map_err(|source| {
+                        BackendError::Unreadable {
+                            path: file.clone(),
+                            source,
+                        }
+                    })?;
+                }
+            }
+        }
+        // The rest of this process reads the private copy.
+        self.cache = None;
+        let config = Config::new();
+        config.set("Dir::State::Lists", &format!("{}/", lists.display()));
+        config.set("Dir::Cache::pkgcache", "");
+        config.set("Dir::Cache::srcpkgcache", "");
+        let open = || Cache::new::<&str>(&[]).map_err(|e| BackendError::Open(e.to_string()));
+        if !offline {
+            let mut progress = rust_apt::progress::AcquireProgress::quiet();
+            open()?.update(&mut progress).map_err(|e| {
+                BackendError::Open(format!("refreshing the package lists failed: {e}"))
+            })?;
+        }
+        let cache = open()?;
+        let upgradable = cache.packages(&PackageSort::default().upgradable()).count();
+        Ok(u32::try_from(upgradable).unwrap_or(u32::MAX))
+    }
+
     fn forget(&mut self) {
         self.cache = None;
     }

@@ -52,6 +52,17 @@ pub trait PackageBackend {
     /// Reads every package for the index.
     fn read_index(&mut self) -> Result<IndexRead, BackendError>;
 
+    /// Brings a private copy of the repository lists in `lists` up to date
+    /// (unless `offline`) and counts the installed packages that copy has
+    /// newer versions of. Needs no root and never touches the system's own
+    /// lists, as `checkupdates` does on Arch. Seeds an empty copy from the
+    /// system's lists so the first refresh downloads only what changed.
+    fn refresh_private(
+        &mut self,
+        lists: &std::path::Path,
+        offline: bool,
+    ) -> Result<u32, BackendError>;
+
     /// Drops whatever the backend keeps open: the database changed, and the
     /// next call must read it afresh.
     fn forget(&mut self);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use omg::config::{Config, Paths};
 use omg::daemon::engine::{Engine, Mode};
@@ -38,8 +38,30 @@ struct Args {
     #[arg(long)]
     foreground: bool,
     /// Log what happens (index loads, rebuilds, connections) on stderr
-    #[arg(short, long)]
+    #[arg(short, long, global = true)]
     verbose: bool,
+    #[command(subcommand)]
+    work: Option<Work>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Work {
+    /// One-shot workers, run by systemd timers
+    Work {
+        #[command(subcommand)]
+        task: Task,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Refresh a private copy of the package lists, count the updates,
+    /// write the status file and tell a running daemon
+    Refresh {
+        /// Recount against the private lists without downloading
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -72,6 +94,12 @@ fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
 
+    if let Some(Work::Work {
+        task: Task::Refresh { offline },
+    }) = args.work
+    {
+        return refresh(&paths, offline);
+    }
     if args.stdio {
         return serve_stdio(paths, config);
     }
@@ -93,6 +121,7 @@ fn main() -> ExitCode {
         path: listening.path.display().to_string(),
         activated: idle_exit,
     };
+    let config_refresh = config.daemon.refresh_interval();
     let engine = match Engine::new(paths, config, mode) {
         Ok(e) => Arc::new(e),
         Err(e) => return fail(e),
@@ -105,7 +134,8 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    match runtime.block_on(server::run(engine, listening, idle_exit)) {
+    let refresh_every = args.foreground.then(|| config_refresh);
+    match runtime.block_on(server::run(engine, listening, idle_exit, refresh_every)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
@@ -133,6 +163,23 @@ fn serve_stdio(paths: Paths, config: Config) -> ExitCode {
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn refresh(paths: &Paths, offline: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    match runtime.block_on(omg::daemon::refresh::run(paths, offline)) {
+        Ok(result) => {
+            log::info!("{} updates available", result.updates);
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }

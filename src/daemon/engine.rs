@@ -307,9 +307,26 @@ impl Engine {
         })
     }
 
-    /// Writes the status file for prompts, if its contents changed.
+    /// Writes the status file for prompts, if its contents changed. When a
+    /// private refresh (`omgd work refresh`) is newer than the system's
+    /// lists, its count wins, and a socket daemon has it recounted for the
+    /// packages installed now.
     fn publish_status(&self, index: &Index) {
         let path = self.paths.status_file();
+        let private = self
+            .store
+            .as_ref()
+            .and_then(|s| super::refresh::stored(s, self.backend.kind.as_str()))
+            .filter(|r| {
+                r.last_success
+                    .is_some_and(|t| t >= index.meta.last_refresh.unwrap_or(0))
+            });
+        if private.is_some() {
+            if self.mode != Mode::Stdio {
+                spawn_worker(&["work", "refresh", "--offline"]);
+            }
+            return;
+        }
         let upgradable = index.iter().filter(|p| p.has(flags::UPGRADABLE)).count();
         let old = status::read(&path);
         let new = Status {
@@ -466,6 +483,25 @@ fn list(index: &Index, filter: ListFilter) -> Vec<InstalledPackage> {
         })
         .map(|p| p.to_installed())
         .collect()
+}
+
+/// Runs `omgd ARGS` (this executable) in the background, detached; its
+/// exit is reaped by a thread.
+pub fn spawn_worker(args: &[&str]) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let spawned = std::process::Command::new(exe)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => warn!("cannot start omgd {}: {e}", args.join(" ")),
+    }
 }
 
 /// This process's resident memory in bytes (`VmRSS`), 0 if unknown.

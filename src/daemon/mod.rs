@@ -7,5 +7,6 @@ pub mod backend_thread;
 pub mod connection;
 pub mod engine;
 pub mod logger;
+pub mod refresh;
 pub mod server;
 pub mod watch;

@@ -90,13 +90,15 @@ fn notify(states: &[NotifyState<'_>]) {
     }
 }
 
-/// Serves on `listening` until told to stop.
 /// Serves on `listening` until told to stop; with `idle_exit`, also once no
-/// client has been connected for the configured idle timeout.
+/// client has been connected for the configured idle timeout. With
+/// `refresh_every`, it also runs `omgd work refresh` on that interval (a
+/// daemon outside systemd has no timer to do it).
 pub async fn run(
     engine: Arc<Engine>,
     listening: Listening,
     idle_exit: bool,
+    refresh_every: Option<Duration>,
 ) -> std::io::Result<()> {
     listening.listener.set_nonblocking(true)?;
     let listener = tokio::net::UnixListener::from_std(listening.listener)?;
@@ -132,6 +134,18 @@ pub async fn run(
             loop {
                 tick.tick().await;
                 notify(&[NotifyState::Watchdog]);
+            }
+        });
+    }
+
+    // Outside systemd nothing runs the refresh timer: do it here.
+    if let Some(every) = refresh_every {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                super::engine::spawn_worker(&["work", "refresh"]);
             }
         });
     }

@@ -16,6 +16,10 @@ pub const INDEX_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("i
 /// fingerprint of the database they were read from.
 pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("package_info");
 
+/// The outcome of the last private refresh (`omgd work refresh`), keyed by
+/// backend name.
+pub const REFRESH: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh");
+
 /// The database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -169,7 +169,30 @@ impl AptRoot {
         .unwrap();
         let root = AptRoot { dir, conf };
         system_with(root.apt("apt-get").args(["update", "-qq"]));
+        root.materialize_lists();
         root
+    }
+
+    /// apt links the lists of a `file:` repository to the repository
+    /// itself; replace the links with copies, as a download would leave
+    /// them, so the repository can change without the system noticing
+    /// until the next update.
+    fn materialize_lists(&self) {
+        for entry in std::fs::read_dir(self.path("var/lib/apt/lists"))
+            .unwrap()
+            .flatten()
+        {
+            let path = entry.path();
+            if std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+            {
+                let bytes = std::fs::read(&path).unwrap();
+                std::fs::remove_file(&path).unwrap();
+                std::fs::write(&path, bytes).unwrap();
+            }
+        }
     }
 
     /// A command of apt's (apt-get, apt-cache, apt-mark) on this root.

@@ -1,0 +1,110 @@
+//! `omgd work refresh`: the one-shot worker behind `omgd-refresh.timer`. It
+//! refreshes a private copy of the repository lists (no root needed; the
+//! system's lists are never touched), counts the updates they offer, stores
+//! the outcome in the database, writes the status file, and tells a running
+//! daemon to reload.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{self, BackendError};
+use crate::config::Paths;
+use crate::ipc::client::Connection;
+use crate::ipc::protocol::RequestBody;
+use crate::status::{self, FLAG_REFRESH_FAILED, Status};
+use crate::store::{REFRESH, Store};
+
+/// What a refresh found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshResult {
+    /// Unix time of the attempt.
+    pub time: u64,
+    /// Upgradable packages against the private lists (of the last success).
+    pub updates: u32,
+    /// Unix time of the last successful refresh.
+    pub last_success: Option<u64>,
+    /// Why this attempt failed, if it did.
+    pub error: Option<String>,
+}
+
+/// The stored result for `backend`, if any.
+pub fn stored(store: &Store, backend: &str) -> Option<RefreshResult> {
+    store
+        .with_blob(REFRESH, backend, |b| {
+            bincode::serde::decode_from_slice(b?, bincode::config::standard())
+                .ok()
+                .map(|(r, _)| r)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Runs one refresh; `offline` recounts against the private lists without
+/// downloading (after the installed packages changed).
+pub async fn run(paths: &Paths, offline: bool) -> Result<RefreshResult, BackendError> {
+    let kind = backend::detect::detect()?;
+    let lists = paths.cache_dir.join("lists").join(kind.as_str());
+    let counted = {
+        let mut backend = backend::open(kind)?;
+        backend.refresh_private(&lists, offline)
+    };
+    let store = Store::open(&paths.database()).ok().map(|(s, _)| s);
+    let previous = store.as_ref().and_then(|s| stored(s, kind.as_str()));
+    let now = crate::unix_now();
+    let result = match &counted {
+        Ok(updates) => RefreshResult {
+            time: now,
+            updates: *updates,
+            last_success: Some(now),
+            error: None,
+        },
+        Err(e) => RefreshResult {
+            time: now,
+            updates: previous.as_ref().map_or(0, |p| p.updates),
+            last_success: previous.as_ref().and_then(|p| p.last_success),
+            error: Some(e.to_string()),
+        },
+    };
+    if let Some(store) = &store
+        && let Ok(bytes) = bincode::serde::encode_to_vec(&result, bincode::config::standard())
+        && let Err(e) = store.put_blob(REFRESH, kind.as_str(), &bytes)
+    {
+        log::warn!("cannot store the refresh result: {e}");
+    }
+    drop(store);
+    write_status(&paths.status_file(), &result);
+    reload_daemon(&paths.socket()).await;
+    counted.map(|_| result)
+}
+
+/// Puts a refresh result into the status file, keeping its other fields.
+pub fn write_status(path: &Path, result: &RefreshResult) {
+    let old = status::read(path).unwrap_or_default();
+    let mut new = Status {
+        updates: status::saturate(result.updates as usize),
+        last_refresh: result
+            .last_success
+            .map_or(old.last_refresh, |t| u32::try_from(t).unwrap_or(u32::MAX)),
+        ..old
+    };
+    if result.error.is_some() {
+        new.flags |= FLAG_REFRESH_FAILED;
+    } else {
+        new.flags &= !FLAG_REFRESH_FAILED;
+    }
+    if let Err(e) = status::write(path, &new) {
+        log::warn!("cannot write the status file {}: {e}", path.display());
+    }
+}
+
+/// Asks a daemon listening on `socket` to reload; nothing if none listens.
+async fn reload_daemon(socket: &Path) {
+    let timeout = std::time::Duration::from_secs(5);
+    if let Ok(mut c) = Connection::connect_socket(socket, timeout).await {
+        match c.request(RequestBody::Reload).await {
+            Ok(_) => log::debug!("the daemon on {} reloaded", socket.display()),
+            Err(e) => log::warn!("the daemon on {} did not reload: {e}", socket.display()),
+        }
+    }
+}
