@@ -134,7 +134,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    let refresh_every = args.foreground.then(|| config_refresh);
+    let refresh_every = args.foreground.then_some(config_refresh);
     match runtime.block_on(server::run(engine, listening, idle_exit, refresh_every)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
