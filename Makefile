@@ -5,8 +5,11 @@
 
 CARGO ?= cargo
 RELEASE := target/release
+TRIPLE := x86_64-unknown-linux-gnu
+# omg-fast ships linked statically: a prompt helper loads no library at all.
+FAST_STATIC := target/static/$(TRIPLE)/release/omg-fast
 
-.PHONY: all deps build run test lint check-features bench clean
+.PHONY: all deps build fast-static run test lint check-features bench clean
 
 all: build
 
@@ -14,7 +17,12 @@ deps:
 	scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --workspace
+	$(MAKE) fast-static
+
+fast-static:
+	RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/static \
+		$(CARGO) build --release --locked -p omg-fast --target $(TRIPLE)
 
 run: build
 	$(RELEASE)/omg search vim
@@ -22,19 +30,18 @@ run: build
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 # Each backend must build on its own.
 check-features:
-	$(CARGO) check --locked --no-default-features --features apt
-	$(CARGO) check --locked --no-default-features --features alpm
+	$(CARGO) check --locked -p omg --no-default-features --features apt
+	$(CARGO) check --locked -p omg --no-default-features --features alpm
 
 test: deps lint check-features
-	$(CARGO) nextest run --locked --no-fail-fast
+	$(CARGO) nextest run --locked --workspace --no-fail-fast
 
-bench:
+bench: build
 	scripts/install-deps.sh --bench
-	$(CARGO) build --release --locked
 	bench/run.sh
 
 clean:

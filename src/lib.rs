@@ -5,7 +5,8 @@
 //! module) only parses arguments, talks to `omgd` over `ipc` and renders
 //! answers: it never calls backend code, so it never loads libapt-pkg or
 //! libalpm. `omgd` (the `daemon` module) owns the backends, the index and the
-//! store. `omg-fast` reads only the `status` file.
+//! store. `omg-fast` (crates/omg-fast) reads only the status file
+//! (crates/omg-status).
 
 pub mod backend;
 pub mod cli;
@@ -14,8 +15,10 @@ pub mod daemon;
 pub mod index;
 pub mod ipc;
 pub mod model;
-pub mod status;
 pub mod store;
+
+/// The status file for prompts (its own crate, so `omg-fast` links nothing else).
+pub use omg_status as status;
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {

@@ -233,12 +233,6 @@ fn status_counts() {
     assert_eq!(bytes.len(), 16);
     assert_eq!(&bytes[..4], b"OMG\x01");
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
-    let fast = env
-        .command(common::OMG_FAST)
-        .arg("updates")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&fast.stdout).trim(), "1");
 }
 
 #[test]

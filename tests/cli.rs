@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{AptRoot, Env, OMG, OMG_FAST};
+use common::{AptRoot, Env, OMG};
 
 #[test]
 fn malformed_queries_are_usage_errors() {
@@ -71,7 +71,8 @@ fn missing_daemon_is_a_clear_error() {
 
 #[test]
 fn thin_binaries_load_no_package_manager_library() {
-    for binary in [OMG, OMG_FAST] {
+    {
+        let binary = OMG;
         let out = Command::new("ldd").arg(binary).output().expect("run ldd");
         let libraries = String::from_utf8_lossy(&out.stdout);
         for heavy in ["libalpm", "libapt-pkg", "libgpgme", "libcurl"] {
@@ -103,64 +104,6 @@ fn colour_follows_the_flag_and_the_terminal() {
         "colour when asked: {}",
         forced.stdout
     );
-}
-
-#[test]
-fn omg_fast_never_breaks_a_prompt() {
-    let env = Env::new();
-    let fast = |args: &[&str]| {
-        let out = env.command(OMG_FAST).args(args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
-    // No file at all.
-    assert_eq!(fast(&[]), (Some(0), String::new()));
-    std::fs::create_dir_all(env.runtime_dir()).unwrap();
-    let file = env.runtime_dir().join("status.bin");
-    // Short, garbage and wrong-magic files.
-    for bytes in [
-        &b"OMG\x01\x02"[..],
-        &[0xffu8; 16][..],
-        &b"XYZ\x01000000000000"[..],
-    ] {
-        std::fs::write(&file, bytes).unwrap();
-        assert_eq!(fast(&[]), (Some(0), String::new()));
-        assert_eq!(fast(&["updates"]), (Some(0), String::new()));
-    }
-    let now = omg::unix_now() as u32;
-    let status = omg::status::Status {
-        updates: 3,
-        foreign_updates: 2,
-        vulnerabilities: 1,
-        flags: 0,
-        last_refresh: now,
-    };
-    omg::status::write(&file, &status).unwrap();
-    assert_eq!(fast(&[]), (Some(0), "↑5 !1\n".to_string()));
-    assert_eq!(fast(&["updates"]), (Some(0), "3\n".to_string()));
-    assert_eq!(fast(&["vulns"]), (Some(0), "1\n".to_string()));
-    assert_eq!(
-        fast(&["--format", "{updates}/{foreign}/{vulns}{stale}"]),
-        (Some(0), "3/2/1\n".to_string())
-    );
-    // Old data is marked stale.
-    let old = omg::status::Status {
-        last_refresh: now - 3 * 86_400,
-        ..status
-    };
-    omg::status::write(&file, &old).unwrap();
-    assert_eq!(fast(&["updates"]), (Some(0), "3?\n".to_string()));
-    // Nothing pending: the summary is empty.
-    let clean = omg::status::Status {
-        updates: 0,
-        foreign_updates: 0,
-        vulnerabilities: 0,
-        ..status
-    };
-    omg::status::write(&file, &clean).unwrap();
-    assert_eq!(fast(&[]), (Some(0), String::new()));
 }
 
 #[test]

@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 
 pub const OMG: &str = env!("CARGO_BIN_EXE_omg");
 pub const OMGD: &str = env!("CARGO_BIN_EXE_omgd");
-pub const OMG_FAST: &str = env!("CARGO_BIN_EXE_omg-fast");
 
 /// What a finished command left behind.
 #[derive(Debug)]

@@ -102,7 +102,11 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
             .mode(0o700)
             .create(dir)?;
     }
-    let tmp = dir.join(format!(".status.bin.{}", std::process::id()));
+    // Unique per writer (process and thread), so concurrent writers never
+    // share a temporary file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".status.bin.{}.{n}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&status.to_bytes())?;
@@ -142,5 +146,44 @@ mod tests {
         std::fs::write(&path, b"XYZ\x01000000000000").unwrap();
         assert_eq!(read(&path), None);
         assert_eq!(saturate(70_000), u16::MAX);
+    }
+
+    #[test]
+    fn readers_never_see_a_torn_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status.bin");
+        let a = Status {
+            updates: 1,
+            foreign_updates: 1,
+            vulnerabilities: 1,
+            flags: 1,
+            last_refresh: 1,
+        };
+        let b = Status {
+            updates: 0xffff,
+            foreign_updates: 0xffff,
+            vulnerabilities: 0xffff,
+            flags: 0xffff,
+            last_refresh: 0xffff_ffff,
+        };
+        write(&path, &a).unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (path, done) = (path.clone(), done.clone());
+            std::thread::spawn(move || {
+                for i in 0..3000 {
+                    write(&path, if i % 2 == 0 { &b } else { &a }).unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let seen = read(&path);
+            assert!(seen == Some(a) || seen == Some(b), "torn read: {seen:?}");
+            reads += 1;
+        }
+        writer.join().unwrap();
+        assert!(reads > 0);
     }
 }

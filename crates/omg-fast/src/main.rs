@@ -14,7 +14,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use omg::status::{self, Status};
+use omg_status::{self as status, Status};
 
 const DEFAULT_MAX_AGE: u64 = 86_400;
 

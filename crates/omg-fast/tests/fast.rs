@@ -1,0 +1,139 @@
+//! `omg-fast` as a prompt runs it: the counts from the status file, stale
+//! data marked, nothing at all (and exit 0) for a missing or malformed file,
+//! and no library beyond libc in the binary that is shipped.
+
+use std::path::Path;
+use std::process::Command;
+
+use omg_status::Status;
+
+const OMG_FAST: &str = env!("CARGO_BIN_EXE_omg-fast");
+
+fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32
+}
+
+fn fast(runtime: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(OMG_FAST)
+        .args(args)
+        .env("OMG_RUNTIME_DIR", runtime)
+        .env_remove("OMG_FAST_MAX_AGE")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn prints_counts_and_never_breaks_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path();
+    // No file at all.
+    assert_eq!(fast(runtime, &[]), (Some(0), String::new()));
+    let file = runtime.join("status.bin");
+    // Short, garbage and wrong-magic files.
+    for bytes in [
+        &b"OMG\x01\x02"[..],
+        &[0xffu8; 16][..],
+        &b"XYZ\x01000000000000"[..],
+    ] {
+        std::fs::write(&file, bytes).unwrap();
+        assert_eq!(fast(runtime, &[]), (Some(0), String::new()));
+        assert_eq!(fast(runtime, &["updates"]), (Some(0), String::new()));
+    }
+    let status = Status {
+        updates: 3,
+        foreign_updates: 2,
+        vulnerabilities: 1,
+        flags: 0,
+        last_refresh: now(),
+    };
+    omg_status::write(&file, &status).unwrap();
+    assert_eq!(fast(runtime, &[]), (Some(0), "↑5 !1\n".to_string()));
+    assert_eq!(fast(runtime, &["updates"]), (Some(0), "3\n".to_string()));
+    assert_eq!(fast(runtime, &["vulns"]), (Some(0), "1\n".to_string()));
+    assert_eq!(
+        fast(runtime, &["--format", "{updates}/{foreign}/{vulns}{stale}"]),
+        (Some(0), "3/2/1\n".to_string())
+    );
+    // Old data is marked stale.
+    let old = Status {
+        last_refresh: now() - 3 * 86_400,
+        ..status
+    };
+    omg_status::write(&file, &old).unwrap();
+    assert_eq!(fast(runtime, &["updates"]), (Some(0), "3?\n".to_string()));
+    assert_eq!(
+        fast(runtime, &["--max-age", "604800", "updates"]),
+        (Some(0), "3\n".to_string())
+    );
+    // Nothing pending: the summary is empty.
+    let clean = Status {
+        updates: 0,
+        foreign_updates: 0,
+        vulnerabilities: 0,
+        ..status
+    };
+    omg_status::write(&file, &clean).unwrap();
+    assert_eq!(fast(runtime, &[]), (Some(0), String::new()));
+    // Unknown arguments never fail either.
+    assert_eq!(fast(runtime, &["--bogus"]).0, Some(0));
+}
+
+fn dynamic_libraries(binary: &Path) -> String {
+    let out = Command::new("ldd").arg(binary).output().expect("run ldd");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn links_nothing_heavy() {
+    let libraries = dynamic_libraries(Path::new(OMG_FAST));
+    for line in libraries.lines() {
+        let name = line.split_whitespace().next().unwrap_or_default();
+        assert!(
+            ["linux-vdso.so.1", "libc.so.6", "libgcc_s.so.1"].contains(&name)
+                || name.contains("ld-linux"),
+            "omg-fast links {name}:\n{libraries}"
+        );
+    }
+}
+
+/// The binary `make build` ships is linked statically: no library at all.
+#[test]
+fn the_shipped_build_is_static() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target_dir = manifest.join("../../target/static");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "omg-fast",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(manifest)
+        .status()
+        .expect("run cargo");
+    assert!(status.success());
+    let binary = target_dir.join("x86_64-unknown-linux-gnu/release/omg-fast");
+    let libraries = dynamic_libraries(&binary);
+    assert!(
+        libraries.contains("not a dynamic executable") || libraries.contains("statically linked"),
+        "{libraries}"
+    );
+    let out = Command::new(&binary).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("omg-fast "));
+}
