@@ -38,10 +38,27 @@ fn gone() -> BackendError {
     BackendError::Open("the backend thread has stopped".into())
 }
 
+/// How long the backend keeps the database open after its last job.
+const KEEP_OPEN: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mpsc::Receiver<Job>) {
     // The database state the backend's open handles reflect.
     let mut opened_at = String::new();
-    for job in queue {
+    loop {
+        let job = match queue.recv_timeout(KEEP_OPEN) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Quiet for a while: a resident daemon should not sit on
+                // the whole database.
+                if !opened_at.is_empty() {
+                    backend.forget();
+                    release_freed_memory();
+                    opened_at.clear();
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         if job.fingerprint != opened_at {
             backend.forget();
             opened_at = job.fingerprint;
@@ -49,7 +66,13 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
         // A panic in the library must not take the daemon down.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match job.work {
             Work::ReadIndex(reply) => {
-                let _ = reply.send(backend.read_index());
+                let read = backend.read_index();
+                // The whole database was read: let its memory go (the
+                // index keeps what it needs) rather than hold tens of
+                // megabytes for the next `info`.
+                backend.forget();
+                release_freed_memory();
+                let _ = reply.send(read);
             }
             Work::Info(name, reply) => {
                 let _ = reply.send(backend.info(&name));
@@ -60,6 +83,14 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             backend.forget();
             opened_at.clear();
         }
+    }
+}
+
+/// Hands memory freed by the allocator back to the system.
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only walks glibc's own allocator state.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
