@@ -1,41 +1,78 @@
 #!/usr/bin/env bash
 # omg against the tools a user would otherwise run, side by side on this
-# machine, with hyperfine. Writes bench/results.md.
-#
-# "omg" here is a cold process with no daemon: each run starts omg, which
-# starts `omgd --stdio`, which loads the index snapshot (built once, before
-# timing) and answers.
+# machine, with hyperfine; the IPC round trip with divan. Writes
+# bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 omg=$PWD/target/release/omg
+export OMGD=$PWD/target/release/omgd
+fast=$PWD/target/static/x86_64-unknown-linux-gnu/release/omg-fast
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export OMG_DATA_DIR=$work/data OMG_CACHE_DIR=$work/cache OMG_RUNTIME_DIR=$work/run
+cleanup() {
+    "$omg" daemon stop >/dev/null 2>&1 || true
+    [[ -f $work/run/activator.pid ]] && kill "$(cat "$work/run/activator.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+export OMG_DATA_DIR=$work/data OMG_CACHE_DIR=$work/cache OMG_RUNTIME_DIR=$work/run OMG_CONFIG_DIR=$work/config
+mkdir -p "$OMG_RUNTIME_DIR"
 
-# Build the snapshot and the details cache once.
-"$omg" search vim >/dev/null
-"$omg" info vim >/dev/null
+# Build the snapshot, the details cache and the status file once.
+"$omg" --no-daemon search vim >/dev/null
+"$omg" --no-daemon info vim >/dev/null
 
-hyperfine -N --warmup 3 --min-runs 20 --export-markdown "$work/search.md" \
-    -n "omg search vim" "$omg search vim" \
+hf() { hyperfine -N --warmup 5 --min-runs 30 --style basic "$@"; }
+
+# 1. No daemon: omg starts `omgd --stdio`, which loads the snapshot.
+hf --export-markdown "$work/cold.md" \
+    -n "omg search vim (no daemon)" "$omg --no-daemon search vim" \
     -n "apt-cache search vim" "apt-cache search vim"
-hyperfine -N --warmup 3 --min-runs 20 --export-markdown "$work/info.md" \
-    -n "omg info vim" "$omg info vim" \
+hf --export-markdown "$work/info.md" \
+    -n "omg info vim (no daemon)" "$omg --no-daemon info vim" \
     -n "apt-cache show vim" "apt-cache show vim"
+
+# 2. A warm daemon.
+"$omg" daemon start >/dev/null
+"$omg" search vim >/dev/null
+hf --export-markdown "$work/warm.md" \
+    -n "omg search vim (warm daemon)" "$omg search vim" \
+    -n "apt-cache search vim" "apt-cache search vim"
+memory=$("$omg" daemon status --json | sed -n 's/.*"memory_bytes": \([0-9]*\).*/\1/p')
+"$omg" daemon stop >/dev/null
+
+# 3. Socket activation: each run starts a cold omgd through the socket.
+hyperfine -N --warmup 2 --min-runs 20 --style basic --export-markdown "$work/activation.md" \
+    --prepare bench/activate.sh \
+    -n "omg search vim (socket activation, cold omgd)" "$omg search vim"
+
+# 4. Prompts.
+hf --export-markdown "$work/fast.md" \
+    -n "omg-fast" "$fast" \
+    -n "apt list --upgradable" "apt list --upgradable"
+
+# 5. The IPC round trip.
+cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
 
 {
     echo "# Benchmarks"
     echo
-    echo "Measured by \`make bench\` (bench/run.sh) on $(nproc) cores, $(date -u +%Y-%m-%d)."
-    echo "omg runs cold (no daemon) with a valid index snapshot."
+    echo "Measured by \`make bench\` (bench/run.sh) on $(nproc) cores, $(date -u +%Y-%m-%d),"
+    echo "against this machine's package database ($("$omg" status --json | sed -n 's/.*"packages": \([0-9]*\).*/\1/p') packages)."
     echo
-    echo "## search"
+    echo "## Search, no daemon (omg starts omgd --stdio, which loads the snapshot)"
+    echo; cat "$work/cold.md"; echo
+    echo "## Info, no daemon (details cached in the database)"
+    echo; cat "$work/info.md"; echo
+    echo "## Search through a warm daemon"
+    echo; cat "$work/warm.md"; echo
+    echo "Daemon resident memory with the full index loaded: $((memory / 1024 / 1024)) MiB."
     echo
-    cat "$work/search.md"
-    echo
-    echo "## info"
-    echo
-    cat "$work/info.md"
+    echo "## From socket activation to the first answer (cold omgd, valid snapshot)"
+    echo; cat "$work/activation.md"; echo
+    echo "## Prompt helper"
+    echo; cat "$work/fast.md"; echo
+    echo "## IPC round trip through the daemon's socket (divan, \`cargo bench --bench ipc\`)"
+    echo; echo '```'; cat "$work/ipc.txt"; echo '```'
 } > bench/results.md
 cat bench/results.md
