@@ -71,7 +71,7 @@ impl DaemonConfig {
     }
 
     pub fn refresh_interval(&self) -> Duration {
-        Duration::from_secs(self.refresh_interval.max(60))
+        Duration::from_secs(self.refresh_interval.max(1))
     }
 }
 

@@ -70,9 +70,20 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
     std::fs::create_dir_all(env.runtime_dir()).unwrap();
     let notify_path = env.dir.path().join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    // Read every notification as systemd does (an unread queue would block
+    // the sender).
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    {
+        let messages = messages.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = notify.recv(&mut buf) {
+                let mut m = messages.lock().unwrap();
+                m.push_str(&String::from_utf8_lossy(&buf[..n]));
+                m.push('\n');
+            }
+        });
+    }
 
     let mut activate = Command::new("systemd-socket-activate");
     activate.arg("-l").arg(env.socket());
@@ -97,6 +108,8 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
     activate
         .arg("-E")
         .arg(format!("NOTIFY_SOCKET={}", notify_path.display()))
+        .arg("-E")
+        .arg("WATCHDOG_USEC=200000")
         .arg(OMGD)
         .arg("--user")
         .stdout(Stdio::null())
@@ -115,14 +128,24 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
     );
     assert!(run.stdout.contains("hello-omg"));
 
-    let mut buf = [0u8; 4096];
-    let mut messages = String::new();
-    while !messages.contains("READY=1") {
-        let n = notify.recv(&mut buf).expect("a notification from omgd");
-        messages.push_str(&String::from_utf8_lossy(&buf[..n]));
-        messages.push('\n');
-    }
-    assert!(messages.contains("STATUS="), "{messages}");
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = messages.lock().unwrap().clone();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} from omgd; got {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let text = wait_for("READY=1");
+    assert!(text.contains("STATUS="), "{text}");
+    // The watchdog is fed at half its interval.
+    wait_for("WATCHDOG=1");
 
     let status = env.json(&["daemon", "status", "--json"]);
     assert_eq!(status["mode"], "socket-activated");
@@ -148,10 +171,7 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
-    while !messages.contains("STOPPING=1") {
-        let n = notify.recv(&mut buf).expect("STOPPING=1 from omgd");
-        messages.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    wait_for("STOPPING=1");
     // It did not remove the socket: systemd owns it.
     assert!(env.socket().exists());
 }
@@ -481,4 +501,21 @@ fn omg_daemon_start_status_stop() {
     assert!(!env.socket().exists());
     let run = env.omg(&["daemon", "stop"]);
     assert!(run.stdout.contains("not running"));
+}
+
+#[test]
+fn a_daemon_outside_systemd_refreshes_on_its_own() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    env.configure("[daemon]\nrefresh_interval = 1\n");
+    let _daemon = env.start_daemon();
+    let private_lists = env.dir.path().join("cache/lists/apt");
+    let started = Instant::now();
+    while !private_lists.join("partial").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no refresh ran"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
