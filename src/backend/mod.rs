@@ -5,6 +5,7 @@
 pub mod apt;
 pub mod detect;
 pub mod fingerprint;
+pub mod pacman_conf;
 
 use std::path::PathBuf;
 
