@@ -116,6 +116,28 @@ pub struct PackageInfo {
     pub upgradable: bool,
     /// Every version the database knows, newest first.
     pub available: Vec<VersionOrigin>,
+    /// Package groups (Arch).
+    pub groups: Vec<String>,
+    pub licenses: Vec<String>,
+    /// Optional dependencies with their reason, and whether each is installed (Arch).
+    pub optional_depends: Vec<OptionalDepend>,
+    /// Installed packages that depend on this one (Arch's "Required By").
+    pub required_by: Vec<String>,
+    /// Who built the package (Arch).
+    pub packager: Option<String>,
+    /// Unix times.
+    pub build_date: Option<u64>,
+    pub install_date: Option<u64>,
+    /// How the installed package was validated (`sha256`, `signature`…; Arch).
+    pub validation: Vec<String>,
+}
+
+/// An optional dependency (pacman's `optdepends`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionalDepend {
+    /// `name: why`, as the package states it.
+    pub depend: String,
+    pub installed: bool,
 }
 
 /// One version of a package and where it can be had.

@@ -368,6 +368,14 @@ impl PackageBackend for AptBackend {
                     repositories: repositories(v),
                 })
                 .collect(),
+            groups: Vec::new(),
+            licenses: Vec::new(),
+            optional_depends: Vec::new(),
+            required_by: Vec::new(),
+            packager: None,
+            build_date: None,
+            install_date: None,
+            validation: Vec::new(),
         }))
     }
 }

@@ -21,6 +21,9 @@ pub enum Watched {
         path: PathBuf,
         skip: &'static [&'static str],
     },
+    /// The file `file` inside every entry of a directory (pacman's
+    /// `local/<package>/desc`, rewritten in place by `pacman -D`).
+    EntryFiles { path: PathBuf, file: &'static str },
 }
 
 impl Watched {
@@ -28,7 +31,7 @@ impl Watched {
     pub fn directory(&self) -> Option<&Path> {
         match self {
             Watched::File(p) | Watched::Required(p) => p.parent(),
-            Watched::Dir { path, .. } => Some(path),
+            Watched::Dir { path, .. } | Watched::EntryFiles { path, .. } => Some(path),
         }
     }
 }
@@ -47,6 +50,12 @@ pub fn compute(watched: &[Watched]) -> Result<String, BackendError> {
                 f.file(path);
             }
             Watched::Dir { path, skip } => f.dir(path, skip),
+            Watched::EntryFiles { path, file } => {
+                f.dir(path, &[]);
+                for entry in list_dir(path, &[]) {
+                    f.file(&entry.join(file));
+                }
+            }
         }
     }
     Ok(f.finish())

@@ -1,6 +1,8 @@
 //! Package backends: the `PackageBackend` trait every system package database
 //! implements, the error type they share, and choosing one for this machine.
 
+#[cfg(feature = "alpm")]
+pub mod alpm;
 #[cfg(feature = "apt")]
 pub mod apt;
 pub mod detect;
@@ -80,6 +82,9 @@ pub fn open(kind: BackendKind) -> Result<Box<dyn PackageBackend>, BackendError> 
         BackendKind::Apt => Ok(Box::new(apt::AptBackend::new())),
         #[cfg(not(feature = "apt"))]
         BackendKind::Apt => Err(BackendError::NotBuilt("apt")),
+        #[cfg(feature = "alpm")]
+        BackendKind::Alpm => Ok(Box::new(alpm::AlpmBackend::new()?)),
+        #[cfg(not(feature = "alpm"))]
         BackendKind::Alpm => Err(BackendError::NotBuilt("alpm")),
     }
 }

@@ -1,0 +1,421 @@
+//! The Arch backend, over libalpm (the `alpm` crate). It reads pacman.conf
+//! (`pacman_conf`), sets up a handle exactly as pacman would, and answers
+//! from the local database and the sync databases; nothing here runs pacman
+//! or parses its output. The differences between libalpm versions are
+//! confined to `handle()` and `sig_level()`.
+
+use std::path::{Path, PathBuf};
+
+use alpm::{Alpm, Package, PackageReason, PackageValidation};
+
+use super::fingerprint::{Watched, list_dir};
+use super::pacman_conf::{Check, Overrides, PacmanConf, SigLevel};
+use super::{BackendError, IndexRead, PackageBackend};
+use crate::index::{IndexRecord, flags};
+use crate::model::{BackendKind, InstallReason, OptionalDepend, PackageInfo, VersionOrigin};
+
+/// The pacman database of this machine (or of `--root`/`--dbpath`).
+pub struct AlpmBackend {
+    conf: PacmanConf,
+    handle: Option<Alpm>,
+}
+
+/// Where pacman.conf is: `$OMG_PACMAN_CONF`, else `/etc/pacman.conf`.
+fn conf_path() -> PathBuf {
+    std::env::var_os("OMG_PACMAN_CONF")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/etc/pacman.conf"), PathBuf::from)
+}
+
+fn overrides() -> Overrides {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    Overrides {
+        root: var("OMG_ALPM_ROOT"),
+        db_path: var("OMG_ALPM_DBPATH"),
+    }
+}
+
+fn open_error(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Open(e.to_string())
+}
+
+/// A `SigLevel` as libalpm's bit flags.
+fn sig_level(level: &SigLevel) -> alpm::SigLevel {
+    use alpm::SigLevel as S;
+    let mut bits = S::empty();
+    match level.package.check {
+        Check::Never => {}
+        Check::Optional => bits |= S::PACKAGE | S::PACKAGE_OPTIONAL,
+        Check::Required => bits |= S::PACKAGE,
+    }
+    if level.package.trust_all {
+        bits |= S::PACKAGE_MARGINAL_OK | S::PACKAGE_UNKNOWN_OK;
+    }
+    match level.database.check {
+        Check::Never => {}
+        Check::Optional => bits |= S::DATABASE | S::DATABASE_OPTIONAL,
+        Check::Required => bits |= S::DATABASE,
+    }
+    if level.database.trust_all {
+        bits |= S::DATABASE_MARGINAL_OK | S::DATABASE_UNKNOWN_OK;
+    }
+    bits
+}
+
+fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+impl AlpmBackend {
+    pub fn new() -> Result<AlpmBackend, BackendError> {
+        let path = conf_path();
+        let conf = PacmanConf::load(&path, &overrides()).map_err(open_error)?;
+        Ok(AlpmBackend { conf, handle: None })
+    }
+
+    /// A handle set up from pacman.conf, as pacman sets up its own.
+    fn handle(&mut self) -> Result<&Alpm, BackendError> {
+        if self.handle.is_none() {
+            let c = &self.conf;
+            let local = c.db_path.join("local");
+            std::fs::read_dir(&local).map_err(|source| BackendError::Unreadable {
+                path: local.clone(),
+                source,
+            })?;
+            let mut h = Alpm::new(path_str(&c.root_dir), path_str(&c.db_path)).map_err(|e| {
+                open_error(format!(
+                    "cannot open the pacman database in {}: {e}",
+                    c.db_path.display()
+                ))
+            })?;
+            let strings = |v: &[PathBuf]| v.iter().map(|p| path_str(p)).collect::<Vec<_>>();
+            h.set_cachedirs(strings(&c.cache_dirs).iter())
+                .map_err(open_error)?;
+            h.set_hookdirs(strings(&c.hook_dirs).iter())
+                .map_err(open_error)?;
+            h.set_gpgdir(path_str(&c.gpg_dir)).map_err(open_error)?;
+            h.set_architectures(c.architectures.iter())
+                .map_err(open_error)?;
+            h.set_ignorepkgs(c.ignore_pkg.iter()).map_err(open_error)?;
+            h.set_ignoregroups(c.ignore_group.iter())
+                .map_err(open_error)?;
+            h.set_noupgrades(c.no_upgrade.iter()).map_err(open_error)?;
+            h.set_noextracts(c.no_extract.iter()).map_err(open_error)?;
+            h.set_default_siglevel(sig_level(&c.sig_level))
+                .map_err(open_error)?;
+            h.set_local_file_siglevel(sig_level(&c.local_file_sig_level))
+                .map_err(open_error)?;
+            h.set_remote_file_siglevel(sig_level(&c.remote_file_sig_level))
+                .map_err(open_error)?;
+            h.set_parallel_downloads(c.parallel_downloads);
+            h.set_check_space(c.check_space);
+            for repo in &c.repos {
+                let db = h
+                    .register_syncdb_mut(repo.name.as_str(), sig_level(&repo.sig_level))
+                    .map_err(|e| open_error(format!("repository {}: {e}", repo.name)))?;
+                db.set_servers(repo.servers.iter()).map_err(open_error)?;
+            }
+            self.handle = Some(h);
+        }
+        Ok(self.handle.as_ref().expect("just opened"))
+    }
+}
+
+fn dep_strings<'a>(deps: impl Iterator<Item = alpm::Dep<'a>>) -> Vec<String> {
+    deps.map(|d| d.to_string()).collect()
+}
+
+fn reason(pkg: &Package<'_>) -> InstallReason {
+    match pkg.reason() {
+        PackageReason::Explicit => InstallReason::Explicit,
+        PackageReason::Depend => InstallReason::Dependency,
+    }
+}
+
+fn validation(pkg: &Package<'_>) -> Vec<String> {
+    let v = pkg.validation();
+    let mut out = Vec::new();
+    for (flag, name) in [
+        (PackageValidation::NONE, "none"),
+        (PackageValidation::MD5SUM, "md5"),
+        (PackageValidation::SHA256SUM, "sha256"),
+        (PackageValidation::SIGNATURE, "signature"),
+    ] {
+        if v.contains(flag) && !flag.is_empty() {
+            out.push(name.to_string());
+        }
+    }
+    if out.is_empty() {
+        out.push("unknown".to_string());
+    }
+    out
+}
+
+fn time(t: i64) -> Option<u64> {
+    u64::try_from(t).ok().filter(|t| *t > 0)
+}
+
+impl PackageBackend for AlpmBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Alpm
+    }
+
+    fn library(&self) -> String {
+        format!("libalpm {}", alpm::version())
+    }
+
+    fn watched(&self) -> Vec<Watched> {
+        let c = &self.conf;
+        let mut watched = vec![
+            // pacman holds this lock during every transaction: its coming
+            // and going is what inotify reports for the database directory.
+            Watched::File(c.db_path.join("db.lck")),
+            Watched::EntryFiles {
+                path: c.db_path.join("local"),
+                file: "desc",
+            },
+            Watched::Dir {
+                path: c.db_path.join("sync"),
+                skip: &[],
+            },
+        ];
+        watched.extend(c.files.iter().cloned().map(Watched::File));
+        watched
+    }
+
+    fn read_index(&mut self) -> Result<IndexRead, BackendError> {
+        let handle = self.handle()?;
+        let local = handle.localdb();
+        let mut records: Vec<IndexRecord> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for db in handle.syncdbs() {
+            for pkg in db.pkgs() {
+                // The first repository offering a name wins, as in pacman.
+                if !seen.insert(pkg.name().to_string()) {
+                    continue;
+                }
+                let installed = local.pkg(pkg.name()).ok();
+                let mut bits = flags::AVAILABLE;
+                if let Some(l) = &installed {
+                    bits |= installed_flags(l);
+                    if pkg.version() > l.version() && !pkg.should_ignore() {
+                        bits |= flags::UPGRADABLE;
+                    }
+                }
+                records.push(IndexRecord {
+                    name: pkg.name().to_string(),
+                    architecture: pkg.arch().unwrap_or("any").to_string(),
+                    version: pkg.version().to_string(),
+                    installed_version: installed.map(|l| l.version().to_string()),
+                    repository: db.name().to_string(),
+                    summary: pkg.desc().unwrap_or_default().to_string(),
+                    provides: pkg
+                        .provides()
+                        .iter()
+                        .map(|d| d.name().to_string())
+                        .collect(),
+                    flags: bits,
+                });
+            }
+        }
+        // Installed packages no repository offers ("foreign", as the AUR's).
+        for pkg in local.pkgs() {
+            if seen.contains(pkg.name()) {
+                continue;
+            }
+            records.push(IndexRecord {
+                name: pkg.name().to_string(),
+                architecture: pkg.arch().unwrap_or("any").to_string(),
+                version: pkg.version().to_string(),
+                installed_version: Some(pkg.version().to_string()),
+                repository: "local".to_string(),
+                summary: pkg.desc().unwrap_or_default().to_string(),
+                provides: pkg
+                    .provides()
+                    .iter()
+                    .map(|d| d.name().to_string())
+                    .collect(),
+                flags: installed_flags(&pkg),
+            });
+        }
+        let sync = self.conf.db_path.join("sync");
+        let last_refresh = list_dir(&sync, &[])
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "db"))
+            .filter_map(|p| std::fs::metadata(p).ok()?.modified().ok())
+            .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs())
+            .max();
+        Ok(IndexRead {
+            records,
+            last_refresh,
+        })
+    }
+
+    fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError> {
+        let hold = self.conf.hold_pkg.clone();
+        let handle = self.handle()?;
+        let local = handle.localdb();
+        let (repo, pkg_name) = match name.split_once('/') {
+            Some((r, n)) => (Some(r), n),
+            None => (None, name),
+        };
+        let mut versions = Vec::new();
+        let mut candidate = None;
+        for db in handle.syncdbs() {
+            if repo.is_some_and(|r| r != db.name()) {
+                continue;
+            }
+            if let Ok(pkg) = db.pkg(pkg_name) {
+                versions.push(VersionOrigin {
+                    version: pkg.version().to_string(),
+                    repositories: vec![db.name().to_string()],
+                });
+                if candidate.is_none() {
+                    candidate = Some((db.name().to_string(), pkg));
+                }
+            }
+        }
+        let installed = local.pkg(pkg_name).ok();
+        if let Some(l) = &installed {
+            versions.push(VersionOrigin {
+                version: l.version().to_string(),
+                repositories: vec!["local".to_string()],
+            });
+        }
+        let (repository, shown) = match (&candidate, &installed) {
+            (Some((repo, pkg)), _) => (repo.clone(), *pkg),
+            (None, Some(l)) if repo.is_none() => ("local".to_string(), *l),
+            _ => return Ok(None),
+        };
+        versions.sort_by(|a, b| alpm::vercmp(b.version.as_str(), a.version.as_str()));
+        let optional_depends = shown
+            .optdepends()
+            .iter()
+            .map(|d| OptionalDepend {
+                depend: d.to_string(),
+                installed: local.pkgs().find_satisfier(d.name()).is_some(),
+            })
+            .collect();
+        let upgradable = match (&candidate, &installed) {
+            (Some((_, c)), Some(l)) => c.version() > l.version() && !c.should_ignore(),
+            _ => false,
+        };
+        let required_by = installed
+            .as_ref()
+            .map(|l| l.required_by().iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default();
+        Ok(Some(PackageInfo {
+            name: shown.name().to_string(),
+            architecture: shown.arch().unwrap_or("any").to_string(),
+            installed_version: installed.as_ref().map(|l| l.version().to_string()),
+            candidate_version: candidate.as_ref().map(|(_, c)| c.version().to_string()),
+            repository,
+            version: shown.version().to_string(),
+            section: None,
+            priority: None,
+            download_size: u64::try_from(shown.size()).unwrap_or(0),
+            installed_size: u64::try_from(shown.isize()).unwrap_or(0),
+            maintainer: None,
+            homepage: shown.url().map(str::to_string),
+            source: shown.base().map(str::to_string),
+            summary: shown.desc().unwrap_or_default().to_string(),
+            description: String::new(),
+            depends: dep_strings(shown.depends().iter()),
+            pre_depends: Vec::new(),
+            recommends: Vec::new(),
+            suggests: Vec::new(),
+            provides: dep_strings(shown.provides().iter()),
+            conflicts: dep_strings(shown.conflicts().iter()),
+            breaks: Vec::new(),
+            replaces: dep_strings(shown.replaces().iter()),
+            install_reason: installed.as_ref().map(reason),
+            essential: hold.iter().any(|h| h == shown.name()),
+            upgradable,
+            available: versions,
+            groups: shown.groups().iter().map(str::to_string).collect(),
+            licenses: shown.licenses().iter().map(str::to_string).collect(),
+            optional_depends,
+            required_by,
+            packager: shown.packager().map(str::to_string),
+            build_date: time(shown.build_date()),
+            install_date: installed
+                .as_ref()
+                .and_then(|l| l.install_date())
+                .and_then(time),
+            validation: installed.as_ref().map(validation).unwrap_or_default(),
+        }))
+    }
+
+    fn refresh_private(&mut self, lists: &Path, offline: bool) -> Result<u32, BackendError> {
+        // As checkupdates: a private database directory whose `local` is
+        // the real local database and whose `sync` is a private copy.
+        let sync = lists.join("sync");
+        crate::config::ensure_private_dir(&sync).map_err(|source| BackendError::Unreadable {
+            path: sync.clone(),
+            source,
+        })?;
+        let local_link = lists.join("local");
+        if std::fs::symlink_metadata(&local_link).is_err() {
+            std::os::unix::fs::symlink(self.conf.db_path.join("local"), &local_link).map_err(
+                |source| BackendError::Unreadable {
+                    path: local_link.clone(),
+                    source,
+                },
+            )?;
+        }
+        if list_dir(&sync, &[]).is_empty() {
+            for file in list_dir(&self.conf.db_path.join("sync"), &[]) {
+                if let Some(name) = file.file_name() {
+                    std::fs::copy(&file, sync.join(name)).map_err(|source| {
+                        BackendError::Unreadable {
+                            path: file.clone(),
+                            source,
+                        }
+                    })?;
+                }
+            }
+        }
+        self.conf.db_path = lists.to_path_buf();
+        self.handle = None;
+        self.handle()?;
+        let handle = self.handle.as_mut().expect("just opened");
+        if !offline {
+            handle
+                .syncdbs_mut()
+                .update(false)
+                .map_err(|e| open_error(format!("refreshing the package databases failed: {e}")))?;
+        }
+        let local = handle.localdb();
+        let mut count = 0u32;
+        for pkg in local.pkgs() {
+            let newer = handle
+                .syncdbs()
+                .iter()
+                .find_map(|db| db.pkg(pkg.name()).ok());
+            if newer.is_some_and(|n| n.version() > pkg.version() && !n.should_ignore()) {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    fn forget(&mut self) {
+        self.handle = None;
+    }
+}
+
+fn installed_flags(pkg: &Package<'_>) -> u16 {
+    let mut bits = flags::INSTALLED;
+    if pkg.reason() == PackageReason::Depend {
+        bits |= flags::AUTO;
+        if pkg.required_by().is_empty() && pkg.optional_for().is_empty() {
+            bits |= flags::ORPHAN;
+        }
+    }
+    bits
+}
