@@ -9,6 +9,10 @@ set -euo pipefail
 packages=(
     # rust-apt: libapt-pkg headers and a C++ compiler for its bridge
     libapt-pkg-dev g++ pkg-config
+    # alpm: libalpm and what libalpm.pc requires even for dynamic linking
+    libalpm-dev libarchive-dev libcurl4-openssl-dev libgpgme-dev libssl-dev
+    # the Arch backend's tests build real packages and repositories
+    pacman-package-manager makepkg libarchive-tools zstd fakeroot
     # the tests call these to compare answers
     apt dpkg
     # systemd-analyze verify and systemd-socket-activate for the daemon tests
