@@ -36,6 +36,8 @@ pub enum ConfigError {
 /// Settings from `config.toml`. Every key is optional.
 ///
 /// ```toml
+/// backend = "alpm"         # or "apt"; default: from /etc/os-release
+///
 /// [daemon]
 /// idle_timeout = 300       # seconds a socket-activated omgd waits before exiting
 /// refresh_interval = 21600 # seconds between refreshes of a daemon outside systemd
@@ -44,6 +46,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// `apt` or `alpm`; without it, /etc/os-release decides.
+    pub backend: Option<crate::model::BackendKind>,
     pub daemon: DaemonConfig,
 }
 

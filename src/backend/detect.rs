@@ -1,5 +1,6 @@
-//! Which backend this system wants, from `/etc/os-release` (`ID`, then
-//! `ID_LIKE`). `OMG_BACKEND=apt|alpm` overrides the guess.
+//! Which backend this system wants: `OMG_BACKEND=apt|alpm` (set by omg's
+//! `--backend`), then `backend =` in config.toml, then `/etc/os-release`
+//! (`ID`, then `ID_LIKE`).
 
 use std::path::Path;
 
@@ -30,8 +31,8 @@ pub fn kind_from_os_release(text: &str) -> Option<BackendKind> {
     kind_for_id(&id).or_else(|| value("ID_LIKE")?.split_whitespace().find_map(kind_for_id))
 }
 
-/// The backend of this machine.
-pub fn detect() -> Result<BackendKind, BackendError> {
+/// The backend of this machine; `configured` is config.toml's choice.
+pub fn detect(configured: Option<BackendKind>) -> Result<BackendKind, BackendError> {
     match std::env::var("OMG_BACKEND").as_deref() {
         Ok("apt") => return Ok(BackendKind::Apt),
         Ok("alpm") => return Ok(BackendKind::Alpm),
@@ -41,6 +42,9 @@ pub fn detect() -> Result<BackendKind, BackendError> {
             )));
         }
         _ => {}
+    }
+    if let Some(kind) = configured {
+        return Ok(kind);
     }
     for path in ["/etc/os-release", "/usr/lib/os-release"] {
         if let Ok(text) = std::fs::read_to_string(path) {

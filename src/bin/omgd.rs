@@ -98,7 +98,7 @@ fn main() -> ExitCode {
         task: Task::Refresh { offline },
     }) = args.work
     {
-        return refresh(&paths, offline);
+        return refresh(&paths, &config, offline);
     }
     if args.stdio {
         return serve_stdio(paths, config);
@@ -167,7 +167,7 @@ fn serve_stdio(paths: Paths, config: Config) -> ExitCode {
     }
 }
 
-fn refresh(paths: &Paths, offline: bool) -> ExitCode {
+fn refresh(paths: &Paths, config: &Config, offline: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -175,7 +175,7 @@ fn refresh(paths: &Paths, offline: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    match runtime.block_on(omg::daemon::refresh::run(paths, offline)) {
+    match runtime.block_on(omg::daemon::refresh::run(paths, config.backend, offline)) {
         Ok(result) => {
             log::info!("{} updates available", result.updates);
             ExitCode::SUCCESS

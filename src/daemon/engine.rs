@@ -79,7 +79,7 @@ pub struct Engine {
 impl Engine {
     /// An engine for this machine's backend.
     pub fn new(paths: Paths, config: Config, mode: Mode) -> Result<Engine, BackendError> {
-        let kind = crate::backend::detect::detect()?;
+        let kind = crate::backend::detect::detect(config.backend)?;
         let backend = BackendHandle::spawn(kind)?;
         let watch = Watch::new(backend.watched.clone(), mode != Mode::Stdio);
         let mut store_problem = None;
@@ -368,8 +368,10 @@ impl Engine {
             debug!("info: {name} from the store");
             return Ok(info);
         }
-        if index.find(name).is_none() {
-            return Err(not_found(index, name));
+        // `repo/name` (pacman's way of naming one repository's package).
+        let bare = name.rsplit_once('/').map_or(name, |(_, n)| n);
+        if index.find(bare).is_none() {
+            return Err(not_found(index, bare));
         }
         let info = self.backend.info(name, fingerprint).await?.ok_or_else(|| {
             WireError::new(ErrorKind::NotFound, format!("no package named {name}"))

@@ -42,8 +42,12 @@ pub fn stored(store: &Store, backend: &str) -> Option<RefreshResult> {
 
 /// Runs one refresh; `offline` recounts against the private lists without
 /// downloading (after the installed packages changed).
-pub async fn run(paths: &Paths, offline: bool) -> Result<RefreshResult, BackendError> {
-    let kind = backend::detect::detect()?;
+pub async fn run(
+    paths: &Paths,
+    configured: Option<crate::model::BackendKind>,
+    offline: bool,
+) -> Result<RefreshResult, BackendError> {
+    let kind = backend::detect::detect(configured)?;
     let lists = paths.cache_dir.join("lists").join(kind.as_str());
     let counted = {
         let mut backend = backend::open(kind)?;

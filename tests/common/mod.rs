@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod arch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -33,6 +35,8 @@ impl From<Output> for Run {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub apt_config: Option<PathBuf>,
+    /// The pacman.conf of a fixture Arch root.
+    pub pacman_conf: Option<PathBuf>,
 }
 
 impl Env {
@@ -40,6 +44,7 @@ impl Env {
         Env {
             dir: tempfile::tempdir().expect("temporary directory"),
             apt_config: None,
+            pacman_conf: None,
         }
     }
 
@@ -71,6 +76,10 @@ impl Env {
         match &self.apt_config {
             Some(conf) => c.env("APT_CONFIG", conf),
             None => c.env_remove("APT_CONFIG"),
+        };
+        match &self.pacman_conf {
+            Some(conf) => c.env("OMG_PACMAN_CONF", conf),
+            None => c.env_remove("OMG_PACMAN_CONF"),
         };
         c
     }
