@@ -255,3 +255,62 @@ fn info_agrees_with_pacman() {
         run.stderr
     );
 }
+
+#[test]
+fn command_line_picks_the_backend_and_the_database() {
+    let root = installed_root();
+    // No config.toml: the flags alone choose.
+    let env = Env::new();
+    let conf = root.conf().display().to_string();
+    let list = env.json(&[
+        "--backend",
+        "alpm",
+        "--pacman-conf",
+        &conf,
+        "list",
+        "--json",
+    ]);
+    assert_eq!(names(&list).len(), 4);
+    // --dbpath wins over pacman.conf's DBPath.
+    let empty = root.path("empty-db");
+    std::fs::create_dir_all(empty.join("local")).unwrap();
+    let list = env.json(&[
+        "--backend",
+        "alpm",
+        "--pacman-conf",
+        &conf,
+        "--dbpath",
+        &empty.display().to_string(),
+        "list",
+        "--json",
+    ]);
+    assert!(list.as_array().unwrap().is_empty());
+    // A database that is not there is named.
+    let run = env.omg(&[
+        "--backend",
+        "alpm",
+        "--pacman-conf",
+        &conf,
+        "--dbpath",
+        "/nonexistent/db",
+        "status",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("/nonexistent/db/local"),
+        "{}",
+        run.stderr
+    );
+    // A broken pacman.conf is named with its line.
+    let bad = root.path("bad.conf");
+    std::fs::write(&bad, "[options]\nSigLevel = Sometimes\n").unwrap();
+    let run = env.omg(&[
+        "--backend",
+        "alpm",
+        "--pacman-conf",
+        &bad.display().to_string(),
+        "status",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("bad.conf:2"), "{}", run.stderr);
+}

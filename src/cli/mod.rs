@@ -48,8 +48,26 @@ pub struct Cli {
     /// Do not use a running daemon: answer through a one-shot `omgd --stdio`
     #[arg(long, global = true)]
     pub no_daemon: bool,
+    /// The package database to use, instead of the one this system runs
+    #[arg(long, global = true, value_enum)]
+    pub backend: Option<BackendChoice>,
+    /// Arch: the installation root (as pacman's --root)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Arch: the database directory (as pacman's --dbpath)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dbpath: Option<PathBuf>,
+    /// Arch: the pacman.conf to read (as pacman's --config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pacman_conf: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    Apt,
+    Alpm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -228,6 +246,8 @@ pub struct Session {
     verbose: bool,
     no_daemon: bool,
     socket: Option<PathBuf>,
+    /// Environment for a one-shot omgd (another backend or database).
+    env: Vec<(&'static str, std::ffi::OsString)>,
     connection: Option<Connection>,
 }
 
@@ -263,7 +283,7 @@ impl Session {
         if self.verbose {
             eprintln!("omg: starting {} --stdio", daemon.display());
         }
-        Connection::spawn_stdio(&daemon, self.verbose).await
+        Connection::spawn_stdio(&daemon, self.verbose, &self.env).await
     }
 
     pub async fn close(self) {
@@ -292,10 +312,29 @@ pub fn run() -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
+        let mut env: Vec<(&'static str, std::ffi::OsString)> = Vec::new();
+        if let Some(backend) = cli.backend {
+            let name = match backend {
+                BackendChoice::Apt => "apt",
+                BackendChoice::Alpm => "alpm",
+            };
+            env.push(("OMG_BACKEND", name.into()));
+        }
+        for (var, value) in [
+            ("OMG_ALPM_ROOT", &cli.root),
+            ("OMG_ALPM_DBPATH", &cli.dbpath),
+            ("OMG_PACMAN_CONF", &cli.pacman_conf),
+        ] {
+            if let Some(v) = value {
+                env.push((var, v.clone().into_os_string()));
+            }
+        }
         let mut session = Session {
             verbose: cli.verbose,
-            no_daemon: cli.no_daemon,
+            // A running daemon serves the system's own database.
+            no_daemon: cli.no_daemon || !env.is_empty(),
             socket: Paths::user().ok().map(|p| p.socket()),
+            env,
             connection: None,
         };
         let result = match &cli.command {

@@ -102,9 +102,14 @@ impl Connection {
 
     /// Starts `omgd --stdio` and connects to it over its stdin and stdout.
     /// The child's stderr is the caller's, so its warnings reach the user.
-    pub async fn spawn_stdio(daemon: &Path, verbose: bool) -> Result<Connection, ClientError> {
+    pub async fn spawn_stdio(
+        daemon: &Path,
+        verbose: bool,
+        env: &[(&str, std::ffi::OsString)],
+    ) -> Result<Connection, ClientError> {
         let mut command = Command::new(daemon);
         command
+            .envs(env.iter().map(|(k, v)| (*k, v)))
             .arg("--stdio")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
