@@ -51,7 +51,31 @@ hf --export-markdown "$work/fast.md" \
     -n "omg-fast" "$fast" \
     -n "apt list --upgradable" "apt list --upgradable"
 
-# 5. The IPC round trip.
+# 5. Arch: an Arch-scale sync database (15,000 packages with this machine's
+#    real Debian package texts), omg's alpm backend against pacman itself.
+python3 bench/make-arch-db.py "$work/arch" >/dev/null
+aconf=$work/arch/pacman.conf
+alpm=(--backend alpm --pacman-conf "$aconf")
+"$omg" "${alpm[@]}" search vim >/dev/null
+"$omg" "${alpm[@]}" info vim >/dev/null
+hf --export-markdown "$work/arch-cold.md" \
+    -n "omg search vim (alpm, no daemon)" "$omg ${alpm[*]} search vim" \
+    -n "pacman -Ss vim" "pacman --config $aconf -Ss vim"
+hf --export-markdown "$work/arch-info.md" \
+    -n "omg info vim (alpm, no daemon)" "$omg ${alpm[*]} info vim" \
+    -n "pacman -Si vim" "pacman --config $aconf -Si vim"
+mkdir -p "$work/arch-run"
+OMG_BACKEND=alpm OMG_PACMAN_CONF=$aconf OMG_RUNTIME_DIR=$work/arch-run \
+    "$OMGD" --foreground --socket "$work/arch-run/omgd.sock" 2>/dev/null &
+arch_daemon=$!
+while ! OMG_RUNTIME_DIR=$work/arch-run "$omg" daemon status >/dev/null 2>&1; do sleep 0.05; done
+OMG_RUNTIME_DIR=$work/arch-run "$omg" search vim >/dev/null
+OMG_RUNTIME_DIR=$work/arch-run hf --export-markdown "$work/arch-warm.md" \
+    -n "omg search vim (alpm, warm daemon)" "$omg search vim" \
+    -n "pacman -Ss vim" "pacman --config $aconf -Ss vim"
+kill "$arch_daemon"
+
+# 6. The IPC round trip.
 cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
 
 {
@@ -70,6 +94,10 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo
     echo "## From socket activation to the first answer (cold omgd, valid snapshot)"
     echo; cat "$work/activation.md"; echo
+    echo "## Arch: 15,000-package sync database, no daemon"
+    echo; cat "$work/arch-cold.md"; echo; cat "$work/arch-info.md"; echo
+    echo "## Arch: through a warm daemon"
+    echo; cat "$work/arch-warm.md"; echo
     echo "## Prompt helper"
     echo; cat "$work/fast.md"; echo
     echo "## IPC round trip through the daemon's socket (divan, \`cargo bench --bench ipc\`)"
