@@ -36,6 +36,9 @@ lint:
 check-features:
 	$(CARGO) check --locked -p omg --no-default-features --features apt
 	$(CARGO) check --locked -p omg --no-default-features --features alpm
+	# Current Arch's libalpm: checked (not linked) against a version stand-in.
+	PKG_CONFIG_PATH=$(CURDIR)/scripts/pkgconfig-check \
+		$(CARGO) check --locked -p omg --no-default-features --features alpm-current
 
 test: deps lint check-features
 	$(CARGO) nextest run --locked --workspace --no-fail-fast

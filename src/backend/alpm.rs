@@ -6,7 +6,19 @@
 
 use std::path::{Path, PathBuf};
 
-use alpm::{Alpm, Package, PackageReason, PackageValidation};
+// The one place that knows which libalpm this build is for: `alpm` is
+// libalpm 13 (pacman 6.0, Debian 12), `alpm-current` today's Arch.
+#[cfg(feature = "alpm")]
+use ::alpm as libalpm;
+#[cfg(all(feature = "alpm-current", not(feature = "alpm")))]
+use ::alpm_current as libalpm;
+use libalpm::{Alpm, PackageReason, PackageValidation};
+
+/// A package as the lists of this libalpm yield it.
+#[cfg(feature = "alpm")]
+type Package<'a> = libalpm::Package<'a>;
+#[cfg(all(feature = "alpm-current", not(feature = "alpm")))]
+type Package<'a> = &'a libalpm::Package;
 
 use super::fingerprint::{Watched, list_dir};
 use super::pacman_conf::{Check, Overrides, PacmanConf, SigLevel};
@@ -44,8 +56,8 @@ fn open_error(e: impl std::fmt::Display) -> BackendError {
 }
 
 /// A `SigLevel` as libalpm's bit flags.
-fn sig_level(level: &SigLevel) -> alpm::SigLevel {
-    use alpm::SigLevel as S;
+fn sig_level(level: &SigLevel) -> libalpm::SigLevel {
+    use libalpm::SigLevel as S;
     let mut bits = S::empty();
     match level.package.check {
         Check::Never => {}
@@ -125,7 +137,7 @@ impl AlpmBackend {
     }
 }
 
-fn dep_strings<'a>(deps: impl Iterator<Item = alpm::Dep<'a>>) -> Vec<String> {
+fn dep_strings<D: ToString>(deps: impl Iterator<Item = D>) -> Vec<String> {
     deps.map(|d| d.to_string()).collect()
 }
 
@@ -165,7 +177,7 @@ impl PackageBackend for AlpmBackend {
     }
 
     fn library(&self) -> String {
-        format!("libalpm {}", alpm::version())
+        format!("libalpm {}", libalpm::version())
     }
 
     fn watched(&self) -> Vec<Watched> {
@@ -292,7 +304,7 @@ impl PackageBackend for AlpmBackend {
             (None, Some(l)) if repo.is_none() => ("local".to_string(), *l),
             _ => return Ok(None),
         };
-        versions.sort_by(|a, b| alpm::vercmp(b.version.as_str(), a.version.as_str()));
+        versions.sort_by(|a, b| libalpm::vercmp(b.version.as_str(), a.version.as_str()));
         let optional_depends = shown
             .optdepends()
             .iter()

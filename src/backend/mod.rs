@@ -1,7 +1,7 @@
 //! Package backends: the `PackageBackend` trait every system package database
 //! implements, the error type they share, and choosing one for this machine.
 
-#[cfg(feature = "alpm")]
+#[cfg(any(feature = "alpm", feature = "alpm-current"))]
 pub mod alpm;
 #[cfg(feature = "apt")]
 pub mod apt;
@@ -82,9 +82,9 @@ pub fn open(kind: BackendKind) -> Result<Box<dyn PackageBackend>, BackendError> 
         BackendKind::Apt => Ok(Box::new(apt::AptBackend::new())),
         #[cfg(not(feature = "apt"))]
         BackendKind::Apt => Err(BackendError::NotBuilt("apt")),
-        #[cfg(feature = "alpm")]
+        #[cfg(any(feature = "alpm", feature = "alpm-current"))]
         BackendKind::Alpm => Ok(Box::new(alpm::AlpmBackend::new()?)),
-        #[cfg(not(feature = "alpm"))]
+        #[cfg(not(any(feature = "alpm", feature = "alpm-current")))]
         BackendKind::Alpm => Err(BackendError::NotBuilt("alpm")),
     }
 }
