@@ -58,24 +58,36 @@ fn open_error(e: impl std::fmt::Display) -> BackendError {
 /// A `SigLevel` as libalpm's bit flags.
 fn sig_level(level: &SigLevel) -> libalpm::SigLevel {
     use libalpm::SigLevel as S;
-    let mut bits = S::empty();
-    match level.package.check {
-        Check::Never => {}
-        Check::Optional => bits |= S::PACKAGE | S::PACKAGE_OPTIONAL,
-        Check::Required => bits |= S::PACKAGE,
-    }
-    if level.package.trust_all {
-        bits |= S::PACKAGE_MARGINAL_OK | S::PACKAGE_UNKNOWN_OK;
-    }
-    match level.database.check {
-        Check::Never => {}
-        Check::Optional => bits |= S::DATABASE | S::DATABASE_OPTIONAL,
-        Check::Required => bits |= S::DATABASE,
-    }
-    if level.database.trust_all {
-        bits |= S::DATABASE_MARGINAL_OK | S::DATABASE_UNKNOWN_OK;
-    }
-    bits
+    // The bits of one side: check, optional, marginal trust, unknown trust.
+    let side = |policy: &super::pacman_conf::SigPolicy,
+                [check, optional, marginal, unknown]: [S; 4]| {
+        let mut bits = match policy.check {
+            Check::Never => S::empty(),
+            Check::Optional => check | optional,
+            Check::Required => check,
+        };
+        if policy.trust_all {
+            bits |= marginal | unknown;
+        }
+        bits
+    };
+    side(
+        &level.package,
+        [
+            S::PACKAGE,
+            S::PACKAGE_OPTIONAL,
+            S::PACKAGE_MARGINAL_OK,
+            S::PACKAGE_UNKNOWN_OK,
+        ],
+    ) | side(
+        &level.database,
+        [
+            S::DATABASE,
+            S::DATABASE_OPTIONAL,
+            S::DATABASE_MARGINAL_OK,
+            S::DATABASE_UNKNOWN_OK,
+        ],
+    )
 }
 
 fn path_str(p: &Path) -> String {
@@ -430,4 +442,44 @@ fn installed_flags(pkg: &Package<'_>) -> u16 {
         }
     }
     bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::pacman_conf::SigPolicy;
+
+    #[test]
+    fn sig_levels_map_to_libalpm_bits() {
+        use libalpm::SigLevel as S;
+        let level = SigLevel {
+            package: SigPolicy {
+                check: Check::Required,
+                trust_all: false,
+            },
+            database: SigPolicy {
+                check: Check::Optional,
+                trust_all: true,
+            },
+        };
+        assert_eq!(
+            sig_level(&level),
+            S::PACKAGE
+                | S::DATABASE
+                | S::DATABASE_OPTIONAL
+                | S::DATABASE_MARGINAL_OK
+                | S::DATABASE_UNKNOWN_OK
+        );
+        let never = SigLevel {
+            package: SigPolicy {
+                check: Check::Never,
+                trust_all: false,
+            },
+            database: SigPolicy {
+                check: Check::Never,
+                trust_all: false,
+            },
+        };
+        assert_eq!(sig_level(&never), S::empty());
+    }
 }
