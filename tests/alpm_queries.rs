@@ -314,3 +314,43 @@ fn command_line_picks_the_backend_and_the_database() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("bad.conf:2"), "{}", run.stderr);
 }
+
+#[test]
+fn refresh_counts_updates_from_a_private_copy_of_the_sync_databases() {
+    let root = installed_root();
+    let env = omg_env(&root);
+    let refresh = || -> common::Run {
+        env.command(common::OMGD)
+            .args(["work", "refresh"])
+            .output()
+            .unwrap()
+            .into()
+    };
+    let updates = || {
+        let bytes = std::fs::read(env.runtime_dir().join("status.bin")).expect("a status file");
+        u16::from_le_bytes([bytes[4], bytes[5]])
+    };
+    let run = refresh();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(updates(), 0);
+
+    // The repository publishes hello-arch 1.1; nobody runs pacman -Sy.
+    let sync_db = root.path("root/var/lib/pacman/sync/omgtest.db");
+    let before = std::fs::read(&sync_db).unwrap();
+    root.publish(&[Spec {
+        depends: &["libgreet-arch>=1.0"],
+        ..Spec::new("hello-arch", "1.1-1", "friendly greeter for tests")
+    }]);
+    let run = refresh();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(updates(), 1, "the private copy sees the new version");
+    assert_eq!(
+        std::fs::read(&sync_db).unwrap(),
+        before,
+        "the system's sync database is untouched"
+    );
+    assert!(
+        root.pacman_query(&["-Quq"]).trim().is_empty(),
+        "pacman itself sees nothing new"
+    );
+}
