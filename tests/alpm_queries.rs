@@ -354,3 +354,31 @@ fn refresh_counts_updates_from_a_private_copy_of_the_sync_databases() {
         "pacman itself sees nothing new"
     );
 }
+
+#[test]
+fn info_text_reads_like_pacman() {
+    let root = installed_root();
+    let env = omg_env(&root);
+    let run = env.omg(&["info", "hello-arch"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in [
+        "Groups           : omg-tools",
+        "Licenses         : MIT",
+        "Optional Deps    : extra-arch: louder greetings [installed]",
+        "                   docs-arch: manual",
+        "Depends On       : libgreet-arch>=1.0",
+        "Validated By     : sha256",
+        "Install Reason   : Explicitly installed",
+        "Repository       : omgtest",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "missing {expected:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        !run.stdout.contains("Section"),
+        "no Debian fields for Arch packages"
+    );
+}

@@ -46,7 +46,6 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
     };
     let styled =
         |style: anstyle::Style, s: &str| format!("{}{s}{}", style.render(), style.render_reset());
-    let none = || "None".to_string();
     f.line(out, "Name", &styled(NAME, &info.name))?;
     f.line(out, "Version", &styled(VERSION, &info.version))?;
     let installed = match (&info.installed_version, info.upgradable) {
@@ -66,34 +65,12 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
     f.line(out, "Install Reason", reason)?;
     f.line(out, "Repository", &info.repository)?;
     f.line(out, "Architecture", &info.architecture)?;
-    f.line(out, "Section", info.section.as_deref().unwrap_or("None"))?;
-    f.line(out, "Priority", info.priority.as_deref().unwrap_or("None"))?;
-    f.line(
-        out,
-        "Download Size",
-        &output::human_size(info.download_size),
-    )?;
-    f.line(
-        out,
-        "Installed Size",
-        &output::human_size(info.installed_size),
-    )?;
-    f.line(
-        out,
-        "Maintainer",
-        info.maintainer.as_deref().unwrap_or("None"),
-    )?;
-    f.line(out, "Homepage", &info.homepage.clone().unwrap_or_else(none))?;
-    f.line(out, "Source", &info.source.clone().unwrap_or_else(none))?;
-    f.list(out, "Pre-Depends", &info.pre_depends)?;
-    f.list(out, "Depends On", &info.depends)?;
-    f.list(out, "Recommends", &info.recommends)?;
-    f.list(out, "Suggests", &info.suggests)?;
-    f.list(out, "Provides", &info.provides)?;
-    f.list(out, "Conflicts With", &info.conflicts)?;
-    f.list(out, "Breaks", &info.breaks)?;
-    f.list(out, "Replaces", &info.replaces)?;
-    f.line(out, "Essential", if info.essential { "Yes" } else { "No" })?;
+    let arch_style = info.packager.is_some() || info.build_date.is_some();
+    if arch_style {
+        pacman_fields(out, &f, info)?;
+    } else {
+        debian_fields(out, &f, info)?;
+    }
     let versions: Vec<String> = info
         .available
         .iter()
@@ -105,6 +82,95 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
         for line in info.description.lines() {
             writeln!(out, "  {line}")?;
         }
+    }
+    Ok(())
+}
+
+/// The fields a Debian user knows from `apt show`.
+fn debian_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "None".to_string());
+    f.line(out, "Section", &or_none(&info.section))?;
+    f.line(out, "Priority", &or_none(&info.priority))?;
+    f.line(
+        out,
+        "Download Size",
+        &output::human_size(info.download_size),
+    )?;
+    f.line(
+        out,
+        "Installed Size",
+        &output::human_size(info.installed_size),
+    )?;
+    f.line(out, "Maintainer", &or_none(&info.maintainer))?;
+    f.line(out, "Homepage", &or_none(&info.homepage))?;
+    f.line(out, "Source", &or_none(&info.source))?;
+    f.list(out, "Pre-Depends", &info.pre_depends)?;
+    f.list(out, "Depends On", &info.depends)?;
+    f.list(out, "Recommends", &info.recommends)?;
+    f.list(out, "Suggests", &info.suggests)?;
+    f.list(out, "Provides", &info.provides)?;
+    f.list(out, "Conflicts With", &info.conflicts)?;
+    f.list(out, "Breaks", &info.breaks)?;
+    f.list(out, "Replaces", &info.replaces)?;
+    f.line(out, "Essential", if info.essential { "Yes" } else { "No" })
+}
+
+/// The fields an Arch user knows from `pacman -Si` / `-Qi`.
+fn pacman_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "None".to_string());
+    let date = |t: Option<u64>| {
+        t.map_or_else(
+            || "None".to_string(),
+            |t| output::human_time(t, crate::unix_now()),
+        )
+    };
+    f.list(out, "Groups", &info.groups)?;
+    f.list(out, "Licenses", &info.licenses)?;
+    f.line(
+        out,
+        "Download Size",
+        &output::human_size(info.download_size),
+    )?;
+    f.line(
+        out,
+        "Installed Size",
+        &output::human_size(info.installed_size),
+    )?;
+    f.line(out, "Packager", &or_none(&info.packager))?;
+    f.line(out, "URL", &or_none(&info.homepage))?;
+    f.line(out, "Base", &or_none(&info.source))?;
+    f.list(out, "Depends On", &info.depends)?;
+    let optional: Vec<String> = info
+        .optional_depends
+        .iter()
+        .map(|o| {
+            if o.installed {
+                format!("{} [installed]", o.depend)
+            } else {
+                o.depend.clone()
+            }
+        })
+        .collect();
+    // One per line, as pacman prints them.
+    if optional.is_empty() {
+        f.line(out, "Optional Deps", "None")?;
+    } else {
+        let indent = " ".repeat(f.label_width + 3);
+        f.line(out, "Optional Deps", &optional.join(&format!("\n{indent}")))?;
+    }
+    if info.installed_version.is_some() {
+        f.list(out, "Required By", &info.required_by)?;
+    }
+    f.list(out, "Provides", &info.provides)?;
+    f.list(out, "Conflicts With", &info.conflicts)?;
+    f.list(out, "Replaces", &info.replaces)?;
+    f.line(out, "Build Date", &date(info.build_date))?;
+    if info.installed_version.is_some() {
+        f.line(out, "Install Date", &date(info.install_date))?;
+        f.line(out, "Validated By", &info.validation.join("  "))?;
+    }
+    if info.essential {
+        f.line(out, "Held", "Yes (HoldPkg: asks before removal)")?;
     }
     Ok(())
 }
