@@ -96,16 +96,19 @@ fn damaged_snapshot_inside_a_good_database_is_rebuilt() {
     let fingerprint = status["index"]["fingerprint"].as_str().unwrap().to_string();
 
     // Keep the header (so it is not merely stale) and cut the body short.
+    // The snapshot's key depends on APT_CONFIG, as in omgd.
+    unsafe { std::env::set_var("APT_CONFIG", &root.conf) };
+    let key = omg::index::snapshot::key(omg::model::BackendKind::Apt);
     let (store, _) = omg::store::Store::open(&env.data_dir().join("omg.redb")).unwrap();
     let blob = store
-        .with_blob(omg::store::INDEX_SNAPSHOT, "apt", |b| b.unwrap().to_vec())
+        .with_blob(omg::store::INDEX_SNAPSHOT, &key, |b| b.unwrap().to_vec())
         .unwrap();
     assert!(matches!(
         omg::index::snapshot::decode(&blob, &fingerprint),
         omg::index::snapshot::Loaded::Fresh(_)
     ));
     store
-        .put_blob(omg::store::INDEX_SNAPSHOT, "apt", &blob[..blob.len() / 2])
+        .put_blob(omg::store::INDEX_SNAPSHOT, &key, &blob[..blob.len() / 2])
         .unwrap();
     drop(store);
 
@@ -162,4 +165,56 @@ fn database_locked_by_another_program_is_named_and_bypassed() {
         run.stderr
     );
     assert!(run.stdout.contains("hello-omg"));
+}
+
+#[test]
+fn omgd_lite_answers_from_a_valid_snapshot_and_hands_over_otherwise() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    // No snapshot yet: omgd-lite hands over to omgd, which builds one.
+    let first = env.omg(&["--verbose", "search", "--json", "hello"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("omgd-lite needs the database"),
+        "{}",
+        first.stderr
+    );
+    // A valid snapshot: omgd-lite answers alone, identically.
+    let second = env.omg(&["--verbose", "search", "--json", "hello"]);
+    assert!(
+        second.stderr.contains("omgd-lite --stdio"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        !second.stderr.contains("needs the database"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(first.stdout, second.stdout);
+    // Details not read yet need omgd; once read, omgd-lite has them.
+    let info = env.omg(&["--verbose", "info", "--json", "editor-omg"]);
+    assert!(
+        info.stderr.contains("needs the database"),
+        "{}",
+        info.stderr
+    );
+    let again = env.omg(&["--verbose", "info", "--json", "editor-omg"]);
+    assert!(
+        !again.stderr.contains("needs the database"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(info.stdout, again.stdout);
+    // The database changes: omgd-lite sees the snapshot is stale.
+    let status = root.path("var/lib/dpkg/status");
+    let text = std::fs::read_to_string(&status).unwrap();
+    std::fs::write(&status, text).unwrap();
+    let third = env.omg(&["--verbose", "list", "--json"]);
+    assert!(
+        third.stderr.contains("needs the database"),
+        "{}",
+        third.stderr
+    );
+    assert!(third.stdout.contains("hello-omg"));
 }

@@ -200,11 +200,11 @@ impl PackageBackend for AlpmBackend {
             Watched::File(c.db_path.join("db.lck")),
             Watched::EntryFiles {
                 path: c.db_path.join("local"),
-                file: "desc",
+                file: "desc".into(),
             },
             Watched::Dir {
                 path: c.db_path.join("sync"),
-                skip: &[],
+                skip: Vec::new(),
             },
         ];
         watched.extend(c.files.iter().cloned().map(Watched::File));

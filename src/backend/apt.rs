@@ -178,16 +178,14 @@ impl PackageBackend for AptBackend {
             Watched::File(paths.extended_states),
             Watched::Dir {
                 path: paths.lists,
-                skip: LISTS_SKIP,
+                skip: LISTS_SKIP.iter().map(|s| s.to_string()).collect(),
             },
         ];
         watched.extend(paths.etc_files.into_iter().map(Watched::File));
-        watched.extend(
-            paths
-                .etc_dirs
-                .into_iter()
-                .map(|path| Watched::Dir { path, skip: &[] }),
-        );
+        watched.extend(paths.etc_dirs.into_iter().map(|path| Watched::Dir {
+            path,
+            skip: Vec::new(),
+        }));
         watched
     }
 

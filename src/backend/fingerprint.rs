@@ -10,20 +10,17 @@ use sha2::{Digest, Sha256};
 use super::BackendError;
 
 /// Something a fingerprint covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Watched {
     /// A file that may be missing.
     File(PathBuf),
     /// A file that must be readable: without it there is no database.
     Required(PathBuf),
     /// Every entry of a directory except the names listed.
-    Dir {
-        path: PathBuf,
-        skip: &'static [&'static str],
-    },
+    Dir { path: PathBuf, skip: Vec<String> },
     /// The file `file` inside every entry of a directory (pacman's
     /// `local/<package>/desc`, rewritten in place by `pacman -D`).
-    EntryFiles { path: PathBuf, file: &'static str },
+    EntryFiles { path: PathBuf, file: String },
 }
 
 impl Watched {
@@ -49,7 +46,10 @@ pub fn compute(watched: &[Watched]) -> Result<String, BackendError> {
                 })?;
                 f.file(path);
             }
-            Watched::Dir { path, skip } => f.dir(path, skip),
+            Watched::Dir { path, skip } => {
+                let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+                f.dir(path, &skip)
+            }
             Watched::EntryFiles { path, file } => {
                 f.dir(path, &[]);
                 for entry in list_dir(path, &[]) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use omg::config::{Config, Paths};
-use omg::daemon::engine::{Engine, Mode};
+use omg::daemon::engine::Mode;
 use omg::daemon::{connection, logger, server};
 
 #[derive(Debug, Parser)]
@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         activated: idle_exit,
     };
     let config_refresh = config.daemon.refresh_interval();
-    let engine = match Engine::new(paths, config, mode) {
+    let engine = match omg::daemon::engine_with_backend(paths, config, mode) {
         Ok(e) => Arc::new(e),
         Err(e) => return fail(e),
     };
@@ -142,7 +142,7 @@ fn main() -> ExitCode {
 }
 
 fn serve_stdio(paths: Paths, config: Config) -> ExitCode {
-    let engine = match Engine::new(paths, config, Mode::Stdio) {
+    let engine = match omg::daemon::engine_with_backend(paths, config, Mode::Stdio) {
         Ok(e) => e,
         Err(e) => return fail(e),
     };

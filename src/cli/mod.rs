@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Paths;
-use crate::ipc::client::{ClientError, Connection, daemon_binary};
+use crate::ipc::client::{ClientError, Connection, daemon_binary, lite_binary};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, WireError};
 use output::{ERROR, WARN};
 
@@ -249,6 +249,8 @@ pub struct Session {
     /// Environment for a one-shot omgd (another backend or database).
     env: Vec<(&'static str, std::ffi::OsString)>,
     connection: Option<Connection>,
+    /// The connection is to `omgd-lite`, which may send us on to `omgd`.
+    lite: bool,
 }
 
 impl Session {
@@ -257,10 +259,31 @@ impl Session {
             self.connection = Some(self.connect().await?);
         }
         let connection = self.connection.as_mut().expect("just connected");
-        connection.request(body).await
+        let result = connection.request(body.clone()).await;
+        match result {
+            Err(ClientError::Remote(e)) if self.lite && e.kind == ErrorKind::NeedsBackend => {
+                // The snapshot could not answer: the full omgd can.
+                if let Some(c) = self.connection.take() {
+                    c.close().await;
+                }
+                self.lite = false;
+                let daemon = daemon_binary();
+                if self.verbose {
+                    eprintln!(
+                        "omg: omgd-lite needs the database; starting {} --stdio",
+                        daemon.display()
+                    );
+                }
+                let mut full = Connection::spawn_stdio(&daemon, self.verbose, &self.env).await?;
+                let result = full.request(body).await;
+                self.connection = Some(full);
+                result
+            }
+            other => other,
+        }
     }
 
-    async fn connect(&self) -> Result<Connection, ClientError> {
+    async fn connect(&mut self) -> Result<Connection, ClientError> {
         if !self.no_daemon
             && let Some(socket) = &self.socket
         {
@@ -278,6 +301,15 @@ impl Session {
                     }
                 }
             }
+        }
+        // No daemon: the snapshot alone answers most queries, and
+        // omgd-lite loads no package-manager library to read it.
+        if let Some(lite) = lite_binary() {
+            if self.verbose {
+                eprintln!("omg: starting {} --stdio", lite.display());
+            }
+            self.lite = true;
+            return Connection::spawn_stdio(&lite, self.verbose, &self.env).await;
         }
         let daemon = daemon_binary();
         if self.verbose {
@@ -336,6 +368,7 @@ pub fn run() -> ExitCode {
             socket: Paths::user().ok().map(|p| p.socket()),
             env,
             connection: None,
+            lite: false,
         };
         let result = match &cli.command {
             Command::Search(args) => search::run(&mut session, args).await,

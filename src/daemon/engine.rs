@@ -18,7 +18,7 @@ use crate::config::{Config, Paths};
 use crate::index::{Index, IndexMeta, flags, rank, snapshot};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, SearchRequest, WireError};
 use crate::model::{
-    DaemonStatus, IndexReport, IndexSource, InstalledPackage, ListFilter, PackageInfo,
+    BackendKind, DaemonStatus, IndexReport, IndexSource, InstalledPackage, ListFilter, PackageInfo,
     SearchResults, StatusReport,
 };
 use crate::status::{self, Status};
@@ -59,7 +59,14 @@ enum RequestKey {
 pub struct Engine {
     paths: Paths,
     config: Config,
-    backend: BackendHandle,
+    kind: BackendKind,
+    /// The backend; `None` in `omgd-lite`, which answers from the snapshot
+    /// alone and says `NeedsBackend` for anything else.
+    backend: Option<BackendHandle>,
+    /// The library behind the index (from the backend or the snapshot).
+    library: String,
+    /// Where this database's snapshot is stored.
+    snapshot_key: String,
     watch: Watch,
     store: Option<Store>,
     store_problem: RwLock<Option<String>>,
@@ -77,11 +84,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine for this machine's backend.
-    pub fn new(paths: Paths, config: Config, mode: Mode) -> Result<Engine, BackendError> {
-        let kind = crate::backend::detect::detect(config.backend)?;
-        let backend = BackendHandle::spawn(kind)?;
-        let watch = Watch::new(backend.watched.clone(), mode != Mode::Stdio);
+    /// An engine for the backend `kind`: with its thread (`omgd`), or
+    /// without (`omgd-lite`: snapshot only).
+    pub fn new(
+        paths: Paths,
+        config: Config,
+        mode: Mode,
+        kind: BackendKind,
+        backend: Option<BackendHandle>,
+    ) -> Engine {
         let mut store_problem = None;
         let path = paths.database();
         let store = match Store::open(&path) {
@@ -99,18 +110,34 @@ impl Engine {
                 Some(store)
             }
             Err(e) => {
-                warn!("{e}; answering without the snapshot");
+                if backend.is_some() {
+                    warn!("{e}; answering without the snapshot");
+                }
                 store_problem = Some(e.to_string());
                 None
             }
         };
+        let snapshot_key = snapshot::key(kind);
+        let stored = store
+            .as_ref()
+            .and_then(|s| snapshot::meta(s, &snapshot_key));
+        let (library, watched) = match &backend {
+            Some(b) => (b.library.clone(), b.watched.clone()),
+            None => stored
+                .map(|m| (m.backend_version, m.watched))
+                .unwrap_or_default(),
+        };
+        let watch = Watch::new(watched, mode != Mode::Stdio);
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.daemon.cache_entries)
             .build();
-        Ok(Engine {
+        Engine {
             paths,
             config,
+            kind,
             backend,
+            library,
+            snapshot_key,
             watch,
             store,
             store_problem: RwLock::new(store_problem),
@@ -124,6 +151,16 @@ impl Engine {
             started: Instant::now(),
             mode,
             shutdown: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The backend, or the error that sends the client to a full omgd.
+    fn backend(&self) -> Result<&BackendHandle, WireError> {
+        self.backend.as_ref().ok_or_else(|| {
+            WireError::new(
+                ErrorKind::NeedsBackend,
+                "this answer needs the package database itself",
+            )
         })
     }
 
@@ -248,11 +285,11 @@ impl Engine {
     }
 
     async fn load_or_build(&self, fingerprint: String) -> Result<Current, WireError> {
-        let kind = self.backend.kind;
+        let kind = self.kind;
         if let Some(store) = &self.store {
             let path = store.path().display().to_string();
             let started = Instant::now();
-            match snapshot::load(store, kind, &fingerprint) {
+            match snapshot::load(store, &self.snapshot_key, &fingerprint) {
                 Ok(snapshot::Loaded::Fresh(index)) => {
                     debug!(
                         "index: loaded the snapshot from {path} ({} packages) in {:.1?}",
@@ -274,14 +311,16 @@ impl Engine {
             }
         }
 
-        let read = self.backend.read_index(&fingerprint).await?;
+        let backend = self.backend()?;
+        let read = backend.read_index(&fingerprint).await?;
         let index = Index::from_records(
             IndexMeta {
                 backend: kind,
-                backend_version: self.backend.library.clone(),
+                backend_version: self.library.clone(),
                 fingerprint,
                 built_at: crate::unix_now(),
                 last_refresh: read.last_refresh,
+                watched: backend.watched.clone(),
             },
             read.records,
         );
@@ -291,8 +330,8 @@ impl Engine {
             index.len()
         );
         if let Some(store) = &self.store {
-            let saved =
-                snapshot::save(store, &index).and_then(|()| store.clear_table(PACKAGE_INFO));
+            let saved = snapshot::save(store, &self.snapshot_key, &index)
+                .and_then(|()| store.clear_table(PACKAGE_INFO));
             match saved {
                 Ok(()) => debug!("index: saved the snapshot to {}", store.path().display()),
                 Err(e) => {
@@ -316,7 +355,7 @@ impl Engine {
         let private = self
             .store
             .as_ref()
-            .and_then(|s| super::refresh::stored(s, self.backend.kind.as_str()))
+            .and_then(|s| super::refresh::stored(s, self.kind.as_str()))
             .filter(|r| {
                 r.last_success
                     .is_some_and(|t| t >= index.meta.last_refresh.unwrap_or(0))
@@ -353,7 +392,7 @@ impl Engine {
             ));
         }
         // Details read before for this database state need no index at all.
-        let key = format!("{}/{name}", self.backend.kind.as_str());
+        let key = format!("{}/{name}", self.snapshot_key);
         if self.current().is_none() || self.watch.maybe_changed() {
             let fingerprint = self.watch.fingerprint()?;
             if let Some(info) = self.cached_info(&key, &fingerprint) {
@@ -373,9 +412,13 @@ impl Engine {
         if index.find(bare).is_none() {
             return Err(not_found(index, bare));
         }
-        let info = self.backend.info(name, fingerprint).await?.ok_or_else(|| {
-            WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
-        })?;
+        let info = self
+            .backend()?
+            .info(name, fingerprint)
+            .await?
+            .ok_or_else(|| {
+                WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
+            })?;
         if let Some(store) = &self.store {
             let encoded =
                 bincode::serde::encode_to_vec((fingerprint, &info), bincode::config::standard());
@@ -404,7 +447,7 @@ impl Engine {
         let index = &current.index;
         let count = |flag: u16| index.iter().filter(|p| p.has(flag)).count() as u32;
         StatusReport {
-            backend: self.backend.kind,
+            backend: self.kind,
             backend_version: index.meta.backend_version.clone(),
             available: count(flags::AVAILABLE),
             installed: count(flags::INSTALLED),

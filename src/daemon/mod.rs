@@ -10,3 +10,24 @@ pub mod logger;
 pub mod refresh;
 pub mod server;
 pub mod watch;
+
+use crate::backend::BackendError;
+use crate::config::{Config, Paths};
+
+/// An engine with this machine's backend on its thread: what `omgd` runs.
+/// (`omgd-lite` builds one without, and so never loads a backend library.)
+pub fn engine_with_backend(
+    paths: Paths,
+    config: Config,
+    mode: engine::Mode,
+) -> Result<engine::Engine, BackendError> {
+    let kind = crate::backend::detect::detect(config.backend)?;
+    let backend = backend_thread::BackendHandle::spawn(kind)?;
+    Ok(engine::Engine::new(
+        paths,
+        config,
+        mode,
+        kind,
+        Some(backend),
+    ))
+}

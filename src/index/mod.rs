@@ -52,6 +52,9 @@ pub struct IndexMeta {
     pub built_at: u64,
     /// Unix time of the last database refresh, if known.
     pub last_refresh: Option<u64>,
+    /// What the fingerprint covers, so a process without the backend can
+    /// check the snapshot (the files that name these paths are in it too).
+    pub watched: Vec<crate::backend::fingerprint::Watched>,
 }
 
 /// Size of one entry record in `Index::entries`.
@@ -322,6 +325,7 @@ pub(crate) mod tests {
             fingerprint: "f".into(),
             built_at: 1,
             last_refresh: None,
+            watched: Vec::new(),
         }
     }
 

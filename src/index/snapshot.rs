@@ -9,7 +9,7 @@ use crate::model::BackendKind;
 use crate::store::{INDEX_SNAPSHOT, Store, StoreError};
 
 /// Bumped whenever the layout of the blob changes.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// What the store held for a backend.
 #[derive(Debug)]
@@ -81,17 +81,54 @@ pub fn decode(bytes: &[u8], fingerprint: &str) -> Loaded {
     }
 }
 
-/// Loads the snapshot of `backend` if it matches `fingerprint`.
-pub fn load(store: &Store, backend: BackendKind, fingerprint: &str) -> Result<Loaded, StoreError> {
-    store.with_blob(INDEX_SNAPSHOT, backend.as_str(), |blob| match blob {
+/// Loads the snapshot stored under `key` if it matches `fingerprint`.
+pub fn load(store: &Store, key: &str, fingerprint: &str) -> Result<Loaded, StoreError> {
+    store.with_blob(INDEX_SNAPSHOT, key, |blob| match blob {
         None => Loaded::Stale,
         Some(bytes) => decode(bytes, fingerprint),
     })
 }
 
-/// Stores `index` as the snapshot of its backend.
-pub fn save(store: &Store, index: &Index) -> Result<(), StoreError> {
-    store.put_blob(INDEX_SNAPSHOT, index.meta.backend.as_str(), &encode(index))
+/// The header of the snapshot stored under `key`: what it was built from,
+/// without reading the rest.
+pub fn meta(store: &Store, key: &str) -> Option<IndexMeta> {
+    store
+        .with_blob(INDEX_SNAPSHOT, key, |blob| {
+            let ((format, meta), _): ((u32, IndexMeta), usize) =
+                bincode::serde::decode_from_slice(blob?, config()).ok()?;
+            (format == FORMAT).then_some(meta)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Stores `index` under `key`.
+pub fn save(store: &Store, key: &str, index: &Index) -> Result<(), StoreError> {
+    store.put_blob(INDEX_SNAPSHOT, key, &encode(index))
+}
+
+/// The key a snapshot is stored under: the backend, and the environment
+/// that chooses which of its databases is read (another root, another
+/// pacman.conf, another apt configuration each get their own).
+pub fn key(backend: BackendKind) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for var in [
+        "APT_CONFIG",
+        "OMG_PACMAN_CONF",
+        "OMG_ALPM_ROOT",
+        "OMG_ALPM_DBPATH",
+    ] {
+        h.update(var);
+        h.update([0]);
+        if let Some(v) = std::env::var_os(var) {
+            h.update(v.as_encoded_bytes());
+        }
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let scope: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}:{scope}", backend.as_str())
 }
 
 #[cfg(test)]

@@ -60,6 +60,17 @@ pub struct Connection {
     pub daemon: String,
 }
 
+/// Where `omgd-lite` is: `$OMG_DAEMON_LITE`, else next to the running
+/// program; `None` when it is not installed (then `omgd` does everything).
+pub fn lite_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("OMG_DAEMON_LITE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let sibling = exe.parent()?.join("omgd-lite");
+    sibling.is_file().then_some(sibling)
+}
+
 /// Where the `omgd` executable is: `$OMG_DAEMON`, else next to the running
 /// program, else `omgd` on `PATH`.
 pub fn daemon_binary() -> PathBuf {

@@ -9,7 +9,7 @@ use crate::model::{
 };
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -115,6 +115,9 @@ pub enum ErrorKind {
     ProtocolMismatch,
     /// A frame that could not be decoded or was too large.
     BadFrame,
+    /// `omgd-lite` cannot answer without the package database: ask a full
+    /// omgd instead.
+    NeedsBackend,
     /// Anything else.
     Internal,
 }

@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 
 pub const OMG: &str = env!("CARGO_BIN_EXE_omg");
 pub const OMGD: &str = env!("CARGO_BIN_EXE_omgd");
+pub const OMGD_LITE: &str = env!("CARGO_BIN_EXE_omgd-lite");
 
 /// What a finished command left behind.
 #[derive(Debug)]
@@ -70,6 +71,7 @@ impl Env {
             .env("OMG_CONFIG_DIR", self.dir.path().join("config"))
             .env("OMG_RUNTIME_DIR", self.runtime_dir())
             .env("OMG_DAEMON", OMGD)
+            .env("OMG_DAEMON_LITE", OMGD_LITE)
             .env_remove("OMG_LOG")
             .env_remove("OMG_BACKEND")
             .env_remove("COLUMNS");
