@@ -24,7 +24,7 @@ mkdir -p "$OMG_RUNTIME_DIR"
 
 hf() { hyperfine -N --warmup 5 --min-runs 30 --style basic "$@"; }
 
-# 1. No daemon: omg starts `omgd --stdio`, which loads the snapshot.
+# 1. No daemon: omg starts `omgd-lite --stdio`, which loads the snapshot.
 hf --export-markdown "$work/cold.md" \
     -n "omg search vim (no daemon)" "$omg --no-daemon search vim" \
     -n "apt-cache search vim" "apt-cache search vim"
@@ -84,7 +84,7 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo "Measured by \`make bench\` (bench/run.sh) on $(nproc) cores, $(date -u +%Y-%m-%d),"
     echo "against this machine's package database ($("$omg" status --json | sed -n 's/.*"packages": \([0-9]*\).*/\1/p') packages)."
     echo
-    echo "## Search, no daemon (omg starts omgd --stdio, which loads the snapshot)"
+    echo "## Search, no daemon (omg starts omgd-lite --stdio, which loads the snapshot)"
     echo; cat "$work/cold.md"; echo
     echo "## Info, no daemon (details cached in the database)"
     echo; cat "$work/info.md"; echo
