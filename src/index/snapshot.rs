@@ -6,7 +6,7 @@
 
 use super::{Index, IndexMeta};
 use crate::model::BackendKind;
-use crate::store::{INDEX_SNAPSHOT, Store, StoreError};
+use crate::store::{INDEX_META, INDEX_SNAPSHOT, Store, StoreError};
 
 /// Bumped whenever the layout of the blob changes.
 const FORMAT: u32 = 4;
@@ -90,10 +90,10 @@ pub fn load(store: &Store, key: &str, fingerprint: &str) -> Result<Loaded, Store
 }
 
 /// The header of the snapshot stored under `key`: what it was built from,
-/// without reading the rest.
+/// without reading the rest (it is kept in a table of its own).
 pub fn meta(store: &Store, key: &str) -> Option<IndexMeta> {
     store
-        .with_blob(INDEX_SNAPSHOT, key, |blob| {
+        .with_blob(INDEX_META, key, |blob| {
             let ((format, meta), _): ((u32, IndexMeta), usize) =
                 bincode::serde::decode_from_slice(blob?, config()).ok()?;
             (format == FORMAT).then_some(meta)
@@ -104,7 +104,10 @@ pub fn meta(store: &Store, key: &str) -> Option<IndexMeta> {
 
 /// Stores `index` under `key`.
 pub fn save(store: &Store, key: &str, index: &Index) -> Result<(), StoreError> {
-    store.put_blob(INDEX_SNAPSHOT, key, &encode(index))
+    store.put_blob(INDEX_SNAPSHOT, key, &encode(index))?;
+    let header = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
+        .expect("encoding to memory cannot fail");
+    store.put_blob(INDEX_META, key, &header)
 }
 
 /// The key a snapshot is stored under: the backend, and the environment

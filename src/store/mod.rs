@@ -12,6 +12,8 @@ use redb::{
 
 /// The index snapshot of each backend, keyed by backend name.
 pub const INDEX_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("index_snapshot");
+/// The header (`IndexMeta`) of each snapshot, small enough to read alone.
+pub const INDEX_META: TableDefinition<&str, &[u8]> = TableDefinition::new("index_meta");
 /// Details of single packages, keyed by `backend/name`, tagged with the
 /// fingerprint of the database they were read from.
 pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("package_info");
