@@ -230,20 +230,8 @@ impl PackageBackend for AlpmBackend {
                         bits |= flags::UPGRADABLE;
                     }
                 }
-                records.push(IndexRecord {
-                    name: pkg.name().to_string(),
-                    architecture: pkg.arch().unwrap_or("any").to_string(),
-                    version: pkg.version().to_string(),
-                    installed_version: installed.map(|l| l.version().to_string()),
-                    repository: db.name().to_string(),
-                    summary: pkg.desc().unwrap_or_default().to_string(),
-                    provides: pkg
-                        .provides()
-                        .iter()
-                        .map(|d| d.name().to_string())
-                        .collect(),
-                    flags: bits,
-                });
+                let installed_version = installed.map(|l| l.version().to_string());
+                records.push(record(&pkg, db.name(), installed_version, bits));
             }
         }
         // Installed packages no repository offers ("foreign", as the AUR's).
@@ -251,20 +239,13 @@ impl PackageBackend for AlpmBackend {
             if seen.contains(pkg.name()) {
                 continue;
             }
-            records.push(IndexRecord {
-                name: pkg.name().to_string(),
-                architecture: pkg.arch().unwrap_or("any").to_string(),
-                version: pkg.version().to_string(),
-                installed_version: Some(pkg.version().to_string()),
-                repository: "local".to_string(),
-                summary: pkg.desc().unwrap_or_default().to_string(),
-                provides: pkg
-                    .provides()
-                    .iter()
-                    .map(|d| d.name().to_string())
-                    .collect(),
-                flags: installed_flags(&pkg),
-            });
+            let installed_version = Some(pkg.version().to_string());
+            records.push(record(
+                &pkg,
+                "local",
+                installed_version,
+                installed_flags(&pkg),
+            ));
         }
         let sync = self.conf.db_path.join("sync");
         let last_refresh = list_dir(&sync, &[])
@@ -430,6 +411,29 @@ impl PackageBackend for AlpmBackend {
 
     fn forget(&mut self) {
         self.handle = None;
+    }
+}
+
+/// The index record of `pkg`, offered by `repository`.
+fn record(
+    pkg: &Package<'_>,
+    repository: &str,
+    installed_version: Option<String>,
+    flags: u16,
+) -> IndexRecord {
+    IndexRecord {
+        name: pkg.name().to_string(),
+        architecture: pkg.arch().unwrap_or("any").to_string(),
+        version: pkg.version().to_string(),
+        installed_version,
+        repository: repository.to_string(),
+        summary: pkg.desc().unwrap_or_default().to_string(),
+        provides: pkg
+            .provides()
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect(),
+        flags,
     }
 }
 

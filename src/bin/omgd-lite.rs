@@ -10,7 +10,7 @@ use clap::Parser;
 
 use omg::config::{Config, Paths};
 use omg::daemon::engine::{Engine, Mode};
-use omg::daemon::{connection, logger};
+use omg::daemon::logger;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,23 +48,8 @@ fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
     let engine = Engine::new(paths, config, Mode::Stdio, kind, None);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start: {e}")),
-    };
-    let (_never, stop) = tokio::sync::watch::channel(false);
-    let served = runtime.block_on(connection::serve(
-        &engine,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        stop,
-    ));
-    match served {
+    match omg::daemon::serve_stdio(&engine) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use omg::config::{Config, Paths};
 use omg::daemon::engine::Mode;
-use omg::daemon::{connection, logger, server};
+use omg::daemon::{logger, server};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -146,23 +146,8 @@ fn serve_stdio(paths: Paths, config: Config) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start: {e}")),
-    };
-    let (_never, stop) = tokio::sync::watch::channel(false);
-    let served = runtime.block_on(connection::serve(
-        &engine,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        stop,
-    ));
-    match served {
+    match omg::daemon::serve_stdio(&engine) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -31,3 +31,22 @@ pub fn engine_with_backend(
         Some(backend),
     ))
 }
+
+/// Serves one client on stdin/stdout until it hangs up (`omgd --stdio`,
+/// `omgd-lite --stdio`). A client that goes away is not an error.
+pub fn serve_stdio(engine: &engine::Engine) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (_never, stop) = tokio::sync::watch::channel(false);
+    let served = runtime.block_on(connection::serve(
+        engine,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        stop,
+    ));
+    match served {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
