@@ -196,6 +196,21 @@ pub struct StatusReport {
     /// Unix time of the last successful database refresh (`apt update`), if known.
     pub last_refresh: Option<u64>,
     pub index: IndexReport,
+    /// The last `omgd work refresh`, if one ran.
+    pub update_check: Option<UpdateCheck>,
+}
+
+/// What the last private refresh (`omgd work refresh`) found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateCheck {
+    /// Unix time of the attempt.
+    pub checked_at: u64,
+    /// Updates the repositories offer, as of the last successful check.
+    pub updates: u32,
+    /// Unix time of the last successful check.
+    pub last_success: Option<u64>,
+    /// Why the last attempt failed, if it did.
+    pub error: Option<String>,
 }
 
 /// The state of the package index behind the answers.

@@ -54,6 +54,14 @@ fn refresh_counts_updates_from_a_private_copy() {
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1, "hello-omg");
     let refreshed_at = u32::from_le_bytes(bytes[12..16].try_into().unwrap());
     assert!(u64::from(refreshed_at) + 60 > omg::unix_now());
+    let status = env.json(&["status", "--json"]);
+    assert_eq!(status["update_check"]["updates"], 1);
+    assert_eq!(status["update_check"]["error"], serde_json::Value::Null);
+    let text = env.omg(&["status"]).stdout;
+    assert!(
+        text.contains("Update check : 1 updates upstream, checked"),
+        "{text}"
+    );
 
     // The repository publishes a new base-omg. Only the private copy learns
     // of it; the system's lists stay as apt left them.

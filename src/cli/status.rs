@@ -40,6 +40,18 @@ pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure
         .last_refresh
         .map_or_else(|| "unknown".to_string(), |t| output::human_time(t, now));
     f.line(&mut out, "Last refresh", &refresh)?;
+    let check = match &s.update_check {
+        None => "never run (omgd work refresh, or omgd-refresh.timer)".to_string(),
+        Some(c) => match c.last_success {
+            Some(t) => format!(
+                "{} updates upstream, checked {}",
+                c.updates,
+                output::human_time(t, now)
+            ),
+            None => "never succeeded".to_string(),
+        },
+    };
+    f.line(&mut out, "Update check", &check)?;
     let source = match s.index.source {
         IndexSource::Snapshot => "loaded from the snapshot",
         IndexSource::Built => "built from the package database",
@@ -55,6 +67,14 @@ pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure
     )?;
     if let Some(path) = &s.index.snapshot_path {
         f.line(&mut out, "Snapshot", path)?;
+    }
+    if let Some(error) = s.update_check.as_ref().and_then(|c| c.error.as_ref()) {
+        writeln!(
+            out,
+            "{}warning:{} the last update check failed: {error}",
+            output::WARN.render(),
+            output::WARN.render_reset()
+        )?;
     }
     if let Some(problem) = &s.index.snapshot_problem {
         writeln!(

@@ -19,7 +19,7 @@ use crate::index::{Index, IndexMeta, flags, rank, snapshot};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, SearchRequest, WireError};
 use crate::model::{
     BackendKind, DaemonStatus, IndexReport, IndexSource, InstalledPackage, ListFilter, PackageInfo,
-    SearchResults, StatusReport,
+    SearchResults, StatusReport, UpdateCheck,
 };
 use crate::status::{self, Status};
 use crate::store::{PACKAGE_INFO, Store};
@@ -458,6 +458,16 @@ impl Engine {
             upgradable: count(flags::UPGRADABLE),
             orphans: count(flags::ORPHAN),
             last_refresh: index.meta.last_refresh,
+            update_check: self
+                .store
+                .as_ref()
+                .and_then(|s| super::refresh::stored(s, self.kind.as_str()))
+                .map(|r| UpdateCheck {
+                    checked_at: r.time,
+                    updates: r.updates,
+                    last_success: r.last_success,
+                    error: r.error,
+                }),
             index: IndexReport {
                 source: current.source,
                 packages: index.len() as u32,
