@@ -48,14 +48,9 @@ pub fn compute(watched: &[Watched]) -> Result<String, BackendError> {
             }
             Watched::Dir { path, skip } => {
                 let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
-                f.dir(path, &skip)
+                f.dir(path, &skip, None)
             }
-            Watched::EntryFiles { path, file } => {
-                f.dir(path, &[]);
-                for entry in list_dir(path, &[]) {
-                    f.file(&entry.join(file));
-                }
-            }
+            Watched::EntryFiles { path, file } => f.dir(path, &[], Some(file)),
         }
     }
     Ok(f.finish())
@@ -82,13 +77,17 @@ impl Fingerprint {
         }
     }
 
-    /// Adds every entry of a directory (sorted), except the names in `skip`.
-    /// The directory's own timestamp is left out: it also moves when a
-    /// skipped entry (a lock file) comes and goes.
-    pub fn dir(&mut self, dir: &Path, skip: &[&str]) {
+    /// Adds every entry of a directory (sorted), except the names in `skip`,
+    /// and with `inner`, the file of that name inside each entry. The
+    /// directory's own timestamp is left out: it also moves when a skipped
+    /// entry (a lock file) comes and goes.
+    pub fn dir(&mut self, dir: &Path, skip: &[&str], inner: Option<&str>) {
         self.hasher.update(dir.as_os_str().as_encoded_bytes());
         for path in list_dir(dir, skip) {
             self.file(&path);
+            if let Some(inner) = inner {
+                self.file(&path.join(inner));
+            }
         }
     }
 
@@ -124,7 +123,7 @@ mod tests {
         let digest = |d: &Path| {
             let mut f = Fingerprint::default();
             f.file(&d.join("status"));
-            f.dir(d, &["lock"]);
+            f.dir(d, &["lock"], None);
             f.finish()
         };
         let first = digest(dir.path());
