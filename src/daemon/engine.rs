@@ -248,14 +248,28 @@ impl Engine {
 
     /// The index, brought up to date with the package database.
     pub async fn index(&self) -> Result<Arc<Current>, WireError> {
-        if let Some(current) = self.current()
-            && !self.watch.maybe_changed()
-        {
-            return Ok(current);
+        match self.unchanged() {
+            Some(current) => Ok(current),
+            None => self.index_at(self.fingerprint()?).await,
         }
+    }
+
+    /// The index in use, if nothing has happened to the database since it
+    /// was last found to match.
+    fn unchanged(&self) -> Option<Arc<Current>> {
+        self.current().filter(|_| !self.watch.maybe_changed())
+    }
+
+    fn fingerprint(&self) -> Result<String, WireError> {
         let started = Instant::now();
         let fingerprint = self.watch.fingerprint()?;
         debug!("fingerprint {fingerprint} in {:.1?}", started.elapsed());
+        Ok(fingerprint)
+    }
+
+    /// The index for the database state `fingerprint`: the one in use, the
+    /// snapshot, or a rebuild.
+    async fn index_at(&self, fingerprint: String) -> Result<Arc<Current>, WireError> {
         if let Some(current) = self.current()
             && current.index.meta.fingerprint == fingerprint
         {
@@ -391,16 +405,20 @@ impl Engine {
                 format!("{name:?} is not a package name"),
             ));
         }
-        // Details read before for this database state need no index at all.
+        // Details read before for this database state need no index at all:
+        // look them up before loading one.
         let key = format!("{}/{name}", self.snapshot_key);
-        if self.current().is_none() || self.watch.maybe_changed() {
-            let fingerprint = self.watch.fingerprint()?;
-            if let Some(info) = self.cached_info(&key, &fingerprint) {
-                debug!("info: {name} from the store");
-                return Ok(info);
+        let current = match self.unchanged() {
+            Some(current) => current,
+            None => {
+                let fingerprint = self.fingerprint()?;
+                if let Some(info) = self.cached_info(&key, &fingerprint) {
+                    debug!("info: {name} from the store");
+                    return Ok(info);
+                }
+                self.index_at(fingerprint).await?
             }
-        }
-        let current = self.index().await?;
+        };
         let index = &current.index;
         let fingerprint = &index.meta.fingerprint;
         if let Some(info) = self.cached_info(&key, fingerprint) {
