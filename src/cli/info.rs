@@ -86,11 +86,11 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The fields a Debian user knows from `apt show`.
-fn debian_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
-    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "None".to_string());
-    f.line(out, "Section", &or_none(&info.section))?;
-    f.line(out, "Priority", &or_none(&info.priority))?;
+fn or_none(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("None")
+}
+
+fn sizes(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
     f.line(
         out,
         "Download Size",
@@ -100,10 +100,17 @@ fn debian_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::i
         out,
         "Installed Size",
         &output::human_size(info.installed_size),
-    )?;
-    f.line(out, "Maintainer", &or_none(&info.maintainer))?;
-    f.line(out, "Homepage", &or_none(&info.homepage))?;
-    f.line(out, "Source", &or_none(&info.source))?;
+    )
+}
+
+/// The fields a Debian user knows from `apt show`.
+fn debian_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
+    f.line(out, "Section", or_none(&info.section))?;
+    f.line(out, "Priority", or_none(&info.priority))?;
+    sizes(out, f, info)?;
+    f.line(out, "Maintainer", or_none(&info.maintainer))?;
+    f.line(out, "Homepage", or_none(&info.homepage))?;
+    f.line(out, "Source", or_none(&info.source))?;
     f.list(out, "Pre-Depends", &info.pre_depends)?;
     f.list(out, "Depends On", &info.depends)?;
     f.list(out, "Recommends", &info.recommends)?;
@@ -117,7 +124,6 @@ fn debian_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::i
 
 /// The fields an Arch user knows from `pacman -Si` / `-Qi`.
 fn pacman_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
-    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "None".to_string());
     let date = |t: Option<u64>| {
         t.map_or_else(
             || "None".to_string(),
@@ -126,19 +132,10 @@ fn pacman_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::i
     };
     f.list(out, "Groups", &info.groups)?;
     f.list(out, "Licenses", &info.licenses)?;
-    f.line(
-        out,
-        "Download Size",
-        &output::human_size(info.download_size),
-    )?;
-    f.line(
-        out,
-        "Installed Size",
-        &output::human_size(info.installed_size),
-    )?;
-    f.line(out, "Packager", &or_none(&info.packager))?;
-    f.line(out, "URL", &or_none(&info.homepage))?;
-    f.line(out, "Base", &or_none(&info.source))?;
+    sizes(out, f, info)?;
+    f.line(out, "Packager", or_none(&info.packager))?;
+    f.line(out, "URL", or_none(&info.homepage))?;
+    f.line(out, "Base", or_none(&info.source))?;
     f.list(out, "Depends On", &info.depends)?;
     let optional: Vec<String> = info
         .optional_depends
