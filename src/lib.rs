@@ -16,6 +16,7 @@ pub mod index;
 pub mod ipc;
 pub mod model;
 pub mod store;
+pub mod transaction;
 
 /// The status file for prompts (its own crate, so `omg-fast` links nothing else).
 pub use omg_status as status;

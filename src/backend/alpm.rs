@@ -4,7 +4,11 @@
 //! or parses its output. The differences between libalpm versions are
 //! confined to `handle()` and `sig_level()`.
 
+mod callbacks;
+mod transaction;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 // The one place that knows which libalpm this build is for: `alpm` is
 // libalpm 13 (pacman 6.0, Debian 12), `alpm-current` today's Arch.
@@ -25,6 +29,7 @@ use super::pacman_conf::{Check, Overrides, PacmanConf, SigLevel};
 use super::{BackendError, IndexRead, PackageBackend};
 use crate::index::{IndexRecord, flags};
 use crate::model::{BackendKind, InstallReason, OptionalDepend, PackageInfo, VersionOrigin};
+use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
 
 /// The pacman database of this machine (or of `--root`/`--dbpath`).
 pub struct AlpmBackend {
@@ -101,52 +106,57 @@ impl AlpmBackend {
         Ok(AlpmBackend { conf, handle: None })
     }
 
-    /// A handle set up from pacman.conf, as pacman sets up its own.
+    /// A handle set up from pacman.conf, opened on first use.
     fn handle(&mut self) -> Result<&Alpm, BackendError> {
         if self.handle.is_none() {
-            let c = &self.conf;
-            let local = c.db_path.join("local");
-            std::fs::read_dir(&local).map_err(|source| BackendError::Unreadable {
-                path: local.clone(),
-                source,
-            })?;
-            let mut h = Alpm::new(path_str(&c.root_dir), path_str(&c.db_path)).map_err(|e| {
-                open_error(format!(
-                    "cannot open the pacman database in {}: {e}",
-                    c.db_path.display()
-                ))
-            })?;
-            let strings = |v: &[PathBuf]| v.iter().map(|p| path_str(p)).collect::<Vec<_>>();
-            h.set_cachedirs(strings(&c.cache_dirs).iter())
-                .map_err(open_error)?;
-            h.set_hookdirs(strings(&c.hook_dirs).iter())
-                .map_err(open_error)?;
-            h.set_gpgdir(path_str(&c.gpg_dir)).map_err(open_error)?;
-            h.set_architectures(c.architectures.iter())
-                .map_err(open_error)?;
-            h.set_ignorepkgs(c.ignore_pkg.iter()).map_err(open_error)?;
-            h.set_ignoregroups(c.ignore_group.iter())
-                .map_err(open_error)?;
-            h.set_noupgrades(c.no_upgrade.iter()).map_err(open_error)?;
-            h.set_noextracts(c.no_extract.iter()).map_err(open_error)?;
-            h.set_default_siglevel(sig_level(&c.sig_level))
-                .map_err(open_error)?;
-            h.set_local_file_siglevel(sig_level(&c.local_file_sig_level))
-                .map_err(open_error)?;
-            h.set_remote_file_siglevel(sig_level(&c.remote_file_sig_level))
-                .map_err(open_error)?;
-            h.set_parallel_downloads(c.parallel_downloads);
-            h.set_check_space(c.check_space);
-            for repo in &c.repos {
-                let db = h
-                    .register_syncdb_mut(repo.name.as_str(), sig_level(&repo.sig_level))
-                    .map_err(|e| open_error(format!("repository {}: {e}", repo.name)))?;
-                db.set_servers(repo.servers.iter()).map_err(open_error)?;
-            }
-            self.handle = Some(h);
+            self.handle = Some(open_handle(&self.conf)?);
         }
         Ok(self.handle.as_ref().expect("just opened"))
     }
+}
+
+/// A handle set up from pacman.conf, as pacman sets up its own.
+fn open_handle(c: &PacmanConf) -> Result<Alpm, BackendError> {
+    let local = c.db_path.join("local");
+    std::fs::read_dir(&local).map_err(|source| BackendError::Unreadable {
+        path: local.clone(),
+        source,
+    })?;
+    let mut h = Alpm::new(path_str(&c.root_dir), path_str(&c.db_path)).map_err(|e| {
+        open_error(format!(
+            "cannot open the pacman database in {}: {e}",
+            c.db_path.display()
+        ))
+    })?;
+    let strings = |v: &[PathBuf]| v.iter().map(|p| path_str(p)).collect::<Vec<_>>();
+    h.set_cachedirs(strings(&c.cache_dirs).iter())
+        .map_err(open_error)?;
+    h.set_hookdirs(strings(&c.hook_dirs).iter())
+        .map_err(open_error)?;
+    h.set_gpgdir(path_str(&c.gpg_dir)).map_err(open_error)?;
+    h.set_logfile(path_str(&c.log_file)).map_err(open_error)?;
+    h.set_architectures(c.architectures.iter())
+        .map_err(open_error)?;
+    h.set_ignorepkgs(c.ignore_pkg.iter()).map_err(open_error)?;
+    h.set_ignoregroups(c.ignore_group.iter())
+        .map_err(open_error)?;
+    h.set_noupgrades(c.no_upgrade.iter()).map_err(open_error)?;
+    h.set_noextracts(c.no_extract.iter()).map_err(open_error)?;
+    h.set_default_siglevel(sig_level(&c.sig_level))
+        .map_err(open_error)?;
+    h.set_local_file_siglevel(sig_level(&c.local_file_sig_level))
+        .map_err(open_error)?;
+    h.set_remote_file_siglevel(sig_level(&c.remote_file_sig_level))
+        .map_err(open_error)?;
+    h.set_parallel_downloads(c.parallel_downloads);
+    h.set_check_space(c.check_space);
+    for repo in &c.repos {
+        let db = h
+            .register_syncdb_mut(repo.name.as_str(), sig_level(&repo.sig_level))
+            .map_err(|e| open_error(format!("repository {}: {e}", repo.name)))?;
+        db.set_servers(repo.servers.iter()).map_err(open_error)?;
+    }
+    Ok(h)
 }
 
 fn dep_strings<D: ToString>(deps: impl Iterator<Item = D>) -> Vec<String> {
@@ -411,6 +421,16 @@ impl PackageBackend for AlpmBackend {
 
     fn forget(&mut self) {
         self.handle = None;
+    }
+
+    fn transact(
+        &mut self,
+        request: &TransactionRequest,
+        channel: &Arc<TxChannel>,
+    ) -> Result<TransactionReport, TxError> {
+        // The transaction gets a handle of its own, with callbacks.
+        self.handle = None;
+        transaction::run(&self.conf, request, channel)
     }
 }
 

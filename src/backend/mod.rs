@@ -11,8 +11,11 @@ pub mod pacman_conf;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use crate::index::IndexRecord;
 use crate::model::{BackendKind, PackageInfo};
+use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
 
 /// A failure of the package database.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,20 @@ pub trait PackageBackend {
     /// Everything known about the package called `name`, or `None` when no
     /// real package has that name.
     fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError>;
+
+    /// Carries out a transaction, reporting progress and asking questions
+    /// through `channel`. The caller has checked the privileges it needs.
+    fn transact(
+        &mut self,
+        request: &TransactionRequest,
+        channel: &Arc<TxChannel>,
+    ) -> Result<TransactionReport, TxError> {
+        let _ = (request, channel);
+        Err(TxError::Unsupported(format!(
+            "installing and removing packages through the {} backend is not available in this version of omg",
+            self.kind().as_str()
+        )))
+    }
 }
 
 /// Opens the backend for `kind`.

@@ -23,7 +23,7 @@ client on its standard input and output, which is how omg answers when no daemon
 )]
 struct Args {
     /// Serve one client on stdin/stdout, then exit
-    #[arg(long, conflicts_with_all = ["user", "system", "socket"])]
+    #[arg(long, conflicts_with_all = ["user", "socket"])]
     stdio: bool,
     /// The per-user instance: socket in $XDG_RUNTIME_DIR/omg (the default)
     #[arg(long, conflicts_with = "system")]
@@ -40,6 +40,18 @@ struct Args {
     /// Log what happens (index loads, rebuilds, connections) on stderr
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// The package database to serve (apt or alpm) instead of this system's
+    #[arg(long, value_name = "BACKEND", env = "OMG_BACKEND")]
+    backend: Option<String>,
+    /// Arch: the installation root (as pacman's --root)
+    #[arg(long, value_name = "DIR", env = "OMG_ALPM_ROOT")]
+    root: Option<PathBuf>,
+    /// Arch: the database directory (as pacman's --dbpath)
+    #[arg(long, value_name = "DIR", env = "OMG_ALPM_DBPATH")]
+    dbpath: Option<PathBuf>,
+    /// Arch: the pacman.conf to read (as pacman's --config)
+    #[arg(long, value_name = "FILE", env = "OMG_PACMAN_CONF")]
+    pacman_conf: Option<PathBuf>,
     #[command(subcommand)]
     work: Option<Work>,
 }
@@ -72,6 +84,33 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let args = Args::parse();
     logger::init(args.verbose);
+    // The backend reads these from the environment; options given on the
+    // command line (as sudo passes them) are put there, before any thread
+    // exists.
+    for (var, value) in [
+        (
+            "OMG_BACKEND",
+            args.backend.clone().map(std::ffi::OsString::from),
+        ),
+        (
+            "OMG_ALPM_ROOT",
+            args.root.clone().map(PathBuf::into_os_string),
+        ),
+        (
+            "OMG_ALPM_DBPATH",
+            args.dbpath.clone().map(PathBuf::into_os_string),
+        ),
+        (
+            "OMG_PACMAN_CONF",
+            args.pacman_conf.clone().map(PathBuf::into_os_string),
+        ),
+    ] {
+        if let Some(value) = value {
+            // SAFETY: single-threaded here: nothing else reads the
+            // environment concurrently.
+            unsafe { std::env::set_var(var, value) };
+        }
+    }
     // Before any thread exists: this reads and clears LISTEN_FDS.
     let inherited = if args.stdio {
         None

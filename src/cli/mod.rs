@@ -6,8 +6,10 @@ mod daemon;
 mod info;
 mod list;
 pub mod output;
+mod progress;
 mod search;
 mod status;
+mod transaction;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +20,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::Paths;
 use crate::ipc::client::{ClientError, Connection, daemon_binary, lite_binary};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, WireError};
+use crate::transaction::{TransactionAction, TransactionOptions};
 use output::{ERROR, WARN};
 
 /// Exit code for success.
@@ -90,6 +93,17 @@ pub enum Command {
     List(ListArgs),
     /// Summarise the package database
     Status(StatusArgs),
+    /// Install packages: names, repo/name, groups, provided names or package files
+    #[command(visible_alias = "add")]
+    Install(InstallArgs),
+    /// Remove installed packages
+    #[command(visible_alias = "rm")]
+    Remove(RemoveArgs),
+    /// Refresh the repository databases, then upgrade every package
+    #[command(visible_alias = "up")]
+    Upgrade(UpgradeArgs),
+    /// Refresh the repository databases
+    Sync(SyncArgs),
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
 }
@@ -154,6 +168,72 @@ pub struct ListArgs {
     #[arg(short, long, group = "filter")]
     pub orphans: bool,
     /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options every transaction takes.
+#[derive(Debug, Args)]
+pub struct TxArgs {
+    /// Ask nothing: every question takes its default answer
+    #[arg(long, visible_alias = "yes")]
+    pub noconfirm: bool,
+    /// Show what would be done, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the outcome as JSON (progress goes to stderr)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// What to install
+    #[arg(required = true, num_args = 1..)]
+    pub targets: Vec<String>,
+    /// Mark the packages as installed as dependencies
+    #[arg(long, conflicts_with = "asexplicit")]
+    pub asdeps: bool,
+    /// Mark the packages as installed explicitly
+    #[arg(long)]
+    pub asexplicit: bool,
+    /// Skip targets that are installed at the same version
+    #[arg(long)]
+    pub needed: bool,
+    /// Refresh the repository databases first
+    #[arg(long)]
+    pub refresh: bool,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Installed packages or groups
+    #[arg(required = true, num_args = 1..)]
+    pub targets: Vec<String>,
+    /// Also remove dependencies nothing else needs (pacman -Rs)
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Also remove the packages that depend on the targets (pacman -Rc)
+    #[arg(short, long)]
+    pub cascade: bool,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Download the databases even when they are up to date
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print the outcome as JSON (progress goes to stderr)
     #[arg(long)]
     pub json: bool,
 }
@@ -376,6 +456,43 @@ pub fn run() -> ExitCode {
             Command::List(args) => list::run(&mut session, args).await,
             Command::Status(args) => status::run(&mut session, args).await,
             Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,
+            Command::Install(args) => {
+                let action = TransactionAction::Install {
+                    targets: args.targets.clone(),
+                };
+                let options = TransactionOptions {
+                    as_deps: args.asdeps,
+                    as_explicit: args.asexplicit,
+                    needed: args.needed,
+                    refresh: args.refresh,
+                    ..TransactionOptions::default()
+                };
+                transaction::run(&session, action, options, &args.tx).await
+            }
+            Command::Remove(args) => {
+                let action = TransactionAction::Remove {
+                    targets: args.targets.clone(),
+                };
+                let options = TransactionOptions {
+                    recursive: args.recursive,
+                    cascade: args.cascade,
+                    ..TransactionOptions::default()
+                };
+                transaction::run(&session, action, options, &args.tx).await
+            }
+            Command::Upgrade(args) => {
+                let options = TransactionOptions::default();
+                transaction::run(&session, TransactionAction::Upgrade, options, &args.tx).await
+            }
+            Command::Sync(args) => {
+                let action = TransactionAction::Sync { force: args.force };
+                let tx = TxArgs {
+                    noconfirm: true,
+                    dry_run: false,
+                    json: args.json,
+                };
+                transaction::run(&session, action, TransactionOptions::default(), &tx).await
+            }
         };
         session.close().await;
         match result {

@@ -4,19 +4,25 @@
 //! names the database state (fingerprint) it is for; when that changes, the
 //! backend drops what it holds open and reads the database afresh.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
 use crate::backend::fingerprint::Watched;
 use crate::backend::{self, BackendError, IndexRead, PackageBackend};
 use crate::model::{BackendKind, PackageInfo};
+use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
 
 enum Work {
     ReadIndex(oneshot::Sender<Result<IndexRead, BackendError>>),
     Info(
         String,
         oneshot::Sender<Result<Option<PackageInfo>, BackendError>>,
+    ),
+    Transact(
+        TransactionRequest,
+        Arc<TxChannel>,
+        oneshot::Sender<Result<TransactionReport, TxError>>,
     ),
 }
 
@@ -76,6 +82,13 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             }
             Work::Info(name, reply) => {
                 let _ = reply.send(backend.info(&name));
+            }
+            Work::Transact(request, channel, reply) => {
+                let outcome = backend.transact(&request, &channel);
+                // The database has changed (or may have): read it afresh.
+                backend.forget();
+                release_freed_memory();
+                let _ = reply.send(outcome);
             }
         }));
         if outcome.is_err() {
@@ -138,6 +151,23 @@ impl BackendHandle {
     /// opens the database).
     pub async fn read_index(&self, fingerprint: &str) -> Result<IndexRead, BackendError> {
         self.run(fingerprint, Work::ReadIndex).await
+    }
+
+    /// Carries out a transaction, reporting through `channel`. Queries wait
+    /// until it is over.
+    pub async fn transact(
+        &self,
+        request: TransactionRequest,
+        channel: Arc<TxChannel>,
+    ) -> Result<TransactionReport, TxError> {
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            fingerprint: String::new(),
+            work: Work::Transact(request, channel, tx),
+        };
+        let stopped = || TxError::Failed("the backend thread has stopped".into());
+        self.jobs.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Details of one package, from the database in state `fingerprint`.

@@ -2,7 +2,12 @@
 //! stdout in `omgd --stdio`. Requests are read one frame at a time and
 //! answered in order with their ids, so a client may pipeline them. A bad
 //! frame gets a `Fatal` error frame and the connection is closed; the daemon
-//! goes on serving everyone else.
+//! goes on serving everyone else. A transaction streams `Event` frames and
+//! reads the client's `Answer` frames while it runs; requests that arrive
+//! meanwhile are answered after it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use log::debug;
@@ -13,8 +18,13 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use super::engine::Engine;
 use crate::ipc::codec::{self, frame_codec};
 use crate::ipc::protocol::{
-    ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Response, ServerFrame, Welcome, WireError,
+    ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Request, RequestBody, Response,
+    ServerFrame, Welcome, WireError,
 };
+use crate::transaction::{TransactionRequest, TxChannel};
+
+type Frames<R> = FramedRead<R, LengthDelimitedCodec>;
+type Sink<W> = FramedWrite<W, LengthDelimitedCodec>;
 
 /// Serves requests until the client closes its end, breaks the protocol, or
 /// `stopping` turns true (checked between requests, so one in flight
@@ -32,10 +42,16 @@ where
     let mut frames = FramedRead::new(reader, frame_codec());
     let mut sink = FramedWrite::new(writer, frame_codec());
     let mut greeted = false;
+    // Requests that arrived while a transaction ran.
+    let mut queued: VecDeque<Request> = VecDeque::new();
 
     loop {
         if *stopping.borrow() {
             return Ok(());
+        }
+        if let Some(request) = queued.pop_front() {
+            answer(engine, request, &mut frames, &mut sink, &mut queued).await?;
+            continue;
         }
         let frame = tokio::select! {
             frame = frames.next() => frame,
@@ -76,28 +92,124 @@ where
                 return fatal(&mut sink, "a request before Hello".into()).await;
             }
             ClientFrame::Request(request) => {
-                let result = engine.handle(request.body).await;
-                let response = Response {
-                    id: request.id,
-                    result,
-                };
-                send(&mut sink, &ServerFrame::Response(response)).await?;
+                answer(engine, request, &mut frames, &mut sink, &mut queued).await?;
             }
+            // An answer with no question pending (the transaction ended).
+            ClientFrame::Answer { .. } => {}
         }
     }
 }
 
-async fn fatal<W: AsyncWrite + Unpin>(
-    sink: &mut FramedWrite<W, LengthDelimitedCodec>,
-    message: String,
-) -> std::io::Result<()> {
+/// Answers one request (a transaction with its events).
+async fn answer<R, W>(
+    engine: &Engine,
+    request: Request,
+    frames: &mut Frames<R>,
+    sink: &mut Sink<W>,
+    queued: &mut VecDeque<Request>,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let result = match request.body {
+        RequestBody::Transaction(tx) => {
+            transaction(engine, request.id, tx, frames, sink, queued).await?
+        }
+        body => engine.handle(body).await,
+    };
+    let response = Response {
+        id: request.id,
+        result,
+    };
+    send(sink, &ServerFrame::Response(response)).await
+}
+
+/// Runs a transaction, relaying its events to the client and the client's
+/// answers to it. A client that hangs up or misbehaves mid-way does not
+/// stop it: its questions get the safe answer, and a commit in progress
+/// completes.
+async fn transaction<R, W>(
+    engine: &Engine,
+    id: u32,
+    request: TransactionRequest,
+    frames: &mut Frames<R>,
+    sink: &mut Sink<W>,
+    queued: &mut VecDeque<Request>,
+) -> std::io::Result<Result<crate::ipc::protocol::ResponseBody, WireError>>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (channel, client) = TxChannel::new(request.options.noconfirm);
+    let mut events = client.events;
+    let mut answers = Some(client.answers);
+    let work = engine.transaction(request, Arc::new(channel));
+    tokio::pin!(work);
+    let mut client_gone = false;
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            Some(event) = events.recv() => {
+                if !client_gone
+                    && send(sink, &ServerFrame::Event { request: id, event }).await.is_err()
+                {
+                    client_gone = true;
+                    answers = None;
+                }
+            }
+            frame = frames.next(), if !client_gone => {
+                let message = match frame {
+                    Some(Ok(payload)) => codec::decode::<ClientFrame>(&payload).ok(),
+                    _ => None,
+                };
+                match message {
+                    Some(ClientFrame::Answer { request, question, answer }) if request == id => {
+                        if let Some(answers) = &answers {
+                            let _ = answers.send((question, answer));
+                        }
+                    }
+                    Some(ClientFrame::Request(next)) => queued.push_back(next),
+                    Some(_) => {}
+                    None => {
+                        debug!("the client left during a transaction; finishing it");
+                        client_gone = true;
+                        answers = None;
+                    }
+                }
+            }
+        }
+    };
+    // Events sent before the outcome, not yet relayed.
+    while let Ok(event) = events.try_recv() {
+        if client_gone {
+            break;
+        }
+        if send(sink, &ServerFrame::Event { request: id, event })
+            .await
+            .is_err()
+        {
+            client_gone = true;
+        }
+    }
+    drop(answers);
+    if client_gone {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "the client left during a transaction",
+        ));
+    }
+    Ok(result)
+}
+
+async fn fatal<W: AsyncWrite + Unpin>(sink: &mut Sink<W>, message: String) -> std::io::Result<()> {
     debug!("closing a connection: {message}");
     let frame = ServerFrame::Fatal(WireError::new(ErrorKind::BadFrame, message));
     send(sink, &frame).await
 }
 
 async fn send<W: AsyncWrite + Unpin>(
-    sink: &mut FramedWrite<W, LengthDelimitedCodec>,
+    sink: &mut Sink<W>,
     frame: &ServerFrame,
 ) -> std::io::Result<()> {
     let mut payload = codec::encode(frame).map_err(std::io::Error::other)?;

@@ -23,6 +23,7 @@ use crate::model::{
 };
 use crate::status::{self, Status};
 use crate::store::{PACKAGE_INFO, Store};
+use crate::transaction::{TransactionRequest, TxChannel, TxError};
 
 /// How many "did you mean" names an unknown package gets.
 const SUGGESTIONS: usize = 5;
@@ -207,7 +208,67 @@ impl Engine {
                 self.shutdown.notify_one();
                 Ok(ResponseBody::Done)
             }
+            RequestBody::Transaction(_) => Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                "a transaction needs a connection that can carry its events",
+            )),
         }
+    }
+
+    /// Carries out a transaction, streaming its events and questions
+    /// through `channel`. Changing the system needs a daemon running as
+    /// root; a dry run does not.
+    pub async fn transaction(
+        &self,
+        request: TransactionRequest,
+        channel: Arc<TxChannel>,
+    ) -> Result<ResponseBody, WireError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let Some(backend) = &self.backend else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "transactions need the package database",
+            ));
+        };
+        // SAFETY: geteuid has no preconditions.
+        if request.changes_system() && unsafe { libc::geteuid() } != 0 {
+            return Err(WireError::new(
+                ErrorKind::NeedsRoot,
+                "changing the system's packages needs root: this omgd runs as an ordinary user",
+            ));
+        }
+        let outcome = backend.transact(request, channel).await;
+        // Whatever happened, the database may have changed.
+        self.cache.invalidate_all();
+        self.watch.touch();
+        match outcome {
+            Ok(report) => Ok(ResponseBody::Transaction(report)),
+            Err(e) => Err(self.transaction_error(e).await),
+        }
+    }
+
+    async fn transaction_error(&self, error: TxError) -> WireError {
+        let kind = match &error {
+            TxError::Locked { .. } => ErrorKind::Locked,
+            TxError::NotFound { .. } => ErrorKind::NotFound,
+            TxError::Aborted => ErrorKind::Aborted,
+            TxError::NeedsRoot(_) => ErrorKind::NeedsRoot,
+            TxError::Unsupported(_) => ErrorKind::Unsupported,
+            TxError::Prepare { .. } | TxError::Commit { .. } | TxError::Failed(_) => {
+                ErrorKind::TransactionFailed
+            }
+        };
+        let mut wire = WireError::new(kind, error.to_string());
+        if let TxError::NotFound { targets, .. } = &error
+            && let Ok(current) = self.index().await
+        {
+            for target in targets {
+                let bare = target.rsplit_once('/').map_or(target.as_str(), |(_, n)| n);
+                wire.suggestions
+                    .extend(rank::suggest(&current.index, bare, SUGGESTIONS));
+            }
+        }
+        wire
     }
 
     /// Answers a query from the hot cache, computing it on a miss.

@@ -39,12 +39,14 @@ pub fn serve_stdio(engine: &engine::Engine) -> std::io::Result<()> {
         .enable_all()
         .build()?;
     let (_never, stop) = tokio::sync::watch::channel(false);
-    let served = runtime.block_on(connection::serve(
-        engine,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        stop,
-    ));
+    let served = runtime.block_on(async {
+        // Ctrl-C at the terminal reaches the whole process group, this
+        // child included: a transaction must not die half-committed. The
+        // client leaving (end of input) is what ends this process.
+        let _ignore_interrupts =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        connection::serve(engine, tokio::io::stdin(), tokio::io::stdout(), stop).await
+    });
     match served {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,

@@ -12,9 +12,10 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use super::codec::{self, CodecError, frame_codec};
 use super::protocol::{
-    ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, ResponseBody, ServerFrame,
-    WireError,
+    ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, Response, ResponseBody,
+    ServerFrame, WireError,
 };
+use crate::transaction::{Answer, TxEvent};
 
 /// Why a request got no answer from the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,13 @@ fn exit_note(status: &Option<std::process::ExitStatus>) -> String {
 
 type Reader = FramedRead<Box<dyn AsyncRead + Unpin + Send>, LengthDelimitedCodec>;
 type Writer = FramedWrite<Box<dyn AsyncWrite + Unpin + Send>, LengthDelimitedCodec>;
+
+/// What arrives for a streamed request.
+#[derive(Debug)]
+pub enum Streamed {
+    Event(TxEvent),
+    Done(Result<ResponseBody, WireError>),
+}
 
 /// An open, handshaken connection to a daemon.
 pub struct Connection {
@@ -121,15 +129,22 @@ impl Connection {
         let mut command = Command::new(daemon);
         command
             .envs(env.iter().map(|(k, v)| (*k, v)))
-            .arg("--stdio")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .arg("--stdio");
         if verbose {
             command.arg("--verbose");
         }
+        Connection::spawn(command, daemon).await
+    }
+
+    /// Runs `command` (an `omgd --stdio`, perhaps behind sudo) and connects
+    /// to it over its stdin and stdout; `program` names it in errors.
+    pub async fn spawn(mut command: Command, program: &Path) -> Result<Connection, ClientError> {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         let mut child = command.spawn().map_err(|source| ClientError::Spawn {
-            path: daemon.to_path_buf(),
+            path: program.to_path_buf(),
             source,
         })?;
         let stdin = child.stdin.take().expect("stdin was piped");
@@ -186,31 +201,65 @@ impl Connection {
             }
             ServerFrame::Welcome(w) => Err(ClientError::VersionMismatch { daemon: w.protocol }),
             ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
-            ServerFrame::Response(r) => Err(ClientError::OutOfOrder {
-                expected: 0,
-                got: r.id,
-            }),
+            ServerFrame::Response(Response { id: got, .. })
+            | ServerFrame::Event { request: got, .. } => {
+                Err(ClientError::OutOfOrder { expected: 0, got })
+            }
         }
     }
 
     /// Sends one request and waits for its response.
     pub async fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
+        let id = self.start(body).await?;
+        match self.next(id).await? {
+            Streamed::Done(result) => result.map_err(ClientError::Remote),
+            Streamed::Event(_) => Err(ClientError::OutOfOrder {
+                expected: id,
+                got: id,
+            }),
+        }
+    }
+
+    /// Sends a request without waiting for the answer; returns its id.
+    pub async fn start(&mut self, body: RequestBody) -> Result<u32, ClientError> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         self.send(&ClientFrame::Request(Request { id, body }))
             .await?;
+        Ok(id)
+    }
+
+    /// The next frame about request `id`: an event of a transaction, or
+    /// the final response.
+    pub async fn next(&mut self, id: u32) -> Result<Streamed, ClientError> {
         match self.receive().await? {
-            ServerFrame::Response(r) if r.id == id => r.result.map_err(ClientError::Remote),
-            ServerFrame::Response(r) => Err(ClientError::OutOfOrder {
-                expected: id,
-                got: r.id,
-            }),
+            ServerFrame::Response(r) if r.id == id => Ok(Streamed::Done(r.result)),
+            ServerFrame::Event { request, event } if request == id => Ok(Streamed::Event(event)),
+            ServerFrame::Response(Response { id: got, .. })
+            | ServerFrame::Event { request: got, .. } => {
+                Err(ClientError::OutOfOrder { expected: id, got })
+            }
             ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
             ServerFrame::Welcome(_) => Err(ClientError::OutOfOrder {
                 expected: id,
                 got: 0,
             }),
         }
+    }
+
+    /// Answers question `question` of transaction `request`.
+    pub async fn answer(
+        &mut self,
+        request: u32,
+        question: u32,
+        answer: Answer,
+    ) -> Result<(), ClientError> {
+        self.send(&ClientFrame::Answer {
+            request,
+            question,
+            answer,
+        })
+        .await
     }
 
     /// Closes the connection. A child daemon sees end-of-file and exits on

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::{
     DaemonStatus, InstalledPackage, ListFilter, PackageInfo, SearchResults, StatusReport,
 };
+use crate::transaction::{Answer, TransactionReport, TransactionRequest, TxEvent};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -22,6 +23,14 @@ pub const MAX_QUERY_LEN: usize = 256;
 pub enum ClientFrame {
     Hello(Hello),
     Request(Request),
+    /// The answer to a question a transaction asked (`TxEvent::Question`).
+    Answer {
+        /// The transaction's request id.
+        request: u32,
+        /// The question's id.
+        question: u32,
+        answer: Answer,
+    },
 }
 
 /// Frames the daemon sends.
@@ -29,6 +38,11 @@ pub enum ClientFrame {
 pub enum ServerFrame {
     Welcome(Welcome),
     Response(Response),
+    /// Progress of a transaction, before its `Response`.
+    Event {
+        request: u32,
+        event: TxEvent,
+    },
     /// A fatal protocol problem (bad frame, version mismatch); the daemon
     /// closes the connection after sending it.
     Fatal(WireError),
@@ -73,6 +87,10 @@ pub enum RequestBody {
     Reload,
     /// Finish in-flight requests and exit (`omg daemon stop`).
     Shutdown,
+    /// Install, remove, upgrade or refresh: streams `Event` frames, may
+    /// ask questions, and ends with a `Transaction` response. Needs a
+    /// daemon running as root (unless it is a dry run).
+    Transaction(TransactionRequest),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +114,7 @@ pub enum ResponseBody {
     List(Vec<InstalledPackage>),
     Status(StatusReport),
     Daemon(DaemonStatus),
+    Transaction(TransactionReport),
     /// The request was carried out and has nothing to report.
     Done,
 }
@@ -118,6 +137,15 @@ pub enum ErrorKind {
     /// `omgd-lite` cannot answer without the package database: ask a full
     /// omgd instead.
     NeedsBackend,
+    /// The daemon may not do this: it does not run as root.
+    NeedsRoot,
+    /// The user declined at a question; nothing was changed.
+    Aborted,
+    /// The transaction could not be prepared or committed (dependencies,
+    /// conflicts, invalid packages, signatures).
+    TransactionFailed,
+    /// The backend cannot do this (yet).
+    Unsupported,
     /// Anything else.
     Internal,
 }

@@ -184,4 +184,115 @@ impl ArchRoot {
     pub fn conf(&self) -> &Path {
         &self.conf
     }
+
+    /// Adds a line to pacman.conf's `[options]`.
+    pub fn option(&self, line: &str) {
+        let conf = std::fs::read_to_string(&self.conf).unwrap();
+        let conf = conf.replacen("[options]\n", &format!("[options]\n{line}\n"), 1);
+        std::fs::write(&self.conf, conf).unwrap();
+    }
+
+    /// The package file of `name` in the repository.
+    pub fn package_file(&self, name: &str) -> PathBuf {
+        std::fs::read_dir(self.path("repo"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let file = p.file_name().unwrap().to_string_lossy().into_owned();
+                file.ends_with(".pkg.tar.zst")
+                    && file.strip_prefix(name).is_some_and(|rest| {
+                        rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+                    })
+            })
+            .unwrap_or_else(|| panic!("no package file for {name}"))
+    }
+
+    /// Makes a signing key: its secret half in a private GnuPG home, its
+    /// public half in the root's pacman keyring (GPGDir), fully trusted, as
+    /// `pacman-key --add` and `--lsign-key` would leave it.
+    pub fn trust_new_key(&self) {
+        let signer = self.path("signer");
+        let keyring = self.path("root/etc/pacman.d/gnupg");
+        for home in [&signer, &keyring] {
+            std::fs::create_dir_all(home).unwrap();
+            std::fs::set_permissions(home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
+        }
+        // pacman's keyring is the classic pubring.gpg, as pacman-key makes it.
+        std::fs::write(keyring.join("pubring.gpg"), "").unwrap();
+        let gpg = |home: &Path| {
+            let mut c = Command::new("gpg");
+            c.arg("--homedir").arg(home).args(["--batch", "--quiet"]);
+            c
+        };
+        system_with(gpg(&signer).args([
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "omg test packager <packager@example.org>",
+            "ed25519",
+            "sign",
+            "never",
+        ]));
+        let public = system_with(gpg(&signer).args(["--export", "--armor"]));
+        let armored = self.path("packager.asc");
+        std::fs::write(&armored, public).unwrap();
+        system_with(gpg(&keyring).arg("--import").arg(&armored));
+        let listing = system_with(gpg(&keyring).args(["--list-keys", "--with-colons"]));
+        let fingerprint = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .and_then(|l| l.split(':').find(|f| !f.is_empty()))
+            .expect("the imported key's fingerprint")
+            .to_string();
+        let trust = self.path("ownertrust.txt");
+        std::fs::write(&trust, format!("{fingerprint}:6:\n")).unwrap();
+        system_with(gpg(&keyring).arg("--import-ownertrust").arg(&trust));
+    }
+
+    /// Signs `name`'s package with the key of `trust_new_key` and records
+    /// the signature in the repository database (repo-add embeds any `.sig`
+    /// next to a package). `tampered`: the signature is a real one, by the
+    /// same key, but of other bytes.
+    pub fn sign(&self, name: &str, tampered: bool) {
+        let package = self.package_file(name);
+        let mut sig = package.clone().into_os_string();
+        sig.push(".sig");
+        let signed = if tampered {
+            let other = self.path("other-bytes");
+            std::fs::write(&other, "not the package").unwrap();
+            other
+        } else {
+            package.clone()
+        };
+        system_with(
+            Command::new("gpg")
+                .arg("--homedir")
+                .arg(self.path("signer"))
+                .args(["--batch", "--quiet", "--yes", "--detach-sign", "--output"])
+                .arg(&sig)
+                .arg(&signed),
+        );
+        system_with(
+            Command::new("repo-add")
+                .arg("-q")
+                .arg(self.path("repo/omgtest.db.tar.gz"))
+                .arg(&package),
+        );
+    }
+}
+
+impl Drop for ArchRoot {
+    fn drop(&mut self) {
+        let signer = self.path("signer");
+        if signer.exists() {
+            // The agent gpg started for signing.
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(&signer)
+                .args(["--kill", "gpg-agent"])
+                .output();
+        }
+    }
 }

@@ -95,6 +95,24 @@ impl Env {
             .into()
     }
 
+    /// Runs `omg ARGS` with `input` on its standard input (answers to its
+    /// questions).
+    pub fn omg_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command(OMG)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run omg");
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(input.as_bytes()).expect("write answers");
+        drop(stdin);
+        child.wait_with_output().expect("omg finishes").into()
+    }
+
     /// Runs `omg ARGS` and parses its stdout as JSON; it must succeed.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let run = self.omg(args);

@@ -1,0 +1,310 @@
+//! Drawing a transaction as it runs: steps, messages, the plan, download
+//! and install progress bars (on a terminal), plain lines otherwise.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::output::{self, Cell, DIM, ERROR, LABEL, NAME, Table, VERSION, WARN};
+use crate::transaction::{Change, ChangeKind, DownloadState, Level, Plan, ProgressAction, TxEvent};
+
+/// Where the human-readable account goes: stdout, or stderr when stdout
+/// carries JSON.
+pub struct Renderer {
+    to_stderr: bool,
+    bars: MultiProgress,
+    /// Bars are drawn only on a terminal.
+    tty: bool,
+    downloads: HashMap<String, ProgressBar>,
+    /// The package or check whose progress is being shown.
+    current: Option<((ProgressAction, String), ProgressBar)>,
+}
+
+const STEP: anstyle::Style = anstyle::Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Blue)));
+
+impl Renderer {
+    pub fn new(to_stderr: bool) -> Renderer {
+        let tty = if to_stderr {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
+        let target = match (tty, to_stderr) {
+            (false, _) => ProgressDrawTarget::hidden(),
+            (true, true) => ProgressDrawTarget::stderr(),
+            (true, false) => ProgressDrawTarget::stdout(),
+        };
+        Renderer {
+            to_stderr,
+            bars: MultiProgress::with_draw_target(target),
+            tty,
+            downloads: HashMap::new(),
+            current: None,
+        }
+    }
+
+    /// Writes text (whole lines) without tearing the bars.
+    pub fn print(&self, text: &str) {
+        let write = || {
+            let result = if self.to_stderr {
+                anstream::stderr().lock().write_all(text.as_bytes())
+            } else {
+                let mut out = anstream::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            };
+            let _ = result;
+        };
+        if self.tty {
+            self.bars.suspend(write);
+        } else {
+            write();
+        }
+    }
+
+    pub fn line(&self, text: &str) {
+        self.print(&format!("{text}\n"));
+    }
+
+    pub fn step(&self, text: &str) {
+        self.line(&format!(
+            "{}::{} {text}",
+            STEP.render(),
+            STEP.render_reset()
+        ));
+    }
+
+    pub fn message(&self, level: Level, text: &str) {
+        let (style, label) = match level {
+            Level::Info => {
+                self.line(text);
+                return;
+            }
+            Level::Warning => (WARN, "warning:"),
+            Level::Error => (ERROR, "error:"),
+        };
+        self.line(&format!(
+            "{}{label}{} {text}",
+            style.render(),
+            style.render_reset()
+        ));
+    }
+
+    /// Finishes every bar (before a question, or at the end).
+    pub fn settle(&mut self) {
+        if let Some((_, bar)) = self.current.take() {
+            bar.finish();
+        }
+        for (_, bar) in self.downloads.drain() {
+            bar.abandon();
+        }
+    }
+
+    pub fn event(&mut self, event: &TxEvent) {
+        match event {
+            TxEvent::Step(text) => {
+                self.settle();
+                self.step(text);
+            }
+            TxEvent::Message { level, text } => self.message(*level, text),
+            TxEvent::Plan(plan) => {
+                self.settle();
+                self.plan(plan);
+            }
+            TxEvent::Download {
+                file,
+                state,
+                received,
+                total,
+            } => self.download(file, *state, *received, *total),
+            TxEvent::Progress {
+                action,
+                package,
+                percent,
+                current,
+                count,
+            } => self.progress(*action, package, *percent, *current, *count),
+            TxEvent::Hook {
+                name,
+                position,
+                total,
+            } => {
+                self.settle();
+                self.line(&format!("({position}/{total}) {name}"));
+            }
+            // Questions are the caller's.
+            TxEvent::Question { .. } => {}
+        }
+    }
+
+    fn download(&mut self, file: &str, state: DownloadState, received: u64, total: u64) {
+        let size = output::human_size(total.max(received));
+        if !self.tty {
+            match state {
+                DownloadState::Done => self.line(&format!(" {file} downloaded ({size})")),
+                DownloadState::UpToDate => self.line(&format!(" {file} is up to date")),
+                DownloadState::Failed => {
+                    self.message(Level::Error, &format!("{file}: download failed"))
+                }
+                DownloadState::Started | DownloadState::Progress => {}
+            }
+            return;
+        }
+        let bar = self.downloads.entry(file.to_string()).or_insert_with(|| {
+            let bar = self.bars.add(ProgressBar::new(total.max(1)));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    " {msg:28!} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} [{wide_bar}] {percent:>3}%",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("#-"),
+            );
+            bar.set_message(file.to_string());
+            bar
+        });
+        match state {
+            DownloadState::Started => {}
+            DownloadState::Progress => {
+                if total > 0 {
+                    bar.set_length(total);
+                }
+                bar.set_position(received);
+            }
+            DownloadState::Done => {
+                bar.set_length(total.max(received).max(1));
+                bar.set_position(total.max(received).max(1));
+                bar.finish();
+                self.downloads.remove(file);
+            }
+            DownloadState::UpToDate => {
+                bar.finish_and_clear();
+                self.downloads.remove(file);
+                self.line(&format!(" {file} is up to date"));
+            }
+            DownloadState::Failed => {
+                bar.abandon_with_message(format!("{file} (failed)"));
+                self.downloads.remove(file);
+            }
+        }
+    }
+
+    fn progress(
+        &mut self,
+        action: ProgressAction,
+        package: &str,
+        percent: u8,
+        current: u32,
+        count: u32,
+    ) {
+        let key = (action, package.to_string());
+        let label = if action.per_package() {
+            format!("({current}/{count}) {} {package}", action.as_str())
+        } else {
+            action.as_str().to_string()
+        };
+        let same = self.current.as_ref().is_some_and(|(k, _)| *k == key);
+        if !same {
+            if let Some((_, bar)) = self.current.take() {
+                bar.finish();
+            }
+            if !self.tty {
+                self.line(&label);
+            }
+            let bar = self.bars.add(ProgressBar::new(100));
+            bar.set_style(
+                ProgressStyle::with_template(" {msg:50!} [{wide_bar}] {pos:>3}%")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("#-"),
+            );
+            bar.set_message(label);
+            self.current = Some((key, bar));
+        }
+        if let Some((_, bar)) = &self.current {
+            bar.set_position(u64::from(percent));
+            if percent >= 100 {
+                bar.finish();
+            }
+        }
+    }
+
+    /// The plan, as pacman's verbose package list.
+    pub fn plan(&self, plan: &Plan) {
+        let mut text = Vec::new();
+        let width = output::terminal_width().unwrap_or(120);
+        let table = Table {
+            headers: vec![
+                "ACTION",
+                "PACKAGE",
+                "OLD VERSION",
+                "NEW VERSION",
+                "SIZE",
+                "DOWNLOAD",
+            ],
+            caps: vec![10, 40, 24, 24, 12],
+            rows: plan.changes.iter().map(row).collect(),
+        };
+        let _ = writeln!(text);
+        let _ = table.print(&mut text, Some(width));
+        let _ = writeln!(text);
+        let total = |label: &str, value: String| {
+            format!(
+                "{}{label:<22}{} {value}\n",
+                LABEL.render(),
+                LABEL.render_reset()
+            )
+        };
+        let mut summary = String::new();
+        if plan.download_size > 0 {
+            summary.push_str(&total(
+                "Total Download Size:",
+                output::human_size(plan.download_size),
+            ));
+        }
+        let only_removals = plan.changes.iter().all(|c| c.kind == ChangeKind::Remove);
+        let only_installs = plan.changes.iter().all(|c| c.kind == ChangeKind::Install);
+        let magnitude = output::human_size(plan.size_change.unsigned_abs());
+        if only_removals {
+            summary.push_str(&total("Total Removed Size:", magnitude));
+        } else if only_installs {
+            summary.push_str(&total("Total Installed Size:", magnitude));
+        } else {
+            let sign = if plan.size_change < 0 { "-" } else { "" };
+            summary.push_str(&total("Net Upgrade Size:", format!("{sign}{magnitude}")));
+        }
+        self.print(&format!("{}{summary}\n", String::from_utf8_lossy(&text)));
+    }
+
+    /// Asks nothing: draws the question's text (the caller reads the answer).
+    pub fn prompt(&mut self, text: &str) {
+        self.settle();
+        self.print(text);
+    }
+}
+
+fn row(change: &Change) -> Vec<Cell> {
+    let name = match &change.repository {
+        Some(repo) if change.kind != ChangeKind::Remove => {
+            format!("{repo}/{}", change.name)
+        }
+        _ => change.name.clone(),
+    };
+    let style = if change.kind == ChangeKind::Remove {
+        DIM
+    } else {
+        NAME
+    };
+    vec![
+        Cell::plain(change.kind.as_str()),
+        Cell::new(name, style),
+        Cell::plain(change.old_version.clone().unwrap_or_default()),
+        Cell::new(change.new_version.clone().unwrap_or_default(), VERSION),
+        Cell::plain(output::human_size(change.installed_size)),
+        Cell::plain(if change.download_size > 0 {
+            output::human_size(change.download_size)
+        } else {
+            String::new()
+        }),
+    ]
+}

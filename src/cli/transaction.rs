@@ -1,0 +1,356 @@
+//! `omg install`, `omg remove`, `omg upgrade` and `omg sync`: a transaction
+//! sent to an `omgd` running as root (started through sudo when the user is
+//! not root), its events drawn as they come, its questions put to the user.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+use super::progress::Renderer;
+use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpected};
+use crate::ipc::client::{Connection, Streamed, daemon_binary};
+use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
+use crate::transaction::{
+    Answer, ChangeKind, Question, TransactionAction, TransactionOptions, TransactionReport,
+    TransactionRequest, TxEvent,
+};
+
+pub async fn run(
+    session: &Session,
+    action: TransactionAction,
+    mut options: TransactionOptions,
+    args: &TxArgs,
+) -> Result<u8, Failure> {
+    options.noconfirm = args.noconfirm;
+    options.dry_run = args.dry_run;
+    let request = TransactionRequest { action, options };
+    let mut connection = connect(session, request.changes_system()).await?;
+    let mut renderer = Renderer::new(args.json);
+    let outcome = converse(&mut connection, &mut renderer, request.clone()).await;
+    renderer.settle();
+    connection.close().await;
+    let report = match outcome {
+        Ok(report) => report,
+        Err(failure) => return Err(failure),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        summarize(&renderer, &request, &report);
+    }
+    Ok(EXIT_OK)
+}
+
+/// Sends the request and relays events and answers until the outcome.
+async fn converse(
+    connection: &mut Connection,
+    renderer: &mut Renderer,
+    request: TransactionRequest,
+) -> Result<TransactionReport, Failure> {
+    let id = connection.start(RequestBody::Transaction(request)).await?;
+    let mut input = Input::new();
+    loop {
+        match connection.next(id).await? {
+            Streamed::Event(TxEvent::Question {
+                id: question,
+                question: q,
+            }) => {
+                let answer = ask(renderer, &mut input, &q).await;
+                connection.answer(id, question, answer).await?;
+            }
+            Streamed::Event(event) => renderer.event(&event),
+            Streamed::Done(Ok(ResponseBody::Transaction(report))) => return Ok(report),
+            Streamed::Done(Ok(_)) => return Err(unexpected()),
+            Streamed::Done(Err(e)) => {
+                renderer.settle();
+                let aborted = e.kind == ErrorKind::Aborted;
+                let mut failure = Failure::from(e);
+                if aborted {
+                    failure.code = EXIT_FAILURE;
+                }
+                return Err(failure);
+            }
+        }
+    }
+}
+
+/// What the user did at the end.
+fn summarize(renderer: &Renderer, request: &TransactionRequest, report: &TransactionReport) {
+    if matches!(request.action, TransactionAction::Sync { .. }) {
+        let updated = report.databases.iter().filter(|d| d.updated).count();
+        renderer.line(&format!(
+            "{updated} of {} repository database{} updated",
+            report.databases.len(),
+            if report.databases.len() == 1 { "" } else { "s" }
+        ));
+        return;
+    }
+    if report.changes.is_empty() {
+        return;
+    }
+    let count = |kinds: &[ChangeKind]| {
+        report
+            .changes
+            .iter()
+            .filter(|c| kinds.contains(&c.kind))
+            .count()
+    };
+    let installed = count(&[ChangeKind::Install]);
+    let upgraded = count(&[
+        ChangeKind::Upgrade,
+        ChangeKind::Downgrade,
+        ChangeKind::Reinstall,
+    ]);
+    let removed = count(&[ChangeKind::Remove]);
+    let mut parts = Vec::new();
+    let verb =
+        |n: usize, done: &str| format!("{n} package{} {done}", if n == 1 { "" } else { "s" });
+    if report.committed {
+        if installed > 0 {
+            parts.push(verb(installed, "installed"));
+        }
+        if upgraded > 0 {
+            parts.push(verb(upgraded, "upgraded"));
+        }
+        if removed > 0 {
+            parts.push(verb(removed, "removed"));
+        }
+        renderer.line(&parts.join(", "));
+    } else if request.options.dry_run {
+        renderer.line("dry run: nothing was changed");
+    }
+}
+
+/// An omgd that may change the system: this user's own when no root is
+/// needed or the user is root, else one started through sudo.
+async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Failure> {
+    let daemon = daemon_binary();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root || !needs_root {
+        return Ok(Connection::spawn_stdio(&daemon, session.verbose, &session.env).await?);
+    }
+    let Some(sudo) = find_program("sudo") else {
+        return Err(Failure {
+            message: "changing the system's packages needs root, and sudo is not installed".into(),
+            hint: Some("run omg as root".into()),
+            code: EXIT_FAILURE,
+        });
+    };
+    // sudo clears the environment: everything goes on the command line.
+    let daemon = absolute(&daemon);
+    let mut command = Command::new(&sudo);
+    command.arg("--").arg(&daemon).args(["--stdio", "--system"]);
+    for (var, value) in &session.env {
+        let flag = match *var {
+            "OMG_BACKEND" => "--backend",
+            "OMG_ALPM_ROOT" => "--root",
+            "OMG_ALPM_DBPATH" => "--dbpath",
+            "OMG_PACMAN_CONF" => "--pacman-conf",
+            _ => continue,
+        };
+        command.arg(flag).arg(absolute(Path::new(value)));
+    }
+    if session.verbose {
+        command.arg("--verbose");
+        eprintln!(
+            "omg: starting {} {} --stdio as root",
+            sudo.display(),
+            daemon.display()
+        );
+    }
+    Ok(Connection::spawn(command, &sudo).await?)
+}
+
+fn absolute(path: &Path) -> OsString {
+    if path.components().count() == 1 && !path.is_absolute() {
+        // A bare name: the program on PATH (sudo's PATH may differ).
+        if let Some(found) = find_program(&path.to_string_lossy()) {
+            return found.into_os_string();
+        }
+    }
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .into_os_string()
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The user's answers: lines of standard input (the terminal, or a pipe
+/// for scripted use). Standard input keeps its own buffer between lines.
+struct Input;
+
+impl Input {
+    fn new() -> Input {
+        Input
+    }
+
+    /// The next line; `None` at end of input.
+    async fn read_line(&mut self) -> Option<String> {
+        let read = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(0) | Err(_) => None,
+                Ok(_) => Some(line),
+            }
+        });
+        tokio::select! {
+            joined = read => joined.ok().flatten(),
+            _ = tokio::signal::ctrl_c() => {
+                // Leaving closes the daemon's input: it answers no and
+                // releases everything.
+                eprintln!();
+                std::process::exit(130);
+            }
+        }
+    }
+}
+
+async fn ask(renderer: &mut Renderer, input: &mut Input, question: &Question) -> Answer {
+    let interactive = std::io::stdin().is_terminal();
+    match question {
+        Question::YesNo { prompt, default } => {
+            let hint = if *default { "[Y/n]" } else { "[y/N]" };
+            loop {
+                renderer.prompt(&format!(":: {prompt} {hint} "));
+                let Some(line) = input.read_line().await else {
+                    renderer.line("");
+                    return Answer::Default;
+                };
+                if !interactive {
+                    renderer.line(line.trim());
+                }
+                match line.trim().to_lowercase().as_str() {
+                    "" => return Answer::Default,
+                    "y" | "yes" => return Answer::Yes,
+                    "n" | "no" => return Answer::No,
+                    _ => renderer.line("please answer y or n"),
+                }
+            }
+        }
+        Question::Choose {
+            prompt,
+            options,
+            default,
+        } => {
+            let mut text = format!(":: {prompt}\n");
+            for (i, option) in options.iter().enumerate() {
+                text.push_str(&format!("   {}) {option}\n", i + 1));
+            }
+            renderer.prompt(&text);
+            loop {
+                renderer.prompt(&format!("\nEnter a number (default={}): ", default + 1));
+                let Some(line) = input.read_line().await else {
+                    renderer.line("");
+                    return Answer::Default;
+                };
+                if !interactive {
+                    renderer.line(line.trim());
+                }
+                let line = line.trim();
+                if line.is_empty() {
+                    return Answer::Default;
+                }
+                match line.parse::<u32>() {
+                    Ok(n) if n >= 1 && (n as usize) <= options.len() => return Answer::Pick(n - 1),
+                    _ => renderer.line(&format!("invalid number: {line}")),
+                }
+            }
+        }
+        Question::ChooseMany { prompt, options } => {
+            let mut text = format!(":: {prompt}\n");
+            for (i, option) in options.iter().enumerate() {
+                text.push_str(&format!("   {}) {option}\n", i + 1));
+            }
+            renderer.prompt(&text);
+            loop {
+                renderer.prompt("\nEnter a selection (default=all): ");
+                let Some(line) = input.read_line().await else {
+                    renderer.line("");
+                    return Answer::Default;
+                };
+                if !interactive {
+                    renderer.line(line.trim());
+                }
+                match parse_selection(line.trim(), options.len()) {
+                    Ok(None) => return Answer::Default,
+                    Ok(Some(picked)) => return Answer::PickMany(picked),
+                    Err(e) => renderer.line(&e),
+                }
+            }
+        }
+    }
+}
+
+/// pacman's selection syntax: numbers and ranges (`1-3 5`), `^` to leave
+/// some out of everything (`^2`); empty means all. Indices are from 1.
+fn parse_selection(text: &str, count: usize) -> Result<Option<Vec<u32>>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let mut include: Vec<u32> = Vec::new();
+    let mut exclude: Vec<u32> = Vec::new();
+    let mut only_exclusions = true;
+    for token in text.split([' ', ',']).filter(|t| !t.is_empty()) {
+        let (negated, token) = match token.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, token),
+        };
+        let range = |t: &str| -> Result<(u32, u32), String> {
+            let number = |n: &str| {
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1 && (*n as usize) <= count)
+                    .ok_or_else(|| format!("invalid number: {n}"))
+            };
+            match t.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (number(a)?, number(b)?);
+                    if a > b {
+                        Err(format!("invalid range: {t}"))
+                    } else {
+                        Ok((a, b))
+                    }
+                }
+                None => number(t).map(|n| (n, n)),
+            }
+        };
+        let (from, to) = range(token)?;
+        let target = if negated {
+            &mut exclude
+        } else {
+            only_exclusions = false;
+            &mut include
+        };
+        target.extend((from..=to).map(|n| n - 1));
+    }
+    if only_exclusions {
+        include = (0..count as u32).collect();
+    }
+    include.retain(|i| !exclude.contains(i));
+    Ok(Some(include))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_selection;
+
+    #[test]
+    fn selections_read_as_pacman_reads_them() {
+        assert_eq!(parse_selection("", 4), Ok(None));
+        assert_eq!(parse_selection("1-3 4", 4), Ok(Some(vec![0, 1, 2, 3])));
+        assert_eq!(parse_selection("2,4", 4), Ok(Some(vec![1, 3])));
+        assert_eq!(parse_selection("^2", 4), Ok(Some(vec![0, 2, 3])));
+        assert_eq!(parse_selection("1-4 ^3", 4), Ok(Some(vec![0, 1, 3])));
+        assert!(parse_selection("5", 4).is_err());
+        assert!(parse_selection("3-1", 4).is_err());
+        assert!(parse_selection("x", 4).is_err());
+    }
+}

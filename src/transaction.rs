@@ -1,0 +1,524 @@
+//! Package transactions as both ends see them: what the client asks for
+//! (`TransactionRequest`), what the daemon reports while it works
+//! (`TxEvent`: steps, progress, messages, the plan, questions), how the
+//! client answers questions (`Answer`), the outcome (`TransactionReport`)
+//! and the ways a transaction fails (`TxError`). `TxChannel` is the daemon's
+//! side of the conversation: backends send events and ask questions through
+//! it from their own thread.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransactionAction {
+    /// Install packages: names, `repo/name`, groups, provided names, or
+    /// package files.
+    Install { targets: Vec<String> },
+    /// Remove installed packages (or the installed members of a group).
+    Remove { targets: Vec<String> },
+    /// Refresh the repository databases, then upgrade every package.
+    Upgrade,
+    /// Refresh the repository databases only.
+    Sync { force: bool },
+}
+
+/// How to do it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionOptions {
+    /// Never ask: every question takes its default answer.
+    pub noconfirm: bool,
+    /// Resolve and show the plan, change nothing.
+    pub dry_run: bool,
+    /// Install: skip targets already installed at the same version.
+    pub needed: bool,
+    /// Install: mark the packages as installed as dependencies.
+    pub as_deps: bool,
+    /// Install: mark the packages as installed explicitly.
+    pub as_explicit: bool,
+    /// Remove: also remove dependencies nothing else needs.
+    pub recursive: bool,
+    /// Remove: also remove the packages that depend on the targets.
+    pub cascade: bool,
+    /// Install: refresh the repository databases first.
+    pub refresh: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRequest {
+    pub action: TransactionAction,
+    pub options: TransactionOptions,
+}
+
+impl TransactionRequest {
+    /// Whether carrying it out changes the system (and so needs root).
+    pub fn changes_system(&self) -> bool {
+        !self.options.dry_run || matches!(self.action, TransactionAction::Sync { .. })
+    }
+}
+
+/// One change a transaction makes to one package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub name: String,
+    pub kind: ChangeKind,
+    /// Where the new version comes from (a repository, or `file`).
+    pub repository: Option<String>,
+    pub old_version: Option<String>,
+    pub new_version: Option<String>,
+    /// Bytes still to download (0 when cached or removed).
+    pub download_size: u64,
+    /// Installed size of the new version, or of the removed one.
+    pub installed_size: u64,
+    /// Installed as a dependency rather than on request.
+    pub as_dependency: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    Install,
+    Upgrade,
+    Downgrade,
+    Reinstall,
+    Remove,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Install => "install",
+            ChangeKind::Upgrade => "upgrade",
+            ChangeKind::Downgrade => "downgrade",
+            ChangeKind::Reinstall => "reinstall",
+            ChangeKind::Remove => "remove",
+        }
+    }
+}
+
+/// Everything the transaction will do, shown before confirming.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Total bytes to download.
+    pub download_size: u64,
+    /// Change of the installed size, in bytes (negative: space freed).
+    pub size_change: i64,
+}
+
+/// What happened to one repository database during a refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseRefresh {
+    pub name: String,
+    pub updated: bool,
+}
+
+/// The outcome of a transaction that did not fail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionReport {
+    /// Databases refreshed first (sync, upgrade, install --refresh).
+    pub databases: Vec<DatabaseRefresh>,
+    /// The changes made (or, on a dry run, that would be made).
+    pub changes: Vec<Change>,
+    /// Whether the changes were made: false for a dry run or when there was
+    /// nothing to do.
+    pub committed: bool,
+}
+
+/// Severity of a message from the package manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Level {
+    /// Output of install scripts and hooks, notes.
+    Info,
+    Warning,
+    Error,
+}
+
+/// What a progress report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProgressAction {
+    Installing,
+    Upgrading,
+    Downgrading,
+    Reinstalling,
+    Removing,
+    CheckingConflicts,
+    CheckingSpace,
+    CheckingIntegrity,
+    CheckingKeys,
+    Loading,
+}
+
+impl ProgressAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgressAction::Installing => "installing",
+            ProgressAction::Upgrading => "upgrading",
+            ProgressAction::Downgrading => "downgrading",
+            ProgressAction::Reinstalling => "reinstalling",
+            ProgressAction::Removing => "removing",
+            ProgressAction::CheckingConflicts => "checking for file conflicts",
+            ProgressAction::CheckingSpace => "checking available disk space",
+            ProgressAction::CheckingIntegrity => "checking package integrity",
+            ProgressAction::CheckingKeys => "checking keys in keyring",
+            ProgressAction::Loading => "loading package files",
+        }
+    }
+
+    /// Progress about one package (rather than the whole transaction).
+    pub fn per_package(self) -> bool {
+        matches!(
+            self,
+            ProgressAction::Installing
+                | ProgressAction::Upgrading
+                | ProgressAction::Downgrading
+                | ProgressAction::Reinstalling
+                | ProgressAction::Removing
+        )
+    }
+}
+
+/// State of one download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DownloadState {
+    Started,
+    Progress,
+    /// Finished; the file is complete.
+    Done,
+    /// The server's copy is the one we have (databases).
+    UpToDate,
+    Failed,
+}
+
+/// Something the daemon reports while a transaction runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TxEvent {
+    /// A new stage begins ("resolving dependencies...").
+    Step(String),
+    Message {
+        level: Level,
+        text: String,
+    },
+    /// The plan, sent once before the confirmation.
+    Plan(Plan),
+    Download {
+        file: String,
+        state: DownloadState,
+        received: u64,
+        /// 0 when the size is not known.
+        total: u64,
+    },
+    Progress {
+        action: ProgressAction,
+        /// The package, for per-package actions.
+        package: String,
+        percent: u8,
+        /// Position of this package among `count`.
+        current: u32,
+        count: u32,
+    },
+    /// A hook runs.
+    Hook {
+        name: String,
+        position: u32,
+        total: u32,
+    },
+    /// A question the client must answer with an `Answer` frame carrying
+    /// `id`.
+    Question {
+        id: u32,
+        question: Question,
+    },
+}
+
+/// A question for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Question {
+    YesNo {
+        prompt: String,
+        default: bool,
+    },
+    /// Pick one of `options`.
+    Choose {
+        prompt: String,
+        options: Vec<String>,
+        default: u32,
+    },
+    /// Pick any of `options` (all by default).
+    ChooseMany {
+        prompt: String,
+        options: Vec<String>,
+    },
+}
+
+/// The client's answer to a question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// Whatever the question's default is.
+    Default,
+    Yes,
+    No,
+    /// For `Choose`: the index of the option picked.
+    Pick(u32),
+    /// For `ChooseMany`: the indices of the options picked.
+    PickMany(Vec<u32>),
+}
+
+/// The answer a question resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Bool(bool),
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Question {
+    /// Applies `answer` to this question: the default when the answer does
+    /// not fit it (an out-of-range index, a yes to a choice).
+    pub fn resolve(&self, answer: &Answer) -> Resolved {
+        match (self, answer) {
+            (Question::YesNo { .. }, Answer::Yes) => Resolved::Bool(true),
+            (Question::YesNo { .. }, Answer::No) => Resolved::Bool(false),
+            (Question::YesNo { default, .. }, _) => Resolved::Bool(*default),
+            (Question::Choose { options, .. }, Answer::Pick(i))
+                if (*i as usize) < options.len() =>
+            {
+                Resolved::One(*i as usize)
+            }
+            (Question::Choose { default, .. }, _) => Resolved::One(*default as usize),
+            (Question::ChooseMany { options, .. }, Answer::PickMany(picked)) => {
+                let mut picked: Vec<usize> = picked
+                    .iter()
+                    .map(|i| *i as usize)
+                    .filter(|i| *i < options.len())
+                    .collect();
+                picked.sort_unstable();
+                picked.dedup();
+                Resolved::Many(picked)
+            }
+            (Question::ChooseMany { .. }, Answer::No) => Resolved::Many(Vec::new()),
+            (Question::ChooseMany { options, .. }, _) => {
+                Resolved::Many((0..options.len()).collect())
+            }
+        }
+    }
+}
+
+/// Why a transaction did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    #[error(
+        "unable to lock the database: {lock} exists. Another package manager is running; if none is, remove that file"
+    )]
+    Locked { lock: String },
+    #[error("target not found: {}", .targets.join(", "))]
+    NotFound {
+        targets: Vec<String>,
+        suggestions: Vec<String>,
+    },
+    #[error("failed to prepare the transaction ({reason}){}", bullets(.details))]
+    Prepare {
+        reason: String,
+        details: Vec<String>,
+    },
+    #[error("failed to commit the transaction ({reason}){}", bullets(.details))]
+    Commit {
+        reason: String,
+        details: Vec<String>,
+    },
+    #[error("{0}")]
+    Failed(String),
+    #[error("the transaction was cancelled; nothing was changed")]
+    Aborted,
+    #[error("{0}")]
+    NeedsRoot(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// `:` and one line per detail, or nothing.
+fn bullets(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(":");
+    for line in lines {
+        out.push_str("\n  - ");
+        out.push_str(line);
+    }
+    out
+}
+
+/// The daemon's end of a transaction's conversation with its client,
+/// shared with the backend thread.
+pub struct TxChannel {
+    events: tokio::sync::mpsc::UnboundedSender<TxEvent>,
+    answers: Mutex<std::sync::mpsc::Receiver<(u32, Answer)>>,
+    noconfirm: bool,
+    next_question: AtomicU32,
+}
+
+/// The client's end, held by the connection serving it.
+pub struct TxClientSide {
+    pub events: tokio::sync::mpsc::UnboundedReceiver<TxEvent>,
+    pub answers: std::sync::mpsc::Sender<(u32, Answer)>,
+}
+
+impl TxChannel {
+    pub fn new(noconfirm: bool) -> (TxChannel, TxClientSide) {
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (answers_tx, answers_rx) = std::sync::mpsc::channel();
+        (
+            TxChannel {
+                events: events_tx,
+                answers: Mutex::new(answers_rx),
+                noconfirm,
+                next_question: AtomicU32::new(1),
+            },
+            TxClientSide {
+                events: events_rx,
+                answers: answers_tx,
+            },
+        )
+    }
+
+    /// Reports an event; a client that has gone away is not an error (the
+    /// transaction carries on or stops at its next question).
+    pub fn send(&self, event: TxEvent) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn step(&self, text: impl Into<String>) {
+        self.send(TxEvent::Step(text.into()));
+    }
+
+    pub fn message(&self, level: Level, text: impl Into<String>) {
+        self.send(TxEvent::Message {
+            level,
+            text: text.into(),
+        });
+    }
+
+    /// Asks the client and waits for the answer. Under `noconfirm` the
+    /// default applies without asking. A client that has hung up gets the
+    /// safe answer: no to yes/no questions, nothing picked from a list
+    /// (a pick-one question takes its default, which libalpm needs).
+    pub fn ask(&self, question: Question) -> Resolved {
+        if self.noconfirm {
+            let resolved = question.resolve(&Answer::Default);
+            self.message(Level::Info, describe_default(&question, &resolved));
+            return resolved;
+        }
+        let id = self.next_question.fetch_add(1, Ordering::Relaxed);
+        let hung_up = || match &question {
+            Question::YesNo { .. } => Resolved::Bool(false),
+            Question::Choose { default, .. } => Resolved::One(*default as usize),
+            Question::ChooseMany { .. } => Resolved::Many(Vec::new()),
+        };
+        if self
+            .events
+            .send(TxEvent::Question {
+                id,
+                question: question.clone(),
+            })
+            .is_err()
+        {
+            return hung_up();
+        }
+        let answers = match self.answers.lock() {
+            Ok(a) => a,
+            Err(_) => return hung_up(),
+        };
+        loop {
+            match answers.recv() {
+                Ok((got, answer)) if got == id => return question.resolve(&answer),
+                // An answer to an earlier question, arriving late.
+                Ok(_) => continue,
+                Err(_) => return hung_up(),
+            }
+        }
+    }
+
+    /// Asks a yes/no question.
+    pub fn confirm(&self, prompt: impl Into<String>, default: bool) -> bool {
+        matches!(
+            self.ask(Question::YesNo {
+                prompt: prompt.into(),
+                default,
+            }),
+            Resolved::Bool(true)
+        )
+    }
+}
+
+/// What `--noconfirm` answered, for the user to see.
+fn describe_default(question: &Question, resolved: &Resolved) -> String {
+    match (question, resolved) {
+        (Question::YesNo { prompt, .. }, Resolved::Bool(b)) => {
+            format!("{prompt} [{}]", if *b { "yes" } else { "no" })
+        }
+        (
+            Question::Choose {
+                prompt, options, ..
+            },
+            Resolved::One(i),
+        ) => format!("{prompt} [{}]", options.get(*i).map_or("?", String::as_str)),
+        (Question::ChooseMany { prompt, .. }, _) => format!("{prompt} [all]"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_that_do_not_fit_take_the_default() {
+        let choose = Question::Choose {
+            prompt: "provider".into(),
+            options: vec!["a".into(), "b".into()],
+            default: 0,
+        };
+        assert_eq!(choose.resolve(&Answer::Pick(1)), Resolved::One(1));
+        assert_eq!(choose.resolve(&Answer::Pick(7)), Resolved::One(0));
+        assert_eq!(choose.resolve(&Answer::Yes), Resolved::One(0));
+        let yes_no = Question::YesNo {
+            prompt: "proceed?".into(),
+            default: false,
+        };
+        assert_eq!(yes_no.resolve(&Answer::Default), Resolved::Bool(false));
+        assert_eq!(yes_no.resolve(&Answer::Yes), Resolved::Bool(true));
+        let many = Question::ChooseMany {
+            prompt: "members".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+        };
+        assert_eq!(
+            many.resolve(&Answer::Default),
+            Resolved::Many(vec![0, 1, 2])
+        );
+        assert_eq!(
+            many.resolve(&Answer::PickMany(vec![2, 0, 9, 2])),
+            Resolved::Many(vec![0, 2])
+        );
+    }
+
+    #[test]
+    fn a_client_that_hung_up_gets_the_safe_answer() {
+        let (channel, client) = TxChannel::new(false);
+        drop(client);
+        assert!(!channel.confirm("Proceed with installation?", true));
+    }
+
+    #[test]
+    fn answers_reach_the_question_they_name() {
+        let (channel, mut client) = TxChannel::new(false);
+        let asker = std::thread::spawn(move || channel.confirm("Proceed?", false));
+        let Some(TxEvent::Question { id, .. }) = client.events.blocking_recv() else {
+            panic!("expected a question");
+        };
+        client.answers.send((id + 100, Answer::No)).unwrap();
+        client.answers.send((id, Answer::Yes)).unwrap();
+        assert!(asker.join().unwrap());
+    }
+}

@@ -1,0 +1,533 @@
+//! Real libalpm transactions through omg: packages built by makepkg,
+//! published with repo-add, installed, upgraded and removed by `omg` (its
+//! omgd child running libalpm) in a temporary root. After each transaction
+//! the root's local database must say what pacman says, and omg's own list
+//! must agree.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::arch::{ArchRoot, Spec};
+use common::{Env, Run};
+
+const SPECS: &[Spec] = &[
+    Spec {
+        depends: &["libgreet-arch>=1.0"],
+        provides: &["greeter"],
+        groups: &["omg-tools"],
+        ..Spec::new("hello-arch", "1.0-1", "friendly greeter for tests")
+    },
+    Spec::new("libgreet-arch", "1.0-1", "greeting library"),
+    Spec {
+        provides: &["greeter"],
+        conflicts: &["hello-arch"],
+        ..Spec::new("shout-arch", "1.0-1", "a greeter that shouts")
+    },
+    Spec {
+        groups: &["omg-tools"],
+        ..Spec::new("extra-arch", "1.0-1", "extras for the greeter")
+    },
+    Spec {
+        depends: &["ghost-lib"],
+        ..Spec::new(
+            "needs-ghost-arch",
+            "1.0-1",
+            "depends on nothing that exists",
+        )
+    },
+    Spec::new("lonely-arch", "1.0-1", "a package on its own"),
+];
+
+/// A fresh root with the repository's database downloaded (`pacman -Sy`).
+fn synced_root() -> ArchRoot {
+    let root = ArchRoot::new(SPECS);
+    root.pacman(&["-Sy"]);
+    root
+}
+
+fn omg_env(root: &ArchRoot) -> Env {
+    let mut env = Env::new();
+    env.configure("backend = \"alpm\"\n");
+    env.pacman_conf = Some(root.conf().to_path_buf());
+    env
+}
+
+/// `name version` of every installed package, as pacman says.
+fn pacman_q(root: &ArchRoot) -> BTreeSet<String> {
+    root.pacman_query(&["-Q"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `name version` of every installed package, as omg says.
+fn omg_q(env: &Env) -> BTreeSet<String> {
+    env.json(&["list", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn installed(root: &ArchRoot) -> BTreeSet<String> {
+    root.pacman_query(&["-Qq"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The local database agrees with pacman, and omg's view with both.
+fn assert_consistent(root: &ArchRoot, env: &Env) {
+    assert_eq!(
+        omg_q(env),
+        pacman_q(root),
+        "omg list disagrees with pacman -Q"
+    );
+}
+
+fn ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "omg failed:\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+}
+
+fn failed(run: &Run) -> String {
+    assert_eq!(
+        run.code, 1,
+        "omg should have failed:\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    run.stderr.clone()
+}
+
+#[test]
+fn install_pulls_dependencies_and_remove_takes_them_back() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let run = env.omg(&["install", "--noconfirm", "hello-arch"]);
+    ok(&run);
+    assert!(run.stdout.contains("omgtest/hello-arch"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("omgtest/libgreet-arch"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("2 packages installed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(installed(&root), set(&["hello-arch", "libgreet-arch"]));
+    // The dependency is recorded as one, the target as explicit.
+    assert_eq!(root.pacman_query(&["-Qdq"]).trim(), "libgreet-arch");
+    assert_eq!(root.pacman_query(&["-Qeq"]).trim(), "hello-arch");
+    assert!(
+        root.path("root/usr/share/hello-arch/README").is_file(),
+        "the files are in the root"
+    );
+    assert_consistent(&root, &env);
+
+    // Plain remove leaves the dependency.
+    ok(&env.omg(&["remove", "--noconfirm", "hello-arch"]));
+    assert_eq!(installed(&root), set(&["libgreet-arch"]));
+    assert!(!root.path("root/usr/share/hello-arch").exists());
+    assert_consistent(&root, &env);
+
+    // Recursive remove takes the dependency nothing else needs.
+    ok(&env.omg(&["install", "--noconfirm", "hello-arch"]));
+    let run = env.omg(&["remove", "--noconfirm", "--recursive", "hello-arch"]);
+    ok(&run);
+    assert!(run.stdout.contains("2 packages removed"), "{}", run.stdout);
+    assert!(installed(&root).is_empty());
+    assert_consistent(&root, &env);
+    // The lock is released.
+    assert!(!root.path("root/var/lib/pacman/db.lck").exists());
+}
+
+#[test]
+fn removing_a_needed_package_is_refused_with_the_reason() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "hello-arch"]));
+    let err = failed(&env.omg(&["remove", "--noconfirm", "libgreet-arch"]));
+    assert!(
+        err.contains(
+            "removing libgreet-arch breaks dependency 'libgreet-arch>=1.0' required by hello-arch"
+        ),
+        "{err}"
+    );
+    assert_eq!(installed(&root), set(&["hello-arch", "libgreet-arch"]));
+    // --cascade removes what depends on it too.
+    ok(&env.omg(&["remove", "--noconfirm", "--cascade", "libgreet-arch"]));
+    assert!(installed(&root).is_empty());
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn a_dry_run_shows_the_plan_and_changes_nothing() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let report = env.json(&["install", "--dry-run", "--json", "hello-arch"]);
+    assert_eq!(report["committed"], false);
+    let changes = report["changes"].as_array().unwrap();
+    let planned: BTreeSet<String> = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        set(&["Install hello-arch", "Install libgreet-arch"])
+    );
+    let dependency = changes
+        .iter()
+        .find(|c| c["name"] == "libgreet-arch")
+        .unwrap();
+    assert_eq!(dependency["as_dependency"], true);
+    assert_eq!(dependency["new_version"], "1.0-1");
+    assert!(installed(&root).is_empty());
+    assert!(!root.path("root/var/lib/pacman/db.lck").exists());
+}
+
+#[test]
+fn upgrade_refreshes_the_databases_and_installs_newer_versions() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "hello-arch", "lonely-arch"]));
+    root.publish(&[Spec {
+        depends: &["libgreet-arch>=1.0"],
+        provides: &["greeter"],
+        groups: &["omg-tools"],
+        ..Spec::new("hello-arch", "1.1-1", "friendly greeter for tests")
+    }]);
+    let run = env.omg(&["upgrade", "--noconfirm"]);
+    ok(&run);
+    assert!(run.stdout.contains("1 package upgraded"), "{}", run.stdout);
+    assert!(pacman_q(&root).contains("hello-arch 1.1-1"));
+    assert!(pacman_q(&root).contains("lonely-arch 1.0-1"));
+    assert_consistent(&root, &env);
+    // Nothing left to upgrade, and omg says so.
+    let run = env.omg(&["upgrade", "--noconfirm"]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("there is nothing to do"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.json(&["list", "--upgradable", "--json"]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn sync_downloads_changed_databases_only() {
+    let root = ArchRoot::new(SPECS);
+    let env = omg_env(&root);
+    let report = env.json(&["sync", "--json"]);
+    assert_eq!(report["databases"][0]["name"], "omgtest");
+    assert_eq!(report["databases"][0]["updated"], true);
+    assert!(root.path("root/var/lib/pacman/sync/omgtest.db").is_file());
+    let report = env.json(&["sync", "--json"]);
+    assert_eq!(report["databases"][0]["updated"], false);
+    let report = env.json(&["sync", "--force", "--json"]);
+    assert_eq!(report["databases"][0]["updated"], true);
+}
+
+#[test]
+fn a_conflict_asks_and_the_default_refuses() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "hello-arch"]));
+    // --noconfirm takes the default: keep the installed package, fail.
+    let err = failed(&env.omg(&["install", "--noconfirm", "shout-arch"]));
+    assert!(err.contains("conflict"), "{err}");
+    assert_eq!(installed(&root), set(&["hello-arch", "libgreet-arch"]));
+    // Answering yes replaces it.
+    let run = env.omg_with_input(&["install", "shout-arch"], "y\ny\n");
+    ok(&run);
+    assert!(
+        run.stdout
+            .contains("shout-arch and hello-arch are in conflict"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(installed(&root), set(&["libgreet-arch", "shout-arch"]));
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn declining_the_confirmation_changes_nothing() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let run = env.omg_with_input(&["install", "lonely-arch"], "n\n");
+    let err = failed(&run);
+    assert!(err.contains("cancelled"), "{err}");
+    assert!(
+        run.stdout.contains("Proceed with installation? [Y/n]"),
+        "{}",
+        run.stdout
+    );
+    assert!(installed(&root).is_empty());
+    assert!(!root.path("root/var/lib/pacman/db.lck").exists());
+}
+
+#[test]
+fn a_provided_name_asks_which_provider() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let run = env.omg_with_input(&["install", "greeter"], "2\ny\n");
+    ok(&run);
+    assert!(
+        run.stdout
+            .contains("There are 2 providers available for greeter"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(installed(&root), set(&["shout-arch"]));
+    // Without questions the first provider is taken, as pacman does.
+    let root = synced_root();
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "greeter"]));
+    assert_eq!(installed(&root), set(&["hello-arch", "libgreet-arch"]));
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn a_group_offers_its_members() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let run = env.omg_with_input(&["install", "omg-tools"], "^1\ny\n");
+    ok(&run);
+    assert!(
+        run.stdout
+            .contains("There are 2 members in group omg-tools"),
+        "{}",
+        run.stdout
+    );
+    let members: Vec<&str> = ["extra-arch", "hello-arch"].to_vec();
+    // The listing is in the repository's order; "^1" leaves the first out.
+    let first = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("1)"))
+        .unwrap()
+        .to_string();
+    let left_out = members.iter().find(|m| first.contains(*m)).unwrap();
+    assert!(
+        !installed(&root).contains(*left_out),
+        "{left_out} was left out"
+    );
+    assert_eq!(
+        installed(&root)
+            .iter()
+            .filter(|n| members.contains(&n.as_str()))
+            .count(),
+        1
+    );
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn repo_prefixed_targets_and_package_files_install() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "omgtest/lonely-arch"]));
+    assert_eq!(installed(&root), set(&["lonely-arch"]));
+    let file = root.package_file("extra-arch");
+    ok(&env.omg(&["install", "--noconfirm", file.to_str().unwrap()]));
+    assert_eq!(installed(&root), set(&["extra-arch", "lonely-arch"]));
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn needed_asdeps_and_asexplicit() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "--asdeps", "lonely-arch"]));
+    assert_eq!(root.pacman_query(&["-Qdq"]).trim(), "lonely-arch");
+    let run = env.omg(&["install", "--noconfirm", "--needed", "lonely-arch"]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("there is nothing to do"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("lonely-arch-1.0-1 is up to date -- skipping"),
+        "{}",
+        run.stdout
+    );
+    // A reinstall may change the reason.
+    ok(&env.omg(&["install", "--noconfirm", "--asexplicit", "lonely-arch"]));
+    assert_eq!(root.pacman_query(&["-Qeq"]).trim(), "lonely-arch");
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn unknown_targets_and_missing_dependencies_change_nothing() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let err = failed(&env.omg(&["install", "--noconfirm", "lonely-arc"]));
+    assert!(err.contains("target not found: lonely-arc"), "{err}");
+    assert!(err.contains("lonely-arch"), "a suggestion: {err}");
+    let err = failed(&env.omg(&["install", "--noconfirm", "needs-ghost-arch"]));
+    assert!(
+        err.contains("unable to satisfy dependency 'ghost-lib' required by needs-ghost-arch"),
+        "{err}"
+    );
+    assert!(installed(&root).is_empty());
+    assert!(!root.path("root/var/lib/pacman/db.lck").exists());
+}
+
+#[test]
+fn a_held_lock_is_a_clear_error() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let lock = root.path("root/var/lib/pacman/db.lck");
+    std::fs::write(&lock, "").unwrap();
+    let err = failed(&env.omg(&["install", "--noconfirm", "lonely-arch"]));
+    assert!(err.contains("unable to lock the database"), "{err}");
+    assert!(err.contains(&lock.display().to_string()), "{err}");
+    assert!(installed(&root).is_empty());
+    assert!(lock.exists(), "someone else's lock is left alone");
+}
+
+#[test]
+fn a_corrupt_package_is_refused_and_deleted_from_the_cache() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let file = root.package_file("lonely-arch");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let err = failed(&env.omg(&["install", "--noconfirm", "lonely-arch"]));
+    assert!(err.contains("invalid or corrupted package"), "{err}");
+    assert!(installed(&root).is_empty());
+    let cached = root
+        .path("root/var/cache/pacman/pkg")
+        .join(file.file_name().unwrap());
+    assert!(!cached.exists(), "the corrupt download is deleted");
+}
+
+#[test]
+fn signatures_are_checked_when_required() {
+    let root = ArchRoot::new(SPECS);
+    root.trust_new_key();
+    root.sign("extra-arch", false);
+    root.sign("lonely-arch", true);
+    let conf = std::fs::read_to_string(root.conf()).unwrap();
+    std::fs::write(
+        root.conf(),
+        conf.replace("SigLevel = Never", "SigLevel = Required DatabaseOptional"),
+    )
+    .unwrap();
+    root.pacman(&["-Sy"]);
+    let env = omg_env(&root);
+    // A good signature by a trusted key: installed.
+    ok(&env.omg(&["install", "--noconfirm", "extra-arch"]));
+    assert_eq!(installed(&root), set(&["extra-arch"]));
+    // A real signature, of other bytes: refused.
+    let run = env.omg(&["install", "--noconfirm", "lonely-arch"]);
+    let err = failed(&run);
+    assert!(
+        err.contains("invalid or corrupted package (PGP signature)"),
+        "{err}"
+    );
+    assert!(
+        run.stdout.contains("signature from \"omg test packager"),
+        "{}",
+        run.stdout
+    );
+    // No signature at all: libalpm looks for one on the server, finds
+    // none, and refuses.
+    let err = failed(&env.omg(&["install", "--noconfirm", "libgreet-arch"]));
+    assert!(err.contains("failed to commit the transaction"), "{err}");
+    assert_eq!(installed(&root), set(&["extra-arch"]));
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn held_packages_ask_before_removal() {
+    let root = synced_root();
+    root.option("HoldPkg = lonely-*");
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "lonely-arch"]));
+    let run = env.omg(&["remove", "--noconfirm", "lonely-arch"]);
+    let err = failed(&run);
+    assert!(err.contains("cancelled"), "{err}");
+    assert!(
+        run.stdout
+            .contains("lonely-arch is designated as a HoldPkg"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(installed(&root), set(&["lonely-arch"]));
+    ok(&env.omg_with_input(&["remove", "lonely-arch"], "y\ny\n"));
+    assert!(installed(&root).is_empty());
+}
+
+#[test]
+fn ignored_packages_are_not_upgraded() {
+    let root = synced_root();
+    root.option("IgnorePkg = lonely-arch");
+    let env = omg_env(&root);
+    ok(&env.omg(&["install", "--noconfirm", "lonely-arch", "extra-arch"]));
+    root.publish(&[
+        Spec::new("lonely-arch", "2.0-1", "a package on its own"),
+        Spec {
+            groups: &["omg-tools"],
+            ..Spec::new("extra-arch", "2.0-1", "extras for the greeter")
+        },
+    ]);
+    let run = env.omg(&["upgrade", "--noconfirm"]);
+    ok(&run);
+    assert!(pacman_q(&root).contains("lonely-arch 1.0-1"));
+    assert!(pacman_q(&root).contains("extra-arch 2.0-1"));
+    assert!(
+        run.stdout.contains("lonely-arch"),
+        "the skip is reported: {}",
+        run.stdout
+    );
+    assert_consistent(&root, &env);
+}
+
+#[test]
+fn without_root_or_sudo_omg_says_what_to_do() {
+    let root = synced_root();
+    let env = omg_env(&root);
+    let out = env
+        .command("/usr/bin/setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_omg"))
+        .args(["install", "--noconfirm", "lonely-arch"])
+        // No sudo to be found.
+        .env("PATH", env.dir.path())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    let err = failed(&run);
+    assert!(err.contains("needs root"), "{err}");
+    assert!(installed(&root).is_empty());
+}
