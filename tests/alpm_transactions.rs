@@ -531,3 +531,69 @@ fn without_root_or_sudo_omg_says_what_to_do() {
     assert!(err.contains("needs root"), "{err}");
     assert!(installed(&root).is_empty());
 }
+
+#[test]
+fn hooks_in_the_hook_dir_run_after_the_transaction() {
+    let root = synced_root();
+    // The hook runs chrooted into the root: give it a program to run.
+    for file in [
+        "/usr/bin/touch",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/ld-linux-x86-64.so.2",
+    ] {
+        let target = root.path("root").join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(file, &target).unwrap();
+    }
+    std::fs::write(
+        root.path("root/etc/pacman.d/hooks/mark.hook"),
+        "[Trigger]\nOperation = Install\nType = Package\nTarget = lonely-arch\n\n\
+         [Action]\nDescription = Marking the install\nWhen = PostTransaction\n\
+         Exec = /usr/bin/touch /hook-ran\n",
+    )
+    .unwrap();
+    let env = omg_env(&root);
+    let run = env.omg(&["install", "--noconfirm", "extra-arch"]);
+    ok(&run);
+    assert!(
+        !root.path("root/hook-ran").exists(),
+        "the hook's trigger did not match"
+    );
+    let run = env.omg(&["install", "--noconfirm", "lonely-arch"]);
+    ok(&run);
+    assert!(
+        root.path("root/hook-ran").exists(),
+        "the hook ran: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("hooks"), "{}", run.stdout);
+    // The package was downloaded into CacheDir, where pacman keeps them.
+    assert!(
+        root.path("root/var/cache/pacman/pkg")
+            .join(root.package_file("lonely-arch").file_name().unwrap())
+            .is_file()
+    );
+}
+
+#[test]
+fn explicitly_installing_an_ignored_package_asks() {
+    let root = synced_root();
+    root.option("IgnorePkg = lonely-arch");
+    let env = omg_env(&root);
+    let run = env.omg_with_input(&["install", "lonely-arch"], "n\n");
+    assert!(
+        run.stdout
+            .contains("lonely-arch is in IgnorePkg/IgnoreGroup. Install anyway? [Y/n]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("skipping target: lonely-arch"),
+        "{}",
+        run.stdout
+    );
+    assert!(installed(&root).is_empty());
+    // The default is yes, as pacman's.
+    ok(&env.omg(&["install", "--noconfirm", "omgtest/lonely-arch"]));
+    assert_eq!(installed(&root), set(&["lonely-arch"]));
+}

@@ -125,13 +125,7 @@ fn pacsave(channel: &TxChannel, file: &str) {
 fn question(question: AnyQuestion, channel: &mut Arc<TxChannel>) {
     match question.question() {
         AlpmQuestion::InstallIgnorepkg(mut q) => {
-            let answer = channel.confirm(
-                format!(
-                    "{} is in IgnorePkg/IgnoreGroup. Install anyway?",
-                    q.pkg().name()
-                ),
-                true,
-            );
+            let answer = super::transaction::ask_ignored(channel, q.pkg().name());
             q.set_install(answer);
         }
         AlpmQuestion::Replace(q) => {

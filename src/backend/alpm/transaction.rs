@@ -211,32 +211,35 @@ fn add_targets(handle: &Alpm, targets: &[String], channel: &TxChannel) -> Result
             _ => (None, target.as_str()),
         };
         let in_scope = |db_name: &str| repo.is_none_or(|r| r == db_name);
-        let found = handle
-            .syncdbs()
-            .iter()
-            .filter(|db| in_scope(db.name()))
-            .find_map(|db| db.pkg(name).ok());
-        if let Some(pkg) = found {
-            add(handle, pkg, target, channel)?;
-            continue;
-        }
-        if add_group(handle, name, &in_scope, channel)? {
-            continue;
-        }
-        // A provided name or a versioned dependency: libalpm picks the
-        // provider (asking when several offer it).
-        let satisfier = match repo {
+        // As pacman: the name itself, then what provides it (libalpm asks
+        // about ignored packages and about several providers), then groups.
+        let found = match repo {
             None => handle.syncdbs().find_satisfier(name),
             Some(r) => handle
                 .syncdbs()
                 .iter()
                 .find(|db| db.name() == r)
-                .and_then(|db| db.pkgs().find_satisfier(name)),
+                .and_then(|db| db.pkg(name).ok().or_else(|| db.pkgs().find_satisfier(name)))
+                .filter(|pkg| !pkg.should_ignore() || ask_ignored(channel, pkg.name())),
         };
-        match satisfier {
-            Some(pkg) => add(handle, pkg, target, channel)?,
-            None => missing.push(target.clone()),
+        if let Some(pkg) = found {
+            add(handle, pkg, target, channel)?;
+            continue;
         }
+        let declined = handle
+            .syncdbs()
+            .iter()
+            .filter(|db| in_scope(db.name()))
+            .filter_map(|db| db.pkg(name).ok())
+            .any(|pkg| pkg.should_ignore());
+        if declined {
+            channel.message(Level::Warning, format!("skipping target: {target}"));
+            continue;
+        }
+        if add_group(handle, name, &in_scope, channel)? {
+            continue;
+        }
+        missing.push(target.clone());
     }
     if missing.is_empty() {
         Ok(())
@@ -246,6 +249,14 @@ fn add_targets(handle: &Alpm, targets: &[String], channel: &TxChannel) -> Result
             suggestions: Vec::new(),
         })
     }
+}
+
+/// pacman's question for an ignored package named on the command line.
+pub(super) fn ask_ignored(channel: &TxChannel, name: &str) -> bool {
+    channel.confirm(
+        format!("{name} is in IgnorePkg/IgnoreGroup. Install anyway?"),
+        true,
+    )
 }
 
 /// Installs the members of group `name` the user picks; false when no
