@@ -597,3 +597,83 @@ fn explicitly_installing_an_ignored_package_asks() {
     ok(&env.omg(&["install", "--noconfirm", "omgtest/lonely-arch"]));
     assert_eq!(installed(&root), set(&["lonely-arch"]));
 }
+
+/// A transaction request over the wire.
+fn install_request(target: &str) -> omg::ipc::protocol::RequestBody {
+    omg::ipc::protocol::RequestBody::Transaction(omg::transaction::TransactionRequest {
+        action: omg::transaction::TransactionAction::Install {
+            targets: vec![target.to_string()],
+        },
+        options: omg::transaction::TransactionOptions::default(),
+    })
+}
+
+/// Reads frames until the transaction's first question; returns its id.
+fn until_question(client: &mut common::RawClient) -> u32 {
+    use omg::ipc::protocol::ServerFrame;
+    use omg::transaction::TxEvent;
+    loop {
+        match client.receive() {
+            Some(ServerFrame::Event {
+                event: TxEvent::Question { id, .. },
+                ..
+            }) => return id,
+            Some(ServerFrame::Event { .. }) => continue,
+            other => panic!("expected events then a question, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_leaves_at_a_question_changes_nothing() {
+    use omg::ipc::protocol::{ClientFrame, ServerFrame};
+    let root = synced_root();
+    let env = omg_env(&root);
+    let daemon = env.start_daemon();
+
+    // Leaves at the confirmation: the safe answer (no) applies.
+    let mut client = common::RawClient::connect(&env.socket());
+    client.hello();
+    client.request(1, install_request("lonely-arch"));
+    until_question(&mut client);
+    drop(client);
+
+    // Garbage instead of an answer: the same.
+    let mut client = common::RawClient::connect(&env.socket());
+    client.hello();
+    client.request(1, install_request("extra-arch"));
+    until_question(&mut client);
+    client.send_raw(&[0, 0, 0, 3, 0xff, 0xff, 0xff]);
+    drop(client);
+
+    // The daemon serves the next client, whose answers count; a request
+    // pipelined behind the transaction is answered after it.
+    let mut client = common::RawClient::connect(&env.socket());
+    client.hello();
+    client.request(1, install_request("lonely-arch"));
+    let question = until_question(&mut client);
+    // The two before were cancelled (one transaction runs at a time).
+    assert!(installed(&root).is_empty());
+    client.request(2, common::search("lonely-arch"));
+    client.send(&ClientFrame::Answer {
+        request: 1,
+        question,
+        answer: omg::transaction::Answer::Yes,
+    });
+    let mut order = Vec::new();
+    while order.len() < 2 {
+        match client.receive() {
+            Some(ServerFrame::Event { .. }) => {}
+            Some(ServerFrame::Response(r)) => {
+                assert!(r.result.is_ok(), "{:?}", r.result);
+                order.push(r.id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(order, [1, 2]);
+    assert_eq!(installed(&root), set(&["lonely-arch"]));
+    assert!(!root.path("root/var/lib/pacman/db.lck").exists());
+    assert_consistent(&root, &env);
+    drop(daemon);
+}

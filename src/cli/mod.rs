@@ -36,10 +36,12 @@ pub const EXIT_USAGE: u8 = 2;
     version,
     about = "One package manager for system packages, the AUR and language runtimes",
     long_about = "omg searches, inspects and lists the packages of this system's package \
-database (apt on Debian and Ubuntu, pacman on Arch). Queries are answered by omgd from \
-an index kept in sync with the database, so they are fast.",
-    after_help = "Exit status: 0 on success, 1 when a package is not found or the database \
-fails, 2 on a usage error."
+database (apt on Debian and Ubuntu, pacman on Arch), and on Arch installs, removes and \
+upgrades them. Queries are answered by omgd from an index kept in sync with the \
+database, so they are fast; transactions run in an omgd started as root (through sudo \
+when you are not root).",
+    after_help = "Exit status: 0 on success, 1 when a package is not found, the database \
+fails, or a transaction fails or is cancelled, 2 on a usage error."
 )]
 pub struct Cli {
     /// When to use colours
