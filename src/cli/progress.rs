@@ -17,8 +17,9 @@ pub struct Renderer {
     /// Bars are drawn only on a terminal.
     tty: bool,
     downloads: HashMap<String, ProgressBar>,
-    /// The package or check whose progress is being shown.
-    current: Option<((ProgressAction, String), ProgressBar)>,
+    /// The package or check whose progress is being shown (its bar is
+    /// gone once it reached 100%).
+    current: Option<((ProgressAction, String), Option<ProgressBar>)>,
 }
 
 const STEP: anstyle::Style = anstyle::Style::new()
@@ -94,12 +95,28 @@ impl Renderer {
 
     /// Finishes every bar (before a question, or at the end).
     pub fn settle(&mut self) {
-        if let Some((_, bar)) = self.current.take() {
-            bar.finish();
+        if let Some((_, Some(bar))) = self.current.take() {
+            self.keep(&bar);
         }
-        for (_, bar) in self.downloads.drain() {
-            bar.abandon();
+        let downloads: Vec<ProgressBar> = self.downloads.drain().map(|(_, bar)| bar).collect();
+        for bar in downloads {
+            self.keep(&bar);
         }
+    }
+
+    /// Takes a bar off the live area and prints its last state as an
+    /// ordinary line, so it stays in the scrollback as pacman's do.
+    fn keep(&self, bar: &ProgressBar) {
+        let done = bar.length().is_some_and(|l| bar.position() >= l);
+        let shown = bar.message();
+        bar.finish_and_clear();
+        self.bars.remove(bar);
+        let state = if done { "done" } else { "stopped" };
+        self.line(&format!(
+            " {shown} {}{state}{}",
+            DIM.render(),
+            DIM.render_reset()
+        ));
     }
 
     pub fn event(&mut self, event: &TxEvent) {
@@ -152,18 +169,19 @@ impl Renderer {
             }
             return;
         }
-        let bar = self.downloads.entry(file.to_string()).or_insert_with(|| {
-            let bar = self.bars.add(ProgressBar::new(total.max(1)));
+        if !self.downloads.contains_key(file) {
+            let bar = self.bars.add(ProgressBar::new(total));
             bar.set_style(
                 ProgressStyle::with_template(
-                    " {msg:28!} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} [{wide_bar}] {percent:>3}%",
+                    " {msg:40!} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} [{wide_bar}] {percent:>3}%",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("#-"),
             );
             bar.set_message(file.to_string());
-            bar
-        });
+            self.downloads.insert(file.to_string(), bar);
+        }
+        let bar = &self.downloads[file];
         match state {
             DownloadState::Started => {}
             DownloadState::Progress => {
@@ -173,19 +191,25 @@ impl Renderer {
                 bar.set_position(received);
             }
             DownloadState::Done => {
-                bar.set_length(total.max(received).max(1));
-                bar.set_position(total.max(received).max(1));
-                bar.finish();
-                self.downloads.remove(file);
+                if let Some(bar) = self.downloads.remove(file) {
+                    bar.finish_and_clear();
+                    self.bars.remove(&bar);
+                }
+                self.line(&format!(" {file} {size}"));
             }
             DownloadState::UpToDate => {
-                bar.finish_and_clear();
-                self.downloads.remove(file);
+                if let Some(bar) = self.downloads.remove(file) {
+                    bar.finish_and_clear();
+                    self.bars.remove(&bar);
+                }
                 self.line(&format!(" {file} is up to date"));
             }
             DownloadState::Failed => {
-                bar.abandon_with_message(format!("{file} (failed)"));
-                self.downloads.remove(file);
+                if let Some(bar) = self.downloads.remove(file) {
+                    bar.finish_and_clear();
+                    self.bars.remove(&bar);
+                }
+                self.message(Level::Error, &format!("{file}: download failed"));
             }
         }
     }
@@ -206,11 +230,13 @@ impl Renderer {
         };
         let same = self.current.as_ref().is_some_and(|(k, _)| *k == key);
         if !same {
-            if let Some((_, bar)) = self.current.take() {
-                bar.finish();
+            if let Some((_, Some(bar))) = self.current.take() {
+                self.keep(&bar);
             }
             if !self.tty {
                 self.line(&label);
+                self.current = Some((key, None));
+                return;
             }
             let bar = self.bars.add(ProgressBar::new(100));
             bar.set_style(
@@ -219,13 +245,18 @@ impl Renderer {
                     .progress_chars("#-"),
             );
             bar.set_message(label);
-            self.current = Some((key, bar));
+            self.current = Some((key, Some(bar)));
         }
-        if let Some((_, bar)) = &self.current {
+        let Some((_, slot)) = &mut self.current else {
+            return;
+        };
+        if let Some(bar) = slot {
             bar.set_position(u64::from(percent));
-            if percent >= 100 {
-                bar.finish();
-            }
+        }
+        if percent >= 100
+            && let Some(bar) = slot.take()
+        {
+            self.keep(&bar);
         }
     }
 
