@@ -13,6 +13,8 @@ packages=(
     libalpm-dev libarchive-dev libcurl4-openssl-dev libgpgme-dev libssl-dev
     # the Arch backend's tests build real packages and repositories
     pacman-package-manager makepkg libarchive-tools zstd fakeroot
+    # signed packages (gpg), and the path of an ordinary user through sudo
+    gnupg sudo
     # the tests call these to compare answers
     apt dpkg
     # systemd-analyze verify and systemd-socket-activate for the daemon tests

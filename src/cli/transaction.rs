@@ -139,19 +139,27 @@ async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Fail
             code: EXIT_FAILURE,
         });
     };
-    // sudo clears the environment: everything goes on the command line.
-    let daemon = absolute(&daemon);
+    // sudo clears the environment: everything goes on the command line,
+    // including the backend this user's config.toml picks.
+    let daemon = program(&daemon);
     let mut command = Command::new(&sudo);
     command.arg("--").arg(&daemon).args(["--stdio", "--system"]);
+    let chosen = session.env.iter().any(|(var, _)| *var == "OMG_BACKEND");
+    if !chosen
+        && let Ok(paths) = crate::config::Paths::user()
+        && let Ok(config) = crate::config::Config::load(&paths.config_dir)
+        && let Some(kind) = config.backend
+    {
+        command.args(["--backend", kind.as_str()]);
+    }
     for (var, value) in &session.env {
-        let flag = match *var {
-            "OMG_BACKEND" => "--backend",
-            "OMG_ALPM_ROOT" => "--root",
-            "OMG_ALPM_DBPATH" => "--dbpath",
-            "OMG_PACMAN_CONF" => "--pacman-conf",
+        match *var {
+            "OMG_BACKEND" => command.arg("--backend").arg(value),
+            "OMG_ALPM_ROOT" => command.arg("--root").arg(absolute(Path::new(value))),
+            "OMG_ALPM_DBPATH" => command.arg("--dbpath").arg(absolute(Path::new(value))),
+            "OMG_PACMAN_CONF" => command.arg("--pacman-conf").arg(absolute(Path::new(value))),
             _ => continue,
         };
-        command.arg(flag).arg(absolute(Path::new(value)));
     }
     if session.verbose {
         command.arg("--verbose");
@@ -164,13 +172,20 @@ async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Fail
     Ok(Connection::spawn(command, &sudo).await?)
 }
 
-fn absolute(path: &Path) -> OsString {
-    if path.components().count() == 1 && !path.is_absolute() {
-        // A bare name: the program on PATH (sudo's PATH may differ).
-        if let Some(found) = find_program(&path.to_string_lossy()) {
-            return found.into_os_string();
-        }
+/// Where a program is: a bare name is looked up on this PATH (sudo's may
+/// differ), anything else made absolute.
+fn program(path: &Path) -> OsString {
+    if path.components().count() == 1
+        && !path.is_absolute()
+        && let Some(found) = find_program(&path.to_string_lossy())
+    {
+        return found.into_os_string();
     }
+    absolute(path)
+}
+
+/// `path` made absolute (root's working directory may differ).
+fn absolute(path: &Path) -> OsString {
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .into_os_string()
