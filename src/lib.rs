@@ -8,6 +8,7 @@
 //! store. `omg-fast` (crates/omg-fast) reads only the status file
 //! (crates/omg-status).
 
+pub mod aur;
 pub mod backend;
 pub mod cli;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod ipc;
 pub mod model;
 pub mod store;
 pub mod transaction;
+pub mod version;
 
 /// The status file for prompts (its own crate, so `omg-fast` links nothing else).
 pub use omg_status as status;

@@ -1,0 +1,5 @@
+//! The Arch User Repository: its RPC v5 interface (`rpc`), `.SRCINFO`
+//! files (`srcinfo`), and working out what to build and install, and in
+//! which order, across the repositories and the AUR (`resolve`).
+
+pub mod srcinfo;
