@@ -42,6 +42,13 @@ pub enum ConfigError {
 /// idle_timeout = 300       # seconds a socket-activated omgd waits before exiting
 /// refresh_interval = 21600 # seconds between refreshes of a daemon outside systemd
 /// cache_entries = 1024     # hot results kept in memory
+///
+/// [aur]
+/// url = "https://aur.archlinux.org"  # or $OMG_AUR_URL
+/// enabled = true           # Arch only: search and info include the AUR
+/// search_timeout_ms = 1500 # a slower AUR leaves search with repository results
+/// timeout_ms = 10000       # any other AUR request
+/// cache_secs = 600         # how long AUR answers are reused
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,6 +56,39 @@ pub struct Config {
     /// `apt` or `alpm`; without it, /etc/os-release decides.
     pub backend: Option<crate::model::BackendKind>,
     pub daemon: DaemonConfig,
+    pub aur: AurConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AurConfig {
+    pub url: String,
+    pub enabled: bool,
+    pub search_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub cache_secs: u64,
+}
+
+impl Default for AurConfig {
+    fn default() -> Self {
+        AurConfig {
+            url: "https://aur.archlinux.org".into(),
+            enabled: true,
+            search_timeout_ms: 1500,
+            timeout_ms: 10_000,
+            cache_secs: 600,
+        }
+    }
+}
+
+impl AurConfig {
+    /// The AUR's base URL: `$OMG_AUR_URL`, else `url`.
+    pub fn base_url(&self) -> String {
+        std::env::var("OMG_AUR_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| self.url.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

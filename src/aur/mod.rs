@@ -2,4 +2,5 @@
 //! files (`srcinfo`), and working out what to build and install, and in
 //! which order, across the repositories and the AUR (`resolve`).
 
+pub mod rpc;
 pub mod srcinfo;

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod arch;
+pub mod aur;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
