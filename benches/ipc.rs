@@ -88,6 +88,7 @@ fn cached_search_round_trip(bencher: divan::Bencher) {
             query: "vim".into(),
             limit: 50,
             installed_only: false,
+            sources: Default::default(),
         }),
     });
     let mut buf = Vec::new();

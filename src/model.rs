@@ -65,6 +65,24 @@ pub struct SearchHit {
     pub installed_version: Option<String>,
     pub description: String,
     pub matched: MatchKind,
+    /// For packages from the AUR: what the AUR says of them.
+    #[serde(default)]
+    pub aur: Option<AurMeta>,
+}
+
+/// What the AUR says of a package beyond what repositories say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AurMeta {
+    pub package_base: String,
+    pub votes: u64,
+    pub popularity: f64,
+    /// When it was flagged out of date (Unix time).
+    pub out_of_date: Option<i64>,
+    /// `None`: nobody maintains it (orphaned).
+    pub maintainer: Option<String>,
+    pub first_submitted: i64,
+    pub last_modified: i64,
+    pub keywords: Vec<String>,
 }
 
 /// The answer to a search.
@@ -74,6 +92,10 @@ pub struct SearchResults {
     /// How many packages matched before `limit` was applied.
     pub total: u32,
     pub hits: Vec<SearchHit>,
+    /// Things the user should know about these results (an AUR that did
+    /// not answer in time, …).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Everything `omg info` shows about one package.
@@ -130,6 +152,15 @@ pub struct PackageInfo {
     pub install_date: Option<u64>,
     /// How the installed package was validated (`sha256`, `signature`…; Arch).
     pub validation: Vec<String>,
+    /// For packages from the AUR: votes, popularity, flags, base.
+    #[serde(default)]
+    pub aur: Option<AurMeta>,
+    /// Needed to build it (AUR packages).
+    #[serde(default)]
+    pub make_depends: Vec<String>,
+    /// Needed to run its tests while building (AUR packages).
+    #[serde(default)]
+    pub check_depends: Vec<String>,
 }
 
 /// An optional dependency (pacman's `optdepends`).

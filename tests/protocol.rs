@@ -86,6 +86,7 @@ fn handshake_and_pipelined_requests_keep_their_ids() {
             query: q.into(),
             limit: 10,
             installed_only: false,
+            sources: Default::default(),
         })
     };
     input.extend(request(7, search("hello")));

@@ -3,4 +3,5 @@
 //! which order, across the repositories and the AUR (`resolve`).
 
 pub mod rpc;
+pub mod search;
 pub mod srcinfo;

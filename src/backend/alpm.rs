@@ -363,6 +363,9 @@ impl PackageBackend for AlpmBackend {
                 .and_then(|l| l.install_date())
                 .and_then(time),
             validation: installed.as_ref().map(validation).unwrap_or_default(),
+            aur: None,
+            make_depends: Vec::new(),
+            check_depends: Vec::new(),
         }))
     }
 

@@ -374,6 +374,9 @@ impl PackageBackend for AptBackend {
             build_date: None,
             install_date: None,
             validation: Vec::new(),
+            aur: None,
+            make_depends: Vec::new(),
+            check_depends: Vec::new(),
         }))
     }
 }

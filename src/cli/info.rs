@@ -66,7 +66,9 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
     f.line(out, "Repository", &info.repository)?;
     f.line(out, "Architecture", &info.architecture)?;
     let arch_style = info.packager.is_some() || info.build_date.is_some();
-    if arch_style {
+    if info.aur.is_some() {
+        aur_fields(out, &f, info)?;
+    } else if arch_style {
         pacman_fields(out, &f, info)?;
     } else {
         debian_fields(out, &f, info)?;
@@ -120,6 +122,49 @@ fn debian_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::i
     f.list(out, "Breaks", &info.breaks)?;
     f.list(out, "Replaces", &info.replaces)?;
     f.line(out, "Essential", if info.essential { "Yes" } else { "No" })
+}
+
+/// The fields a paru or yay user knows from `-Si` of an AUR package.
+fn aur_fields(out: &mut impl Write, f: &Fields, info: &PackageInfo) -> std::io::Result<()> {
+    let Some(aur) = &info.aur else {
+        return Ok(());
+    };
+    let now = crate::unix_now();
+    let when = |t: i64| {
+        u64::try_from(t).map_or_else(|_| "None".to_string(), |t| output::human_time(t, now))
+    };
+    f.line(out, "Base", &aur.package_base)?;
+    f.list(out, "Groups", &info.groups)?;
+    f.list(out, "Licenses", &info.licenses)?;
+    f.line(out, "URL", or_none(&info.homepage))?;
+    f.list(out, "Keywords", &aur.keywords)?;
+    f.list(out, "Provides", &info.provides)?;
+    f.list(out, "Depends On", &info.depends)?;
+    f.list(out, "Make Deps", &info.make_depends)?;
+    f.list(out, "Check Deps", &info.check_depends)?;
+    let optional: Vec<String> = info
+        .optional_depends
+        .iter()
+        .map(|o| o.depend.clone())
+        .collect();
+    f.list(out, "Optional Deps", &optional)?;
+    f.list(out, "Conflicts With", &info.conflicts)?;
+    f.list(out, "Replaces", &info.replaces)?;
+    f.line(
+        out,
+        "Maintainer",
+        aur.maintainer.as_deref().unwrap_or("None (orphaned)"),
+    )?;
+    f.line(out, "Votes", &aur.votes.to_string())?;
+    f.line(out, "Popularity", &format!("{:.6}", aur.popularity))?;
+    f.line(out, "First Submitted", &when(aur.first_submitted))?;
+    f.line(out, "Last Modified", &when(aur.last_modified))?;
+    f.line(
+        out,
+        "Out-of-date",
+        &aur.out_of_date
+            .map_or_else(|| "No".to_string(), |t| format!("Yes, flagged {}", when(t))),
+    )
 }
 
 /// The fields an Arch user knows from `pacman -Si` / `-Qi`.

@@ -143,6 +143,12 @@ pub struct SearchArgs {
     /// Only installed packages
     #[arg(short, long)]
     pub installed: bool,
+    /// Only the AUR (Arch)
+    #[arg(long, conflicts_with = "repo")]
+    pub aur: bool,
+    /// Only the repositories, not the AUR
+    #[arg(long)]
+    pub repo: bool,
     /// Print JSON (schema: docs/json.md)
     #[arg(long)]
     pub json: bool,

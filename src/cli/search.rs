@@ -6,7 +6,7 @@ use super::output::{self, Cell, MARK, NAME, REPO, Table, VERSION};
 use super::{
     EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, SearchArgs, Session, print_json, unexpected,
 };
-use crate::ipc::protocol::{MAX_QUERY_LEN, RequestBody, ResponseBody, SearchRequest};
+use crate::ipc::protocol::{MAX_QUERY_LEN, RequestBody, ResponseBody, SearchRequest, Sources};
 use crate::model::SearchHit;
 
 pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure> {
@@ -25,6 +25,13 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
         query: trimmed.to_string(),
         limit: args.limit,
         installed_only: args.installed,
+        sources: if args.aur {
+            Sources::Aur
+        } else if args.repo {
+            Sources::Repositories
+        } else {
+            Sources::All
+        },
     });
     let ResponseBody::Search(results) = session.request(body).await? else {
         return Err(unexpected());
@@ -40,6 +47,15 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
         };
         let mut out = anstream::stdout().lock();
         table.print(&mut out, width)?;
+        for note in &results.notes {
+            let mut err = anstream::stderr();
+            let _ = writeln!(
+                err,
+                "{}note:{} {note}",
+                output::WARN.render(),
+                output::WARN.render_reset()
+            );
+        }
         let shown = results.hits.len() as u32;
         if shown < results.total {
             let mut err = anstream::stderr();
@@ -63,11 +79,22 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
 }
 
 fn row(hit: &SearchHit) -> Vec<Cell> {
-    let status = match &hit.installed_version {
-        None => String::new(),
-        Some(v) if *v == hit.version => "installed".to_string(),
-        Some(v) => format!("installed {v}"),
-    };
+    let mut marks: Vec<String> = Vec::new();
+    match &hit.installed_version {
+        None => {}
+        Some(v) if *v == hit.version => marks.push("installed".into()),
+        Some(v) => marks.push(format!("installed {v}")),
+    }
+    if let Some(aur) = &hit.aur {
+        marks.push(format!("+{} ~{:.2}", aur.votes, aur.popularity));
+        if aur.out_of_date.is_some() {
+            marks.push("out of date".into());
+        }
+        if aur.maintainer.is_none() {
+            marks.push("orphan".into());
+        }
+    }
+    let status = marks.join(", ");
     vec![
         Cell::new(&hit.name, NAME),
         Cell::new(&hit.version, VERSION),

@@ -11,12 +11,15 @@ use std::time::Instant;
 
 use log::{debug, warn};
 
+use super::aur::AurService;
 use super::backend_thread::BackendHandle;
 use super::watch::Watch;
 use crate::backend::BackendError;
 use crate::config::{Config, Paths};
 use crate::index::{Index, IndexMeta, flags, rank, snapshot};
-use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody, SearchRequest, WireError};
+use crate::ipc::protocol::{
+    ErrorKind, RequestBody, ResponseBody, SearchRequest, Sources, WireError,
+};
 use crate::model::{
     BackendKind, DaemonStatus, IndexReport, IndexSource, InstalledPackage, ListFilter, PackageInfo,
     SearchResults, StatusReport, UpdateCheck,
@@ -79,6 +82,8 @@ pub struct Engine {
     requests: AtomicU64,
     pub connections: AtomicU32,
     started: Instant,
+    /// The AUR, on Arch systems (unless config.toml turns it off).
+    aur: Option<AurService>,
     mode: Mode,
     /// Set when a client asked the daemon to stop.
     pub shutdown: tokio::sync::Notify,
@@ -129,6 +134,10 @@ impl Engine {
                 .unwrap_or_default(),
         };
         let watch = Watch::new(watched, mode != Mode::Stdio);
+        // The AUR exists for Arch systems only.
+        let aur = (kind == BackendKind::Alpm && config.aur.enabled)
+            .then(|| AurService::new(&config.aur))
+            .and_then(|made| made.map_err(|e| warn!("the AUR is left out: {e}")).ok());
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.daemon.cache_entries)
             .build();
@@ -152,6 +161,7 @@ impl Engine {
             started: Instant::now(),
             mode,
             shutdown: tokio::sync::Notify::new(),
+            aur,
         }
     }
 
@@ -189,7 +199,7 @@ impl Engine {
             RequestBody::Search(request) => {
                 rank::validate_query(&request.query)
                     .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
-                self.cached(RequestKey::Search(request)).await
+                self.search_everywhere(request).await
             }
             RequestBody::List { filter } => self.cached(RequestKey::List(filter)).await,
             RequestBody::Status => self.cached(RequestKey::Status).await,
@@ -269,6 +279,92 @@ impl Engine {
             }
         }
         wire
+    }
+
+    /// A search of the repositories (the index) and, on Arch, the AUR at the
+    /// same time; an AUR slower than its timeout leaves the repositories'
+    /// results with a note.
+    async fn search_everywhere(&self, request: SearchRequest) -> Result<ResponseBody, WireError> {
+        let aur = match &self.aur {
+            Some(aur) if request.sources != Sources::Repositories && !request.installed_only => aur,
+            _ => return self.cached(RequestKey::Search(request)).await,
+        };
+        let local_request = SearchRequest {
+            sources: Sources::All,
+            ..request.clone()
+        };
+        let term = crate::aur::search::term(&request.query);
+        let remote = async {
+            match &term {
+                Some(term) => Some(aur.search(term).await),
+                None => None,
+            }
+        };
+        let (local, remote) = tokio::join!(self.cached(RequestKey::Search(local_request)), remote);
+        let ResponseBody::Search(mut local) = local? else {
+            return Err(WireError::new(
+                ErrorKind::Internal,
+                "a search answered something else",
+            ));
+        };
+        if request.sources == Sources::Aur {
+            local.hits.clear();
+            local.total = 0;
+        }
+        let found = match remote {
+            None => {
+                local
+                    .notes
+                    .push("the AUR searches words of two letters or more".into());
+                return Ok(ResponseBody::Search(local));
+            }
+            Some(Err(e)) => {
+                local.notes.push(format!("{e}: results without the AUR"));
+                return Ok(ResponseBody::Search(local));
+            }
+            Some(Ok(found)) => found,
+        };
+        let current = self.index().await?;
+        let index = &current.index;
+        let installed = |name: &str| {
+            index.find(name).map(|p| {
+                (
+                    p.repository.to_string(),
+                    p.installed_version.map(str::to_string),
+                )
+            })
+        };
+        Ok(ResponseBody::Search(crate::aur::search::merge(
+            local,
+            &found,
+            &installed,
+            request.limit,
+        )))
+    }
+
+    /// `omg info` of a package the repositories do not have: the AUR's.
+    async fn aur_info(&self, name: &str) -> Option<Result<PackageInfo, WireError>> {
+        let aur = self.aur.as_ref()?;
+        let found = match aur.info(&[name.to_string()]).await {
+            Ok(found) => found,
+            Err(e) => {
+                return Some(Err(WireError::new(
+                    ErrorKind::Database,
+                    format!("the AUR could not be asked: {e}"),
+                )));
+            }
+        };
+        let record = found.into_iter().next()?;
+        let installed = match self.index().await {
+            Ok(current) => current.index.find(name).map(|p| {
+                (
+                    p.repository.to_string(),
+                    p.installed_version.map(str::to_string),
+                )
+            }),
+            Err(_) => None,
+        };
+        Some(Ok(crate::aur::search::info(&record, installed)))
     }
 
     /// Answers a query from the hot cache, computing it on a miss.
@@ -488,8 +584,16 @@ impl Engine {
         }
         // `repo/name` (pacman's way of naming one repository's package).
         let bare = name.rsplit_once('/').map_or(name, |(_, n)| n);
-        if index.find(bare).is_none() {
-            return Err(not_found(index, bare));
+        if index.find(bare).is_none() || name.starts_with("aur/") {
+            return match self.aur_info(bare).await {
+                Some(Ok(info)) => Ok(info),
+                Some(Err(e)) => {
+                    let mut error = not_found(index, bare);
+                    error.message = format!("{} ({})", error.message, e.message);
+                    Err(error)
+                }
+                None => Err(not_found(index, bare)),
+            };
         }
         let info = self
             .backend()?

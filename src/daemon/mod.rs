@@ -3,6 +3,7 @@
 //! (`server`) or stdin/stdout — only carry requests to `Engine::handle` and
 //! its answers back (`connection`).
 
+pub mod aur;
 pub mod backend_thread;
 pub mod connection;
 pub mod engine;

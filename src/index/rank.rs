@@ -214,6 +214,7 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
             .iter()
             .map(|s| hit(index.get(s.index), s.kind))
             .collect(),
+        notes: Vec::new(),
     }
 }
 
@@ -226,6 +227,7 @@ fn hit(package: Package<'_>, kind: MatchKind) -> SearchHit {
         installed_version: package.installed_version.map(str::to_string),
         description: package.summary.to_string(),
         matched: kind,
+        aur: None,
     }
 }
 
@@ -299,6 +301,7 @@ mod tests {
                 query: query.into(),
                 limit,
                 installed_only,
+                sources: Default::default(),
             },
         )
     }

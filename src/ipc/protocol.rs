@@ -10,7 +10,7 @@ use crate::model::{
 use crate::transaction::{Answer, TransactionReport, TransactionRequest, TxEvent};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -99,6 +99,20 @@ pub struct SearchRequest {
     /// 0 means no limit.
     pub limit: u32,
     pub installed_only: bool,
+    /// Where to look.
+    pub sources: Sources,
+}
+
+/// Where a search looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Sources {
+    /// The repositories, and the AUR where there is one (Arch).
+    #[default]
+    All,
+    /// The repositories (and installed packages) only.
+    Repositories,
+    /// The AUR only.
+    Aur,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

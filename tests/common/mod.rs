@@ -40,6 +40,9 @@ pub struct Env {
     pub apt_config: Option<PathBuf>,
     /// The pacman.conf of a fixture Arch root.
     pub pacman_conf: Option<PathBuf>,
+    /// Where the AUR is: by default a closed local port, so no test
+    /// reaches out.
+    pub aur_url: String,
 }
 
 impl Env {
@@ -48,6 +51,7 @@ impl Env {
             dir: tempfile::tempdir().expect("temporary directory"),
             apt_config: None,
             pacman_conf: None,
+            aur_url: "http://127.0.0.1:1".into(),
         }
     }
 
@@ -76,7 +80,8 @@ impl Env {
             .env("OMG_DAEMON_LITE", OMGD_LITE)
             .env_remove("OMG_LOG")
             .env_remove("OMG_BACKEND")
-            .env_remove("COLUMNS");
+            .env_remove("COLUMNS")
+            .env("OMG_AUR_URL", &self.aur_url);
         match &self.apt_config {
             Some(conf) => c.env("APT_CONFIG", conf),
             None => c.env_remove("APT_CONFIG"),
@@ -400,5 +405,6 @@ pub fn search(query: &str) -> omg::ipc::protocol::RequestBody {
         query: query.into(),
         limit: 10,
         installed_only: false,
+        sources: Default::default(),
     })
 }

@@ -1,0 +1,163 @@
+//! The AUR in `omg search` and `omg info` on an Arch system: a local server
+//! answers as the AUR does (the recorded RPC answers), a temporary root
+//! holds the repositories.
+
+mod common;
+
+use common::arch::{ArchRoot, Spec};
+use common::http::{HttpServer, Reply};
+use common::{Env, hit_names};
+
+const SPECS: &[Spec] = &[
+    // Shares its name with an AUR package: the repository must win.
+    Spec::new("aura-bin", "2.0-1", "aura from a repository"),
+    Spec::new("auralign", "1.0-1", "aligns things, aurally"),
+];
+
+fn env_for(root: &ArchRoot, aur_url: &str, extra: &str) -> Env {
+    let mut env = Env::new();
+    env.configure(&format!(
+        "backend = \"alpm\"\n[aur]\nsearch_timeout_ms = 700\n{extra}"
+    ));
+    env.aur_url = aur_url.to_string();
+    env.pacman_conf = Some(root.conf().to_path_buf());
+    env
+}
+
+fn synced() -> ArchRoot {
+    let root = ArchRoot::new(SPECS);
+    root.pacman(&["-Sy"]);
+    root
+}
+
+#[test]
+fn search_lists_the_repositories_and_the_aur_together() {
+    let Some(dir) = common::aur::fixtures() else {
+        return;
+    };
+    let (server, _) = common::aur::server(dir);
+    let root = synced();
+    let env = env_for(&root, &server.url, "");
+    let results = env.json(&["search", "aura", "--json", "--limit", "0"]);
+    let hits = results["hits"].as_array().unwrap();
+    let by_name = |name: &str| hits.iter().find(|h| h["name"] == name).cloned();
+    // The exact AUR match ranks first, before the repositories' prefixes.
+    assert_eq!(hits[0]["name"], "aura");
+    assert_eq!(hits[0]["repository"], "aur");
+    assert_eq!(hits[0]["aur"]["votes"], 154);
+    assert!(hits[0]["aur"]["out_of_date"].is_number());
+    // A name both have is the repository's.
+    let shared = by_name("aura-bin").unwrap();
+    assert_eq!(shared["repository"], "omgtest");
+    assert!(shared["aur"].is_null());
+    assert_eq!(hits.iter().filter(|h| h["name"] == "aura-bin").count(), 1);
+    assert_eq!(by_name("auralign").unwrap()["repository"], "omgtest");
+    assert!(by_name("auracle-git").is_some());
+    // Every word must match: the AUR is asked for the longest, the others
+    // filter its answer.
+    let narrowed = env.json(&["search", "aura", "git", "--json", "--limit", "0"]);
+    let names = hit_names(&narrowed);
+    assert!(names.len() >= 3, "{names:?}");
+    assert!(names.contains(&"aura-git".to_string()));
+    assert!(!names.contains(&"aura".to_string()));
+    for hit in narrowed["hits"].as_array().unwrap() {
+        let text = format!("{} {}", hit["name"], hit["description"]).to_lowercase();
+        assert!(text.contains("git") && text.contains("aura"), "{text}");
+    }
+    assert_eq!(results["total"].as_u64().unwrap() as usize, hits.len());
+
+    // The text table marks AUR rows.
+    let run = env.omg(&["search", "aura"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = run.stdout.lines().find(|l| l.starts_with("aura ")).unwrap();
+    assert!(
+        line.contains("aur") && line.contains("+154") && line.contains("out of date"),
+        "{line}"
+    );
+}
+
+#[test]
+fn sources_can_be_restricted() {
+    let Some(dir) = common::aur::fixtures() else {
+        return;
+    };
+    let (server, _) = common::aur::server(dir);
+    let root = synced();
+    let env = env_for(&root, &server.url, "");
+    let repo = env.json(&["search", "aura", "--repo", "--json"]);
+    assert_eq!(hit_names(&repo), ["aura-bin", "auralign"]);
+    assert_eq!(
+        server.hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the AUR was not asked"
+    );
+    let aur = env.json(&["search", "aura", "--aur", "--json", "--limit", "0"]);
+    let hits = aur["hits"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h["repository"] == "aur"), "{aur}");
+}
+
+#[test]
+fn a_slow_aur_leaves_the_repositories_results() {
+    let silent = HttpServer::start(|_| Reply::Hang);
+    let root = synced();
+    let env = env_for(&root, &silent.url, "");
+    let started = std::time::Instant::now();
+    let run = env.omg(&["search", "aura", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let results: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(hit_names(&results), ["aura-bin", "auralign"]);
+    let notes = results["notes"].to_string();
+    assert!(notes.contains("did not answer"), "{notes}");
+    let run = env.omg(&["search", "aura"]);
+    assert!(run.stderr.contains("note:"), "{}", run.stderr);
+}
+
+#[test]
+fn info_falls_back_to_the_aur() {
+    let Some(dir) = common::aur::fixtures() else {
+        return;
+    };
+    let (server, _) = common::aur::server(dir);
+    let root = synced();
+    let env = env_for(&root, &server.url, "");
+    let info = env.json(&["info", "pacman-pb", "--json"]);
+    let pb = &info[0];
+    assert_eq!(pb["repository"], "aur");
+    assert_eq!(pb["version"], "6.0.2-4");
+    assert_eq!(
+        pb["make_depends"],
+        serde_json::json!(["meson", "asciidoc", "doxygen"])
+    );
+    assert_eq!(pb["aur"]["maintainer"], "miepee");
+    let run = env.omg(&["info", "pacman-fancy-progress-git"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("None (orphaned)"), "{}", run.stdout);
+    assert!(run.stdout.contains("Out-of-date"), "{}", run.stdout);
+    // A repository package is still the repository's.
+    let info = env.json(&["info", "aura-bin", "--json"]);
+    assert_eq!(info[0]["repository"], "omgtest");
+    // Unknown everywhere: not found, exit 1.
+    let run = env.omg(&["info", "no-such-package-anywhere"]);
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn debian_systems_never_ask_the_aur() {
+    let Some(dir) = common::aur::fixtures() else {
+        return;
+    };
+    let (server, _) = common::aur::server(dir);
+    let apt = common::AptRoot::new();
+    let env = Env::with_apt(&apt);
+    env.configure(&format!(
+        "backend = \"apt\"\n[aur]\nurl = \"{}\"\n",
+        server.url
+    ));
+    let run = env.omg(&["search", "aura", "--json"]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    let run = env.omg(&["info", "pacman-pb"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
