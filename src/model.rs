@@ -280,3 +280,11 @@ pub struct DaemonStatus {
     /// Seconds an idle socket-activated daemon waits before exiting (0: never).
     pub idle_timeout_secs: u64,
 }
+
+/// An installed AUR package the AUR has a newer version of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AurUpdate {
+    pub name: String,
+    pub installed_version: String,
+    pub aur_version: String,
+}

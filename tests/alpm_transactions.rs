@@ -678,15 +678,6 @@ fn a_client_that_leaves_at_a_question_changes_nothing() {
     drop(daemon);
 }
 
-/// A sudoers rule for the length of a test.
-struct SudoRule(std::path::PathBuf);
-
-impl Drop for SudoRule {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[test]
 fn an_ordinary_user_goes_through_sudo() {
     if !std::path::Path::new("/usr/bin/sudo").is_file() {
@@ -695,15 +686,8 @@ fn an_ordinary_user_goes_through_sudo() {
     }
     let root = synced_root();
     let env = omg_env(&root);
-    let omgd = env!("CARGO_BIN_EXE_omgd");
     // Only this omgd, only for nobody, only while the test runs.
-    let rule = SudoRule(std::path::PathBuf::from(format!(
-        "/etc/sudoers.d/omg-test-{}",
-        std::process::id()
-    )));
-    std::fs::write(&rule.0, format!("nobody ALL=(root) NOPASSWD: {omgd}\n")).unwrap();
-    std::fs::set_permissions(&rule.0, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
-    common::system_with(std::process::Command::new("visudo").arg("-cf").arg(&rule.0));
+    let _rule = common::SudoRule::for_nobody(env!("CARGO_BIN_EXE_omgd"), "transactions");
     let out = env
         .command("/usr/bin/setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])

@@ -2,6 +2,7 @@
 //! files (`srcinfo`), and working out what to build and install, and in
 //! which order, across the repositories and the AUR (`resolve`).
 
+pub mod build;
 pub mod resolve;
 pub mod rpc;
 pub mod search;

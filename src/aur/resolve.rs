@@ -26,6 +26,10 @@ pub enum Satisfier {
 /// The system's side: installed packages and the repositories.
 pub trait System {
     fn satisfier(&mut self, depend: &str) -> Satisfier;
+
+    /// Whether a repository has `target`: a package of that name, one
+    /// providing it, or a group (installed or not).
+    fn repository_has(&mut self, target: &str) -> bool;
 }
 
 /// The AUR records known so far: `None` for a name the AUR does not have.
@@ -51,6 +55,9 @@ pub struct Plan {
     pub repo_targets: Vec<String>,
     /// Repository packages the builds need (installed as dependencies).
     pub repo_deps: Vec<String>,
+    /// Those of `repo_deps` needed only to build (makedepends and
+    /// checkdepends): what `--removemake` takes away afterwards.
+    pub repo_make_deps: Vec<String>,
     /// AUR bases, each after everything it needs.
     pub builds: Vec<Build>,
 }
@@ -78,6 +85,8 @@ struct Walk<'a, S: System> {
     need: BTreeSet<String>,
     missing: Vec<String>,
     repo_deps: BTreeSet<String>,
+    /// Repository packages some AUR package needs at run time.
+    repo_run_deps: BTreeSet<String>,
     /// AUR packages chosen, in the order they must be built (post-order).
     order: Vec<&'a AurPackage>,
     explicit: BTreeSet<String>,
@@ -122,9 +131,10 @@ impl<'a, S: System> Walk<'a, S> {
         let deps = pkg
             .depends
             .iter()
-            .chain(&pkg.make_depends)
-            .chain(&pkg.check_depends);
-        for text in deps {
+            .map(|d| (d, true))
+            .chain(pkg.make_depends.iter().map(|d| (d, false)))
+            .chain(pkg.check_depends.iter().map(|d| (d, false)));
+        for (text, at_run_time) in deps {
             let depend = Depend::parse(text);
             if let Some(found) = self.chosen(&depend) {
                 if found.name != pkg.name {
@@ -135,6 +145,9 @@ impl<'a, S: System> Walk<'a, S> {
             match self.system.satisfier(text) {
                 Satisfier::Installed => continue,
                 Satisfier::Repository(name) => {
+                    if at_run_time {
+                        self.repo_run_deps.insert(name.clone());
+                    }
                     self.repo_deps.insert(name);
                     continue;
                 }
@@ -183,6 +196,7 @@ pub fn plan<S: System>(
         need: BTreeSet::new(),
         missing: Vec::new(),
         repo_deps: BTreeSet::new(),
+        repo_run_deps: BTreeSet::new(),
         order: Vec::new(),
         explicit: BTreeSet::new(),
         stack: Vec::new(),
@@ -195,13 +209,13 @@ pub fn plan<S: System>(
             Some(name) => (true, name),
             None => (false, target.as_str()),
         };
-        if !forced {
-            if let Satisfier::Repository(_) | Satisfier::Installed =
-                walk.system.satisfier_of_target(name)
-            {
-                repo_targets.push(target.clone());
-                continue;
-            }
+        // Package files, `repo/name` and what a repository has (by name,
+        // provision or group) are the repositories'.
+        let file = target.contains(".pkg.tar");
+        let repo_named = !forced && target.contains('/');
+        if file || repo_named || (!forced && walk.system.repository_has(name)) {
+            repo_targets.push(target.clone());
+            continue;
         }
         match records.get(name) {
             None => {
@@ -245,28 +259,17 @@ pub fn plan<S: System>(
             builds[at].explicit.push(pkg.name.clone());
         }
     }
+    let repo_make_deps = walk
+        .repo_deps
+        .difference(&walk.repo_run_deps)
+        .cloned()
+        .collect();
     Ok(Resolution::Done(Plan {
         repo_targets,
         repo_deps: walk.repo_deps.into_iter().collect(),
+        repo_make_deps,
         builds,
     }))
-}
-
-/// How a target (rather than a dependency) is looked up on the system: the
-/// repositories have it by name or by what a package provides.
-trait TargetLookup {
-    fn satisfier_of_target(&mut self, name: &str) -> Satisfier;
-}
-
-impl<S: System> TargetLookup for S {
-    fn satisfier_of_target(&mut self, name: &str) -> Satisfier {
-        match self.satisfier(name) {
-            // Installed but not in a repository (an AUR package): the AUR
-            // builds it again.
-            Satisfier::Installed => Satisfier::Nothing,
-            other => other,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -292,6 +295,13 @@ mod tests {
                 }
             }
             Satisfier::Nothing
+        }
+
+        fn repository_has(&mut self, target: &str) -> bool {
+            let depend = Depend::parse(target);
+            self.repo.iter().any(|(name, version, provides)| {
+                depend.satisfied_by(name, version, provides.iter().copied())
+            })
         }
     }
 
@@ -383,6 +393,7 @@ mod tests {
         let plan = done(plan(&targets(&["app"]), &mut sys, &all));
         assert_eq!(bases(&plan), ["lib-c", "lib-b", "lib-a", "app"]);
         assert_eq!(plan.repo_deps, ["gcc", "python", "rustup"]);
+        assert_eq!(plan.repo_make_deps, ["gcc", "rustup"]);
         assert!(plan.repo_targets.is_empty());
         assert_eq!(plan.builds[3].explicit, ["app"]);
         assert!(plan.builds[0].explicit.is_empty());

@@ -27,6 +27,7 @@ type Package<'a> = &'a libalpm::Package;
 use super::fingerprint::{Watched, list_dir};
 use super::pacman_conf::{Check, Overrides, PacmanConf, SigLevel};
 use super::{BackendError, IndexRead, PackageBackend};
+use crate::aur::resolve::Satisfier;
 use crate::index::{IndexRecord, flags};
 use crate::model::{BackendKind, InstallReason, OptionalDepend, PackageInfo, VersionOrigin};
 use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
@@ -424,6 +425,29 @@ impl PackageBackend for AlpmBackend {
 
     fn forget(&mut self) {
         self.handle = None;
+    }
+
+    fn satisfier(&mut self, depend: &str) -> Result<Satisfier, BackendError> {
+        let handle = self.handle()?;
+        if handle.localdb().pkgs().find_satisfier(depend).is_some() {
+            return Ok(Satisfier::Installed);
+        }
+        Ok(handle
+            .syncdbs()
+            .iter()
+            .find_map(|db| db.pkgs().find_satisfier(depend))
+            .map_or(Satisfier::Nothing, |p| {
+                Satisfier::Repository(p.name().to_string())
+            }))
+    }
+
+    fn repository_has(&mut self, target: &str) -> Result<bool, BackendError> {
+        let handle = self.handle()?;
+        Ok(handle.syncdbs().iter().any(|db| {
+            db.pkg(target).is_ok()
+                || db.pkgs().find_satisfier(target).is_some()
+                || db.group(target).is_ok()
+        }))
     }
 
     fn transact(

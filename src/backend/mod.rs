@@ -77,6 +77,21 @@ pub trait PackageBackend {
     /// real package has that name.
     fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError>;
 
+    /// What satisfies `depend` on this system: an installed package, a
+    /// repository's, or nothing (for the AUR resolver). Backends without
+    /// an AUR say nothing does.
+    fn satisfier(&mut self, depend: &str) -> Result<crate::aur::resolve::Satisfier, BackendError> {
+        let _ = depend;
+        Ok(crate::aur::resolve::Satisfier::Nothing)
+    }
+
+    /// Whether a repository has `target` (a name, a provided name or a
+    /// group), installed or not.
+    fn repository_has(&mut self, target: &str) -> Result<bool, BackendError> {
+        let _ = target;
+        Ok(false)
+    }
+
     /// Carries out a transaction, reporting progress and asking questions
     /// through `channel`. The caller has checked the privileges it needs.
     fn transact(

@@ -2,6 +2,7 @@
 //! family, and the mapping from failures to messages and exit codes. The CLI
 //! never touches a package database itself: every query goes to `omgd`.
 
+mod aur;
 mod daemon;
 mod info;
 mod list;
@@ -211,6 +212,9 @@ pub struct InstallArgs {
     /// Refresh the repository databases first
     #[arg(long)]
     pub refresh: bool,
+    /// AUR: remove the repository packages needed only to build, afterwards
+    #[arg(long)]
+    pub removemake: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -232,6 +236,9 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
+    /// AUR: remove the repository packages needed only to build, afterwards
+    #[arg(long)]
+    pub removemake: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -323,6 +330,18 @@ pub fn report(failure: &Failure) {
     if let Some(hint) = &failure.hint {
         let _ = writeln!(err, "{}hint:{} {hint}", WARN.render(), WARN.render_reset());
     }
+}
+
+/// Prints a warning on stderr.
+pub fn report_warning(message: &str) {
+    use std::io::Write;
+    let mut err = anstream::stderr();
+    let _ = writeln!(
+        err,
+        "{}warning:{} {message}",
+        WARN.render(),
+        WARN.render_reset()
+    );
 }
 
 /// How long a daemon that accepted a connection may take to say hello.
@@ -465,9 +484,6 @@ pub fn run() -> ExitCode {
             Command::Status(args) => status::run(&mut session, args).await,
             Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,
             Command::Install(args) => {
-                let action = TransactionAction::Install {
-                    targets: args.targets.clone(),
-                };
                 let options = TransactionOptions {
                     as_deps: args.asdeps,
                     as_explicit: args.asexplicit,
@@ -475,7 +491,17 @@ pub fn run() -> ExitCode {
                     refresh: args.refresh,
                     ..TransactionOptions::default()
                 };
-                transaction::run(&session, action, options, &args.tx).await
+                let extra = aur::AurOptions {
+                    remove_make: args.removemake,
+                };
+                aur::install(
+                    &mut session,
+                    args.targets.clone(),
+                    options,
+                    &args.tx,
+                    &extra,
+                )
+                .await
             }
             Command::Remove(args) => {
                 let action = TransactionAction::Remove {
@@ -489,8 +515,10 @@ pub fn run() -> ExitCode {
                 transaction::run(&session, action, options, &args.tx).await
             }
             Command::Upgrade(args) => {
-                let options = TransactionOptions::default();
-                transaction::run(&session, TransactionAction::Upgrade, options, &args.tx).await
+                let extra = aur::AurOptions {
+                    remove_make: args.removemake,
+                };
+                aur::upgrade(&mut session, &args.tx, &extra).await
             }
             Command::Sync(args) => {
                 let action = TransactionAction::Sync { force: args.force };

@@ -44,7 +44,7 @@ pub async fn run(
 }
 
 /// Sends the request and relays events and answers until the outcome.
-async fn converse(
+pub(super) async fn converse(
     connection: &mut Connection,
     renderer: &mut Renderer,
     request: TransactionRequest,
@@ -77,7 +77,11 @@ async fn converse(
 }
 
 /// What the user did at the end.
-fn summarize(renderer: &Renderer, request: &TransactionRequest, report: &TransactionReport) {
+pub(super) fn summarize(
+    renderer: &Renderer,
+    request: &TransactionRequest,
+    report: &TransactionReport,
+) {
     if matches!(request.action, TransactionAction::Sync { .. }) {
         let updated = report.databases.iter().filter(|d| d.updated).count();
         renderer.line(&format!(
@@ -125,7 +129,7 @@ fn summarize(renderer: &Renderer, request: &TransactionRequest, report: &Transac
 
 /// An omgd that may change the system: this user's own when no root is
 /// needed or the user is root, else one started through sudo.
-async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Failure> {
+pub(super) async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Failure> {
     let daemon = daemon_binary();
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;

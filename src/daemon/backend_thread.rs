@@ -8,16 +8,51 @@ use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
+use crate::aur::resolve::{self, Records, Resolution, ResolveError, Satisfier, System};
 use crate::backend::fingerprint::Watched;
 use crate::backend::{self, BackendError, IndexRead, PackageBackend};
 use crate::model::{BackendKind, PackageInfo};
 use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
+
+/// The system as the AUR resolver sees it, through the backend.
+struct BackendSystem<'a> {
+    backend: &'a mut dyn PackageBackend,
+    /// The first failure to read the database.
+    error: Option<BackendError>,
+}
+
+impl System for BackendSystem<'_> {
+    fn repository_has(&mut self, target: &str) -> bool {
+        match self.backend.repository_has(target) {
+            Ok(has) => has,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                false
+            }
+        }
+    }
+
+    fn satisfier(&mut self, depend: &str) -> Satisfier {
+        match self.backend.satisfier(depend) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                Satisfier::Nothing
+            }
+        }
+    }
+}
 
 enum Work {
     ReadIndex(oneshot::Sender<Result<IndexRead, BackendError>>),
     Info(
         String,
         oneshot::Sender<Result<Option<PackageInfo>, BackendError>>,
+    ),
+    Resolve(
+        Vec<String>,
+        Records,
+        oneshot::Sender<Result<Result<Resolution, ResolveError>, BackendError>>,
     ),
     Transact(
         TransactionRequest,
@@ -82,6 +117,17 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             }
             Work::Info(name, reply) => {
                 let _ = reply.send(backend.info(&name));
+            }
+            Work::Resolve(targets, records, reply) => {
+                let mut system = BackendSystem {
+                    backend: backend.as_mut(),
+                    error: None,
+                };
+                let planned = resolve::plan(&targets, &mut system, &records);
+                let _ = reply.send(match system.error {
+                    Some(e) => Err(e),
+                    None => Ok(planned),
+                });
             }
             Work::Transact(request, channel, reply) => {
                 let outcome = backend.transact(&request, &channel);
@@ -168,6 +214,17 @@ impl BackendHandle {
         let stopped = || TxError::Failed("the backend thread has stopped".into());
         self.jobs.send(job).map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// Plans an AUR install against the database in state `fingerprint`.
+    pub async fn resolve(
+        &self,
+        targets: Vec<String>,
+        records: Records,
+        fingerprint: &str,
+    ) -> Result<Result<Resolution, ResolveError>, BackendError> {
+        self.run(fingerprint, |tx| Work::Resolve(targets, records, tx))
+            .await
     }
 
     /// Details of one package, from the database in state `fingerprint`.

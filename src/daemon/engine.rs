@@ -218,6 +218,8 @@ impl Engine {
                 self.shutdown.notify_one();
                 Ok(ResponseBody::Done)
             }
+            RequestBody::AurPlan { targets } => self.aur_plan(targets).await,
+            RequestBody::AurUpdates => self.aur_updates().await,
             RequestBody::Transaction(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
                 "a transaction needs a connection that can carry its events",
@@ -340,6 +342,85 @@ impl Engine {
             &installed,
             request.limit,
         )))
+    }
+
+    fn aur_or_unsupported(&self) -> Result<&AurService, WireError> {
+        self.aur.as_ref().ok_or_else(|| {
+            WireError::new(
+                ErrorKind::Unsupported,
+                "the AUR is only used on Arch systems (and not when config.toml turns it off)",
+            )
+        })
+    }
+
+    /// Plans an AUR install: the resolver runs on the backend thread
+    /// against the database, and each round fetches the AUR records it
+    /// asks for.
+    async fn aur_plan(&self, targets: Vec<String>) -> Result<ResponseBody, WireError> {
+        use crate::aur::resolve::{Records, Resolution, ResolveError};
+        let aur = self.aur_or_unsupported()?;
+        let backend = self.backend()?;
+        let fingerprint = self.fingerprint()?;
+        let mut records = Records::new();
+        // Each round adds at least one level of the dependency tree.
+        for _ in 0..64 {
+            let round = backend
+                .resolve(targets.clone(), records.clone(), &fingerprint)
+                .await?;
+            match round {
+                Ok(Resolution::Done(plan)) => return Ok(ResponseBody::AurPlan(plan)),
+                Ok(Resolution::NeedRecords(names)) => {
+                    let found = aur
+                        .info(&names)
+                        .await
+                        .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+                    for name in names {
+                        let record = found.iter().find(|p| p.name == name).map(|p| (**p).clone());
+                        records.insert(name, record);
+                    }
+                }
+                Err(e @ ResolveError::NotFound(_)) => {
+                    return Err(WireError::new(ErrorKind::NotFound, e.to_string()));
+                }
+                Err(e) => return Err(WireError::new(ErrorKind::TransactionFailed, e.to_string())),
+            }
+        }
+        Err(WireError::new(
+            ErrorKind::TransactionFailed,
+            "the AUR dependency tree is deeper than 64 levels",
+        ))
+    }
+
+    /// Installed packages no repository has, that the AUR has newer.
+    async fn aur_updates(&self) -> Result<ResponseBody, WireError> {
+        let aur = self.aur_or_unsupported()?;
+        let current = self.index().await?;
+        let index = &current.index;
+        let foreign: Vec<(String, String)> = index
+            .names()
+            .filter_map(|name| index.find(name))
+            .filter(|p| p.repository == "local")
+            .filter_map(|p| Some((p.name.to_string(), p.installed_version?.to_string())))
+            .collect();
+        let names: Vec<String> = foreign.iter().map(|(n, _)| n.clone()).collect();
+        let found = aur
+            .info(&names)
+            .await
+            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        let mut updates = Vec::new();
+        for (name, installed) in foreign {
+            if let Some(record) = found.iter().find(|p| p.name == name)
+                && crate::version::vercmp(&record.version, &installed)
+                    == std::cmp::Ordering::Greater
+            {
+                updates.push(crate::model::AurUpdate {
+                    name,
+                    installed_version: installed,
+                    aur_version: record.version.clone(),
+                });
+            }
+        }
+        Ok(ResponseBody::AurUpdates(updates))
     }
 
     /// `omg info` of a package the repositories do not have: the AUR's.

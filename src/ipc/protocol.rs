@@ -91,6 +91,13 @@ pub enum RequestBody {
     /// ask questions, and ends with a `Transaction` response. Needs a
     /// daemon running as root (unless it is a dry run).
     Transaction(TransactionRequest),
+    /// Plan installing `targets` across the repositories and the AUR
+    /// (Arch): what to build, in which order, and what it needs.
+    AurPlan {
+        targets: Vec<String>,
+    },
+    /// Installed AUR packages the AUR has newer versions of.
+    AurUpdates,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,6 +136,8 @@ pub enum ResponseBody {
     Status(StatusReport),
     Daemon(DaemonStatus),
     Transaction(TransactionReport),
+    AurPlan(crate::aur::resolve::Plan),
+    AurUpdates(Vec<crate::model::AurUpdate>),
     /// The request was carried out and has nothing to report.
     Done,
 }

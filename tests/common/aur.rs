@@ -80,3 +80,131 @@ pub fn server(dir: PathBuf) -> (HttpServer, Extra) {
     let server = HttpServer::start(move |request| answer(&dir, &shared, request));
     (server, extra)
 }
+
+/// An AUR of a test's own: RPC records for the packages it publishes, and
+/// their git repositories served over HTTP (git's "dumb" protocol).
+pub struct FakeAur {
+    pub server: HttpServer,
+    records: Extra,
+    pub git_root: tempfile::TempDir,
+}
+
+/// One package of a published base.
+pub struct AurSpec {
+    pub name: &'static str,
+    pub depends: &'static [&'static str],
+    pub make_depends: &'static [&'static str],
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    super::system_with(
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=AUR", "-c", "user.email=aur@example.org"])
+            .args(args),
+    );
+}
+
+impl FakeAur {
+    pub fn start() -> FakeAur {
+        let records: Extra = Arc::new(Mutex::new(Vec::new()));
+        let git_root = tempfile::tempdir().unwrap();
+        let shared = records.clone();
+        let root = git_root.path().to_path_buf();
+        let empty = std::path::PathBuf::from("/nonexistent");
+        let server = HttpServer::start(move |request| {
+            if request.path.contains(".git/") {
+                let rel = request.path.trim_start_matches('/');
+                if rel.split('/').any(|c| c == "..") {
+                    return Reply::not_found();
+                }
+                return match std::fs::read(root.join(rel)) {
+                    Ok(bytes) => Reply::Body(200, "application/octet-stream", bytes),
+                    Err(_) => Reply::not_found(),
+                };
+            }
+            answer(&empty, &shared, request)
+        });
+        FakeAur {
+            server,
+            records,
+            git_root,
+        }
+    }
+
+    /// Publishes (or updates) base `pkgbase` at `version` with `packages`;
+    /// `broken`: its package() fails.
+    pub fn publish(&self, pkgbase: &str, version: &str, packages: &[AurSpec], broken: bool) {
+        let (ver, rel) = version.split_once('-').unwrap();
+        let bare = self.git_root.path().join(format!("{pkgbase}.git"));
+        let work = self.git_root.path().join(format!("work-{pkgbase}"));
+        if !bare.exists() {
+            super::system_with(
+                std::process::Command::new("git")
+                    .args(["init", "--quiet", "--bare"])
+                    .arg(&bare),
+            );
+            super::system_with(
+                std::process::Command::new("git")
+                    .args(["init", "--quiet"])
+                    .arg(&work),
+            );
+        }
+        let names: Vec<String> = packages.iter().map(|p| format!("'{}'", p.name)).collect();
+        let mut pkgbuild = format!(
+            "pkgbase={pkgbase}\npkgname=({})\npkgver={ver}\npkgrel={rel}\npkgdesc='AUR test package'\narch=('any')\nlicense=('MIT')\n",
+            names.join(" ")
+        );
+        let make: Vec<String> = packages
+            .iter()
+            .flat_map(|p| p.make_depends.iter().map(|d| format!("'{d}'")))
+            .collect();
+        pkgbuild.push_str(&format!("makedepends=({})\n", make.join(" ")));
+        for p in packages {
+            let deps: Vec<String> = p.depends.iter().map(|d| format!("'{d}'")).collect();
+            pkgbuild.push_str(&format!(
+                "package_{}() {{\n  depends=({})\n  {}mkdir -p \"$pkgdir/usr/share/{}\"\n  echo {version} > \"$pkgdir/usr/share/{}/VERSION\"\n}}\n",
+                p.name,
+                deps.join(" "),
+                if broken { "false\n  " } else { "" },
+                p.name,
+                p.name
+            ));
+        }
+        std::fs::write(work.join("PKGBUILD"), pkgbuild).unwrap();
+        git(&work, &["add", "PKGBUILD"]);
+        git(&work, &["commit", "--quiet", "-m", version]);
+        git(
+            &work,
+            &[
+                "push",
+                "--quiet",
+                "--force",
+                bare.to_str().unwrap(),
+                "HEAD:master",
+            ],
+        );
+        git(&bare, &["symbolic-ref", "HEAD", "refs/heads/master"]);
+        git(&bare, &["update-server-info"]);
+        let mut records = self.records.lock().unwrap();
+        records.retain(|r| r["PackageBase"] != pkgbase);
+        for p in packages {
+            records.push(serde_json::json!({
+                "Name": p.name,
+                "PackageBase": pkgbase,
+                "Version": version,
+                "Description": "AUR test package",
+                "NumVotes": 1,
+                "Popularity": 0.5,
+                "OutOfDate": null,
+                "Maintainer": "tester",
+                "FirstSubmitted": 1700000000,
+                "LastModified": 1700000000,
+                "URLPath": format!("/cgit/aur.git/snapshot/{pkgbase}.tar.gz"),
+                "Depends": p.depends,
+                "MakeDepends": p.make_depends,
+            }));
+        }
+    }
+}

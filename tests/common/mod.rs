@@ -408,3 +408,36 @@ pub fn search(query: &str) -> omg::ipc::protocol::RequestBody {
         sources: Default::default(),
     })
 }
+
+/// A sudoers rule letting `nobody` run one program as root, for the length
+/// of a test (removed when dropped).
+pub struct SudoRule(PathBuf);
+
+impl SudoRule {
+    pub fn for_nobody(program: &str, tag: &str) -> SudoRule {
+        let rule = SudoRule(PathBuf::from(format!(
+            "/etc/sudoers.d/omg-test-{tag}-{}",
+            std::process::id()
+        )));
+        std::fs::write(&rule.0, format!("nobody ALL=(root) NOPASSWD: {program}\n")).unwrap();
+        std::fs::set_permissions(&rule.0, std::os::unix::fs::PermissionsExt::from_mode(0o440))
+            .unwrap();
+        system_with(Command::new("visudo").arg("-cf").arg(&rule.0));
+        rule
+    }
+}
+
+impl Drop for SudoRule {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Gives `path` and everything under it to `nobody`.
+pub fn give_to_nobody(path: &Path) {
+    system_with(
+        Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(path),
+    );
+}

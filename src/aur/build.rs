@@ -1,0 +1,269 @@
+//! Building AUR packages as the user: the package base's git repository
+//! cloned or brought up to date in the build directory, what changed since
+//! the last review, makepkg, and the package files it made.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "AUR packages are built by makepkg, which must not run as root: run omg as your own user (it asks for root through sudo to install)"
+    )]
+    Root,
+    #[error("{0:?} is not a valid package base name")]
+    BadName(String),
+    #[error("fetching {pkgbase} from the AUR failed: {message}")]
+    Fetch { pkgbase: String, message: String },
+    #[error("building {pkgbase} failed (makepkg: {status})")]
+    Makepkg { pkgbase: String, status: String },
+    #[error("building {pkgbase} made no package for {}", .missing.join(", "))]
+    Missing {
+        pkgbase: String,
+        missing: Vec<String>,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+/// Refuses to go on as root.
+pub fn refuse_root() -> Result<(), BuildError> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        Err(BuildError::Root)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `name` is a package name as pacman allows them (so it is safe
+/// as a directory name and in a URL).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(['-', '.'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._+-".contains(c))
+}
+
+fn run(command: &mut Command, pkgbase: &str) -> Result<String, BuildError> {
+    let output = command.output().map_err(|e| BuildError::Fetch {
+        pkgbase: pkgbase.into(),
+        message: format!("cannot run {:?}: {e}", command.get_program()),
+    })?;
+    if !output.status.success() {
+        return Err(BuildError::Fetch {
+            pkgbase: pkgbase.into(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn git(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(dir);
+    c
+}
+
+/// Clones `pkgbase`'s repository from the AUR at `aur` into
+/// `cache/<pkgbase>`, or brings an existing clone up to date (local edits
+/// are thrown away: what is built is what the AUR serves).
+pub fn fetch(aur: &str, pkgbase: &str, cache: &Path) -> Result<PathBuf, BuildError> {
+    if !valid_name(pkgbase) {
+        return Err(BuildError::BadName(pkgbase.into()));
+    }
+    std::fs::create_dir_all(cache).map_err(|source| BuildError::Io {
+        context: format!("cannot create {}", cache.display()),
+        source,
+    })?;
+    let dir = cache.join(pkgbase);
+    let url = format!("{}/{pkgbase}.git", aur.trim_end_matches('/'));
+    if dir.join(".git").is_dir() {
+        run(git(&dir).args(["fetch", "--quiet", &url]), pkgbase)?;
+        run(
+            git(&dir).args(["reset", "--quiet", "--hard", "FETCH_HEAD"]),
+            pkgbase,
+        )?;
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        run(
+            Command::new("git")
+                .args(["clone", "--quiet", &url])
+                .arg(&dir),
+            pkgbase,
+        )?;
+    }
+    if !dir.join("PKGBUILD").is_file() {
+        return Err(BuildError::Fetch {
+            pkgbase: pkgbase.into(),
+            message: "the repository has no PKGBUILD".into(),
+        });
+    }
+    Ok(dir)
+}
+
+/// The commit checked out in `dir`.
+pub fn head(dir: &Path) -> Result<String, BuildError> {
+    let name = dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    Ok(run(git(dir).args(["rev-parse", "HEAD"]), &name)?
+        .trim()
+        .to_string())
+}
+
+fn reviewed_file(dir: &Path) -> PathBuf {
+    dir.join(".git").join("omg-reviewed")
+}
+
+/// What to show before building: the changes since the commit last
+/// reviewed, or (first time) the PKGBUILD and install scripts whole.
+pub fn review_text(dir: &Path) -> Result<String, BuildError> {
+    let name = dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let head = head(dir)?;
+    if let Ok(reviewed) = std::fs::read_to_string(reviewed_file(dir)) {
+        let reviewed = reviewed.trim();
+        if reviewed == head {
+            return Ok(String::new());
+        }
+        if let Ok(diff) = run(git(dir).args(["diff", reviewed, &head, "--"]), &name) {
+            return Ok(diff);
+        }
+    }
+    let mut text = String::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| BuildError::Io {
+            context: format!("cannot read {}", dir.display()),
+            source,
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| n == "PKGBUILD")
+                || p.extension().is_some_and(|e| e == "install")
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        let body = std::fs::read_to_string(&file).unwrap_or_default();
+        text.push_str(&format!(
+            "==> {}\n{body}\n",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    Ok(text)
+}
+
+/// Remembers that the user has reviewed what is checked out.
+pub fn mark_reviewed(dir: &Path) -> Result<(), BuildError> {
+    let head = head(dir)?;
+    std::fs::write(reviewed_file(dir), head).map_err(|source| BuildError::Io {
+        context: "cannot record the review".into(),
+        source,
+    })
+}
+
+/// Runs makepkg in `dir`, packages going to `dir/built` (`pkg` is
+/// makepkg's own). `nodeps`: leave
+/// the dependency check out (when building for another root, whose
+/// database makepkg cannot see; omg installed the dependencies there).
+pub fn makepkg(dir: &Path, pkgbase: &str, nodeps: bool) -> Result<(), BuildError> {
+    refuse_root()?;
+    let pkgdest = dir.join("built");
+    std::fs::create_dir_all(&pkgdest).map_err(|source| BuildError::Io {
+        context: format!("cannot create {}", pkgdest.display()),
+        source,
+    })?;
+    let mut command = Command::new("makepkg");
+    command
+        .args(["--force", "--cleanbuild", "--noconfirm"])
+        .env("PKGDEST", &pkgdest)
+        .current_dir(dir);
+    if nodeps {
+        command.arg("--nodeps");
+    }
+    let status = command.status().map_err(|e| BuildError::Makepkg {
+        pkgbase: pkgbase.into(),
+        status: format!("cannot run makepkg: {e}"),
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::Makepkg {
+            pkgbase: pkgbase.into(),
+            status: status.to_string(),
+        })
+    }
+}
+
+/// The package name of a package file name (`name-ver-rel-arch.pkg.tar.*`).
+fn package_name(file: &str) -> Option<&str> {
+    let stem = &file[..file.find(".pkg.tar")?];
+    let mut parts = stem.rsplitn(4, '-');
+    let (_arch, _rel, _ver) = (parts.next()?, parts.next()?, parts.next()?);
+    parts.next()
+}
+
+/// The files makepkg made for the packages `wanted` of this base.
+pub fn packages(dir: &Path, pkgbase: &str, wanted: &[String]) -> Result<Vec<PathBuf>, BuildError> {
+    let listed = run(
+        Command::new("makepkg")
+            .arg("--packagelist")
+            .env("PKGDEST", dir.join("built"))
+            .current_dir(dir),
+        pkgbase,
+    )?;
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for name in wanted {
+        let file = listed.lines().map(PathBuf::from).find(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|f| package_name(&f.to_string_lossy()).map(|n| n == name))
+                    .unwrap_or(false)
+        });
+        match file {
+            Some(f) => found.push(f),
+            None => missing.push(name.clone()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(BuildError::Missing {
+            pkgbase: pkgbase.into(),
+            missing,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_before_they_become_paths() {
+        assert!(valid_name("jellyfin-server"));
+        assert!(valid_name("libc++"));
+        assert!(!valid_name("../etc"));
+        assert!(!valid_name("a/b"));
+        assert!(!valid_name("-rf"));
+        assert!(!valid_name(""));
+    }
+
+    #[test]
+    fn package_files_name_their_package() {
+        assert_eq!(
+            package_name("foo-bar-1.2-3-x86_64.pkg.tar.zst"),
+            Some("foo-bar")
+        );
+        assert_eq!(package_name("foo-1:1.2-3-any.pkg.tar.xz"), Some("foo"));
+        assert_eq!(package_name("foo.tar.gz"), None);
+    }
+}

@@ -1,0 +1,377 @@
+//! Installing and upgrading AUR packages: omgd plans (resolver, AUR
+//! records, the package database); here, as the user, each base is fetched,
+//! shown for review, built with makepkg, and installed through a root omgd
+//! transaction — the repository dependencies first, each build after what
+//! it needs. A failed build removes the dependencies this run installed.
+
+use std::io::{IsTerminal, Write};
+
+use super::progress::Renderer;
+use super::transaction::{connect, converse, summarize};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
+use crate::aur::build;
+use crate::aur::resolve::Plan;
+use crate::config::{Config, Paths};
+use crate::ipc::client::{ClientError, Connection};
+use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
+use crate::transaction::{
+    Change, ChangeKind, TransactionAction, TransactionOptions, TransactionReport,
+    TransactionRequest,
+};
+
+/// What the AUR part of a command needs to know.
+pub struct AurOptions {
+    /// Remove the repository packages needed only to build, afterwards.
+    pub remove_make: bool,
+}
+
+/// `omg install`: through the AUR when some target is only there, else the
+/// ordinary transaction.
+pub async fn install(
+    session: &mut Session,
+    targets: Vec<String>,
+    options: TransactionOptions,
+    args: &TxArgs,
+    aur: &AurOptions,
+) -> Result<u8, Failure> {
+    let plan = match plan(session, targets.clone()).await? {
+        Some(plan) if !plan.builds.is_empty() => plan,
+        _ => {
+            let action = TransactionAction::Install { targets };
+            return super::transaction::run(session, action, options, args).await;
+        }
+    };
+    execute(session, plan, options, args, aur).await
+}
+
+/// `omg upgrade`: the repositories, then the AUR packages it has newer.
+pub async fn upgrade(
+    session: &mut Session,
+    args: &TxArgs,
+    aur: &AurOptions,
+) -> Result<u8, Failure> {
+    let code = super::transaction::run(
+        session,
+        TransactionAction::Upgrade,
+        TransactionOptions::default(),
+        args,
+    )
+    .await?;
+    let updates = match session.request(RequestBody::AurUpdates).await {
+        Ok(ResponseBody::AurUpdates(u)) => u,
+        Err(ClientError::Remote(e)) if e.kind == ErrorKind::Unsupported => return Ok(code),
+        Err(e) => return Err(e.into()),
+        Ok(_) => return Err(super::unexpected()),
+    };
+    if updates.is_empty() {
+        return Ok(code);
+    }
+    let renderer = Renderer::new(args.json);
+    renderer.step("AUR packages with newer versions:");
+    for u in &updates {
+        renderer.line(&format!(
+            "  {} {} -> {}",
+            u.name, u.installed_version, u.aur_version
+        ));
+    }
+    let targets = updates.iter().map(|u| format!("aur/{}", u.name)).collect();
+    let Some(plan) = plan(session, targets).await? else {
+        return Ok(code);
+    };
+    // Upgrades keep each package's install reason.
+    execute(session, plan, TransactionOptions::default(), args, aur).await
+}
+
+/// omgd's plan, or `None` where there is no AUR (Debian, or turned off).
+async fn plan(session: &mut Session, targets: Vec<String>) -> Result<Option<Plan>, Failure> {
+    match session.request(RequestBody::AurPlan { targets }).await {
+        Ok(ResponseBody::AurPlan(plan)) => Ok(Some(plan)),
+        Ok(_) => Err(super::unexpected()),
+        Err(ClientError::Remote(e)) if e.kind == ErrorKind::Unsupported => Ok(None),
+        Err(ClientError::Remote(e)) if e.kind == ErrorKind::Database => {
+            // The AUR could not be asked: the repositories may still do.
+            super::report_warning(&e.message);
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn show_plan(renderer: &Renderer, plan: &Plan) {
+    if !plan.repo_targets.is_empty() {
+        renderer.step(&format!(
+            "From the repositories: {}",
+            plan.repo_targets.join(" ")
+        ));
+    }
+    if !plan.repo_deps.is_empty() {
+        renderer.step(&format!(
+            "Repository dependencies (installed as dependencies): {}",
+            plan.repo_deps.join(" ")
+        ));
+    }
+    renderer.step("AUR packages, in build order:");
+    for (i, build) in plan.builds.iter().enumerate() {
+        let role = if build.explicit.is_empty() {
+            "dependency"
+        } else {
+            "target"
+        };
+        renderer.line(&format!(
+            "  {}) {} {} [{}] ({role})",
+            i + 1,
+            build.pkgbase,
+            build.version,
+            build.packages.join(", ")
+        ));
+    }
+}
+
+/// One root transaction on `connection`.
+async fn transact(
+    connection: &mut Connection,
+    renderer: &mut Renderer,
+    action: TransactionAction,
+    options: TransactionOptions,
+) -> Result<TransactionReport, Failure> {
+    let request = TransactionRequest { action, options };
+    let report = converse(connection, renderer, request.clone()).await?;
+    renderer.settle();
+    summarize(renderer, &request, &report);
+    Ok(report)
+}
+
+fn installed_names(report: &TransactionReport) -> Vec<String> {
+    report
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Install)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+async fn execute(
+    session: &mut Session,
+    plan: Plan,
+    options: TransactionOptions,
+    args: &TxArgs,
+    aur: &AurOptions,
+) -> Result<u8, Failure> {
+    let mut renderer = Renderer::new(args.json);
+    show_plan(&renderer, &plan);
+    if args.dry_run {
+        if args.json {
+            print_json(&plan)?;
+        }
+        renderer.line("dry run: nothing was changed");
+        return Ok(EXIT_OK);
+    }
+    build::refuse_root().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    let paths = Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    let config = Config::load(&paths.config_dir).unwrap_or_default();
+    let aur_url = config.aur.base_url();
+    let cache = paths.cache_dir.join("aur");
+    // Building for another root: makepkg cannot see that database.
+    let nodeps = session.env.iter().any(|(var, _)| {
+        matches!(
+            *var,
+            "OMG_ALPM_ROOT" | "OMG_ALPM_DBPATH" | "OMG_PACMAN_CONF"
+        )
+    });
+
+    let mut connection = connect(session, true).await?;
+    let mut reports: Vec<Change> = Vec::new();
+    let mut installed_deps: Vec<String> = Vec::new();
+    let base = TransactionOptions {
+        noconfirm: args.noconfirm,
+        ..TransactionOptions::default()
+    };
+    if !plan.repo_deps.is_empty() {
+        let report = transact(
+            &mut connection,
+            &mut renderer,
+            TransactionAction::Install {
+                targets: plan.repo_deps.clone(),
+            },
+            TransactionOptions {
+                as_deps: true,
+                needed: true,
+                ..base.clone()
+            },
+        )
+        .await?;
+        installed_deps.extend(installed_names(&report));
+        reports.extend(report.changes);
+    }
+    if !plan.repo_targets.is_empty() {
+        let report = transact(
+            &mut connection,
+            &mut renderer,
+            TransactionAction::Install {
+                targets: plan.repo_targets.clone(),
+            },
+            TransactionOptions {
+                noconfirm: args.noconfirm,
+                ..options.clone()
+            },
+        )
+        .await?;
+        reports.extend(report.changes);
+    }
+    for build in &plan.builds {
+        let outcome = build_one(
+            &mut connection,
+            &mut renderer,
+            build,
+            &aur_url,
+            &cache,
+            nodeps,
+            args.noconfirm,
+            &options,
+        )
+        .await;
+        match outcome {
+            Ok(report) => {
+                if build.explicit.is_empty() {
+                    installed_deps.extend(installed_names(&report));
+                }
+                reports.extend(report.changes);
+            }
+            Err(failure) => {
+                // Leave the system as it was: take away what this run
+                // installed only to get here.
+                if !installed_deps.is_empty() {
+                    renderer.step("removing the dependencies installed for this build");
+                    let _ = transact(
+                        &mut connection,
+                        &mut renderer,
+                        TransactionAction::Remove {
+                            targets: installed_deps.clone(),
+                        },
+                        TransactionOptions {
+                            noconfirm: true,
+                            ..TransactionOptions::default()
+                        },
+                    )
+                    .await;
+                }
+                connection.close().await;
+                return Err(failure);
+            }
+        }
+    }
+    if aur.remove_make {
+        let make_only: Vec<String> = installed_deps
+            .iter()
+            .filter(|n| plan.repo_make_deps.contains(n))
+            .cloned()
+            .collect();
+        if !make_only.is_empty() {
+            renderer.step("removing the packages needed only to build");
+            transact(
+                &mut connection,
+                &mut renderer,
+                TransactionAction::Remove { targets: make_only },
+                TransactionOptions {
+                    noconfirm: true,
+                    ..TransactionOptions::default()
+                },
+            )
+            .await?;
+        }
+    }
+    connection.close().await;
+    if args.json {
+        print_json(&TransactionReport {
+            databases: Vec::new(),
+            changes: reports,
+            committed: true,
+        })?;
+    }
+    Ok(EXIT_OK)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_one(
+    connection: &mut Connection,
+    renderer: &mut Renderer,
+    build: &crate::aur::resolve::Build,
+    aur_url: &str,
+    cache: &std::path::Path,
+    nodeps: bool,
+    noconfirm: bool,
+    options: &TransactionOptions,
+) -> Result<TransactionReport, Failure> {
+    let fail = |e: build::BuildError| Failure::new(e.to_string(), EXIT_FAILURE);
+    renderer.step(&format!("fetching {} from the AUR", build.pkgbase));
+    let dir = build::fetch(aur_url, &build.pkgbase, cache).map_err(fail)?;
+    if !noconfirm {
+        let text = build::review_text(&dir).map_err(fail)?;
+        if text.is_empty() {
+            renderer.line(&format!(
+                "{}: nothing changed since your last review",
+                build.pkgbase
+            ));
+        } else {
+            show(renderer, &text);
+        }
+        renderer.prompt(&format!(":: Build {}? [Y/n] ", build.pkgbase));
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        if !std::io::stdin().is_terminal() {
+            renderer.line(line.trim());
+        }
+        if matches!(line.trim().to_lowercase().as_str(), "n" | "no") {
+            return Err(Failure::new(
+                format!(
+                    "building {} was declined; nothing more was changed",
+                    build.pkgbase
+                ),
+                EXIT_FAILURE,
+            ));
+        }
+        build::mark_reviewed(&dir).map_err(fail)?;
+    }
+    renderer.step(&format!("building {} {}", build.pkgbase, build.version));
+    renderer.settle();
+    build::makepkg(&dir, &build.pkgbase, nodeps).map_err(fail)?;
+    let files = build::packages(&dir, &build.pkgbase, &build.packages).map_err(fail)?;
+    let targets = files.iter().map(|f| f.display().to_string()).collect();
+    let as_deps = build.explicit.is_empty();
+    transact(
+        connection,
+        renderer,
+        TransactionAction::Install { targets },
+        TransactionOptions {
+            noconfirm,
+            as_deps: as_deps || options.as_deps,
+            as_explicit: !as_deps && options.as_explicit,
+            ..TransactionOptions::default()
+        },
+    )
+    .await
+}
+
+/// Shows review text: through the pager on a terminal, printed otherwise.
+fn show(renderer: &Renderer, text: &str) {
+    if std::io::stdout().is_terminal() {
+        let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
+        let mut parts = pager.split_whitespace();
+        if let Some(program) = parts.next()
+            && let Ok(mut child) = std::process::Command::new(program)
+                .args(parts)
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+        {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            let _ = child.wait();
+            return;
+        }
+    }
+    renderer.print(text);
+    if !text.ends_with('\n') {
+        renderer.line("");
+    }
+}
