@@ -82,6 +82,28 @@ impl Setup {
             .into()
     }
 
+    /// Like `omg`, with `input` as the answers on standard input.
+    fn omg_answering(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .env
+            .command("/usr/bin/setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_omg"))
+            .args(["--backend", "alpm", "--pacman-conf"])
+            .arg(self.root.conf())
+            .args(args)
+            .env("HOME", self.env.dir.path().join("home"))
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
     fn q(&self, flag: &str) -> BTreeSet<String> {
         self.root
             .pacman_query(&[flag])
@@ -209,4 +231,43 @@ fn root_is_refused_and_a_dry_run_shows_the_order() {
     let run = env.omg(&["install", "--noconfirm", "no-such-thing"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("no-such-thing"), "{}", run.stderr);
+}
+
+#[test]
+fn builds_are_reviewed_first_then_only_what_changed() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let lib = |version| {
+        s.aur.publish(
+            "aur-lib",
+            version,
+            &[AurSpec {
+                name: "aur-lib",
+                depends: &[],
+                make_depends: &[],
+            }],
+            false,
+        )
+    };
+    // First time: the whole PKGBUILD, then the question.
+    let run = s.omg_answering(&["install", "aur-lib"], "y\ny\n");
+    ok(&run);
+    assert!(run.stdout.contains("==> PKGBUILD"), "{}", run.stdout);
+    assert!(run.stdout.contains("pkgver=1.0"), "{}", run.stdout);
+    assert!(run.stdout.contains("Build aur-lib? [Y/n]"), "{}", run.stdout);
+    assert!(s.q("-Q").contains("aur-lib 1.0-1"));
+    // A new version: only the change since the review.
+    lib("1.1-1");
+    let run = s.omg_answering(&["upgrade"], "y\ny\n");
+    ok(&run);
+    assert!(run.stdout.contains("-pkgver=1.0") && run.stdout.contains("+pkgver=1.1"), "{}", run.stdout);
+    assert!(!run.stdout.contains("==> PKGBUILD"), "{}", run.stdout);
+    assert!(s.q("-Q").contains("aur-lib 1.1-1"));
+    // Declined: nothing is built or changed.
+    lib("1.2-1");
+    let run = s.omg_answering(&["upgrade"], "n\n");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("declined"), "{}", run.stderr);
+    assert!(s.q("-Q").contains("aur-lib 1.1-1"));
 }
