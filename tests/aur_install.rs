@@ -100,7 +100,12 @@ impl Setup {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap().into()
     }
 
@@ -255,13 +260,21 @@ fn builds_are_reviewed_first_then_only_what_changed() {
     ok(&run);
     assert!(run.stdout.contains("==> PKGBUILD"), "{}", run.stdout);
     assert!(run.stdout.contains("pkgver=1.0"), "{}", run.stdout);
-    assert!(run.stdout.contains("Build aur-lib? [Y/n]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Build aur-lib? [Y/n]"),
+        "{}",
+        run.stdout
+    );
     assert!(s.q("-Q").contains("aur-lib 1.0-1"));
     // A new version: only the change since the review.
     lib("1.1-1");
     let run = s.omg_answering(&["upgrade"], "y\ny\n");
     ok(&run);
-    assert!(run.stdout.contains("-pkgver=1.0") && run.stdout.contains("+pkgver=1.1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("-pkgver=1.0") && run.stdout.contains("+pkgver=1.1"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("==> PKGBUILD"), "{}", run.stdout);
     assert!(s.q("-Q").contains("aur-lib 1.1-1"));
     // Declined: nothing is built or changed.

@@ -161,3 +161,26 @@ fn debian_systems_never_ask_the_aur() {
     assert_eq!(run.code, 1);
     assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[test]
+fn aur_answers_are_kept_between_runs_for_a_while() {
+    let Some(dir) = common::aur::fixtures() else {
+        return;
+    };
+    let (server, _) = common::aur::server(dir);
+    let root = synced();
+    let hits = || server.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let env = env_for(&root, &server.url, "");
+    let first = env.json(&["search", "aura", "--json"]);
+    assert_eq!(hits(), 1);
+    // Another one-shot process: the saved answer, no request.
+    let second = env.json(&["search", "aura", "--json"]);
+    assert_eq!(hits(), 1);
+    assert_eq!(first, second);
+    // With no time to keep answers, the AUR is asked again.
+    let fresh = env_for(&root, &server.url, "cache_secs = 0\n");
+    fresh.json(&["search", "aura", "--json"]);
+    let before = hits();
+    fresh.json(&["search", "aura", "--json"]);
+    assert!(hits() > before);
+}

@@ -25,7 +25,7 @@ use crate::model::{
     SearchResults, StatusReport, UpdateCheck,
 };
 use crate::status::{self, Status};
-use crate::store::{PACKAGE_INFO, Store};
+use crate::store::{AUR_CACHE, PACKAGE_INFO, Store};
 use crate::transaction::{TransactionRequest, TxChannel, TxError};
 
 /// How many "did you mean" names an unknown package gets.
@@ -297,10 +297,15 @@ impl Engine {
         };
         let term = crate::aur::search::term(&request.query);
         let remote = async {
-            match &term {
-                Some(term) => Some(aur.search(term).await),
-                None => None,
+            let term = term.as_ref()?;
+            if let Some(stored) = self.stored_aur_search(term) {
+                return Some(Ok(stored));
             }
+            let found = aur.search(term).await;
+            if let Ok(found) = &found {
+                self.store_aur_search(term, found);
+            }
+            Some(found)
         };
         let (local, remote) = tokio::join!(self.cached(RequestKey::Search(local_request)), remote);
         let ResponseBody::Search(mut local) = local? else {
@@ -342,6 +347,30 @@ impl Engine {
             &installed,
             request.limit,
         )))
+    }
+
+    /// An AUR search answer saved by an earlier process, if still fresh.
+    fn stored_aur_search(&self, term: &str) -> Option<Arc<Vec<crate::aur::rpc::AurPackage>>> {
+        let store = self.store.as_ref()?;
+        let max_age = self.config.aur.cache_secs;
+        let found = store.with_blob(AUR_CACHE, &format!("search:{term}"), |blob| {
+            let ((fetched, records), _): ((u64, Vec<crate::aur::rpc::AurPackage>), _) =
+                bincode::serde::decode_from_slice(blob?, bincode::config::standard()).ok()?;
+            (crate::unix_now().saturating_sub(fetched) < max_age).then_some(records)
+        });
+        found.ok().flatten().map(Arc::new)
+    }
+
+    fn store_aur_search(&self, term: &str, found: &[crate::aur::rpc::AurPackage]) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        if let Ok(blob) =
+            bincode::serde::encode_to_vec((crate::unix_now(), found), bincode::config::standard())
+            && let Err(e) = store.put_blob(AUR_CACHE, &format!("search:{term}"), &blob)
+        {
+            debug!("the AUR answer was not saved: {e}");
+        }
     }
 
     fn aur_or_unsupported(&self) -> Result<&AurService, WireError> {

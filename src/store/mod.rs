@@ -22,6 +22,10 @@ pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("pac
 /// backend name.
 pub const REFRESH: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh");
 
+/// AUR answers kept between processes (a one-shot omgd starts empty):
+/// `search:<term>` → (Unix time fetched, records).
+pub const AUR_CACHE: TableDefinition<&str, &[u8]> = TableDefinition::new("aur_cache");
+
 /// The database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
