@@ -284,3 +284,52 @@ fn builds_are_reviewed_first_then_only_what_changed() {
     assert!(run.stderr.contains("declined"), "{}", run.stderr);
     assert!(s.q("-Q").contains("aur-lib 1.1-1"));
 }
+
+#[test]
+fn devel_rebuilds_vcs_packages_whose_upstream_moved_on() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let upstream_work = s.aur.git_root.path().join("work-upstream");
+    s.aur
+        .commit("upstream-tool.git", &upstream_work, "VERSION", "1\n");
+    let pkgbuild = format!(
+        "pkgname=tool-git\npkgver=r1\npkgrel=1\npkgdesc='a VCS package'\narch=('any')\nlicense=('MIT')\n\
+         source=(\"tool::git+{}/upstream-tool.git\")\nsha256sums=('SKIP')\n\
+         pkgver() {{\n  cd tool\n  echo \"r$(git rev-list --count HEAD)\"\n}}\n\
+         package() {{\n  mkdir -p \"$pkgdir/usr/share/tool-git\"\n  cp tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION\"\n}}\n",
+        s.aur.server.url
+    );
+    let spec = [AurSpec {
+        name: "tool-git",
+        depends: &[],
+        make_depends: &[],
+    }];
+    s.aur.publish_pkgbuild("tool-git", "r1-1", &spec, &pkgbuild);
+    ok(&s.omg(&["install", "--noconfirm", "tool-git"]));
+    assert!(s.q("-Q").contains("tool-git r1-1"));
+    let installed = s.root.path("root/usr/share/tool-git/VERSION");
+    assert_eq!(std::fs::read_to_string(&installed).unwrap().trim(), "1");
+
+    // Upstream unchanged: nothing to rebuild.
+    let run = s.omg(&["upgrade", "--noconfirm", "--devel"]);
+    ok(&run);
+    assert!(
+        !run.stdout.contains("upstream has new commits"),
+        "{}",
+        run.stdout
+    );
+
+    // A new upstream commit (the AUR's version stays r1-1): rebuilt.
+    s.aur
+        .commit("upstream-tool.git", &upstream_work, "VERSION", "2\n");
+    let run = s.omg(&["upgrade", "--noconfirm", "--devel"]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("tool-git: upstream has new commits"),
+        "{}",
+        run.stdout
+    );
+    assert!(s.q("-Q").contains("tool-git r2-1"), "{:?}", s.q("-Q"));
+    assert_eq!(std::fs::read_to_string(&installed).unwrap().trim(), "2");
+}

@@ -3,6 +3,7 @@
 //! which order, across the repositories and the AUR (`resolve`).
 
 pub mod build;
+pub mod devel;
 pub mod resolve;
 pub mod rpc;
 pub mod search;

@@ -23,6 +23,15 @@ use crate::transaction::{
 pub struct AurOptions {
     /// Remove the repository packages needed only to build, afterwards.
     pub remove_make: bool,
+    /// Upgrade: also rebuild VCS packages whose upstream has moved on.
+    pub devel: bool,
+}
+
+/// Where built bases' upstream commits are kept.
+fn devel_db_path() -> Option<std::path::PathBuf> {
+    Paths::user()
+        .ok()
+        .map(|p| p.cache_dir.join("aur").join("devel.json"))
 }
 
 /// `omg install`: through the AUR when some target is only there, else the
@@ -63,18 +72,52 @@ pub async fn upgrade(
         Err(e) => return Err(e.into()),
         Ok(_) => return Err(super::unexpected()),
     };
-    if updates.is_empty() {
+    let renderer = Renderer::new(args.json);
+    let mut targets: Vec<String> = updates.iter().map(|u| format!("aur/{}", u.name)).collect();
+    if !updates.is_empty() {
+        renderer.step("AUR packages with newer versions:");
+        for u in &updates {
+            renderer.line(&format!(
+                "  {} {} -> {}",
+                u.name, u.installed_version, u.aur_version
+            ));
+        }
+    }
+    if aur.devel {
+        let installed: Vec<String> = match session
+            .request(RequestBody::List {
+                filter: crate::model::ListFilter::All,
+            })
+            .await?
+        {
+            ResponseBody::List(list) => list.into_iter().map(|p| p.name).collect(),
+            _ => return Err(super::unexpected()),
+        };
+        renderer.step("checking VCS packages against their upstream...");
+        let db = devel_db_path()
+            .map(|p| crate::aur::devel::DevelDb::load(&p))
+            .unwrap_or_default();
+        for (base, built) in db.outdated() {
+            let names: Vec<&String> = built
+                .packages
+                .iter()
+                .filter(|n| installed.contains(n))
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            renderer.line(&format!("  {base}: upstream has new commits"));
+            for name in names {
+                let target = format!("aur/{name}");
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+        }
+    }
+    if targets.is_empty() {
         return Ok(code);
     }
-    let renderer = Renderer::new(args.json);
-    renderer.step("AUR packages with newer versions:");
-    for u in &updates {
-        renderer.line(&format!(
-            "  {} {} -> {}",
-            u.name, u.installed_version, u.aur_version
-        ));
-    }
-    let targets = updates.iter().map(|u| format!("aur/{}", u.name)).collect();
     let Some(plan) = plan(session, targets).await? else {
         return Ok(code);
     };
@@ -338,7 +381,7 @@ async fn build_one(
     let files = build::packages(&dir, &build.pkgbase, &build.packages).map_err(fail)?;
     let targets = files.iter().map(|f| f.display().to_string()).collect();
     let as_deps = build.explicit.is_empty();
-    transact(
+    let report = transact(
         connection,
         renderer,
         TransactionAction::Install { targets },
@@ -349,7 +392,16 @@ async fn build_one(
             ..TransactionOptions::default()
         },
     )
-    .await
+    .await?;
+    // What upstream commits a VCS package was built from, for --devel.
+    if let Some(path) = devel_db_path() {
+        let mut db = crate::aur::devel::DevelDb::load(&path);
+        db.record(&build.pkgbase, &dir, &build.packages);
+        if let Err(e) = db.save(&path) {
+            super::report_warning(&format!("cannot save {}: {e}", path.display()));
+        }
+    }
+    Ok(report)
 }
 
 /// Shows review text: through the pager on a terminal, printed otherwise.

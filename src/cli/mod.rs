@@ -239,6 +239,9 @@ pub struct UpgradeArgs {
     /// AUR: remove the repository packages needed only to build, afterwards
     #[arg(long)]
     pub removemake: bool,
+    /// AUR: also rebuild VCS packages (-git, …) whose upstream has new commits
+    #[arg(long)]
+    pub devel: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -493,6 +496,7 @@ pub fn run() -> ExitCode {
                 };
                 let extra = aur::AurOptions {
                     remove_make: args.removemake,
+                    devel: false,
                 };
                 aur::install(
                     &mut session,
@@ -517,6 +521,7 @@ pub fn run() -> ExitCode {
             Command::Upgrade(args) => {
                 let extra = aur::AurOptions {
                     remove_make: args.removemake,
+                    devel: args.devel,
                 };
                 aur::upgrade(&mut session, &args.tx, &extra).await
             }

@@ -107,6 +107,54 @@ fn git(dir: &std::path::Path, args: &[&str]) {
 }
 
 impl FakeAur {
+    /// Commits `file` with `content` in the work tree `work` and pushes it
+    /// to the served bare repository `repo` (created on first use).
+    pub fn commit(
+        &self,
+        repo: &str,
+        work: &std::path::Path,
+        file: &str,
+        content: &str,
+    ) -> std::path::PathBuf {
+        let bare = self.git_root.path().join(repo);
+        if !bare.exists() {
+            super::system_with(
+                std::process::Command::new("git")
+                    .args(["init", "--quiet", "--bare"])
+                    .arg(&bare),
+            );
+            super::system_with(
+                std::process::Command::new("git")
+                    .args(["init", "--quiet"])
+                    .arg(work),
+            );
+        }
+        std::fs::write(work.join(file), content).unwrap();
+        git(work, &["add", file]);
+        git(
+            work,
+            &[
+                "commit",
+                "--quiet",
+                "-m",
+                content.lines().next().unwrap_or("update"),
+            ],
+        );
+        git(
+            work,
+            &[
+                "push",
+                "--quiet",
+                "--force",
+                bare.to_str().unwrap(),
+                "HEAD:master",
+            ],
+        );
+        git(&bare, &["symbolic-ref", "HEAD", "refs/heads/master"]);
+        git(&bare, &["update-server-info"]);
+        bare
+    }
+
     pub fn start() -> FakeAur {
         let records: Extra = Arc::new(Mutex::new(Vec::new()));
         let git_root = tempfile::tempdir().unwrap();
@@ -137,20 +185,6 @@ impl FakeAur {
     /// `broken`: its package() fails.
     pub fn publish(&self, pkgbase: &str, version: &str, packages: &[AurSpec], broken: bool) {
         let (ver, rel) = version.split_once('-').unwrap();
-        let bare = self.git_root.path().join(format!("{pkgbase}.git"));
-        let work = self.git_root.path().join(format!("work-{pkgbase}"));
-        if !bare.exists() {
-            super::system_with(
-                std::process::Command::new("git")
-                    .args(["init", "--quiet", "--bare"])
-                    .arg(&bare),
-            );
-            super::system_with(
-                std::process::Command::new("git")
-                    .args(["init", "--quiet"])
-                    .arg(&work),
-            );
-        }
         let names: Vec<String> = packages.iter().map(|p| format!("'{}'", p.name)).collect();
         let mut pkgbuild = format!(
             "pkgbase={pkgbase}\npkgname=({})\npkgver={ver}\npkgrel={rel}\npkgdesc='AUR test package'\narch=('any')\nlicense=('MIT')\n",
@@ -172,21 +206,20 @@ impl FakeAur {
                 p.name
             ));
         }
-        std::fs::write(work.join("PKGBUILD"), pkgbuild).unwrap();
-        git(&work, &["add", "PKGBUILD"]);
-        git(&work, &["commit", "--quiet", "-m", version]);
-        git(
-            &work,
-            &[
-                "push",
-                "--quiet",
-                "--force",
-                bare.to_str().unwrap(),
-                "HEAD:master",
-            ],
-        );
-        git(&bare, &["symbolic-ref", "HEAD", "refs/heads/master"]);
-        git(&bare, &["update-server-info"]);
+        self.publish_pkgbuild(pkgbase, version, packages, &pkgbuild);
+    }
+
+    /// Publishes base `pkgbase` at `version` with this PKGBUILD; its RPC
+    /// records list `packages`.
+    pub fn publish_pkgbuild(
+        &self,
+        pkgbase: &str,
+        version: &str,
+        packages: &[AurSpec],
+        pkgbuild: &str,
+    ) {
+        let work = self.git_root.path().join(format!("work-{pkgbase}"));
+        self.commit(&format!("{pkgbase}.git"), &work, "PKGBUILD", pkgbuild);
         let mut records = self.records.lock().unwrap();
         records.retain(|r| r["PackageBase"] != pkgbase);
         for p in packages {
