@@ -15,6 +15,10 @@ packages=(
     pacman-package-manager makepkg libarchive-tools zstd fakeroot
     # signed packages (gpg), and the path of an ordinary user through sudo
     gnupg sudo
+    # sequoia-openpgp's nettle backend (bindgen needs libclang)
+    nettle-dev libclang-dev
+    # AUR builds fetch package repositories
+    git
     # the tests call these to compare answers
     apt dpkg
     # systemd-analyze verify and systemd-socket-activate for the daemon tests

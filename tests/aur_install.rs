@@ -333,3 +333,131 @@ fn devel_rebuilds_vcs_packages_whose_upstream_moved_on() {
     assert!(s.q("-Q").contains("tool-git r2-1"), "{:?}", s.q("-Q"));
     assert_eq!(std::fs::read_to_string(&installed).unwrap().trim(), "2");
 }
+
+/// A throwaway OpenPGP key in its own GnuPG home; returns (home, fingerprint).
+fn packager_key(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let home = dir.join("packager-gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let gpg = |args: &[&str]| {
+        common::system_with(
+            std::process::Command::new("gpg")
+                .arg("--homedir")
+                .arg(&home)
+                .args(["--batch", "--quiet", "--passphrase", ""])
+                .args(args),
+        )
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "upstream dev <dev@example.org>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let listing = gpg(&["--list-keys", "--with-colons"]);
+    let fingerprint = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .and_then(|l| l.split(':').find(|f| !f.is_empty()))
+        .unwrap()
+        .to_string();
+    (home, fingerprint)
+}
+
+fn gpg_in(home: &std::path::Path, args: &[&str]) -> String {
+    common::system_with(
+        std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(home)
+            .args(["--batch", "--quiet", "--yes"])
+            .args(args),
+    )
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn signed_sources_are_checked_against_the_keys_the_user_trusts() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let (home, fingerprint) = packager_key(s.env.dir.path());
+    let work = s.aur.git_root.path().join("work-signed");
+    let publish = |data: &str, signed: &str| {
+        let scratch = s.env.dir.path().join("to-sign");
+        std::fs::write(&scratch, signed).unwrap();
+        let armored = gpg_in(
+            &home,
+            &[
+                "--armor",
+                "--detach-sign",
+                "--output",
+                "-",
+                scratch.to_str().unwrap(),
+            ],
+        );
+        s.aur.commit("signed.git", &work, "data.txt", data);
+        s.aur.commit("signed.git", &work, "data.txt.asc", &armored);
+        let pkgbuild = format!(
+            "pkgname=signed\npkgver=1.0\npkgrel=1\npkgdesc='signed sources'\narch=('any')\nlicense=('MIT')\n\
+             source=('data.txt' 'data.txt.asc')\nsha256sums=('{}' 'SKIP')\nvalidpgpkeys=('{fingerprint}')\n\
+             package() {{\n  install -Dm644 data.txt \"$pkgdir/usr/share/signed/data.txt\"\n}}\n",
+            sha256(data.as_bytes())
+        );
+        let spec = [AurSpec {
+            name: "signed",
+            depends: &[],
+            make_depends: &[],
+        }];
+        s.aur.publish_pkgbuild("signed", "1.0-1", &spec, &pkgbuild);
+    };
+    let keys = s.env.dir.path().join("config/aur-keys");
+
+    // No trusted key yet: refused.
+    publish("release data\n", "release data\n");
+    let run = s.omg(&["install", "--noconfirm", "signed"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("no trusted key"), "{}", run.stderr);
+    assert!(s.q("-Qq").is_empty());
+
+    // The user trusts the packager's key: installed.
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(
+        keys.join("upstream.asc"),
+        gpg_in(&home, &["--armor", "--export"]),
+    )
+    .unwrap();
+    let run = s.omg(&["install", "--noconfirm", "signed"]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("data.txt: good signature"),
+        "{}",
+        run.stdout
+    );
+    assert!(s.q("-Qq").contains("signed"));
+
+    // Data changed (checksum updated to match) under the old signature:
+    // refused, the installed version stays.
+    publish("tampered data\n", "release data\n");
+    let run = s.omg(&["install", "--noconfirm", "aur/signed"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("not a valid signature"),
+        "{}",
+        run.stderr
+    );
+    let installed = s.root.path("root/usr/share/signed/data.txt");
+    assert_eq!(
+        std::fs::read_to_string(installed).unwrap(),
+        "release data\n"
+    );
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .output();
+}

@@ -173,7 +173,12 @@ pub fn mark_reviewed(dir: &Path) -> Result<(), BuildError> {
 /// makepkg's own). `nodeps`: leave
 /// the dependency check out (when building for another root, whose
 /// database makepkg cannot see; omg installed the dependencies there).
-pub fn makepkg(dir: &Path, pkgbase: &str, nodeps: bool) -> Result<(), BuildError> {
+pub fn makepkg(
+    dir: &Path,
+    pkgbase: &str,
+    nodeps: bool,
+    signatures_checked: bool,
+) -> Result<(), BuildError> {
     refuse_root()?;
     let pkgdest = dir.join("built");
     std::fs::create_dir_all(&pkgdest).map_err(|source| BuildError::Io {
@@ -184,9 +189,14 @@ pub fn makepkg(dir: &Path, pkgbase: &str, nodeps: bool) -> Result<(), BuildError
     command
         .args(["--force", "--cleanbuild", "--noconfirm"])
         .env("PKGDEST", &pkgdest)
+        .env("SRCDEST", dir)
         .current_dir(dir);
     if nodeps {
         command.arg("--nodeps");
+    }
+    if signatures_checked {
+        // omg checked them (sequoia, the user's trusted keys).
+        command.arg("--skippgpcheck");
     }
     let status = command.status().map_err(|e| BuildError::Makepkg {
         pkgbase: pkgbase.into(),
@@ -198,6 +208,71 @@ pub fn makepkg(dir: &Path, pkgbase: &str, nodeps: bool) -> Result<(), BuildError
         Err(BuildError::Makepkg {
             pkgbase: pkgbase.into(),
             status: status.to_string(),
+        })
+    }
+}
+
+/// The `.SRCINFO` of the PKGBUILD in `dir`, as makepkg prints it (the
+/// checked-out PKGBUILD, whatever the repository's `.SRCINFO` says).
+pub fn srcinfo(dir: &Path, pkgbase: &str) -> Result<super::srcinfo::Srcinfo, BuildError> {
+    let text = run(
+        Command::new("makepkg")
+            .arg("--printsrcinfo")
+            .current_dir(dir),
+        pkgbase,
+    )?;
+    super::srcinfo::Srcinfo::parse(&text).map_err(|e| BuildError::Fetch {
+        pkgbase: pkgbase.into(),
+        message: e.to_string(),
+    })
+}
+
+/// The file a source entry is saved as (`name::url`, else the URL's last
+/// part).
+fn source_file(entry: &str) -> &str {
+    match entry.split_once("::") {
+        Some((name, _)) => name,
+        None => entry.rsplit('/').next().unwrap_or(entry),
+    }
+}
+
+/// Each signed source as (data file, signature file), by makepkg's rule: a
+/// source `x.sig` (or `.asc`, `.sign`) signs the source saved as `x`.
+pub fn signed_sources(info: &super::srcinfo::Srcinfo) -> Vec<(String, String)> {
+    let sources = info.base_values("source", std::env::consts::ARCH);
+    let files: Vec<&str> = sources.iter().map(|s| source_file(s)).collect();
+    files
+        .iter()
+        .filter_map(|sig| {
+            let data = [".sig", ".asc", ".sign"]
+                .iter()
+                .find_map(|ext| sig.strip_suffix(ext))?;
+            files
+                .contains(&data)
+                .then(|| (data.to_string(), sig.to_string()))
+        })
+        .collect()
+}
+
+/// Downloads the sources into `dir` and checks their checksums (makepkg
+/// `--verifysource`), leaving signatures to omg.
+pub fn download_sources(dir: &Path, pkgbase: &str) -> Result<(), BuildError> {
+    refuse_root()?;
+    let status = Command::new("makepkg")
+        .args(["--verifysource", "--skippgpcheck", "--noconfirm"])
+        .env("SRCDEST", dir)
+        .current_dir(dir)
+        .status()
+        .map_err(|e| BuildError::Makepkg {
+            pkgbase: pkgbase.into(),
+            status: format!("cannot run makepkg: {e}"),
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::Makepkg {
+            pkgbase: pkgbase.into(),
+            status: format!("sources could not be fetched or verified ({status})"),
         })
     }
 }
@@ -255,6 +330,21 @@ mod tests {
         assert!(!valid_name("a/b"));
         assert!(!valid_name("-rf"));
         assert!(!valid_name(""));
+    }
+
+    #[test]
+    fn signed_sources_pair_up_as_makepkg_pairs_them() {
+        let info = super::super::srcinfo::Srcinfo::parse(
+            "pkgbase = a\n\tpkgver = 1\n\tpkgrel = 1\n\tsource = https://x.org/a-1.tar.gz\n\tsource = https://x.org/a-1.tar.gz.sig\n\tsource = b.txt::https://y.org/b\n\tsource = b.txt.asc::https://y.org/b.asc\n\tsource = lonely.sig\n\npkgname = a\n",
+        )
+        .unwrap();
+        assert_eq!(
+            signed_sources(&info),
+            [
+                ("a-1.tar.gz".to_string(), "a-1.tar.gz.sig".to_string()),
+                ("b.txt".to_string(), "b.txt.asc".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -263,6 +263,7 @@ async fn execute(
     }
     for build in &plan.builds {
         let outcome = build_one(
+            session,
             &mut connection,
             &mut renderer,
             build,
@@ -336,6 +337,7 @@ async fn execute(
 
 #[allow(clippy::too_many_arguments)]
 async fn build_one(
+    session: &mut Session,
     connection: &mut Connection,
     renderer: &mut Renderer,
     build: &crate::aur::resolve::Build,
@@ -375,9 +377,30 @@ async fn build_one(
         }
         build::mark_reviewed(&dir).map_err(fail)?;
     }
+    // Signed sources: downloaded and checksummed by makepkg, signatures
+    // checked by omgd against the keys the user trusts.
+    let info = build::srcinfo(&dir, &build.pkgbase).map_err(fail)?;
+    let signed = build::signed_sources(&info);
+    if !signed.is_empty() {
+        renderer.step(&format!(
+            "verifying the signed sources of {}",
+            build.pkgbase
+        ));
+        renderer.settle();
+        build::download_sources(&dir, &build.pkgbase).map_err(fail)?;
+        let request = RequestBody::VerifySignatures {
+            dir: dir.display().to_string(),
+            pairs: signed.clone(),
+            validpgpkeys: info.base_values("validpgpkeys", std::env::consts::ARCH),
+        };
+        session.request(request).await?;
+        for (data, _) in &signed {
+            renderer.line(&format!(" {data}: good signature by a trusted key"));
+        }
+    }
     renderer.step(&format!("building {} {}", build.pkgbase, build.version));
     renderer.settle();
-    build::makepkg(&dir, &build.pkgbase, nodeps).map_err(fail)?;
+    build::makepkg(&dir, &build.pkgbase, nodeps, !signed.is_empty()).map_err(fail)?;
     let files = build::packages(&dir, &build.pkgbase, &build.packages).map_err(fail)?;
     let targets = files.iter().map(|f| f.display().to_string()).collect();
     let as_deps = build.explicit.is_empty();

@@ -220,6 +220,11 @@ impl Engine {
             }
             RequestBody::AurPlan { targets } => self.aur_plan(targets).await,
             RequestBody::AurUpdates => self.aur_updates().await,
+            RequestBody::VerifySignatures {
+                dir,
+                pairs,
+                validpgpkeys,
+            } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
             RequestBody::Transaction(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
                 "a transaction needs a connection that can carry its events",
@@ -418,6 +423,51 @@ impl Engine {
             ErrorKind::TransactionFailed,
             "the AUR dependency tree is deeper than 64 levels",
         ))
+    }
+
+    /// Checks source signatures for an AUR build (the CLI does not load
+    /// the OpenPGP library; omgd does).
+    fn verify_signatures(
+        &self,
+        dir: &str,
+        pairs: &[(String, String)],
+        validpgpkeys: &[String],
+    ) -> Result<ResponseBody, WireError> {
+        use crate::security::pgp;
+        let refuse = |m: String| WireError::new(ErrorKind::Verification, m);
+        let allowed = validpgpkeys
+            .iter()
+            .map(|k| pgp::parse_fingerprint(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| refuse(e.to_string()))?;
+        if allowed.is_empty() {
+            return Err(refuse(
+                "the sources are signed but the PKGBUILD lists no validpgpkeys: whose signature should count?".into(),
+            ));
+        }
+        let keys_dir = self.paths.config_dir.join("aur-keys");
+        let certs = pgp::load_keyring(&keys_dir).map_err(|e| refuse(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(refuse(format!(
+                "the sources are signed, and no trusted key is in {} (add the keys you trust there)",
+                keys_dir.display()
+            )));
+        }
+        let base = std::path::Path::new(dir);
+        let read = |name: &str| {
+            if name.is_empty() || name.contains('/') || name == ".." {
+                return Err(refuse(format!("{name:?} is not a file name")));
+            }
+            std::fs::read(base.join(name))
+                .map_err(|e| refuse(format!("cannot read {}: {e}", base.join(name).display())))
+        };
+        for (data, signature) in pairs {
+            let signer =
+                pgp::verify_detached(data, &read(data)?, &read(signature)?, &certs, &allowed)
+                    .map_err(|e| refuse(e.to_string()))?;
+            debug!("{data}: good signature by {signer}");
+        }
+        Ok(ResponseBody::Done)
     }
 
     /// Installed packages no repository has, that the AUR has newer.

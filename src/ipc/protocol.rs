@@ -98,6 +98,14 @@ pub enum RequestBody {
     },
     /// Installed AUR packages the AUR has newer versions of.
     AurUpdates,
+    /// Check the detached signatures of sources in the build directory
+    /// `dir` — each (data file, signature file) — against the user's
+    /// trusted keys, accepting only keys `validpgpkeys` lists.
+    VerifySignatures {
+        dir: String,
+        pairs: Vec<(String, String)>,
+        validpgpkeys: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,6 +177,8 @@ pub enum ErrorKind {
     TransactionFailed,
     /// The backend cannot do this (yet).
     Unsupported,
+    /// A signature or checksum did not check out.
+    Verification,
     /// Anything else.
     Internal,
 }

@@ -1,0 +1,3 @@
+//! Verifying what omg downloads and builds: OpenPGP signatures (`pgp`).
+
+pub mod pgp;

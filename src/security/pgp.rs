@@ -1,0 +1,246 @@
+//! Detached OpenPGP signatures, checked with sequoia against certificates
+//! the user trusts (files in a directory), and only accepted when made by a
+//! key the caller names (a PKGBUILD's `validpgpkeys`).
+
+use std::path::Path;
+
+use sequoia_openpgp as openpgp;
+
+use openpgp::cert::prelude::*;
+use openpgp::parse::Parse;
+use openpgp::parse::stream::{
+    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper,
+};
+use openpgp::policy::StandardPolicy;
+use openpgp::{Fingerprint, KeyHandle};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PgpError {
+    #[error("cannot read the trusted keys in {dir}: {message}")]
+    Keyring { dir: String, message: String },
+    #[error("{0:?} is not an OpenPGP fingerprint")]
+    BadFingerprint(String),
+    #[error("{file}: not a valid signature by a trusted key listed in validpgpkeys ({reason})")]
+    Rejected { file: String, reason: String },
+}
+
+/// The certificates in `dir` (`.asc`, `.gpg`, `.pgp` and `.key` files, one
+/// or more certificates each). A missing directory is an empty keyring.
+pub fn load_keyring(dir: &Path) -> Result<Vec<Cert>, PgpError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(PgpError::Keyring {
+                dir: dir.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let mut certs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let wanted = path
+            .extension()
+            .is_some_and(|e| ["asc", "gpg", "pgp", "key"].iter().any(|x| e == *x));
+        if !wanted {
+            continue;
+        }
+        let parser = CertParser::from_file(&path).map_err(|e| PgpError::Keyring {
+            dir: dir.display().to_string(),
+            message: format!("{}: {e}", path.display()),
+        })?;
+        for cert in parser {
+            certs.push(cert.map_err(|e| PgpError::Keyring {
+                dir: dir.display().to_string(),
+                message: format!("{}: {e}", path.display()),
+            })?);
+        }
+    }
+    Ok(certs)
+}
+
+/// Reads a fingerprint as PKGBUILDs write them (hex, any case, spaces
+/// allowed).
+pub fn parse_fingerprint(text: &str) -> Result<Fingerprint, PgpError> {
+    let hex: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if hex.len() < 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(PgpError::BadFingerprint(text.into()));
+    }
+    hex.parse::<Fingerprint>()
+        .map_err(|_| PgpError::BadFingerprint(text.into()))
+}
+
+struct Helper<'a> {
+    certs: &'a [Cert],
+    allowed: &'a [Fingerprint],
+    signer: Option<Fingerprint>,
+}
+
+impl VerificationHelper for Helper<'_> {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(self.certs.to_vec())
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        let mut reasons = Vec::new();
+        for layer in structure {
+            let MessageLayer::SignatureGroup { results } = layer else {
+                continue;
+            };
+            for result in results {
+                match result {
+                    Ok(good) => {
+                        let primary = good.ka.cert().fingerprint();
+                        let key = good.ka.key().fingerprint();
+                        if self.allowed.iter().any(|a| *a == primary || *a == key) {
+                            self.signer = Some(primary);
+                            return Ok(());
+                        }
+                        reasons.push(format!(
+                            "signed by {primary}, which validpgpkeys does not list"
+                        ));
+                    }
+                    Err(e) => reasons.push(e.to_string()),
+                }
+            }
+        }
+        if reasons.is_empty() {
+            reasons.push("no signature".into());
+        }
+        Err(openpgp::Error::InvalidArgument(reasons.join("; ")).into())
+    }
+}
+
+/// Checks that `signature` is a valid detached signature of `data` by one
+/// of `certs` whose fingerprint is in `allowed`; returns the signer.
+pub fn verify_detached(
+    file: &str,
+    data: &[u8],
+    signature: &[u8],
+    certs: &[Cert],
+    allowed: &[Fingerprint],
+) -> Result<Fingerprint, PgpError> {
+    let rejected = |reason: String| PgpError::Rejected {
+        file: file.to_string(),
+        reason,
+    };
+    let policy = StandardPolicy::new();
+    let helper = Helper {
+        certs,
+        allowed,
+        signer: None,
+    };
+    let mut verifier = DetachedVerifierBuilder::from_bytes(signature)
+        .map_err(|e| rejected(format!("unreadable signature: {e}")))?
+        .with_policy(&policy, None, helper)
+        .map_err(|e| rejected(e.to_string()))?;
+    verifier
+        .verify_bytes(data)
+        .map_err(|e| rejected(e.to_string()))?;
+    verifier
+        .into_helper()
+        .signer
+        .ok_or_else(|| rejected("no signature".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openpgp::serialize::stream::{Message, Signer};
+
+    fn key(uid: &str) -> Cert {
+        CertBuilder::general_purpose(Some(uid))
+            .generate()
+            .unwrap()
+            .0
+    }
+
+    fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
+        let policy = StandardPolicy::new();
+        let keypair = cert
+            .keys()
+            .unencrypted_secret()
+            .with_policy(&policy, None)
+            .for_signing()
+            .next()
+            .unwrap()
+            .key()
+            .clone()
+            .into_keypair()
+            .unwrap();
+        let mut out = Vec::new();
+        {
+            let message = Message::new(&mut out);
+            let mut signer = Signer::new(message, keypair)
+                .unwrap()
+                .detached()
+                .build()
+                .unwrap();
+            std::io::Write::write_all(&mut signer, data).unwrap();
+            signer.finalize().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn only_valid_signatures_by_listed_trusted_keys_pass() {
+        let alice = key("alice <alice@example.org>");
+        let mallory = key("mallory <mallory@example.org>");
+        let data = b"source tarball";
+        let sig = sign(&alice, data);
+        let trusted = [alice.clone()];
+        let listed = [alice.fingerprint()];
+        assert_eq!(
+            verify_detached("src.tar", data, &sig, &trusted, &listed),
+            Ok(alice.fingerprint())
+        );
+        // Other bytes.
+        assert!(verify_detached("src.tar", b"tampered", &sig, &trusted, &listed).is_err());
+        // A good signature by a key validpgpkeys does not list.
+        let err =
+            verify_detached("src.tar", data, &sig, &trusted, &[mallory.fingerprint()]).unwrap_err();
+        assert!(err.to_string().contains("does not list"), "{err}");
+        // Listed, but the user does not trust (have) the key.
+        assert!(
+            verify_detached(
+                "src.tar",
+                data,
+                &sig,
+                std::slice::from_ref(&mallory),
+                &listed
+            )
+            .is_err()
+        );
+        // Garbage.
+        assert!(verify_detached("src.tar", data, b"garbage", &trusted, &listed).is_err());
+    }
+
+    #[test]
+    fn keyrings_and_fingerprints_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_keyring(&dir.path().join("absent")).unwrap().is_empty());
+        let alice = key("alice <alice@example.org>");
+        let mut armored = Vec::new();
+        {
+            use openpgp::serialize::Serialize;
+            let mut w =
+                openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
+            alice.serialize(&mut w).unwrap();
+            w.finalize().unwrap();
+        }
+        std::fs::write(dir.path().join("alice.asc"), &armored).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let ring = load_keyring(dir.path()).unwrap();
+        assert_eq!(ring.len(), 1);
+        assert_eq!(ring[0].fingerprint(), alice.fingerprint());
+        std::fs::write(dir.path().join("broken.asc"), "not a key").unwrap();
+        assert!(load_keyring(dir.path()).is_err());
+        let fpr = alice.fingerprint().to_hex();
+        assert_eq!(
+            parse_fingerprint(&fpr.to_lowercase()),
+            Ok(alice.fingerprint())
+        );
+        assert!(parse_fingerprint("ABCD").is_err());
+    }
+}
