@@ -28,6 +28,10 @@ use crate::status::{self, Status};
 use crate::store::{AUR_CACHE, PACKAGE_INFO, Store};
 use crate::transaction::{TransactionRequest, TxChannel, TxError};
 
+/// Checks the signed sources of a build (`security::pgp::verify_sources`).
+pub type SignatureCheck =
+    fn(&std::path::Path, &[(String, String)], &[String], &std::path::Path) -> Result<(), String>;
+
 /// How many "did you mean" names an unknown package gets.
 const SUGGESTIONS: usize = 5;
 
@@ -84,6 +88,8 @@ pub struct Engine {
     started: Instant,
     /// The AUR, on Arch systems (unless config.toml turns it off).
     aur: Option<AurService>,
+    /// How signatures are checked (omgd only: see `verify_signatures`).
+    pub signature_check: Option<SignatureCheck>,
     mode: Mode,
     /// Set when a client asked the daemon to stop.
     pub shutdown: tokio::sync::Notify,
@@ -162,6 +168,7 @@ impl Engine {
             mode,
             shutdown: tokio::sync::Notify::new(),
             aur,
+            signature_check: None,
         }
     }
 
@@ -425,49 +432,25 @@ impl Engine {
         ))
     }
 
-    /// Checks source signatures for an AUR build (the CLI does not load
-    /// the OpenPGP library; omgd does).
+    /// Checks source signatures for an AUR build. Only omgd carries the
+    /// OpenPGP library (omg and omgd-lite stay light): elsewhere this asks
+    /// for omgd.
     fn verify_signatures(
         &self,
         dir: &str,
         pairs: &[(String, String)],
         validpgpkeys: &[String],
     ) -> Result<ResponseBody, WireError> {
-        use crate::security::pgp;
-        let refuse = |m: String| WireError::new(ErrorKind::Verification, m);
-        let allowed = validpgpkeys
-            .iter()
-            .map(|k| pgp::parse_fingerprint(k))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| refuse(e.to_string()))?;
-        if allowed.is_empty() {
-            return Err(refuse(
-                "the sources are signed but the PKGBUILD lists no validpgpkeys: whose signature should count?".into(),
+        let Some(check) = self.signature_check else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "checking signatures needs omgd",
             ));
-        }
-        let keys_dir = self.paths.config_dir.join("aur-keys");
-        let certs = pgp::load_keyring(&keys_dir).map_err(|e| refuse(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(refuse(format!(
-                "the sources are signed, and no trusted key is in {} (add the keys you trust there)",
-                keys_dir.display()
-            )));
-        }
-        let base = std::path::Path::new(dir);
-        let read = |name: &str| {
-            if name.is_empty() || name.contains('/') || name == ".." {
-                return Err(refuse(format!("{name:?} is not a file name")));
-            }
-            std::fs::read(base.join(name))
-                .map_err(|e| refuse(format!("cannot read {}: {e}", base.join(name).display())))
         };
-        for (data, signature) in pairs {
-            let signer =
-                pgp::verify_detached(data, &read(data)?, &read(signature)?, &certs, &allowed)
-                    .map_err(|e| refuse(e.to_string()))?;
-            debug!("{data}: good signature by {signer}");
-        }
-        Ok(ResponseBody::Done)
+        let keys_dir = self.paths.config_dir.join("aur-keys");
+        check(std::path::Path::new(dir), pairs, validpgpkeys, &keys_dir)
+            .map(|()| ResponseBody::Done)
+            .map_err(|m| WireError::new(ErrorKind::Verification, m))
     }
 
     /// Installed packages no repository has, that the AUR has newer.

@@ -24,13 +24,9 @@ pub fn engine_with_backend(
 ) -> Result<engine::Engine, BackendError> {
     let kind = crate::backend::detect::detect(config.backend)?;
     let backend = backend_thread::BackendHandle::spawn(kind)?;
-    Ok(engine::Engine::new(
-        paths,
-        config,
-        mode,
-        kind,
-        Some(backend),
-    ))
+    let mut engine = engine::Engine::new(paths, config, mode, kind, Some(backend));
+    engine.signature_check = Some(crate::security::pgp::verify_sources);
+    Ok(engine)
 }
 
 /// Serves one client on stdin/stdout until it hangs up (`omgd --stdio`,
