@@ -144,6 +144,48 @@ pub fn verify_detached(
         .ok_or_else(|| rejected("no signature".into()))
 }
 
+/// Checks the signed sources of a build: each (data, signature) file pair
+/// in `dir`, against the certificates in `keys_dir`, accepting only the
+/// keys `validpgpkeys` lists. The message says what failed.
+pub fn verify_sources(
+    dir: &Path,
+    pairs: &[(String, String)],
+    validpgpkeys: &[String],
+    keys_dir: &Path,
+) -> Result<(), String> {
+    let allowed = validpgpkeys
+        .iter()
+        .map(|k| parse_fingerprint(k))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if allowed.is_empty() {
+        return Err(
+            "the sources are signed but the PKGBUILD lists no validpgpkeys: whose signature should count?"
+                .into(),
+        );
+    }
+    let certs = load_keyring(keys_dir).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err(format!(
+            "the sources are signed, and no trusted key is in {} (add the keys you trust there)",
+            keys_dir.display()
+        ));
+    }
+    let read = |name: &str| {
+        if name.is_empty() || name.contains('/') || name == ".." {
+            return Err(format!("{name:?} is not a file name"));
+        }
+        std::fs::read(dir.join(name))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
+    };
+    for (data, signature) in pairs {
+        let signer = verify_detached(data, &read(data)?, &read(signature)?, &certs, &allowed)
+            .map_err(|e| e.to_string())?;
+        log::debug!("{data}: good signature by {signer}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,46 +285,4 @@ mod tests {
         );
         assert!(parse_fingerprint("ABCD").is_err());
     }
-}
-
-/// Checks the signed sources of a build: each (data, signature) file pair
-/// in `dir`, against the certificates in `keys_dir`, accepting only the
-/// keys `validpgpkeys` lists. The message says what failed.
-pub fn verify_sources(
-    dir: &Path,
-    pairs: &[(String, String)],
-    validpgpkeys: &[String],
-    keys_dir: &Path,
-) -> Result<(), String> {
-    let allowed = validpgpkeys
-        .iter()
-        .map(|k| parse_fingerprint(k))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    if allowed.is_empty() {
-        return Err(
-            "the sources are signed but the PKGBUILD lists no validpgpkeys: whose signature should count?"
-                .into(),
-        );
-    }
-    let certs = load_keyring(keys_dir).map_err(|e| e.to_string())?;
-    if certs.is_empty() {
-        return Err(format!(
-            "the sources are signed, and no trusted key is in {} (add the keys you trust there)",
-            keys_dir.display()
-        ));
-    }
-    let read = |name: &str| {
-        if name.is_empty() || name.contains('/') || name == ".." {
-            return Err(format!("{name:?} is not a file name"));
-        }
-        std::fs::read(dir.join(name))
-            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
-    };
-    for (data, signature) in pairs {
-        let signer = verify_detached(data, &read(data)?, &read(signature)?, &certs, &allowed)
-            .map_err(|e| e.to_string())?;
-        log::debug!("{data}: good signature by {signer}");
-    }
-    Ok(())
 }
