@@ -461,3 +461,35 @@ fn signed_sources_are_checked_against_the_keys_the_user_trusts() {
         .args(["--kill", "gpg-agent"])
         .output();
 }
+
+#[test]
+fn a_dependency_only_provided_in_the_aur_is_found_by_its_provider() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let record = |name: &str, depends: &[&str], provides: &[&str]| {
+        serde_json::json!({
+            "Name": name, "PackageBase": name, "Version": "1.0-1",
+            "Description": "AUR test package", "NumVotes": 1, "Popularity": 0.5,
+            "OutOfDate": null, "Maintainer": "tester", "FirstSubmitted": 0, "LastModified": 0,
+            "URLPath": format!("/cgit/aur.git/snapshot/{name}.tar.gz"),
+            "Depends": depends, "Provides": provides,
+        })
+    };
+    s.aur
+        .add_record(record("virt-impl", &[], &["virt-thing=2.0"]));
+    s.aur
+        .add_record(record("virt-consumer", &["virt-thing>=1.5"], &[]));
+    let mut env = Env::new();
+    env.aur_url = s.aur.server.url.clone();
+    env.pacman_conf = Some(s.root.conf().to_path_buf());
+    env.configure("backend = \"alpm\"\n");
+    let run = env.omg(&["install", "--dry-run", "virt-consumer"]);
+    ok(&run);
+    let provider = run.stdout.find("1) virt-impl").expect("the provider first");
+    let consumer = run
+        .stdout
+        .find("2) virt-consumer")
+        .expect("then the consumer");
+    assert!(provider < consumer, "{}", run.stdout);
+}

@@ -52,6 +52,20 @@ impl AurService {
         Ok(found)
     }
 
+    /// Packages that provide `name` (the RPC's `by=provides`), most popular
+    /// first.
+    pub async fn providers(&self, name: &str) -> Result<Arc<Vec<AurPackage>>, AurError> {
+        let key = format!("provides:{name}");
+        if let Some(hit) = self.searches.get(&key) {
+            return Ok(hit);
+        }
+        let mut found = self.client.search(name, SearchBy::Provides).await?;
+        found.sort_by(|a, b| b.popularity.total_cmp(&a.popularity));
+        let found = Arc::new(found);
+        self.searches.insert(key, found.clone());
+        Ok(found)
+    }
+
     /// Full records of `names`, those the AUR has.
     pub async fn info(&self, names: &[String]) -> Result<Vec<Arc<AurPackage>>, AurError> {
         let mut found = Vec::new();

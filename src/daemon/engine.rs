@@ -416,7 +416,12 @@ impl Engine {
                         .await
                         .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
                     for name in names {
-                        let record = found.iter().find(|p| p.name == name).map(|p| (**p).clone());
+                        let mut record =
+                            found.iter().find(|p| p.name == name).map(|p| (**p).clone());
+                        if record.is_none() {
+                            // No package of that name: one that provides it.
+                            record = self.aur_provider(aur, &name).await?;
+                        }
                         records.insert(name, record);
                     }
                 }
@@ -451,6 +456,31 @@ impl Engine {
         check(std::path::Path::new(dir), pairs, validpgpkeys, &keys_dir)
             .map(|()| ResponseBody::Done)
             .map_err(|m| WireError::new(ErrorKind::Verification, m))
+    }
+
+    /// The full record of the most popular AUR package providing `name`.
+    async fn aur_provider(
+        &self,
+        aur: &AurService,
+        name: &str,
+    ) -> Result<Option<crate::aur::rpc::AurPackage>, WireError> {
+        let unreachable =
+            |e: crate::aur::rpc::AurError| WireError::new(ErrorKind::Database, e.to_string());
+        let depend = crate::version::Depend::parse(name);
+        let providers = aur.providers(&depend.name).await.map_err(unreachable)?;
+        let Some(short) = providers.iter().find(|p| {
+            p.provides.is_empty()
+                || depend.satisfied_by(&p.name, &p.version, p.provides.iter().map(String::as_str))
+        }) else {
+            return Ok(None);
+        };
+        let full = aur
+            .info(std::slice::from_ref(&short.name))
+            .await
+            .map_err(unreachable)?;
+        Ok(full.into_iter().next().map(|p| (*p).clone()).filter(|p| {
+            depend.satisfied_by(&p.name, &p.version, p.provides.iter().map(String::as_str))
+        }))
     }
 
     /// Installed packages no repository has, that the AUR has newer.

@@ -65,7 +65,18 @@ fn answer(dir: &std::path::Path, extra: &Extra, request: &Request) -> Reply {
             .lock()
             .unwrap()
             .iter()
-            .filter(|r| r["Name"].as_str().is_some_and(|n| n.contains(term)))
+            .filter(|r| {
+                if by == "provides" {
+                    r["Provides"].as_array().is_some_and(|p| {
+                        p.iter().any(|v| {
+                            v.as_str()
+                                .is_some_and(|v| v.split(['=', '<', '>']).next() == Some(term))
+                        })
+                    }) || r["Name"] == term
+                } else {
+                    r["Name"].as_str().is_some_and(|n| n.contains(term))
+                }
+            })
             .cloned()
             .collect();
         return Reply::json(envelope("search", extra));
@@ -207,6 +218,12 @@ impl FakeAur {
             ));
         }
         self.publish_pkgbuild(pkgbase, version, packages, &pkgbuild);
+    }
+
+    /// Adds an RPC record by hand (a package whose sources are never
+    /// fetched).
+    pub fn add_record(&self, record: serde_json::Value) {
+        self.records.lock().unwrap().push(record);
     }
 
     /// Publishes base `pkgbase` at `version` with this PKGBUILD; its RPC
