@@ -177,6 +177,11 @@ fn aur_answers_are_kept_between_runs_for_a_while() {
     let second = env.json(&["search", "aura", "--json"]);
     assert_eq!(hits(), 1);
     assert_eq!(first, second);
+    // And the same for info.
+    env.json(&["info", "pacman-pb", "--json"]);
+    let after_info = hits();
+    env.json(&["info", "pacman-pb", "--json"]);
+    assert_eq!(hits(), after_info);
     // With no time to keep answers, the AUR is asked again.
     let fresh = env_for(&root, &server.url, "cache_secs = 0\n");
     fresh.json(&["search", "aura", "--json"]);

@@ -363,23 +363,32 @@ impl Engine {
 
     /// An AUR search answer saved by an earlier process, if still fresh.
     fn stored_aur_search(&self, term: &str) -> Option<Arc<Vec<crate::aur::rpc::AurPackage>>> {
+        self.stored_aur(&format!("search:{term}")).map(Arc::new)
+    }
+
+    fn store_aur_search(&self, term: &str, found: &[crate::aur::rpc::AurPackage]) {
+        self.store_aur(&format!("search:{term}"), found);
+    }
+
+    /// AUR records saved under `key` by an earlier process, if still fresh.
+    fn stored_aur(&self, key: &str) -> Option<Vec<crate::aur::rpc::AurPackage>> {
         let store = self.store.as_ref()?;
         let max_age = self.config.aur.cache_secs;
-        let found = store.with_blob(AUR_CACHE, &format!("search:{term}"), |blob| {
+        let found = store.with_blob(AUR_CACHE, key, |blob| {
             let ((fetched, records), _): ((u64, Vec<crate::aur::rpc::AurPackage>), _) =
                 bincode::serde::decode_from_slice(blob?, bincode::config::standard()).ok()?;
             (crate::unix_now().saturating_sub(fetched) < max_age).then_some(records)
         });
-        found.ok().flatten().map(Arc::new)
+        found.ok().flatten()
     }
 
-    fn store_aur_search(&self, term: &str, found: &[crate::aur::rpc::AurPackage]) {
+    fn store_aur(&self, key: &str, found: &[crate::aur::rpc::AurPackage]) {
         let Some(store) = &self.store else {
             return;
         };
         if let Ok(blob) =
             bincode::serde::encode_to_vec((crate::unix_now(), found), bincode::config::standard())
-            && let Err(e) = store.put_blob(AUR_CACHE, &format!("search:{term}"), &blob)
+            && let Err(e) = store.put_blob(AUR_CACHE, key, &blob)
         {
             debug!("the AUR answer was not saved: {e}");
         }
@@ -518,16 +527,23 @@ impl Engine {
     /// `omg info` of a package the repositories do not have: the AUR's.
     async fn aur_info(&self, name: &str) -> Option<Result<PackageInfo, WireError>> {
         let aur = self.aur.as_ref()?;
-        let found = match aur.info(&[name.to_string()]).await {
-            Ok(found) => found,
-            Err(e) => {
-                return Some(Err(WireError::new(
-                    ErrorKind::Database,
-                    format!("the AUR could not be asked: {e}"),
-                )));
-            }
+        let key = format!("info:{name}");
+        let record = match self.stored_aur(&key) {
+            Some(stored) => stored.into_iter().next()?,
+            None => match aur.info(&[name.to_string()]).await {
+                Ok(found) => {
+                    let found: Vec<_> = found.into_iter().map(|p| (*p).clone()).collect();
+                    self.store_aur(&key, &found);
+                    found.into_iter().next()?
+                }
+                Err(e) => {
+                    return Some(Err(WireError::new(
+                        ErrorKind::Database,
+                        format!("the AUR could not be asked: {e}"),
+                    )));
+                }
+            },
         };
-        let record = found.into_iter().next()?;
         let installed = match self.index().await {
             Ok(current) => current.index.find(name).map(|p| {
                 (
