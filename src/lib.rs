@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod index;
 pub mod ipc;
 pub mod model;
+pub mod runtime;
 pub mod security;
 pub mod store;
 pub mod transaction;

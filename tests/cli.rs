@@ -122,3 +122,43 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(!stderr.contains("error"), "{stderr}");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn current_names_each_runtime_and_the_file_that_asks() {
+    let env = Env::new();
+    let project = env.dir.path().join("project");
+    let sub = project.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        project.join(".tool-versions"),
+        "# tools\npython 3.12.4\nnodejs 18.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(sub.join(".nvmrc"), "lts/iron\n").unwrap();
+    let out = env
+        .command(OMG)
+        .args(["current", "--json"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let wanted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by = |runtime: &str| {
+        wanted
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["runtime"] == runtime)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by("node")["version"], "lts/iron");
+    assert!(by("node")["file"].as_str().unwrap().ends_with("sub/.nvmrc"));
+    assert_eq!(by("python")["version"], "3.12.4");
+    assert!(
+        by("python")["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("project/.tool-versions")
+    );
+}

@@ -3,6 +3,7 @@
 //! never touches a package database itself: every query goes to `omgd`.
 
 mod aur;
+mod current;
 mod daemon;
 mod info;
 mod list;
@@ -107,6 +108,12 @@ pub enum Command {
     Upgrade(UpgradeArgs),
     /// Refresh the repository databases
     Sync(SyncArgs),
+    /// Show the runtime versions this directory asks for, and which file asks
+    Current {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
 }
@@ -486,6 +493,7 @@ pub fn run() -> ExitCode {
             Command::List(args) => list::run(&mut session, args).await,
             Command::Status(args) => status::run(&mut session, args).await,
             Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,
+            Command::Current { json } => current::run(*json),
             Command::Install(args) => {
                 let options = TransactionOptions {
                     as_deps: args.asdeps,
