@@ -1,4 +1,6 @@
 //! Language runtimes (node, python, go, rust, ruby, java, bun): which
-//! version a directory asks for (`version_file`).
+//! version a directory asks for (`version_file`), and Node.js releases
+//! and how a request picks one (`node`).
 
+pub mod node;
 pub mod version_file;
