@@ -1,0 +1,300 @@
+//! Unpacking a runtime's release archive (`.tar.gz`) safely: nothing may
+//! land outside the target (no absolute paths, no `..`, no links pointing
+//! out), the archive's top directory is dropped, and the result appears at
+//! the target only once complete (unpacked beside it, then renamed).
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the archive is damaged: {0}")]
+    Damaged(String),
+    #[error("the archive tries to write outside its directory: {0}")]
+    Escapes(String),
+    #[error("the archive holds a link that points outside its directory: {link} -> {target}")]
+    LinkEscapes { link: String, target: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExtractError {
+    let context = context.into();
+    move |source| ExtractError::Io { context, source }
+}
+
+/// `path` without its first component, checked to stay inside: only
+/// normal components. `None` for the top directory itself.
+fn inside(path: &Path) -> Result<Option<PathBuf>, ExtractError> {
+    let mut out = PathBuf::new();
+    for (i, component) in path.components().enumerate() {
+        match component {
+            Component::Normal(part) if i > 0 => out.push(part),
+            Component::Normal(_) => {}
+            Component::CurDir if i == 0 => {}
+            _ => return Err(ExtractError::Escapes(path.display().to_string())),
+        }
+    }
+    Ok((!out.as_os_str().is_empty()).then_some(out))
+}
+
+/// Whether a link at `link` (relative, inside) pointing at `target` stays
+/// inside: resolved lexically from the link's directory.
+fn link_stays_inside(link: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return false;
+    }
+    let mut depth: i64 = link.components().count() as i64 - 1;
+    for component in target.components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// Unpacks the gzipped tar `archive` into `target` (which must not exist),
+/// dropping the top directory. On any failure nothing is left at
+/// `target` or beside it.
+pub fn unpack_tar_gz(archive: impl Read, target: &Path) -> Result<(), ExtractError> {
+    let parent = target
+        .parent()
+        .ok_or_else(|| ExtractError::Escapes(target.display().to_string()))?;
+    std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
+    let staging = parent.join(format!(
+        ".{}.unpacking-{}",
+        target.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).map_err(io(format!("cannot create {}", staging.display())))?;
+    let result = unpack_into(archive, &staging).and_then(|()| {
+        std::fs::rename(&staging, target).map_err(io(format!(
+            "cannot move the unpacked files to {}",
+            target.display()
+        )))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> {
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    tar.set_preserve_permissions(true);
+    tar.set_overwrite(false);
+    let damaged = |e: std::io::Error| ExtractError::Damaged(e.to_string());
+    for entry in tar.entries().map_err(damaged)? {
+        let mut entry = entry.map_err(damaged)?;
+        let path = entry.path().map_err(damaged)?.into_owned();
+        let Some(relative) = inside(&path)? else {
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name()
+                .map_err(damaged)?
+                .ok_or_else(|| ExtractError::Damaged(format!("{} links nowhere", path.display())))?
+                .into_owned();
+            let stays = if kind.is_hard_link() {
+                // Hard links name a path in the archive.
+                inside(&target).map(|t| t.is_some()).unwrap_or(false)
+            } else {
+                link_stays_inside(&relative, &target)
+            };
+            if !stays {
+                return Err(ExtractError::LinkEscapes {
+                    link: path.display().to_string(),
+                    target: target.display().to_string(),
+                });
+            }
+            if kind.is_hard_link() {
+                let source = dest.join(inside(&target)?.unwrap_or_default());
+                let at = dest.join(&relative);
+                if let Some(dir) = at.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(io(format!("cannot create {}", dir.display())))?;
+                }
+                std::fs::hard_link(&source, &at)
+                    .map_err(io(format!("cannot link {}", at.display())))?;
+                continue;
+            }
+        }
+        // Never write through a link the archive made earlier: a chain of
+        // links that each stay inside can still lead out together.
+        let mut prefix = dest.to_path_buf();
+        for part in relative.parent().into_iter().flat_map(Path::components) {
+            prefix.push(part);
+            if std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(ExtractError::Escapes(format!(
+                    "{} (through the link {})",
+                    path.display(),
+                    prefix.strip_prefix(dest).unwrap_or(&prefix).display()
+                )));
+            }
+        }
+        if !(kind.is_file() || kind.is_dir() || kind.is_symlink()) {
+            // Devices, fifos and the like have no place in a runtime.
+            continue;
+        }
+        let at = dest.join(&relative);
+        if let Some(dir) = at.parent() {
+            std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        }
+        entry
+            .unpack(&at)
+            .map_err(|e| ExtractError::Damaged(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum Item<'a> {
+        File(&'a str, &'a [u8]),
+        Dir(&'a str),
+        Symlink(&'a str, &'a str),
+    }
+
+    fn archive(items: &[Item<'_>]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for item in items {
+            let mut header = tar::Header::new_gnu();
+            match item {
+                Item::File(path, data) => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_size(data.len() as u64);
+                    header.set_mode(0o755);
+                    set_path(&mut header, path);
+                    header.set_cksum();
+                    builder.append(&header, *data).unwrap();
+                }
+                Item::Dir(path) => {
+                    header.set_entry_type(tar::EntryType::Directory);
+                    header.set_size(0);
+                    header.set_mode(0o755);
+                    set_path(&mut header, path);
+                    header.set_cksum();
+                    builder.append(&header, &[][..]).unwrap();
+                }
+                Item::Symlink(path, target) => {
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_size(0);
+                    set_path(&mut header, path);
+                    header.set_link_name(target).unwrap();
+                    header.set_cksum();
+                    builder.append(&header, &[][..]).unwrap();
+                }
+            }
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    /// Writes the name bytes as they are (the tar crate's own setter
+    /// refuses `..`, which is what the tests need).
+    fn set_path(header: &mut tar::Header, path: &str) {
+        let name = &mut header.as_old_mut().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+    }
+
+    #[test]
+    fn a_release_unpacks_without_its_top_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("versions/node/20.10.0");
+        let data = archive(&[
+            Item::Dir("node-v20.10.0-linux-x64/"),
+            Item::Dir("node-v20.10.0-linux-x64/bin/"),
+            Item::File(
+                "node-v20.10.0-linux-x64/bin/node",
+                b"#!/bin/sh\necho v20.10.0\n",
+            ),
+            Item::Symlink(
+                "node-v20.10.0-linux-x64/bin/npm",
+                "../lib/node_modules/npm/bin/npm-cli.js",
+            ),
+        ]);
+        unpack_tar_gz(&data[..], &target).unwrap();
+        let node = target.join("bin/node");
+        assert_eq!(
+            std::fs::read_to_string(&node).unwrap(),
+            "#!/bin/sh\necho v20.10.0\n"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&node).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        assert!(
+            std::fs::symlink_metadata(target.join("bin/npm"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // Nothing is left beside it.
+        let beside: Vec<_> = std::fs::read_dir(dir.path().join("versions/node"))
+            .unwrap()
+            .collect();
+        assert_eq!(beside.len(), 1);
+    }
+
+    #[test]
+    fn escapes_are_refused_and_leave_nothing() {
+        let cases: Vec<Vec<u8>> = vec![
+            archive(&[Item::File("top/../../evil", b"x")]),
+            archive(&[Item::File("/etc/evil", b"x")]),
+            archive(&[Item::Symlink("top/bin/sh", "/bin/sh")]),
+            archive(&[Item::Symlink("top/link", "../../outside")]),
+            archive(&[Item::Symlink("top/a/b", "../../../x")]),
+            // Each link stays inside; together they lead out.
+            archive(&[
+                Item::Symlink("top/b", "."),
+                Item::Symlink("top/c", "b/.."),
+                Item::File("top/c/evil", b"x"),
+            ]),
+        ];
+        for (i, data) in cases.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("v");
+            let err = unpack_tar_gz(&data[..], &target).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ExtractError::Escapes(_) | ExtractError::LinkEscapes { .. }
+                ),
+                "case {i}: {err}"
+            );
+            assert!(!target.exists(), "case {i}");
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                0,
+                "case {i}: leftovers"
+            );
+            assert!(!dir.path().join("evil").exists());
+        }
+    }
+
+    #[test]
+    fn truncated_and_garbage_archives_are_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = archive(&[Item::File("top/bin/node", &[7u8; 100_000])]);
+        let err = unpack_tar_gz(&full[..full.len() / 2], &dir.path().join("a")).unwrap_err();
+        assert!(matches!(err, ExtractError::Damaged(_)), "{err}");
+        let err = unpack_tar_gz(&b"not a gzip stream"[..], &dir.path().join("b")).unwrap_err();
+        assert!(matches!(err, ExtractError::Damaged(_)), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
