@@ -19,6 +19,8 @@ packages=(
     nettle-dev libclang-dev
     # AUR builds fetch package repositories
     git
+    # the shell hook is tested in each shell it supports
+    bash zsh fish
     # the tests call these to compare answers
     apt dpkg
     # systemd-analyze verify and systemd-socket-activate for the daemon tests

@@ -108,6 +108,19 @@ pub enum Command {
     Upgrade(UpgradeArgs),
     /// Refresh the repository databases
     Sync(SyncArgs),
+    /// Print the shell code that keeps runtime versions in step with the
+    /// directory: add `eval "$(omg hook bash)"` to ~/.bashrc (zsh: ~/.zshrc;
+    /// fish: `omg hook fish | source` in config.fish)
+    Hook {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+    /// What the shell hook runs before each prompt (prints shell code)
+    #[command(hide = true)]
+    HookEnv {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
     /// Show the runtime versions this directory asks for, and which file asks
     Current {
         /// Print JSON
@@ -442,8 +455,35 @@ impl Session {
     }
 }
 
+/// `omg hook-env SHELL`, before anything else is set up: it runs at every
+/// prompt.
+fn hook_env(shell: &str) -> ExitCode {
+    use crate::runtime::hook;
+    let Some(shell) = hook::Shell::from_name(shell) else {
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let (Ok(cwd), Ok(paths)) = (std::env::current_dir(), Paths::user()) else {
+        return ExitCode::from(EXIT_OK);
+    };
+    let versions = crate::runtime::versions_dir(&paths);
+    let var = |name: &str| std::env::var(name).ok();
+    let mut warn = |message: String| eprintln!("omg: {message}");
+    let code = hook::hook_env(shell, &cwd, &versions, &var, &mut warn);
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(code.as_bytes());
+    ExitCode::from(EXIT_OK)
+}
+
 /// Runs `omg` with the process's arguments.
 pub fn run() -> ExitCode {
+    // The prompt path: no argument parser, no runtime.
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some("hook-env")
+        && let Some(shell) = args.next()
+        && args.next().is_none()
+    {
+        return hook_env(&shell);
+    }
     let cli = Cli::parse();
     match cli.color {
         ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
@@ -494,6 +534,14 @@ pub fn run() -> ExitCode {
             Command::Status(args) => status::run(&mut session, args).await,
             Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,
             Command::Current { json } => current::run(*json),
+            Command::Hook { shell } => {
+                let shell = crate::runtime::hook::Shell::from_name(shell)
+                    .unwrap_or(crate::runtime::hook::Shell::Bash);
+                let omg = std::env::current_exe().unwrap_or_else(|_| "omg".into());
+                print!("{}", crate::runtime::hook::hook_script(shell, &omg));
+                Ok(EXIT_OK)
+            }
+            Command::HookEnv { shell } => Ok(u8::from(hook_env(shell) != ExitCode::from(EXIT_OK))),
             Command::Install(args) => {
                 let options = TransactionOptions {
                     as_deps: args.asdeps,

@@ -1,8 +1,15 @@
 //! Language runtimes (node, python, go, rust, ruby, java, bun): which
 //! version a directory asks for (`version_file`), and Node.js releases
 //! and how a request picks one (`node`), and unpacking release archives
-//! without letting them write outside their directory (`archive`).
+//! without letting them write outside their directory (`archive`); the
+//! shell hook that puts the wanted versions on PATH (`hook`).
+
+/// Where installed versions live: `<data>/versions/<runtime>/<version>`.
+pub fn versions_dir(paths: &crate::config::Paths) -> std::path::PathBuf {
+    paths.data_dir.join("versions")
+}
 
 pub mod archive;
+pub mod hook;
 pub mod node;
 pub mod version_file;

@@ -1,0 +1,355 @@
+//! Shell integration: `omg hook SHELL` prints the code a shell evaluates at
+//! start-up; that code runs `omg hook-env SHELL` before each prompt, which
+//! prints the changes to PATH (and `JAVA_HOME`, `GOROOT`) that put the
+//! versions the directory asks for first. hook-env is stateful: the
+//! `__OMG_STATE` variable records what it added and what it replaced, so
+//! leaving a project takes exactly that away; and when nothing that could
+//! matter has changed (the directory, the version files, the installed
+//! versions) it prints nothing after a few `stat`s.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use super::version_file::{self, FILES, Runtime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Shell {
+    pub fn from_name(name: &str) -> Option<Shell> {
+        match name {
+            "bash" => Some(Shell::Bash),
+            "zsh" => Some(Shell::Zsh),
+            "fish" => Some(Shell::Fish),
+            _ => None,
+        }
+    }
+}
+
+/// The variable hook-env keeps its state in.
+pub const STATE_VAR: &str = "__OMG_STATE";
+
+/// What `omg hook SHELL` prints.
+pub fn hook_script(shell: Shell, omg: &Path) -> String {
+    let omg = quote(shell, &omg.display().to_string());
+    match shell {
+        Shell::Bash => format!(
+            "_omg_hook() {{\n  local status=$?\n  eval \"$({omg} hook-env bash)\"\n  return $status\n}}\n\
+             if [[ \";${{PROMPT_COMMAND[*]:-}};\" != *\";_omg_hook;\"* ]]; then\n  \
+             PROMPT_COMMAND=\"_omg_hook${{PROMPT_COMMAND:+;$PROMPT_COMMAND}}\"\nfi\n_omg_hook\n"
+        ),
+        // precmd only: it runs before every prompt, `cd` included, so a
+        // chpwd hook would only run it twice.
+        Shell::Zsh => format!(
+            "_omg_hook() {{\n  eval \"$({omg} hook-env zsh)\"\n}}\n\
+             typeset -ag precmd_functions\n\
+             if (( ! ${{precmd_functions[(I)_omg_hook]}} )); then\n  \
+             precmd_functions=(_omg_hook $precmd_functions)\nfi\n_omg_hook\n"
+        ),
+        Shell::Fish => format!(
+            "function __omg_hook --on-event fish_prompt\n    {omg} hook-env fish | source\nend\n__omg_hook\n"
+        ),
+    }
+}
+
+/// A shell word for `text`.
+fn quote(shell: Shell, text: &str) -> String {
+    match shell {
+        Shell::Bash | Shell::Zsh => format!("'{}'", text.replace('\'', "'\\''")),
+        Shell::Fish => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+    }
+}
+
+/// What hook-env did last time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct State {
+    fingerprint: u64,
+    /// PATH entries it added.
+    added: Vec<String>,
+    /// Variables it set, with the value each had before (`None`: unset).
+    replaced: BTreeMap<String, Option<String>>,
+}
+
+const FIELD: char = '\u{1f}';
+const SECTION: char = '\u{1e}';
+
+impl State {
+    fn encode(&self) -> String {
+        let replaced: Vec<String> = self
+            .replaced
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => format!("{k}={v}"),
+                None => k.clone(),
+            })
+            .collect();
+        format!(
+            "1{SECTION}{:x}{SECTION}{}{SECTION}{}",
+            self.fingerprint,
+            self.added.join(&FIELD.to_string()),
+            replaced.join(&FIELD.to_string())
+        )
+    }
+
+    fn decode(text: &str) -> Option<State> {
+        let mut sections = text.split(SECTION);
+        if sections.next()? != "1" {
+            return None;
+        }
+        let fingerprint = u64::from_str_radix(sections.next()?, 16).ok()?;
+        let split = |s: &str| -> Vec<String> {
+            s.split(FIELD)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let added = split(sections.next()?);
+        let replaced = split(sections.next()?)
+            .into_iter()
+            .map(|entry| match entry.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (entry, None),
+            })
+            .collect();
+        Some(State {
+            fingerprint,
+            added,
+            replaced,
+        })
+    }
+}
+
+/// Everything that can change hook-env's answer, hashed from `stat`s: the
+/// directory, every version file upward (path, size, time), and each
+/// runtime's versions directory and `current` link.
+fn fingerprint(cwd: &Path, versions: &Path) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    cwd.hash(&mut hasher);
+    let stamp = |path: &Path, hasher: &mut std::collections::hash_map::DefaultHasher| {
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            path.hash(hasher);
+            meta.len().hash(hasher);
+            meta.modified().ok().hash(hasher);
+        }
+    };
+    for dir in cwd.ancestors() {
+        for name in FILES {
+            stamp(&dir.join(name), &mut hasher);
+        }
+    }
+    for runtime in Runtime::ALL {
+        let dir = versions.join(runtime.as_str());
+        stamp(&dir, &mut hasher);
+        if let Ok(target) = std::fs::read_link(dir.join("current")) {
+            target.hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// The installed version directory that best answers `request`: an exact
+/// directory name, else the newest installed version the request matches
+/// (partial versions, `latest`, ranges).
+pub fn installed_match(versions: &Path, runtime: Runtime, request: &str) -> Option<PathBuf> {
+    let dir = versions.join(runtime.as_str());
+    let request = request.trim();
+    let plain = request.strip_prefix('v').unwrap_or(request);
+    let exact = dir.join(plain);
+    if !plain.is_empty() && !plain.contains('/') && exact.is_dir() {
+        return Some(exact);
+    }
+    let installed: Vec<String> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.path().is_dir() && !e.path().is_symlink())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| !n.starts_with('.') && n != "current")
+        .collect();
+    let releases: Vec<super::node::Release> = installed
+        .iter()
+        .filter_map(|name| {
+            Some(super::node::Release {
+                version: semver::Version::parse(name)
+                    .or_else(|_| semver::Version::parse(&format!("{name}.0")))
+                    .or_else(|_| semver::Version::parse(&format!("{name}.0.0")))
+                    .ok()?,
+                lts: None,
+                date: String::new(),
+                files: Vec::new(),
+            })
+        })
+        .collect();
+    let best = super::node::resolve(&releases, request, "")?;
+    installed
+        .iter()
+        .find(|name| {
+            semver::Version::parse(name)
+                .or_else(|_| semver::Version::parse(&format!("{name}.0")))
+                .or_else(|_| semver::Version::parse(&format!("{name}.0.0")))
+                .is_ok_and(|v| v == best.version)
+        })
+        .map(|name| dir.join(name))
+}
+
+/// The directories a version puts on PATH, and the variables it sets.
+fn activation(runtime: Runtime, root: &Path) -> (Vec<PathBuf>, Vec<(&'static str, PathBuf)>) {
+    let bin = root.join("bin");
+    match runtime {
+        Runtime::Java => (vec![bin], vec![("JAVA_HOME", root.to_path_buf())]),
+        Runtime::Go => (vec![bin], vec![("GOROOT", root.to_path_buf())]),
+        _ => (vec![bin], Vec::new()),
+    }
+}
+
+/// The shell code that brings the environment in line with `cwd`, or an
+/// empty string when nothing changed. `var` reads the environment;
+/// `warn` receives notes for the user (a wanted version not installed).
+pub fn hook_env(
+    shell: Shell,
+    cwd: &Path,
+    versions: &Path,
+    var: &dyn Fn(&str) -> Option<String>,
+    warn: &mut dyn FnMut(String),
+) -> String {
+    let previous = var(STATE_VAR)
+        .and_then(|s| State::decode(&s))
+        .unwrap_or_default();
+    let print = fingerprint(cwd, versions);
+    if var(STATE_VAR).is_some() && previous.fingerprint == print {
+        return String::new();
+    }
+    let wanted = version_file::detect(cwd);
+    let mut bins: Vec<PathBuf> = Vec::new();
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for runtime in Runtime::ALL {
+        let root = match wanted.get(&runtime) {
+            Some(w) => match installed_match(versions, runtime, &w.version) {
+                Some(root) => Some(root),
+                None => {
+                    warn(format!(
+                        "{} {} (asked by {}) is not installed: run `omg install {} {}`",
+                        runtime.as_str(),
+                        w.version,
+                        w.file.display(),
+                        runtime.as_str(),
+                        w.version
+                    ));
+                    None
+                }
+            },
+            None => {
+                let current = versions.join(runtime.as_str()).join("current");
+                current.is_dir().then_some(current)
+            }
+        };
+        if let Some(root) = root {
+            let (paths, sets) = activation(runtime, &root);
+            bins.extend(paths);
+            for (name, value) in sets {
+                vars.insert(name.to_string(), value.display().to_string());
+            }
+        }
+    }
+
+    // PATH: what is there, minus what we added before, with ours in front.
+    let path = var("PATH").unwrap_or_default();
+    let kept: Vec<&str> = path
+        .split(':')
+        .filter(|p| !p.is_empty() && !previous.added.iter().any(|a| a == p))
+        .collect();
+    let added: Vec<String> = bins.iter().map(|b| b.display().to_string()).collect();
+    let new_path: Vec<&str> = added.iter().map(String::as_str).chain(kept).collect();
+
+    let mut state = State {
+        fingerprint: print,
+        added: added.clone(),
+        replaced: BTreeMap::new(),
+    };
+    let mut out = String::new();
+    out.push_str(&set(shell, "PATH", &new_path.join(":")));
+    // Variables set before and not wanted now: back to what they were.
+    for (name, before) in &previous.replaced {
+        if vars.contains_key(name) {
+            continue;
+        }
+        match before {
+            Some(v) => out.push_str(&set(shell, name, v)),
+            None => out.push_str(&unset(shell, name)),
+        }
+    }
+    for (name, value) in &vars {
+        // The value before omg first set it, kept across changes.
+        let before = match previous.replaced.get(name) {
+            Some(before) => before.clone(),
+            None => var(name),
+        };
+        state.replaced.insert(name.clone(), before);
+        out.push_str(&set(shell, name, value));
+    }
+    out.push_str(&set(shell, STATE_VAR, &state.encode()));
+    out
+}
+
+fn set(shell: Shell, name: &str, value: &str) -> String {
+    match shell {
+        Shell::Bash | Shell::Zsh => format!("export {name}={};\n", quote(shell, value)),
+        Shell::Fish if name == "PATH" => {
+            let parts: Vec<String> = value
+                .split(':')
+                .filter(|p| !p.is_empty())
+                .map(|p| quote(shell, p))
+                .collect();
+            format!("set -gx PATH {};\n", parts.join(" "))
+        }
+        Shell::Fish => format!("set -gx {name} {};\n", quote(shell, value)),
+    }
+}
+
+fn unset(shell: Shell, name: &str) -> String {
+    match shell {
+        Shell::Bash | Shell::Zsh => format!("unset {name};\n"),
+        Shell::Fish => format!("set -e {name};\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips() {
+        let state = State {
+            fingerprint: 0xdead_beef,
+            added: vec!["/a/bin".into(), "/b/bin".into()],
+            replaced: BTreeMap::from([
+                ("JAVA_HOME".to_string(), Some("/usr/lib/jvm/x".to_string())),
+                ("GOROOT".to_string(), None),
+            ]),
+        };
+        assert_eq!(State::decode(&state.encode()), Some(state));
+        assert_eq!(State::decode("garbage"), None);
+    }
+
+    #[test]
+    fn installed_versions_match_partial_and_exact_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        for v in ["18.19.0", "20.10.0", "20.11.1"] {
+            std::fs::create_dir_all(dir.path().join("node").join(v).join("bin")).unwrap();
+        }
+        let pick = |r: &str| {
+            installed_match(dir.path(), Runtime::Node, r)
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        };
+        assert_eq!(pick("20").as_deref(), Some("20.11.1"));
+        assert_eq!(pick("v20.10.0").as_deref(), Some("20.10.0"));
+        assert_eq!(pick("18").as_deref(), Some("18.19.0"));
+        assert_eq!(pick("latest").as_deref(), Some("20.11.1"));
+        assert_eq!(pick("^18").as_deref(), Some("18.19.0"));
+        assert_eq!(pick("16"), None);
+    }
+}
