@@ -13,9 +13,18 @@ pub struct Request {
     pub path: String,
     /// The decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn args(&self, key: &str) -> Vec<String> {
         self.query
             .iter()
@@ -31,6 +40,9 @@ pub enum Reply {
     Body(u16, &'static str, Vec<u8>),
     /// Accept, read the request, and never answer.
     Hang,
+    /// These bytes as they are (a head and perhaps a short body), then
+    /// hang up.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -100,12 +112,17 @@ impl HttpServer {
                         return;
                     }
                     // The rest of the head.
+                    let mut headers = Vec::new();
                     loop {
                         let mut header = String::new();
                         match reader.read_line(&mut header) {
                             Ok(0) | Err(_) => break,
                             Ok(_) if header == "\r\n" || header == "\n" => break,
-                            Ok(_) => {}
+                            Ok(_) => {
+                                if let Some((k, v)) = header.split_once(':') {
+                                    headers.push((k.trim().to_lowercase(), v.trim().to_string()));
+                                }
+                            }
                         }
                     }
                     let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
@@ -120,10 +137,14 @@ impl HttpServer {
                                 (decode(k), decode(v))
                             })
                             .collect(),
+                        headers,
                     };
                     counter.fetch_add(1, Ordering::SeqCst);
                     match handler(&request) {
                         Reply::Hang => std::thread::sleep(std::time::Duration::from_secs(60)),
+                        Reply::Raw(bytes) => {
+                            let _ = stream.write_all(&bytes);
+                        }
                         Reply::Body(status, kind, body) => {
                             let head = format!(
                                 "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
