@@ -12,5 +12,6 @@ pub fn versions_dir(paths: &crate::config::Paths) -> std::path::PathBuf {
 pub mod archive;
 pub mod download;
 pub mod hook;
+pub mod install;
 pub mod node;
 pub mod version_file;

@@ -1,0 +1,252 @@
+//! Installing a runtime version from its upstream, failing closed: the
+//! release is chosen from the upstream's index, the checksum list is
+//! fetched (and its OpenPGP signature checked where upstream signs it),
+//! the archive is downloaded (resumably) and must match its checksum, and
+//! only a complete unpacking becomes `versions/<runtime>/<version>`. One
+//! install of a version at a time (a lock file); nothing is left behind on
+//! failure but a resumable `.part` download.
+
+use std::path::{Path, PathBuf};
+
+use super::download::{self, DownloadError};
+use super::{archive, node};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("cannot fetch {what}: {message}")]
+    Fetch { what: String, message: String },
+    #[error("no {runtime} release matches {request:?}")]
+    NoMatch { runtime: String, request: String },
+    #[error(
+        "the checksum list cannot be fetched, so {file} cannot be verified: refusing to install it (--insecure installs without)"
+    )]
+    NoChecksum { file: String },
+    #[error("the signature of {what} does not check out: {message}")]
+    BadSignature { what: String, message: String },
+    #[error(
+        "{file} does not match its published checksum (expected {expected}, got {actual}); it was deleted"
+    )]
+    Mismatch {
+        file: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+    #[error(transparent)]
+    Unpack(#[from] archive::ExtractError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where Node.js comes from and whom to believe.
+#[derive(Debug, Clone)]
+pub struct NodeSource {
+    /// The dist root, e.g. `https://nodejs.org/dist`.
+    pub mirror: String,
+    /// Certificates of the Node.js release team (`*.asc`).
+    pub keys_dir: PathBuf,
+    /// Install without checksums or signatures (the user asked).
+    pub insecure: bool,
+}
+
+/// What an install reports as it goes.
+pub enum Progress<'a> {
+    Step(&'a str),
+    Download {
+        file: &'a str,
+        received: u64,
+        total: u64,
+    },
+    Done {
+        file: &'a str,
+        size: u64,
+    },
+}
+
+async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, InstallError> {
+    let fetch = |message: String| InstallError::Fetch {
+        what: url.to_string(),
+        message,
+    };
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fetch(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(fetch(format!("HTTP {}", response.status().as_u16())));
+    }
+    response.text().await.map_err(|e| fetch(e.to_string()))
+}
+
+async fn get_bytes(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, InstallError> {
+    let fetch = |message: String| InstallError::Fetch {
+        what: url.to_string(),
+        message,
+    };
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fetch(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(fetch(format!("HTTP {}", response.status().as_u16())));
+    }
+    Ok(response
+        .bytes()
+        .await
+        .map_err(|e| fetch(e.to_string()))?
+        .to_vec())
+}
+
+/// Holds `versions/<runtime>/.<version>.lock` while an install runs.
+struct Lock {
+    _file: std::fs::File,
+}
+
+impl Lock {
+    fn take(dir: &Path, version: &str) -> Result<Lock, InstallError> {
+        std::fs::create_dir_all(dir).map_err(|source| InstallError::Io {
+            context: format!("cannot create {}", dir.display()),
+            source,
+        })?;
+        let path = dir.join(format!(".{version}.lock"));
+        let file = std::fs::File::create(&path).map_err(|source| InstallError::Io {
+            context: format!("cannot create {}", path.display()),
+            source,
+        })?;
+        // Waits for another install of the same version to finish.
+        file.lock().map_err(|source| InstallError::Io {
+            context: format!("cannot lock {}", path.display()),
+            source,
+        })?;
+        Ok(Lock { _file: file })
+    }
+}
+
+/// Installs the Node.js release `request` asks for; returns its version
+/// and directory (already installed: returned as it is).
+pub async fn install_node(
+    client: &reqwest::Client,
+    source: &NodeSource,
+    request: &str,
+    versions: &Path,
+    downloads: &Path,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(String, PathBuf), InstallError> {
+    let mirror = source.mirror.trim_end_matches('/');
+    progress(Progress::Step("reading the Node.js release index"));
+    let index = get_text(client, &format!("{mirror}/index.json")).await?;
+    let releases = node::parse_index_json(&index).map_err(|e| InstallError::Fetch {
+        what: format!("{mirror}/index.json"),
+        message: e.to_string(),
+    })?;
+    let platform = node::platform();
+    let release =
+        node::resolve(&releases, request, platform).ok_or_else(|| InstallError::NoMatch {
+            runtime: "node".into(),
+            request: request.into(),
+        })?;
+    let version = release.version.to_string();
+    let dir = versions.join("node");
+    let target = dir.join(&version);
+    let _lock = Lock::take(&dir, &version)?;
+    if target.is_dir() {
+        return Ok((version, target));
+    }
+    let file = format!("node-v{version}-{platform}.tar.gz");
+    let base = format!("{mirror}/v{version}");
+
+    let expected = if source.insecure {
+        None
+    } else {
+        progress(Progress::Step("verifying the checksum list"));
+        let sums = get_text(client, &format!("{base}/SHASUMS256.txt"))
+            .await
+            .map_err(|_| InstallError::NoChecksum { file: file.clone() })?;
+        let signature = get_bytes(client, &format!("{base}/SHASUMS256.txt.sig"))
+            .await
+            .map_err(|e| InstallError::BadSignature {
+                what: "SHASUMS256.txt".into(),
+                message: e.to_string(),
+            })?;
+        let certs = crate::security::pgp::load_keyring(&source.keys_dir).map_err(|e| {
+            InstallError::BadSignature {
+                what: "SHASUMS256.txt".into(),
+                message: e.to_string(),
+            }
+        })?;
+        // Any key of the release team's keyring may sign.
+        let allowed: Vec<_> = certs.iter().map(|c| c.fingerprint()).collect();
+        crate::security::pgp::verify_detached(
+            "SHASUMS256.txt",
+            sums.as_bytes(),
+            &signature,
+            &certs,
+            &allowed,
+        )
+        .map_err(|e| InstallError::BadSignature {
+            what: "SHASUMS256.txt".into(),
+            message: e.to_string(),
+        })?;
+        Some(
+            download::checksum_for(&sums, &file)
+                .ok_or_else(|| InstallError::NoChecksum { file: file.clone() })?,
+        )
+    };
+
+    let archive_path = downloads.join(&file);
+    let done = download::download(
+        client,
+        &format!("{base}/{file}"),
+        &archive_path,
+        2 << 30,
+        &mut |received, total| {
+            progress(Progress::Download {
+                file: &file,
+                received,
+                total,
+            })
+        },
+    )
+    .await?;
+    progress(Progress::Done {
+        file: &file,
+        size: done.size,
+    });
+    if let Some(expected) = expected
+        && expected != done.sha256
+    {
+        let _ = std::fs::remove_file(&archive_path);
+        return Err(InstallError::Mismatch {
+            file,
+            expected,
+            actual: done.sha256,
+        });
+    }
+    progress(Progress::Step("unpacking"));
+    let reader = std::fs::File::open(&archive_path).map_err(|source| InstallError::Io {
+        context: format!("cannot read {}", archive_path.display()),
+        source,
+    })?;
+    archive::unpack_tar_gz(reader, &target)?;
+    let _ = std::fs::remove_file(&archive_path);
+    Ok((version, target))
+}
+
+/// Makes `versions/<runtime>/current` point at `version`, atomically (a new
+/// link renamed over the old one).
+pub fn set_current(versions: &Path, runtime: &str, version: &str) -> Result<(), InstallError> {
+    let dir = versions.join(runtime);
+    let link = dir.join("current");
+    let staged = dir.join(format!(".current.{}", std::process::id()));
+    let _ = std::fs::remove_file(&staged);
+    let io = |context: String| move |source| InstallError::Io { context, source };
+    std::os::unix::fs::symlink(version, &staged)
+        .map_err(io(format!("cannot create {}", staged.display())))?;
+    std::fs::rename(&staged, &link).map_err(io(format!("cannot replace {}", link.display())))
+}

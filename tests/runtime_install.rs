@@ -1,0 +1,278 @@
+//! Installing Node.js from a local mirror laid out as nodejs.org/dist:
+//! index.json, SHASUMS256.txt and its signature (a key made here with
+//! sequoia and trusted as a release key), and archives whose bin/node is a
+//! script printing its version.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use common::http::{HttpServer, Reply};
+use omg::runtime::install::{InstallError, NodeSource, install_node, set_current};
+use sequoia_openpgp as openpgp;
+
+use openpgp::cert::prelude::*;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::Serialize;
+use openpgp::serialize::stream::{Message, Signer};
+
+type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+fn key() -> Cert {
+    CertBuilder::general_purpose(Some("release <release@example.org>"))
+        .generate()
+        .unwrap()
+        .0
+}
+
+fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
+    let policy = StandardPolicy::new();
+    let keypair = cert
+        .keys()
+        .unencrypted_secret()
+        .with_policy(&policy, None)
+        .for_signing()
+        .next()
+        .unwrap()
+        .key()
+        .clone()
+        .into_keypair()
+        .unwrap();
+    let mut out = Vec::new();
+    {
+        let message = Message::new(&mut out);
+        let mut signer = Signer::new(message, keypair)
+            .unwrap()
+            .detached()
+            .build()
+            .unwrap();
+        signer.write_all(data).unwrap();
+        signer.finalize().unwrap();
+    }
+    out
+}
+
+fn node_archive(version: &str) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let script = format!("#!/bin/sh\necho v{version}\n");
+    let mut header = tar::Header::new_gnu();
+    header.set_size(script.len() as u64);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(
+        &mut header,
+        format!("node-v{version}-linux-x64/bin/node"),
+        script.as_bytes(),
+    )
+    .unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+struct Mirror {
+    server: HttpServer,
+    files: Files,
+    signer: Cert,
+    keys: tempfile::TempDir,
+}
+
+impl Mirror {
+    fn start() -> Mirror {
+        let files: Files = Arc::new(Mutex::new(HashMap::new()));
+        let shared = files.clone();
+        let server =
+            HttpServer::start(
+                move |request| match shared.lock().unwrap().get(&request.path) {
+                    Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
+                    None => Reply::not_found(),
+                },
+            );
+        let signer = key();
+        let keys = tempfile::tempdir().unwrap();
+        let mut armored = Vec::new();
+        {
+            let mut w =
+                openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
+            signer.serialize(&mut w).unwrap();
+            w.finalize().unwrap();
+        }
+        std::fs::write(keys.path().join("release.asc"), armored).unwrap();
+        let mirror = Mirror {
+            server,
+            files,
+            signer,
+            keys,
+        };
+        mirror.put(
+            "/index.json",
+            br#"[{"version":"v20.10.0","date":"2023-11-22","files":["linux-x64","src"],"lts":"Iron"},
+                {"version":"v18.19.0","date":"2023-11-29","files":["linux-x64"],"lts":"Hydrogen"},
+                {"version":"v21.2.0","date":"2023-11-14","files":["linux-arm64"],"lts":false}]"#
+                .to_vec(),
+        );
+        mirror
+    }
+
+    fn put(&self, path: &str, body: Vec<u8>) {
+        self.files.lock().unwrap().insert(path.to_string(), body);
+    }
+
+    /// Publishes `version`'s archive, its checksum list (with `hash` in
+    /// place of the right one when given) and a signature by `by`.
+    fn publish(&self, version: &str, hash: Option<&str>, by: &Cert) {
+        let archive = node_archive(version);
+        let file = format!("node-v{version}-linux-x64.tar.gz");
+        let sums = format!(
+            "{}  node-v{version}.tar.gz\n{}  {file}\n",
+            "0".repeat(64),
+            hash.map_or_else(|| sha(&archive), str::to_string)
+        );
+        self.put(&format!("/v{version}/{file}"), archive);
+        self.put(
+            &format!("/v{version}/SHASUMS256.txt.sig"),
+            sign(by, sums.as_bytes()),
+        );
+        self.put(&format!("/v{version}/SHASUMS256.txt"), sums.into_bytes());
+    }
+
+    fn source(&self, insecure: bool) -> NodeSource {
+        NodeSource {
+            mirror: self.server.url.clone(),
+            keys_dir: self.keys.path().to_path_buf(),
+            insecure,
+        }
+    }
+}
+
+fn install(
+    mirror: &Mirror,
+    request: &str,
+    root: &Path,
+    insecure: bool,
+) -> Result<(String, std::path::PathBuf), InstallError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(install_node(
+        &reqwest::Client::new(),
+        &mirror.source(insecure),
+        request,
+        &root.join("versions"),
+        &root.join("downloads"),
+        &mut |_| {},
+    ))
+}
+
+fn run(program: &Path) -> String {
+    let out = std::process::Command::new(program).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn an_alias_installs_the_verified_release_and_use_switches_current() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &mirror.signer);
+    let root = tempfile::tempdir().unwrap();
+    let (version, dir) = install(&mirror, "lts/iron", root.path(), false).unwrap();
+    assert_eq!(version, "20.10.0");
+    assert_eq!(dir, root.path().join("versions/node/20.10.0"));
+    assert_eq!(run(&dir.join("bin/node")), "v20.10.0");
+    assert!(
+        !root
+            .path()
+            .join("downloads/node-v20.10.0-linux-x64.tar.gz")
+            .exists()
+    );
+    // Again: already there.
+    assert_eq!(
+        install(&mirror, "20", root.path(), false).unwrap().0,
+        "20.10.0"
+    );
+    set_current(&root.path().join("versions"), "node", "20.10.0").unwrap();
+    assert_eq!(
+        run(&root.path().join("versions/node/current/bin/node")),
+        "v20.10.0"
+    );
+    // A release without a build for this machine does not match.
+    assert!(matches!(
+        install(&mirror, "21", root.path(), false),
+        Err(InstallError::NoMatch { .. })
+    ));
+}
+
+#[test]
+fn a_checksum_mismatch_refuses_and_leaves_nothing() {
+    let mirror = Mirror::start();
+    mirror.publish("18.19.0", Some(&"ab".repeat(32)), &mirror.signer);
+    let root = tempfile::tempdir().unwrap();
+    let err = install(&mirror, "18", root.path(), false).unwrap_err();
+    assert!(matches!(err, InstallError::Mismatch { .. }), "{err}");
+    assert!(!root.path().join("versions/node/18.19.0").exists());
+    assert!(
+        !root
+            .path()
+            .join("downloads/node-v18.19.0-linux-x64.tar.gz")
+            .exists()
+    );
+}
+
+#[test]
+fn a_signature_by_another_key_refuses() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &key());
+    let root = tempfile::tempdir().unwrap();
+    let err = install(&mirror, "20.10.0", root.path(), false).unwrap_err();
+    assert!(matches!(err, InstallError::BadSignature { .. }), "{err}");
+    assert!(!root.path().join("versions/node/20.10.0").exists());
+}
+
+#[test]
+fn without_a_checksum_list_only_insecure_installs() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &mirror.signer);
+    mirror
+        .files
+        .lock()
+        .unwrap()
+        .remove("/v20.10.0/SHASUMS256.txt");
+    let root = tempfile::tempdir().unwrap();
+    let err = install(&mirror, "20", root.path(), false).unwrap_err();
+    assert!(matches!(err, InstallError::NoChecksum { .. }), "{err}");
+    assert!(!root.path().join("versions/node/20.10.0").exists());
+    let (_, dir) = install(&mirror, "20", root.path(), true).unwrap();
+    assert_eq!(run(&dir.join("bin/node")), "v20.10.0");
+}
+
+#[test]
+fn two_installs_of_one_version_at_once_do_not_collide() {
+    let mirror = Arc::new(Mirror::start());
+    mirror.publish("20.10.0", None, &mirror.signer);
+    let root = Arc::new(tempfile::tempdir().unwrap());
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (mirror, root) = (mirror.clone(), root.clone());
+            std::thread::spawn(move || install(&mirror, "20", root.path(), false).map(|(v, _)| v))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap().unwrap(), "20.10.0");
+    }
+    let node_dir = root.path().join("versions/node");
+    assert_eq!(run(&node_dir.join("20.10.0/bin/node")), "v20.10.0");
+    let leftovers: Vec<String> = std::fs::read_dir(&node_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("unpacking"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
