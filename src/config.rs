@@ -49,6 +49,10 @@ pub enum ConfigError {
 /// search_timeout_ms = 1500 # a slower AUR leaves search with repository results
 /// timeout_ms = 10000       # any other AUR request
 /// cache_secs = 600         # how long AUR answers are reused
+///
+/// [runtimes]
+/// node_mirror = "https://nodejs.org/dist"  # or $NVM_NODEJS_ORG_MIRROR
+/// node_keys = "/usr/share/omg/keys/node"   # the Node.js release keys (*.asc)
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -57,6 +61,35 @@ pub struct Config {
     pub backend: Option<crate::model::BackendKind>,
     pub daemon: DaemonConfig,
     pub aur: AurConfig,
+    pub runtimes: RuntimesConfig,
+}
+
+/// Where runtimes come from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimesConfig {
+    /// Node.js dist root (or `$NVM_NODEJS_ORG_MIRROR`).
+    pub node_mirror: String,
+    /// The Node.js release team's keys (`*.asc`).
+    pub node_keys: String,
+}
+
+impl Default for RuntimesConfig {
+    fn default() -> Self {
+        RuntimesConfig {
+            node_mirror: "https://nodejs.org/dist".into(),
+            node_keys: "/usr/share/omg/keys/node".into(),
+        }
+    }
+}
+
+impl RuntimesConfig {
+    pub fn node_mirror(&self) -> String {
+        std::env::var("NVM_NODEJS_ORG_MIRROR")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| self.node_mirror.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

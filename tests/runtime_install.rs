@@ -276,3 +276,52 @@ fn two_installs_of_one_version_at_once_do_not_collide() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn omg_use_installs_through_omgd_and_switches() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &mirror.signer);
+    mirror.publish("18.19.0", Some(&"cd".repeat(32)), &mirror.signer);
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
+        mirror.server.url,
+        mirror.keys.path().display()
+    ));
+    let run = env.omg(&["use", "node", "lts/iron"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("node 20.10.0 is now the default"),
+        "{}",
+        run.stdout
+    );
+    let current = env.data_dir().join("versions/node/current/bin/node");
+    assert_eq!(run(&current), "v20.10.0");
+    // A project pin through .tool-versions.
+    let project = env.dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let out = env
+        .command(common::OMG)
+        .args(["use", "--local", "node", "20"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join(".tool-versions")).unwrap(),
+        "node 20\n"
+    );
+    // A bad checksum: refused, exit 1, the default unchanged.
+    let run = env.omg(&["install", "node", "18"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("does not match its published checksum"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run(&current), "v20.10.0");
+}

@@ -9,6 +9,7 @@ mod info;
 mod list;
 pub mod output;
 mod progress;
+mod runtime;
 mod search;
 mod status;
 mod transaction;
@@ -121,6 +122,17 @@ pub enum Command {
         #[arg(value_parser = ["bash", "zsh", "fish"])]
         shell: String,
     },
+    /// Use a runtime version: install it if needed, then make it the default
+    /// (or, with --local, the version of this directory via .tool-versions)
+    Use {
+        /// Write the choice into ./.tool-versions instead of the default
+        #[arg(long)]
+        local: bool,
+        /// node (more runtimes to come)
+        runtime: String,
+        /// A version, a partial version or an alias (lts, lts/iron, latest)
+        version: String,
+    },
     /// Show the runtime versions this directory asks for, and which file asks
     Current {
         /// Print JSON
@@ -232,6 +244,9 @@ pub struct InstallArgs {
     /// Refresh the repository databases first
     #[arg(long)]
     pub refresh: bool,
+    /// Runtimes: install without checksums and signatures
+    #[arg(long)]
+    pub insecure: bool,
     /// AUR: remove the repository packages needed only to build, afterwards
     #[arg(long)]
     pub removemake: bool,
@@ -542,6 +557,21 @@ pub fn run() -> ExitCode {
                 Ok(EXIT_OK)
             }
             Command::HookEnv { shell } => Ok(u8::from(hook_env(shell) != ExitCode::from(EXIT_OK))),
+            Command::Install(args) if runtime::runtime_target(&args.targets).is_some() => {
+                let (which, version) = runtime::runtime_target(&args.targets).expect("checked");
+                runtime::run_install(&session, which, &version, args.insecure).await
+            }
+            Command::Use {
+                local,
+                runtime: name,
+                version,
+            } => match crate::runtime::version_file::Runtime::from_name(name) {
+                Some(which) => runtime::run_use(&session, which, version, *local).await,
+                None => Err(Failure::new(
+                    format!("{name} is not a runtime omg knows"),
+                    EXIT_USAGE,
+                )),
+            },
             Command::Install(args) => {
                 let options = TransactionOptions {
                     as_deps: args.asdeps,

@@ -49,7 +49,20 @@ pub(super) async fn converse(
     renderer: &mut Renderer,
     request: TransactionRequest,
 ) -> Result<TransactionReport, Failure> {
-    let id = connection.start(RequestBody::Transaction(request)).await?;
+    match stream(connection, renderer, RequestBody::Transaction(request)).await? {
+        ResponseBody::Transaction(report) => Ok(report),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Sends a request that streams events (a transaction, a runtime install),
+/// draws them, answers its questions, and returns the final answer.
+pub(super) async fn stream(
+    connection: &mut Connection,
+    renderer: &mut Renderer,
+    body: RequestBody,
+) -> Result<ResponseBody, Failure> {
+    let id = connection.start(body).await?;
     let mut input = Input::new();
     loop {
         match connection.next(id).await? {
@@ -61,8 +74,7 @@ pub(super) async fn converse(
                 connection.answer(id, question, answer).await?;
             }
             Streamed::Event(event) => renderer.event(&event),
-            Streamed::Done(Ok(ResponseBody::Transaction(report))) => return Ok(report),
-            Streamed::Done(Ok(_)) => return Err(unexpected()),
+            Streamed::Done(Ok(body)) => return Ok(body),
             Streamed::Done(Err(e)) => {
                 renderer.settle();
                 let aborted = e.kind == ErrorKind::Aborted;

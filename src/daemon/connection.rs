@@ -21,7 +21,7 @@ use crate::ipc::protocol::{
     ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Request, RequestBody, Response,
     ServerFrame, Welcome, WireError,
 };
-use crate::transaction::{TransactionRequest, TxChannel};
+use crate::transaction::TxChannel;
 
 type Frames<R> = FramedRead<R, LengthDelimitedCodec>;
 type Sink<W> = FramedWrite<W, LengthDelimitedCodec>;
@@ -114,7 +114,13 @@ where
 {
     let result = match request.body {
         RequestBody::Transaction(tx) => {
-            transaction(engine, request.id, tx, frames, sink, queued).await?
+            let noconfirm = tx.options.noconfirm;
+            let work = |channel| engine.transaction(tx, channel);
+            streamed(request.id, noconfirm, work, frames, sink, queued).await?
+        }
+        RequestBody::RuntimeInstall(install) => {
+            let work = |channel| engine.runtime_install(install, channel);
+            streamed(request.id, true, work, frames, sink, queued).await?
         }
         body => engine.handle(body).await,
     };
@@ -129,10 +135,10 @@ where
 /// answers to it. A client that hangs up or misbehaves mid-way does not
 /// stop it: its questions get the safe answer, and a commit in progress
 /// completes.
-async fn transaction<R, W>(
-    engine: &Engine,
+async fn streamed<R, W, F>(
     id: u32,
-    request: TransactionRequest,
+    noconfirm: bool,
+    work: impl FnOnce(Arc<TxChannel>) -> F,
     frames: &mut Frames<R>,
     sink: &mut Sink<W>,
     queued: &mut VecDeque<Request>,
@@ -140,11 +146,12 @@ async fn transaction<R, W>(
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
+    F: std::future::Future<Output = Result<crate::ipc::protocol::ResponseBody, WireError>>,
 {
-    let (channel, client) = TxChannel::new(request.options.noconfirm);
+    let (channel, client) = TxChannel::new(noconfirm);
     let mut events = client.events;
     let mut answers = Some(client.answers);
-    let work = engine.transaction(request, Arc::new(channel));
+    let work = work(Arc::new(channel));
     tokio::pin!(work);
     let mut client_gone = false;
     let result = loop {

@@ -232,7 +232,7 @@ impl Engine {
                 pairs,
                 validpgpkeys,
             } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
-            RequestBody::Transaction(_) => Err(WireError::new(
+            RequestBody::Transaction(_) | RequestBody::RuntimeInstall(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
                 "a transaction needs a connection that can carry its events",
             )),
@@ -444,6 +444,87 @@ impl Engine {
             ErrorKind::TransactionFailed,
             "the AUR dependency tree is deeper than 64 levels",
         ))
+    }
+
+    /// Installs a runtime version for this user, reporting through
+    /// `channel`.
+    pub async fn runtime_install(
+        &self,
+        install: crate::ipc::protocol::RuntimeInstallRequest,
+        channel: Arc<TxChannel>,
+    ) -> Result<ResponseBody, WireError> {
+        use crate::runtime::install::{self, NodeSource, Progress};
+        use crate::transaction::{DownloadState, TxEvent};
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let runtime = crate::runtime::version_file::Runtime::from_name(&install.runtime);
+        if runtime != Some(crate::runtime::version_file::Runtime::Node) {
+            return Err(WireError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "installing {} is not available in this version of omg (node is)",
+                    install.runtime
+                ),
+            ));
+        }
+        let versions = crate::runtime::versions_dir(&self.paths);
+        let downloads = self.paths.cache_dir.join("downloads");
+        let source = NodeSource {
+            mirror: self.config.runtimes.node_mirror(),
+            keys_dir: self.config.runtimes.node_keys.clone().into(),
+            insecure: install.insecure,
+        };
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))?;
+        let mut report = |p: Progress<'_>| match p {
+            Progress::Step(text) => channel.step(text),
+            Progress::Download {
+                file,
+                received,
+                total,
+            } => channel.send(TxEvent::Download {
+                file: file.to_string(),
+                state: DownloadState::Progress,
+                received,
+                total,
+            }),
+            Progress::Done { file, size } => channel.send(TxEvent::Download {
+                file: file.to_string(),
+                state: DownloadState::Done,
+                received: size,
+                total: size,
+            }),
+        };
+        let (version, path) = install::install_node(
+            &client,
+            &source,
+            &install.request,
+            &versions,
+            &downloads,
+            &mut report,
+        )
+        .await
+        .map_err(|e| {
+            let kind = match e {
+                install::InstallError::NoMatch { .. } => ErrorKind::NotFound,
+                install::InstallError::Mismatch { .. }
+                | install::InstallError::BadSignature { .. }
+                | install::InstallError::NoChecksum { .. } => ErrorKind::Verification,
+                _ => ErrorKind::Database,
+            };
+            WireError::new(kind, e.to_string())
+        })?;
+        if install.make_current {
+            install::set_current(&versions, "node", &version)
+                .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        }
+        Ok(ResponseBody::RuntimeInstalled {
+            runtime: "node".into(),
+            version,
+            path: path.display().to_string(),
+        })
     }
 
     /// Checks source signatures for an AUR build. Only omgd carries the

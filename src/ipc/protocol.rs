@@ -98,6 +98,9 @@ pub enum RequestBody {
     },
     /// Installed AUR packages the AUR has newer versions of.
     AurUpdates,
+    /// Install a runtime version into this user's versions (streams
+    /// `Event` frames: steps and the download).
+    RuntimeInstall(RuntimeInstallRequest),
     /// Check the detached signatures of sources in the build directory
     /// `dir` — each (data file, signature file) — against the user's
     /// trusted keys, accepting only keys `validpgpkeys` lists.
@@ -106,6 +109,17 @@ pub enum RequestBody {
         pairs: Vec<(String, String)>,
         validpgpkeys: Vec<String>,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeInstallRequest {
+    pub runtime: String,
+    /// A version, a partial version or an alias (`lts`, `lts/iron`, …).
+    pub request: String,
+    /// Install without checksums and signatures.
+    pub insecure: bool,
+    /// Make it the global `current` version afterwards (`omg use`).
+    pub make_current: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,6 +160,11 @@ pub enum ResponseBody {
     Transaction(TransactionReport),
     AurPlan(crate::aur::resolve::Plan),
     AurUpdates(Vec<crate::model::AurUpdate>),
+    RuntimeInstalled {
+        runtime: String,
+        version: String,
+        path: String,
+    },
     /// The request was carried out and has nothing to report.
     Done,
 }

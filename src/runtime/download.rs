@@ -42,7 +42,7 @@ pub async fn download(
     url: &str,
     dest: &Path,
     limit: u64,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Downloaded, DownloadError> {
     let network = |e: reqwest::Error| DownloadError::Network {
         url: url.to_string(),

@@ -136,7 +136,7 @@ pub async fn install_node(
     request: &str,
     versions: &Path,
     downloads: &Path,
-    progress: &mut dyn FnMut(Progress<'_>),
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     let mirror = source.mirror.trim_end_matches('/');
     progress(Progress::Step("reading the Node.js release index"));
