@@ -288,12 +288,12 @@ fn omg_use_installs_through_omgd_and_switches() {
         mirror.server.url,
         mirror.keys.path().display()
     ));
-    let run = env.omg(&["use", "node", "lts/iron"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let result = env.omg(&["use", "node", "lts/iron"]);
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
     assert!(
-        run.stdout.contains("node 20.10.0 is now the default"),
+        result.stdout.contains("node 20.10.0 is now the default"),
         "{}",
-        run.stdout
+        result.stdout
     );
     let current = env.data_dir().join("versions/node/current/bin/node");
     assert_eq!(run(&current), "v20.10.0");
@@ -316,12 +316,14 @@ fn omg_use_installs_through_omgd_and_switches() {
         "node 20\n"
     );
     // A bad checksum: refused, exit 1, the default unchanged.
-    let run = env.omg(&["install", "node", "18"]);
-    assert_eq!(run.code, 1);
+    let result = env.omg(&["install", "node", "18"]);
+    assert_eq!(result.code, 1);
     assert!(
-        run.stderr.contains("does not match its published checksum"),
+        result
+            .stderr
+            .contains("does not match its published checksum"),
         "{}",
-        run.stderr
+        result.stderr
     );
     assert_eq!(run(&current), "v20.10.0");
 }
