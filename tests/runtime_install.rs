@@ -327,3 +327,48 @@ fn omg_use_installs_through_omgd_and_switches() {
     );
     assert_eq!(run(&current), "v20.10.0");
 }
+
+#[test]
+fn list_which_exec_and_uninstall_work_on_installed_versions() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &mirror.signer);
+    mirror.publish("18.19.0", None, &mirror.signer);
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
+        mirror.server.url,
+        mirror.keys.path().display()
+    ));
+    assert_eq!(env.omg(&["install", "node", "18"]).code, 0);
+    assert_eq!(env.omg(&["use", "node", "20"]).code, 0);
+    let listed = env.json(&["list", "node", "--json"]);
+    assert_eq!(
+        listed,
+        serde_json::json!([
+            {"version": "20.10.0", "in_use": true},
+            {"version": "18.19.0", "in_use": false}
+        ])
+    );
+    let text = env.omg(&["list", "node"]);
+    assert_eq!(text.stdout, "* 20.10.0\n  18.19.0\n");
+    let which = env.omg(&["which", "node"]);
+    assert_eq!(which.code, 0, "{}", which.stderr);
+    assert!(
+        which
+            .stdout
+            .trim()
+            .ends_with("versions/node/20.10.0/bin/node"),
+        "{}",
+        which.stdout
+    );
+    let exec = env.omg(&["exec", "node@18", "--", "node"]);
+    assert_eq!(exec.stdout.trim(), "v18.19.0", "{}", exec.stderr);
+    let gone = env.omg(&["uninstall", "node", "20.10.0"]);
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    assert!(gone.stdout.contains("was the default"), "{}", gone.stdout);
+    assert!(!env.data_dir().join("versions/node/20.10.0").exists());
+    assert!(!env.data_dir().join("versions/node/current").exists());
+    assert_eq!(env.omg(&["uninstall", "node", "20.10.0"]).code, 1);
+    assert_eq!(env.omg(&["uninstall", "node", "../../etc"]).code, 1);
+    assert_eq!(env.omg(&["list", "nodes"]).code, 2);
+}

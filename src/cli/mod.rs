@@ -133,6 +133,18 @@ pub enum Command {
         /// A version, a partial version or an alias (lts, lts/iron, latest)
         version: String,
     },
+    /// Remove an installed runtime version
+    Uninstall { runtime: String, version: String },
+    /// Show which runtime program (node, npm, python, …) runs here
+    Which { program: String },
+    /// Run a command with a runtime version first on PATH: omg exec node@18 -- node -v
+    Exec {
+        /// RUNTIME@VERSION
+        spec: String,
+        /// The command and its arguments
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Show the runtime versions this directory asks for, and which file asks
     Current {
         /// Print JSON
@@ -199,6 +211,8 @@ pub struct InfoArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// A runtime (node, python, …): list its installed versions instead
+    pub runtime: Option<String>,
     /// Only packages installed on request (as `apt-mark showmanual`)
     #[arg(short, long, group = "filter")]
     pub explicit: bool,
@@ -545,7 +559,25 @@ pub fn run() -> ExitCode {
         let result = match &cli.command {
             Command::Search(args) => search::run(&mut session, args).await,
             Command::Info(args) => info::run(&mut session, args).await,
+            Command::List(args) if args.runtime.is_some() => {
+                let name = args.runtime.as_deref().unwrap_or_default();
+                match crate::runtime::version_file::Runtime::from_name(name) {
+                    Some(which) => runtime::run_list(which, args.json),
+                    None => Err(Failure::new(
+                        format!("{name} is not a runtime omg knows (node, python, go, rust, ruby, java, bun)"),
+                        EXIT_USAGE,
+                    )),
+                }
+            }
             Command::List(args) => list::run(&mut session, args).await,
+            Command::Uninstall { runtime: name, version } => {
+                match crate::runtime::version_file::Runtime::from_name(name) {
+                    Some(which) => runtime::run_uninstall(which, version),
+                    None => Err(Failure::new(format!("{name} is not a runtime omg knows"), EXIT_USAGE)),
+                }
+            }
+            Command::Which { program } => runtime::run_which(program),
+            Command::Exec { spec, command } => runtime::run_exec(spec, command),
             Command::Status(args) => status::run(&mut session, args).await,
             Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,
             Command::Current { json } => current::run(*json),

@@ -178,3 +178,192 @@ mod tests {
         );
     }
 }
+
+/// The installed versions of `runtime`, newest first.
+pub fn installed(versions: &std::path::Path, runtime: Runtime) -> Vec<String> {
+    let dir = versions.join(runtime.as_str());
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir() && !e.path().is_symlink())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| !n.starts_with('.') && n != "current")
+        .collect();
+    found.sort_by(|a, b| crate::version::vercmp(b, a));
+    found
+}
+
+fn versions_dir() -> Result<std::path::PathBuf, Failure> {
+    crate::config::Paths::user()
+        .map(|p| crate::runtime::versions_dir(&p))
+        .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))
+}
+
+/// The installed version this directory wants (or the default), with
+/// the file that asked.
+fn in_use(versions: &std::path::Path, runtime: Runtime) -> Option<(std::path::PathBuf, String)> {
+    let here = std::env::current_dir().ok()?;
+    match crate::runtime::version_file::detect(&here).remove(&runtime) {
+        Some(wanted) => crate::runtime::hook::installed_match(versions, runtime, &wanted.version)
+            .map(|dir| (dir, wanted.file.display().to_string())),
+        None => {
+            let current = versions.join(runtime.as_str()).join("current");
+            let target = std::fs::read_link(&current).ok()?;
+            Some((
+                current.parent()?.join(target),
+                "the default (omg use)".into(),
+            ))
+        }
+    }
+}
+
+/// `omg list RUNTIME`: installed versions, the one in use marked.
+pub fn run_list(runtime: Runtime, json: bool) -> Result<u8, Failure> {
+    let versions = versions_dir()?;
+    let list = installed(&versions, runtime);
+    let using = in_use(&versions, runtime)
+        .and_then(|(dir, _)| dir.file_name().map(|n| n.to_string_lossy().into_owned()));
+    if json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|v| serde_json::json!({"version": v, "in_use": Some(v) == using.as_ref()}))
+            .collect();
+        super::print_json(&rows)?;
+        return Ok(EXIT_OK);
+    }
+    if list.is_empty() {
+        println!(
+            "no {} version is installed (omg install {} VERSION)",
+            runtime.as_str(),
+            runtime.as_str()
+        );
+        return Ok(EXIT_OK);
+    }
+    for v in &list {
+        let mark = if Some(v) == using.as_ref() {
+            "* "
+        } else {
+            "  "
+        };
+        println!("{mark}{v}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `omg which PROGRAM`: the runtime program that would run here.
+pub fn run_which(program: &str) -> Result<u8, Failure> {
+    let versions = versions_dir()?;
+    let runtime = match program {
+        "npm" | "npx" | "corepack" => Some(Runtime::Node),
+        "python3" | "pip" | "pip3" => Some(Runtime::Python),
+        "gofmt" => Some(Runtime::Go),
+        "cargo" | "rustc" | "rustup" => Some(Runtime::Rust),
+        "gem" | "irb" | "bundle" => Some(Runtime::Ruby),
+        "javac" | "jar" => Some(Runtime::Java),
+        "bunx" => Some(Runtime::Bun),
+        other => Runtime::from_name(other),
+    }
+    .ok_or_else(|| {
+        Failure::new(
+            format!("{program} is not a program of a runtime omg manages"),
+            EXIT_FAILURE,
+        )
+    })?;
+    let (dir, why) = in_use(&versions, runtime).ok_or_else(|| {
+        Failure::new(
+            format!(
+                "no {} version is in use here (omg use {} VERSION)",
+                runtime.as_str(),
+                runtime.as_str()
+            ),
+            EXIT_FAILURE,
+        )
+    })?;
+    let path = dir.join("bin").join(program);
+    if !path.exists() {
+        return Err(Failure::new(
+            format!("{} has no {program}", dir.display()),
+            EXIT_FAILURE,
+        ));
+    }
+    println!("{}", path.display());
+    eprintln!("(chosen by {why})");
+    Ok(EXIT_OK)
+}
+
+/// `omg uninstall RUNTIME VERSION`.
+pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
+    let versions = versions_dir()?;
+    let dir = versions.join(runtime.as_str());
+    let target = dir.join(version.strip_prefix('v').unwrap_or(version));
+    if !crate::aur::build::valid_name(version) || !target.is_dir() || target.is_symlink() {
+        return Err(Failure::new(
+            format!("{} {version} is not installed", runtime.as_str()),
+            EXIT_FAILURE,
+        ));
+    }
+    // Out of the way first (atomic), then deleted: never half a version.
+    let doomed = dir.join(format!(".removing-{version}-{}", std::process::id()));
+    std::fs::rename(&target, &doomed)
+        .and_then(|()| std::fs::remove_dir_all(&doomed))
+        .map_err(|e| {
+            Failure::new(
+                format!("cannot remove {}: {e}", target.display()),
+                EXIT_FAILURE,
+            )
+        })?;
+    let current = dir.join("current");
+    if std::fs::read_link(&current).is_ok_and(|t| t == std::path::Path::new(version)) {
+        let _ = std::fs::remove_file(&current);
+        println!(
+            "{} {version} was the default; there is none now",
+            runtime.as_str()
+        );
+    }
+    println!("{} {version} is uninstalled", runtime.as_str());
+    Ok(EXIT_OK)
+}
+
+/// `omg exec node@18 -- node -v`: runs a command with that version first
+/// on PATH.
+pub fn run_exec(spec: &str, command: &[String]) -> Result<u8, Failure> {
+    use std::os::unix::process::CommandExt;
+    let (name, request) = spec.split_once('@').ok_or_else(|| {
+        Failure::new(
+            format!("{spec:?}: write RUNTIME@VERSION, e.g. node@20"),
+            super::EXIT_USAGE,
+        )
+    })?;
+    let runtime = Runtime::from_name(name).ok_or_else(|| {
+        Failure::new(
+            format!("{name} is not a runtime omg knows"),
+            super::EXIT_USAGE,
+        )
+    })?;
+    let versions = versions_dir()?;
+    let dir =
+        crate::runtime::hook::installed_match(&versions, runtime, request).ok_or_else(|| {
+            Failure::new(
+                format!(
+                    "{} {request} is not installed (omg install {} {request})",
+                    runtime.as_str(),
+                    runtime.as_str()
+                ),
+                EXIT_FAILURE,
+            )
+        })?;
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| Failure::new("nothing to run after --", super::EXIT_USAGE))?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut entries = vec![dir.join("bin")];
+    entries.extend(std::env::split_paths(&path));
+    let joined =
+        std::env::join_paths(entries).map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    let err = std::process::Command::new(program)
+        .args(args)
+        .env("PATH", joined)
+        .exec();
+    Err(Failure::new(format!("cannot run {program}: {err}"), 127))
+}
