@@ -135,50 +135,6 @@ fn write_tool_version(
     std::fs::rename(tmp, file)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runtime_targets_are_told_from_package_names() {
-        let t = |v: &[&str]| runtime_target(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(t(&["node", "20"]), Some((Runtime::Node, "20".into())));
-        assert_eq!(
-            t(&["node", "lts/iron"]),
-            Some((Runtime::Node, "lts/iron".into()))
-        );
-        assert_eq!(
-            t(&["node@18.19.0"]),
-            Some((Runtime::Node, "18.19.0".into()))
-        );
-        assert_eq!(
-            t(&["python", "3.12"]),
-            Some((Runtime::Python, "3.12".into()))
-        );
-        assert_eq!(t(&["node", "npm"]), None, "two packages");
-        assert_eq!(t(&["vim"]), None);
-        assert_eq!(t(&["nodejs"]), None, "the package");
-    }
-
-    #[test]
-    fn tool_versions_keep_their_other_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join(".tool-versions");
-        std::fs::write(&file, "# tools\nnodejs 18.0.0\npython 3.12.4\n").unwrap();
-        write_tool_version(&file, Runtime::Node, "20").unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "# tools\nnodejs 20\npython 3.12.4\n"
-        );
-        write_tool_version(&file, Runtime::Go, "1.22").unwrap();
-        assert!(
-            std::fs::read_to_string(&file)
-                .unwrap()
-                .ends_with("go 1.22\n")
-        );
-    }
-}
-
 /// The installed versions of `runtime`, newest first.
 pub fn installed(versions: &std::path::Path, runtime: Runtime) -> Vec<String> {
     let dir = versions.join(runtime.as_str());
@@ -366,4 +322,48 @@ pub fn run_exec(spec: &str, command: &[String]) -> Result<u8, Failure> {
         .env("PATH", joined)
         .exec();
     Err(Failure::new(format!("cannot run {program}: {err}"), 127))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_targets_are_told_from_package_names() {
+        let t = |v: &[&str]| runtime_target(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(t(&["node", "20"]), Some((Runtime::Node, "20".into())));
+        assert_eq!(
+            t(&["node", "lts/iron"]),
+            Some((Runtime::Node, "lts/iron".into()))
+        );
+        assert_eq!(
+            t(&["node@18.19.0"]),
+            Some((Runtime::Node, "18.19.0".into()))
+        );
+        assert_eq!(
+            t(&["python", "3.12"]),
+            Some((Runtime::Python, "3.12".into()))
+        );
+        assert_eq!(t(&["node", "npm"]), None, "two packages");
+        assert_eq!(t(&["vim"]), None);
+        assert_eq!(t(&["nodejs"]), None, "the package");
+    }
+
+    #[test]
+    fn tool_versions_keep_their_other_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".tool-versions");
+        std::fs::write(&file, "# tools\nnodejs 18.0.0\npython 3.12.4\n").unwrap();
+        write_tool_version(&file, Runtime::Node, "20").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "# tools\nnodejs 20\npython 3.12.4\n"
+        );
+        write_tool_version(&file, Runtime::Go, "1.22").unwrap();
+        assert!(
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .ends_with("go 1.22\n")
+        );
+    }
 }
