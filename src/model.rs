@@ -288,3 +288,12 @@ pub struct AurUpdate {
     pub installed_version: String,
     pub aur_version: String,
 }
+
+/// A version a runtime's upstream offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailableVersion {
+    pub version: String,
+    /// The LTS codename (Node.js), if any.
+    pub lts: Option<String>,
+    pub date: String,
+}

@@ -371,4 +371,30 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
     assert_eq!(env.omg(&["uninstall", "node", "20.10.0"]).code, 1);
     assert_eq!(env.omg(&["uninstall", "node", "../../etc"]).code, 1);
     assert_eq!(env.omg(&["list", "nodes"]).code, 2);
+    // What upstream offers for this machine, read once.
+    let offered = env.json(&["list", "node", "--available", "--json"]);
+    let versions: Vec<&str> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["20.10.0", "18.19.0"]);
+    assert_eq!(offered[0]["lts"], "iron");
+    let hits = mirror.server.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let text = env.omg(&["list", "node", "--available"]);
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("18.19.0"))
+        .unwrap();
+    assert!(
+        line.ends_with("2023-11-29 (lts/hydrogen)  installed"),
+        "{line}"
+    );
+    assert_eq!(
+        mirror.server.hits.load(std::sync::atomic::Ordering::SeqCst),
+        hits,
+        "cached"
+    );
 }

@@ -213,6 +213,9 @@ pub struct InfoArgs {
 pub struct ListArgs {
     /// A runtime (node, python, …): list its installed versions instead
     pub runtime: Option<String>,
+    /// With a runtime: the versions its upstream offers
+    #[arg(short, long, requires = "runtime")]
+    pub available: bool,
     /// Only packages installed on request (as `apt-mark showmanual`)
     #[arg(short, long, group = "filter")]
     pub explicit: bool,
@@ -562,6 +565,9 @@ pub fn run() -> ExitCode {
             Command::List(args) if args.runtime.is_some() => {
                 let name = args.runtime.as_deref().unwrap_or_default();
                 match crate::runtime::version_file::Runtime::from_name(name) {
+                    Some(which) if args.available => {
+                        runtime::run_available(&mut session, which, args.json).await
+                    }
                     Some(which) => runtime::run_list(which, args.json),
                     None => Err(Failure::new(
                         format!("{name} is not a runtime omg knows (node, python, go, rust, ruby, java, bun)"),

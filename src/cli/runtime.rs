@@ -324,6 +324,41 @@ pub fn run_exec(spec: &str, command: &[String]) -> Result<u8, Failure> {
     Err(Failure::new(format!("cannot run {program}: {err}"), 127))
 }
 
+/// `omg list RUNTIME --available`: what upstream offers (through omgd,
+/// which caches the index for an hour).
+pub async fn run_available(
+    session: &mut Session,
+    runtime: Runtime,
+    json: bool,
+) -> Result<u8, Failure> {
+    let body = RequestBody::RuntimeAvailable {
+        runtime: runtime.as_str().into(),
+    };
+    let ResponseBody::RuntimeAvailable(list) = session.request(body).await? else {
+        return Err(unexpected());
+    };
+    if json {
+        super::print_json(&list)?;
+        return Ok(EXIT_OK);
+    }
+    let versions = versions_dir()?;
+    let have = installed(&versions, runtime);
+    for v in &list {
+        let lts = v
+            .lts
+            .as_deref()
+            .map(|l| format!(" (lts/{l})"))
+            .unwrap_or_default();
+        let mark = if have.contains(&v.version) {
+            "  installed"
+        } else {
+            ""
+        };
+        println!("{:<12} {}{lts}{mark}", v.version, v.date);
+    }
+    Ok(EXIT_OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use crate::model::{
     SearchResults, StatusReport, UpdateCheck,
 };
 use crate::status::{self, Status};
-use crate::store::{AUR_CACHE, PACKAGE_INFO, Store};
+use crate::store::{AUR_CACHE, PACKAGE_INFO, RUNTIME_INDEX, Store};
 use crate::transaction::{TransactionRequest, TxChannel, TxError};
 
 /// Checks the signed sources of a build (`security::pgp::verify_sources`).
@@ -232,6 +232,7 @@ impl Engine {
                 pairs,
                 validpgpkeys,
             } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
+            RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             RequestBody::Transaction(_) | RequestBody::RuntimeInstall(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
                 "a transaction needs a connection that can carry its events",
@@ -443,6 +444,74 @@ impl Engine {
         Err(WireError::new(
             ErrorKind::TransactionFailed,
             "the AUR dependency tree is deeper than 64 levels",
+        ))
+    }
+
+    /// What Node.js's index offers, read at most once an hour (kept in the
+    /// store between processes).
+    async fn runtime_available(&self, runtime: &str) -> Result<ResponseBody, WireError> {
+        const TTL: u64 = 3600;
+        if crate::runtime::version_file::Runtime::from_name(runtime)
+            != Some(crate::runtime::version_file::Runtime::Node)
+        {
+            return Err(WireError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "listing {runtime} versions is not available in this version of omg (node is)"
+                ),
+            ));
+        }
+        let stored = self.store.as_ref().and_then(|store| {
+            store
+                .with_blob(RUNTIME_INDEX, "node", |blob| {
+                    let ((fetched, text), _): ((u64, String), _) =
+                        bincode::serde::decode_from_slice(blob?, bincode::config::standard())
+                            .ok()?;
+                    (crate::unix_now().saturating_sub(fetched) < TTL).then_some(text)
+                })
+                .ok()
+                .flatten()
+        });
+        let text = match stored {
+            Some(text) => text,
+            None => {
+                let url = format!(
+                    "{}/index.json",
+                    self.config.runtimes.node_mirror().trim_end_matches('/')
+                );
+                let fail = |m: String| {
+                    WireError::new(ErrorKind::Database, format!("cannot read {url}: {m}"))
+                };
+                let response = reqwest::get(&url).await.map_err(|e| fail(e.to_string()))?;
+                if !response.status().is_success() {
+                    return Err(fail(format!("HTTP {}", response.status().as_u16())));
+                }
+                let text = response.text().await.map_err(|e| fail(e.to_string()))?;
+                if let Some(store) = &self.store
+                    && let Ok(blob) = bincode::serde::encode_to_vec(
+                        (crate::unix_now(), &text),
+                        bincode::config::standard(),
+                    )
+                {
+                    let _ = store.put_blob(RUNTIME_INDEX, "node", &blob);
+                }
+                text
+            }
+        };
+        let mut releases = crate::runtime::node::parse_index_json(&text)
+            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        let platform = crate::runtime::node::platform();
+        releases.retain(|r| r.files.iter().any(|f| f == platform));
+        releases.sort_by(|a, b| b.version.cmp(&a.version));
+        Ok(ResponseBody::RuntimeAvailable(
+            releases
+                .into_iter()
+                .map(|r| crate::model::AvailableVersion {
+                    version: r.version.to_string(),
+                    lts: r.lts,
+                    date: r.date,
+                })
+                .collect(),
         ))
     }
 

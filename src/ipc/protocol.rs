@@ -98,6 +98,10 @@ pub enum RequestBody {
     },
     /// Installed AUR packages the AUR has newer versions of.
     AurUpdates,
+    /// The versions a runtime's upstream offers, newest first.
+    RuntimeAvailable {
+        runtime: String,
+    },
     /// Install a runtime version into this user's versions (streams
     /// `Event` frames: steps and the download).
     RuntimeInstall(RuntimeInstallRequest),
@@ -160,6 +164,7 @@ pub enum ResponseBody {
     Transaction(TransactionReport),
     AurPlan(crate::aur::resolve::Plan),
     AurUpdates(Vec<crate::model::AurUpdate>),
+    RuntimeAvailable(Vec<crate::model::AvailableVersion>),
     RuntimeInstalled {
         runtime: String,
         version: String,

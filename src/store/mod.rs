@@ -26,6 +26,10 @@ pub const REFRESH: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh"
 /// `search:<term>` → (Unix time fetched, records).
 pub const AUR_CACHE: TableDefinition<&str, &[u8]> = TableDefinition::new("aur_cache");
 
+/// Runtime upstream indexes kept between processes: `<runtime>` → (Unix
+/// time fetched, the index as served).
+pub const RUNTIME_INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("runtime_index");
+
 /// The database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
