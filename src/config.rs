@@ -53,6 +53,7 @@ pub enum ConfigError {
 /// [runtimes]
 /// node_mirror = "https://nodejs.org/dist"  # or $NVM_NODEJS_ORG_MIRROR
 /// node_keys = "/usr/share/omg/keys/node"   # the Node.js release keys (*.asc)
+/// go_mirror = "https://go.dev/dl"          # listing and archives
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -72,6 +73,8 @@ pub struct RuntimesConfig {
     pub node_mirror: String,
     /// The Node.js release team's keys (`*.asc`).
     pub node_keys: String,
+    /// Where Go releases are listed and served (go.dev/dl's layout).
+    pub go_mirror: String,
 }
 
 impl Default for RuntimesConfig {
@@ -79,6 +82,7 @@ impl Default for RuntimesConfig {
         RuntimesConfig {
             node_mirror: "https://nodejs.org/dist".into(),
             node_keys: "/usr/share/omg/keys/node".into(),
+            go_mirror: "https://go.dev/dl".into(),
         }
     }
 }

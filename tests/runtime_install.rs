@@ -398,3 +398,83 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
         "cached"
     );
 }
+
+fn go_archive(version: &str) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let script = format!("#!/bin/sh\necho go version go{version} linux/amd64\n");
+    let mut header = tar::Header::new_gnu();
+    header.set_size(script.len() as u64);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(&mut header, "go/bin/go", script.as_bytes())
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn go_installs_from_its_listing_and_sets_goroot_through_the_hook() {
+    let files: Files = Arc::new(Mutex::new(HashMap::new()));
+    let shared = files.clone();
+    let server = HttpServer::start(move |request| {
+        let key = if request.path == "/dl/" {
+            "listing".to_string()
+        } else {
+            request.path.clone()
+        };
+        match shared.lock().unwrap().get(&key) {
+            Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
+            None => Reply::not_found(),
+        }
+    });
+    let good = go_archive("1.22.3");
+    let listing = serde_json::json!([
+        {"version": "go1.22.3", "stable": true, "files": [
+            {"filename": "go1.22.3.linux-amd64.tar.gz", "os": "linux", "arch": "amd64",
+             "version": "go1.22.3", "sha256": sha(&good), "size": good.len(), "kind": "archive"}]},
+        {"version": "go1.21.10", "stable": true, "files": [
+            {"filename": "go1.21.10.linux-amd64.tar.gz", "os": "linux", "arch": "amd64",
+             "version": "go1.21.10", "sha256": "0".repeat(64), "size": 1, "kind": "archive"}]}
+    ]);
+    files
+        .lock()
+        .unwrap()
+        .insert("listing".into(), serde_json::to_vec(&listing).unwrap());
+    files
+        .lock()
+        .unwrap()
+        .insert("/dl/go1.22.3.linux-amd64.tar.gz".into(), good);
+    files.lock().unwrap().insert(
+        "/dl/go1.21.10.linux-amd64.tar.gz".into(),
+        go_archive("1.21.10"),
+    );
+    let env = common::Env::new();
+    env.configure(&format!("[runtimes]\ngo_mirror = \"{}/dl\"\n", server.url));
+    let result = env.omg(&["use", "go", "1.22"]);
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    let go = env.data_dir().join("versions/go/1.22.3/bin/go");
+    assert_eq!(run(&go), "go version go1.22.3 linux/amd64");
+    // The listing's checksum is enforced.
+    let bad = env.omg(&["install", "go", "1.21"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("does not match its published checksum"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!env.data_dir().join("versions/go/1.21.10").exists());
+    // The hook puts it on PATH with GOROOT, from go.mod.
+    let project = env.dir.path().join("mod");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("go.mod"), "module m\n\ngo 1.22\n").unwrap();
+    let out = env
+        .command(common::OMG)
+        .args(["hook-env", "bash"])
+        .current_dir(&project)
+        .env_remove("__OMG_STATE")
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&out.stdout);
+    assert!(code.contains("versions/go/1.22.3/bin"), "{code}");
+    assert!(code.contains("export GOROOT="), "{code}");
+}

@@ -525,12 +525,13 @@ impl Engine {
         use crate::runtime::install::{self, NodeSource, Progress};
         use crate::transaction::{DownloadState, TxEvent};
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let runtime = crate::runtime::version_file::Runtime::from_name(&install.runtime);
-        if runtime != Some(crate::runtime::version_file::Runtime::Node) {
+        use crate::runtime::version_file::Runtime;
+        let runtime = Runtime::from_name(&install.runtime);
+        if !matches!(runtime, Some(Runtime::Node | Runtime::Go)) {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "installing {} is not available in this version of omg (node is)",
+                    "installing {} is not available in this version of omg (node and go are)",
                     install.runtime
                 ),
             ));
@@ -566,16 +567,32 @@ impl Engine {
                 total: size,
             }),
         };
-        let (version, path) = install::install_node(
-            &client,
-            &source,
-            &install.request,
-            &versions,
-            &downloads,
-            &mut report,
-        )
-        .await
-        .map_err(|e| {
+        let installed = match runtime {
+            Some(Runtime::Go) => {
+                install::install_go(
+                    &client,
+                    &self.config.runtimes.go_mirror,
+                    install.insecure,
+                    &install.request,
+                    &versions,
+                    &downloads,
+                    &mut report,
+                )
+                .await
+            }
+            _ => {
+                install::install_node(
+                    &client,
+                    &source,
+                    &install.request,
+                    &versions,
+                    &downloads,
+                    &mut report,
+                )
+                .await
+            }
+        };
+        let (version, path) = installed.map_err(|e| {
             let kind = match e {
                 install::InstallError::NoMatch { .. } => ErrorKind::NotFound,
                 install::InstallError::Mismatch { .. }
@@ -585,12 +602,13 @@ impl Engine {
             };
             WireError::new(kind, e.to_string())
         })?;
+        let name = runtime.map_or("node", Runtime::as_str);
         if install.make_current {
-            install::set_current(&versions, "node", &version)
+            install::set_current(&versions, name, &version)
                 .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
         }
         Ok(ResponseBody::RuntimeInstalled {
-            runtime: "node".into(),
+            runtime: name.into(),
             version,
             path: path.display().to_string(),
         })

@@ -152,11 +152,8 @@ pub async fn install_node(
             request: request.into(),
         })?;
     let version = release.version.to_string();
-    let dir = versions.join("node");
-    let target = dir.join(&version);
-    let _lock = Lock::take(&dir, &version)?;
-    if target.is_dir() {
-        return Ok((version, target));
+    if versions.join("node").join(&version).is_dir() {
+        return Ok((version.clone(), versions.join("node").join(version)));
     }
     let file = format!("node-v{version}-{platform}.tar.gz");
     let base = format!("{mirror}/v{version}");
@@ -199,10 +196,47 @@ pub async fn install_node(
         )
     };
 
+    let artifact = Artifact {
+        runtime: "node",
+        version,
+        url: format!("{base}/{file}"),
+        file,
+        sha256: expected,
+    };
+    install_artifact(client, artifact, versions, downloads, progress).await
+}
+
+/// One archive to install as `versions/<runtime>/<version>`.
+pub struct Artifact {
+    pub runtime: &'static str,
+    pub version: String,
+    pub url: String,
+    pub file: String,
+    /// The published SHA-256; `None` only when the user asked for an
+    /// insecure install.
+    pub sha256: Option<String>,
+}
+
+/// Downloads, checks and unpacks `artifact`, one install of a version at
+/// a time; an installed version is left as it is.
+pub async fn install_artifact(
+    client: &reqwest::Client,
+    artifact: Artifact,
+    versions: &Path,
+    downloads: &Path,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(String, PathBuf), InstallError> {
+    let dir = versions.join(artifact.runtime);
+    let target = dir.join(&artifact.version);
+    let _lock = Lock::take(&dir, &artifact.version)?;
+    if target.is_dir() {
+        return Ok((artifact.version, target));
+    }
+    let file = artifact.file.clone();
     let archive_path = downloads.join(&file);
     let done = download::download(
         client,
-        &format!("{base}/{file}"),
+        &artifact.url,
         &archive_path,
         2 << 30,
         &mut |received, total| {
@@ -218,7 +252,7 @@ pub async fn install_node(
         file: &file,
         size: done.size,
     });
-    if let Some(expected) = expected
+    if let Some(expected) = artifact.sha256
         && expected != done.sha256
     {
         let _ = std::fs::remove_file(&archive_path);
@@ -235,7 +269,53 @@ pub async fn install_node(
     })?;
     archive::unpack_tar_gz(reader, &target)?;
     let _ = std::fs::remove_file(&archive_path);
-    Ok((version, target))
+    Ok((artifact.version, target))
+}
+
+/// Installs the Go release `request` asks for from `mirror` (go.dev/dl's
+/// layout), checked against the listing's SHA-256.
+pub async fn install_go(
+    client: &reqwest::Client,
+    mirror: &str,
+    insecure: bool,
+    request: &str,
+    versions: &Path,
+    downloads: &Path,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(String, PathBuf), InstallError> {
+    let mirror = mirror.trim_end_matches('/');
+    progress(Progress::Step("reading the Go release listing"));
+    let url = format!("{mirror}/?mode=json&include=all");
+    let listing = get_text(client, &url).await?;
+    let releases = super::go::parse_listing(&listing).map_err(|message| InstallError::Fetch {
+        what: url.clone(),
+        message,
+    })?;
+    let release = super::go::resolve(&releases, request).ok_or_else(|| InstallError::NoMatch {
+        runtime: "go".into(),
+        request: request.into(),
+    })?;
+    let archive = release.archive().ok_or_else(|| InstallError::NoMatch {
+        runtime: "go".into(),
+        request: request.into(),
+    })?;
+    let sha256 = match (archive.sha256.len() == 64, insecure) {
+        (true, _) => Some(archive.sha256.to_ascii_lowercase()),
+        (false, true) => None,
+        (false, false) => {
+            return Err(InstallError::NoChecksum {
+                file: archive.filename.clone(),
+            });
+        }
+    };
+    let artifact = Artifact {
+        runtime: "go",
+        version: release.number().to_string(),
+        url: format!("{mirror}/{}", archive.filename),
+        file: archive.filename.clone(),
+        sha256,
+    };
+    install_artifact(client, artifact, versions, downloads, progress).await
 }
 
 /// Makes `versions/<runtime>/current` point at `version`, atomically (a new

@@ -11,6 +11,7 @@ pub fn versions_dir(paths: &crate::config::Paths) -> std::path::PathBuf {
 
 pub mod archive;
 pub mod download;
+pub mod go;
 pub mod hook;
 pub mod install;
 pub mod node;
