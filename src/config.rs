@@ -54,6 +54,7 @@ pub enum ConfigError {
 /// node_mirror = "https://nodejs.org/dist"  # or $NVM_NODEJS_ORG_MIRROR
 /// node_keys = "/usr/share/omg/keys/node"   # the Node.js release keys (*.asc)
 /// go_mirror = "https://go.dev/dl"          # listing and archives
+/// python_metadata = "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json"
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -75,6 +76,9 @@ pub struct RuntimesConfig {
     pub node_keys: String,
     /// Where Go releases are listed and served (go.dev/dl's layout).
     pub go_mirror: String,
+    /// The list of CPython builds (python-build-standalone) in uv's
+    /// download-metadata format.
+    pub python_metadata: String,
 }
 
 impl Default for RuntimesConfig {
@@ -83,6 +87,9 @@ impl Default for RuntimesConfig {
             node_mirror: "https://nodejs.org/dist".into(),
             node_keys: "/usr/share/omg/keys/node".into(),
             go_mirror: "https://go.dev/dl".into(),
+            python_metadata:
+                "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json"
+                    .into(),
         }
     }
 }

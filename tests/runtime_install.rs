@@ -478,3 +478,85 @@ fn go_installs_from_its_listing_and_sets_goroot_through_the_hook() {
     assert!(code.contains("versions/go/1.22.3/bin"), "{code}");
     assert!(code.contains("export GOROOT="), "{code}");
 }
+
+#[test]
+fn python_installs_from_a_download_list_in_uv_s_format() {
+    if std::env::consts::ARCH != "x86_64" {
+        eprintln!("the build names below are x86_64's: skipping");
+        return;
+    }
+    let files: Files = Arc::new(Mutex::new(HashMap::new()));
+    let shared = files.clone();
+    let server =
+        HttpServer::start(
+            move |request| match shared.lock().unwrap().get(&request.path) {
+                Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
+                None => Reply::not_found(),
+            },
+        );
+    let archive = {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let script = "#!/bin/sh\necho Python 3.12.4\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(script.len() as u64);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, "python/bin/python3", script.as_bytes())
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    };
+    let entry = |patch: u64, sha: String, file: &str| {
+        serde_json::json!({
+            "name": "cpython", "arch": {"family": "x86_64", "variant": null}, "os": "linux",
+            "libc": "gnu", "major": 3, "minor": 12, "patch": patch, "prerelease": "",
+            "url": format!("{}/releases/{file}", server.url), "sha256": sha,
+            "variant": null, "build": "20240726"
+        })
+    };
+    let good = "cpython-3.12.4%2B20240726-x86_64-unknown-linux-gnu-install_only.tar.gz";
+    let metadata = serde_json::json!({
+        "cpython-3.12.4-linux-x86_64-gnu": entry(4, sha(&archive), good),
+        "cpython-3.12.3-linux-x86_64-gnu": entry(3, "1".repeat(64), "cpython-3.12.3.tar.gz"),
+    });
+    files.lock().unwrap().insert(
+        "/metadata.json".into(),
+        serde_json::to_vec(&metadata).unwrap(),
+    );
+    files.lock().unwrap().insert(
+        format!("/releases/{}", good.replace("%2B", "+")),
+        archive.clone(),
+    );
+    files
+        .lock()
+        .unwrap()
+        .insert(format!("/releases/{good}"), archive.clone());
+    files
+        .lock()
+        .unwrap()
+        .insert("/releases/cpython-3.12.3.tar.gz".into(), archive);
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\npython_metadata = \"{}/metadata.json\"\n",
+        server.url
+    ));
+    let result = env.omg(&["install", "python", "3.12"]);
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    assert!(
+        result.stdout.contains("python 3.12.4 is installed"),
+        "{}",
+        result.stdout
+    );
+    assert_eq!(
+        run(&env.data_dir().join("versions/python/3.12.4/bin/python3")),
+        "Python 3.12.4"
+    );
+    let bad = env.omg(&["install", "python", "3.12.3"]);
+    assert_eq!(bad.code, 1, "{}", bad.stdout);
+    assert!(
+        bad.stderr.contains("does not match its published checksum"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!env.data_dir().join("versions/python/3.12.3").exists());
+}

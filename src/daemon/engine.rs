@@ -527,11 +527,11 @@ impl Engine {
         self.requests.fetch_add(1, Ordering::Relaxed);
         use crate::runtime::version_file::Runtime;
         let runtime = Runtime::from_name(&install.runtime);
-        if !matches!(runtime, Some(Runtime::Node | Runtime::Go)) {
+        if !matches!(runtime, Some(Runtime::Node | Runtime::Go | Runtime::Python)) {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "installing {} is not available in this version of omg (node and go are)",
+                    "installing {} is not available in this version of omg (node, go and python are)",
                     install.runtime
                 ),
             ));
@@ -568,6 +568,18 @@ impl Engine {
             }),
         };
         let installed = match runtime {
+            Some(Runtime::Python) => {
+                install::install_python(
+                    &client,
+                    &self.config.runtimes.python_metadata,
+                    install.insecure,
+                    &install.request,
+                    &versions,
+                    &downloads,
+                    &mut report,
+                )
+                .await
+            }
             Some(Runtime::Go) => {
                 install::install_go(
                     &client,

@@ -318,6 +318,46 @@ pub async fn install_go(
     install_artifact(client, artifact, versions, downloads, progress).await
 }
 
+/// Installs the CPython build `request` asks for, from the download list
+/// at `metadata_url` (uv's format), checked against the list's SHA-256.
+pub async fn install_python(
+    client: &reqwest::Client,
+    metadata_url: &str,
+    insecure: bool,
+    request: &str,
+    versions: &Path,
+    downloads: &Path,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(String, PathBuf), InstallError> {
+    progress(Progress::Step("reading the Python download list"));
+    let text = get_text(client, metadata_url).await?;
+    let builds = super::python::parse_metadata(&text).map_err(|message| InstallError::Fetch {
+        what: metadata_url.to_string(),
+        message,
+    })?;
+    let build = super::python::resolve(&builds, request).ok_or_else(|| InstallError::NoMatch {
+        runtime: "python".into(),
+        request: request.into(),
+    })?;
+    let file = build
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap_or("python.tar.gz")
+        .replace("%2B", "+");
+    if build.sha256.is_none() && !insecure {
+        return Err(InstallError::NoChecksum { file });
+    }
+    let artifact = Artifact {
+        runtime: "python",
+        version: build.version.clone(),
+        url: build.url.clone(),
+        file,
+        sha256: build.sha256.clone(),
+    };
+    install_artifact(client, artifact, versions, downloads, progress).await
+}
+
 /// Makes `versions/<runtime>/current` point at `version`, atomically (a new
 /// link renamed over the old one).
 pub fn set_current(versions: &Path, runtime: &str, version: &str) -> Result<(), InstallError> {

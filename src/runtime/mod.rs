@@ -15,4 +15,5 @@ pub mod go;
 pub mod hook;
 pub mod install;
 pub mod node;
+pub mod python;
 pub mod version_file;
