@@ -55,6 +55,7 @@ pub enum ConfigError {
 /// node_keys = "/usr/share/omg/keys/node"   # the Node.js release keys (*.asc)
 /// go_mirror = "https://go.dev/dl"          # listing and archives
 /// python_metadata = "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json"
+/// java_api = "https://api.adoptium.net"
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -79,6 +80,8 @@ pub struct RuntimesConfig {
     /// The list of CPython builds (python-build-standalone) in uv's
     /// download-metadata format.
     pub python_metadata: String,
+    /// The Adoptium API (Temurin JDKs).
+    pub java_api: String,
 }
 
 impl Default for RuntimesConfig {
@@ -90,6 +93,7 @@ impl Default for RuntimesConfig {
             python_metadata:
                 "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json"
                     .into(),
+            java_api: "https://api.adoptium.net".into(),
         }
     }
 }

@@ -560,3 +560,82 @@ fn python_installs_from_a_download_list_in_uv_s_format() {
     );
     assert!(!env.data_dir().join("versions/python/3.12.3").exists());
 }
+
+#[test]
+fn java_installs_a_temurin_build_and_sets_java_home() {
+    let files: Files = Arc::new(Mutex::new(HashMap::new()));
+    let shared = files.clone();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = HttpServer::start(move |request| {
+        log.lock()
+            .unwrap()
+            .push((request.path.clone(), request.query.clone()));
+        match shared.lock().unwrap().get(&request.path) {
+            Some(body) => Reply::Body(200, "application/json", body.clone()),
+            None => Reply::not_found(),
+        }
+    });
+    let archive = {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let script = "#!/bin/sh\necho openjdk 21.0.2\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(script.len() as u64);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, "jdk-21.0.2+13/bin/java", script.as_bytes())
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    };
+    let name = "OpenJDK21U-jdk_x64_linux_hotspot_21.0.2_13.tar.gz";
+    let api = serde_json::json!([{
+        "binaries": [{"architecture": "x64", "os": "linux", "image_type": "jdk", "jvm_impl": "hotspot",
+            "package": {"checksum": sha(&archive), "link": format!("{}/files/{name}", server.url), "name": name, "size": archive.len()}}],
+        "release_name": "jdk-21.0.2+13",
+        "version_data": {"major": 21, "minor": 0, "security": 2, "build": 13, "semver": "21.0.2+13.0.LTS", "openjdk_version": "21.0.2+13-LTS"}
+    }]);
+    files.lock().unwrap().insert(
+        "/v3/assets/feature_releases/21/ga".into(),
+        serde_json::to_vec(&api).unwrap(),
+    );
+    files
+        .lock()
+        .unwrap()
+        .insert(format!("/files/{name}"), archive);
+    let env = common::Env::new();
+    env.configure(&format!("[runtimes]\njava_api = \"{}\"\n", server.url));
+    let result = env.omg(&["use", "java", "temurin-21"]);
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    let root = env.data_dir().join("versions/java/21.0.2+13");
+    assert_eq!(run(&root.join("bin/java")), "openjdk 21.0.2");
+    let asked = seen.lock().unwrap().clone();
+    let (_, query) = asked
+        .iter()
+        .find(|(p, _)| p.contains("feature_releases"))
+        .unwrap();
+    assert!(
+        query.contains(&("os".to_string(), "linux".to_string())),
+        "{query:?}"
+    );
+    assert!(
+        query.contains(&("image_type".to_string(), "jdk".to_string())),
+        "{query:?}"
+    );
+    // Outside any project the default applies, with JAVA_HOME.
+    let out = env
+        .command(common::OMG)
+        .args(["hook-env", "bash"])
+        .current_dir(env.dir.path())
+        .env_remove("__OMG_STATE")
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&out.stdout);
+    assert!(code.contains("export JAVA_HOME="), "{code}");
+    assert!(code.contains("versions/java/current"), "{code}");
+    assert_eq!(
+        env.omg(&["install", "java", "17"]).code,
+        1,
+        "no such feature release here"
+    );
+}

@@ -527,11 +527,14 @@ impl Engine {
         self.requests.fetch_add(1, Ordering::Relaxed);
         use crate::runtime::version_file::Runtime;
         let runtime = Runtime::from_name(&install.runtime);
-        if !matches!(runtime, Some(Runtime::Node | Runtime::Go | Runtime::Python)) {
+        if !matches!(
+            runtime,
+            Some(Runtime::Node | Runtime::Go | Runtime::Python | Runtime::Java)
+        ) {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "installing {} is not available in this version of omg (node, go and python are)",
+                    "installing {} is not available in this version of omg (node, go, python and java are)",
                     install.runtime
                 ),
             ));
@@ -568,6 +571,18 @@ impl Engine {
             }),
         };
         let installed = match runtime {
+            Some(Runtime::Java) => {
+                install::install_java(
+                    &client,
+                    &self.config.runtimes.java_api,
+                    install.insecure,
+                    &install.request,
+                    &versions,
+                    &downloads,
+                    &mut report,
+                )
+                .await
+            }
             Some(Runtime::Python) => {
                 install::install_python(
                     &client,

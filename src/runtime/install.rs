@@ -358,6 +358,57 @@ pub async fn install_python(
     install_artifact(client, artifact, versions, downloads, progress).await
 }
 
+/// Installs the Temurin JDK `request` asks for through the Adoptium API at
+/// `api`, checked against the API's SHA-256.
+pub async fn install_java(
+    client: &reqwest::Client,
+    api: &str,
+    insecure: bool,
+    request: &str,
+    versions: &Path,
+    downloads: &Path,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(String, PathBuf), InstallError> {
+    use super::java;
+    let no_match = || InstallError::NoMatch {
+        runtime: "java".into(),
+        request: request.into(),
+    };
+    let feature = java::feature(request).ok_or_else(no_match)?;
+    progress(Progress::Step("asking Adoptium for the builds"));
+    let url = format!(
+        "{}/v3/assets/feature_releases/{feature}/ga?architecture={}&heap_size=normal&image_type=jdk&jvm_impl=hotspot&os=linux&project=jdk&sort_order=DESC&vendor=eclipse&page_size=50",
+        api.trim_end_matches('/'),
+        java::architecture()
+    );
+    let text = get_text(client, &url).await?;
+    let releases: Vec<java::Release> =
+        serde_json::from_str(&text).map_err(|e| InstallError::Fetch {
+            what: url.clone(),
+            message: format!("not the Adoptium API's format: {e}"),
+        })?;
+    let release = java::resolve(&releases, request).ok_or_else(no_match)?;
+    let package = &release.binaries[0].package;
+    let sha256 = package
+        .checksum
+        .clone()
+        .filter(|c| c.len() == 64)
+        .map(|c| c.to_ascii_lowercase());
+    if sha256.is_none() && !insecure {
+        return Err(InstallError::NoChecksum {
+            file: package.name.clone(),
+        });
+    }
+    let artifact = Artifact {
+        runtime: "java",
+        version: release.version(),
+        url: package.link.clone(),
+        file: package.name.clone(),
+        sha256,
+    };
+    install_artifact(client, artifact, versions, downloads, progress).await
+}
+
 /// Makes `versions/<runtime>/current` point at `version`, atomically (a new
 /// link renamed over the old one).
 pub fn set_current(versions: &Path, runtime: &str, version: &str) -> Result<(), InstallError> {

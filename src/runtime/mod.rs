@@ -14,6 +14,7 @@ pub mod download;
 pub mod go;
 pub mod hook;
 pub mod install;
+pub mod java;
 pub mod node;
 pub mod python;
 pub mod version_file;
