@@ -148,6 +148,7 @@ impl Mirror {
             mirror: self.server.url.clone(),
             keys_dir: self.keys.path().to_path_buf(),
             insecure,
+            verify: omg::security::pgp::verify_with_keyring,
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct Engine {
     aur: Option<AurService>,
     /// How signatures are checked (omgd only: see `verify_signatures`).
     pub signature_check: Option<SignatureCheck>,
+    /// How release signatures are checked against a keyring (omgd only).
+    pub keyring_check: Option<crate::runtime::install::KeyringCheck>,
     mode: Mode,
     /// Set when a client asked the daemon to stop.
     pub shutdown: tokio::sync::Notify,
@@ -169,6 +171,7 @@ impl Engine {
             shutdown: tokio::sync::Notify::new(),
             aur,
             signature_check: None,
+            keyring_check: None,
         }
     }
 
@@ -541,10 +544,17 @@ impl Engine {
         }
         let versions = crate::runtime::versions_dir(&self.paths);
         let downloads = self.paths.cache_dir.join("downloads");
+        let Some(verify) = self.keyring_check else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "installing runtimes needs omgd",
+            ));
+        };
         let source = NodeSource {
             mirror: self.config.runtimes.node_mirror(),
             keys_dir: self.config.runtimes.node_keys.clone().into(),
             insecure: install.insecure,
+            verify,
         };
         let client = reqwest::Client::builder()
             .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))

@@ -26,6 +26,7 @@ pub fn engine_with_backend(
     let backend = backend_thread::BackendHandle::spawn(kind)?;
     let mut engine = engine::Engine::new(paths, config, mode, kind, Some(backend));
     engine.signature_check = Some(crate::security::pgp::verify_sources);
+    engine.keyring_check = Some(crate::security::pgp::verify_with_keyring);
     Ok(engine)
 }
 

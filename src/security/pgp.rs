@@ -186,6 +186,19 @@ pub fn verify_sources(
     Ok(())
 }
 
+/// Checks that `signature` is a valid detached signature of `data` by any
+/// key in `keys_dir` (a release team's keyring).
+pub fn verify_with_keyring(data: &[u8], signature: &[u8], keys_dir: &Path) -> Result<(), String> {
+    let certs = load_keyring(keys_dir).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err(format!("no keys in {}", keys_dir.display()));
+    }
+    let allowed: Vec<Fingerprint> = certs.iter().map(|c| c.fingerprint()).collect();
+    verify_detached("the signed file", data, signature, &certs, &allowed)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
