@@ -75,7 +75,22 @@ OMG_RUNTIME_DIR=$work/arch-run hf --export-markdown "$work/arch-warm.md" \
     -n "pacman -Ss vim" "pacman --config $aconf -Ss vim"
 kill "$arch_daemon"
 
-# 6. The IPC round trip.
+# 6. The shell hook: a project five levels up asks for node 20, which is
+#    installed; hook-env with nothing changed (the state from a first run)
+#    and with a switch to make. mise's hook-env beside it when installed.
+hook=$work/hook
+mkdir -p "$hook/p/a/b/c/d" "$OMG_DATA_DIR/versions/node/20.10.0/bin"
+echo 20 > "$hook/p/.nvmrc"
+state=$(cd "$hook/p/a/b/c/d" && "$omg" hook-env bash 2>/dev/null | sed -n "s/^export __OMG_STATE='\(.*\)';$/\1/p")
+hook_runs=(-n "omg hook-env (nothing changed)" "env __OMG_STATE=$state $omg hook-env bash"
+    -n "omg hook-env (switch)" "$omg hook-env bash")
+if command -v mise >/dev/null; then
+    hook_runs+=(-n "mise hook-env" "mise hook-env -s bash")
+fi
+(cd "$hook/p/a/b/c/d" && hyperfine -N --warmup 20 --min-runs 200 --style basic \
+    --export-markdown "$work/hook.md" "${hook_runs[@]}")
+
+# 7. The IPC round trip.
 cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
 
 {
@@ -100,6 +115,8 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo; cat "$work/arch-warm.md"; echo
     echo "## Prompt helper"
     echo; cat "$work/fast.md"; echo
+    echo "## Shell hook (hook-env at every prompt)"
+    echo; cat "$work/hook.md"; echo
     echo "## IPC round trip through the daemon's socket (divan, \`cargo bench --bench ipc\`)"
     echo; echo '```'; cat "$work/ipc.txt"; echo '```'
 } > bench/results.md
