@@ -82,13 +82,15 @@ hook=$work/hook
 mkdir -p "$hook/p/a/b/c/d" "$OMG_DATA_DIR/versions/node/20.10.0/bin"
 echo 20 > "$hook/p/.nvmrc"
 state=$(cd "$hook/p/a/b/c/d" && "$omg" hook-env bash 2>/dev/null | sed -n "s/^export __OMG_STATE='\(.*\)';$/\1/p")
-hook_runs=(-n "omg hook-env (nothing changed)" "env __OMG_STATE=$state $omg hook-env bash"
-    -n "omg hook-env (switch)" "$omg hook-env bash")
+# The state in the environment, as the shell hands it over.
+(cd "$hook/p/a/b/c/d" && __OMG_STATE=$state hyperfine -N --warmup 20 --min-runs 200 --style basic \
+    --export-markdown "$work/hook-same.md" -n "omg hook-env (nothing changed)" "$omg hook-env bash")
+hook_runs=(-n "omg hook-env (switch)" "$omg hook-env bash")
 if command -v mise >/dev/null; then
     hook_runs+=(-n "mise hook-env" "mise hook-env -s bash")
 fi
-(cd "$hook/p/a/b/c/d" && hyperfine -N --warmup 20 --min-runs 200 --style basic \
-    --export-markdown "$work/hook.md" "${hook_runs[@]}")
+(cd "$hook/p/a/b/c/d" && env -u __OMG_STATE hyperfine -N --warmup 20 --min-runs 200 --style basic \
+    --export-markdown "$work/hook-switch.md" "${hook_runs[@]}")
 
 # 7. The IPC round trip.
 cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
@@ -116,7 +118,7 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo "## Prompt helper"
     echo; cat "$work/fast.md"; echo
     echo "## Shell hook (hook-env at every prompt)"
-    echo; cat "$work/hook.md"; echo
+    echo; cat "$work/hook-same.md"; echo; cat "$work/hook-switch.md"; echo
     echo "## IPC round trip through the daemon's socket (divan, \`cargo bench --bench ipc\`)"
     echo; echo '```'; cat "$work/ipc.txt"; echo '```'
 } > bench/results.md
