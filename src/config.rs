@@ -56,6 +56,8 @@ pub enum ConfigError {
 /// go_mirror = "https://go.dev/dl"          # listing and archives
 /// python_metadata = "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json"
 /// java_api = "https://api.adoptium.net"
+/// bun_releases = "https://github.com/oven-sh/bun/releases/download"
+/// bun_api = "https://api.github.com/repos/oven-sh/bun/releases"
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -82,6 +84,11 @@ pub struct RuntimesConfig {
     pub python_metadata: String,
     /// The Adoptium API (Temurin JDKs).
     pub java_api: String,
+    /// Bun's release downloads (`<this>/bun-v<version>/<file>`).
+    pub bun_releases: String,
+    /// Bun's release list (GitHub's releases API), for aliases and
+    /// partial versions.
+    pub bun_api: String,
 }
 
 impl Default for RuntimesConfig {
@@ -94,6 +101,8 @@ impl Default for RuntimesConfig {
                 "https://raw.githubusercontent.com/astral-sh/uv/main/crates/uv-python/download-metadata.json"
                     .into(),
             java_api: "https://api.adoptium.net".into(),
+            bun_releases: "https://github.com/oven-sh/bun/releases/download".into(),
+            bun_api: "https://api.github.com/repos/oven-sh/bun/releases".into(),
         }
     }
 }

@@ -640,3 +640,81 @@ fn java_installs_a_temurin_build_and_sets_java_home() {
         "no such feature release here"
     );
 }
+
+#[test]
+fn bun_installs_from_its_release_zip_checked_against_shasums() {
+    let files: Files = Arc::new(Mutex::new(HashMap::new()));
+    let shared = files.clone();
+    let server =
+        HttpServer::start(
+            move |request| match shared.lock().unwrap().get(&request.path) {
+                Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
+                None => Reply::not_found(),
+            },
+        );
+    let zip_of = |version: &str| {
+        let mut out = std::io::Cursor::new(Vec::new());
+        {
+            let mut writer = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+            writer.start_file("bun-linux-x64/bun", options).unwrap();
+            writer
+                .write_all(format!("#!/bin/sh\necho {version}\n").as_bytes())
+                .unwrap();
+            writer.finish().unwrap();
+        }
+        out.into_inner()
+    };
+    let arch = if std::env::consts::ARCH == "aarch64" {
+        "aarch64"
+    } else {
+        "x64"
+    };
+    let file = format!("bun-linux-{arch}.zip");
+    for (version, tampered) in [("1.1.8", false), ("1.1.7", true)] {
+        let archive = zip_of(version);
+        let hash = if tampered {
+            "e".repeat(64)
+        } else {
+            sha(&archive)
+        };
+        let sums = format!("{hash}  {file}\n{}  bun-darwin-x64.zip\n", "0".repeat(64));
+        files.lock().unwrap().insert(
+            format!("/dl/bun-v{version}/SHASUMS256.txt"),
+            sums.into_bytes(),
+        );
+        files
+            .lock()
+            .unwrap()
+            .insert(format!("/dl/bun-v{version}/{file}"), archive);
+    }
+    let releases = serde_json::json!([
+        {"tag_name": "bun-v1.2.0-canary", "prerelease": true, "draft": false},
+        {"tag_name": "bun-v1.1.8", "prerelease": false, "draft": false},
+        {"tag_name": "bun-v1.1.7", "prerelease": false, "draft": false},
+        {"tag_name": "bun-v1.0.36", "prerelease": false, "draft": false}
+    ]);
+    files.lock().unwrap().insert(
+        "/api/releases".into(),
+        serde_json::to_vec(&releases).unwrap(),
+    );
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\nbun_releases = \"{0}/dl\"\nbun_api = \"{0}/api/releases\"\n",
+        server.url
+    ));
+    let result = env.omg(&["install", "bun", "latest"]);
+    assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+    assert_eq!(
+        run(&env.data_dir().join("versions/bun/1.1.8/bin/bun")),
+        "1.1.8"
+    );
+    let bad = env.omg(&["install", "bun", "1.1.7"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("does not match its published checksum"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!env.data_dir().join("versions/bun/1.1.7").exists());
+}

@@ -532,12 +532,12 @@ impl Engine {
         let runtime = Runtime::from_name(&install.runtime);
         if !matches!(
             runtime,
-            Some(Runtime::Node | Runtime::Go | Runtime::Python | Runtime::Java)
+            Some(Runtime::Node | Runtime::Go | Runtime::Python | Runtime::Java | Runtime::Bun)
         ) {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "installing {} is not available in this version of omg (node, go, python and java are)",
+                    "installing {} is not available in this version of omg (node, go, python, java and bun are)",
                     install.runtime
                 ),
             ));
@@ -581,6 +581,19 @@ impl Engine {
             }),
         };
         let installed = match runtime {
+            Some(Runtime::Bun) => {
+                install::install_bun(
+                    &client,
+                    &self.config.runtimes.bun_releases,
+                    &self.config.runtimes.bun_api,
+                    install.insecure,
+                    &install.request,
+                    &versions,
+                    &downloads,
+                    &mut report,
+                )
+                .await
+            }
             Some(Runtime::Java) => {
                 install::install_java(
                     &client,

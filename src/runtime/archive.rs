@@ -159,6 +159,75 @@ fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> {
     Ok(())
 }
 
+/// Unpacks the zip `archive` into `target/<under>` (which must not
+/// exist), dropping the top directory, with the same rules and the same
+/// all-or-nothing result as `unpack_tar_gz`. Links are refused outright:
+/// a runtime's zip has no business carrying them.
+pub fn unpack_zip(
+    archive: impl Read + std::io::Seek,
+    target: &Path,
+    under: &str,
+) -> Result<(), ExtractError> {
+    let parent = target
+        .parent()
+        .ok_or_else(|| ExtractError::Escapes(target.display().to_string()))?;
+    std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
+    let staging = parent.join(format!(
+        ".{}.unpacking-{}",
+        target.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir(&staging).map_err(io(format!("cannot create {}", staging.display())))?;
+    let result = unzip_into(archive, &staging.join(under)).and_then(|()| {
+        std::fs::rename(&staging, target).map_err(io(format!(
+            "cannot move the unpacked files to {}",
+            target.display()
+        )))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn unzip_into(archive: impl Read + std::io::Seek, dest: &Path) -> Result<(), ExtractError> {
+    use std::os::unix::fs::PermissionsExt;
+    let damaged = |e: zip::result::ZipError| ExtractError::Damaged(e.to_string());
+    let mut zip = zip::ZipArchive::new(archive).map_err(damaged)?;
+    std::fs::create_dir_all(dest).map_err(io(format!("cannot create {}", dest.display())))?;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(damaged)?;
+        let name = entry.name().map_err(damaged)?.into_owned();
+        let Some(relative) = inside(Path::new(&name))? else {
+            continue;
+        };
+        if entry.is_symlink() {
+            return Err(ExtractError::LinkEscapes {
+                link: name,
+                target: "(links are not accepted in zip archives)".into(),
+            });
+        }
+        let at = dest.join(&relative);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&at).map_err(io(format!("cannot create {}", at.display())))?;
+            continue;
+        }
+        if let Some(dir) = at.parent() {
+            std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        }
+        let mut out =
+            std::fs::File::create(&at).map_err(io(format!("cannot write {}", at.display())))?;
+        std::io::copy(&mut entry, &mut out)
+            .map_err(|e| ExtractError::Damaged(format!("{name}: {e}")))?;
+        if let Some(mode) = entry.unix_mode() {
+            std::fs::set_permissions(&at, std::fs::Permissions::from_mode(mode & 0o777))
+                .map_err(io(format!("cannot set the mode of {}", at.display())))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +354,45 @@ mod tests {
             );
             assert!(!dir.path().join("evil").exists());
         }
+    }
+
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        {
+            let mut writer = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+            for (name, data) in entries {
+                writer.start_file(*name, options).unwrap();
+                std::io::Write::write_all(&mut writer, data).unwrap();
+            }
+            writer.finish().unwrap();
+        }
+        out.into_inner()
+    }
+
+    #[test]
+    fn zips_unpack_under_a_directory_and_refuse_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("bun/1.1.8");
+        let data = zip(&[("bun-linux-x64/bun", b"#!/bin/sh\necho 1.1.8\n")]);
+        unpack_zip(std::io::Cursor::new(data), &target, "bin").unwrap();
+        let bun = target.join("bin/bun");
+        assert_eq!(std::fs::read(&bun).unwrap(), b"#!/bin/sh\necho 1.1.8\n");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&bun).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        let evil = zip(&[("top/../../evil", b"x")]);
+        let other = dir.path().join("bun/other");
+        assert!(unpack_zip(std::io::Cursor::new(evil), &other, "bin").is_err());
+        assert!(!other.exists());
+        assert!(!dir.path().join("evil").exists());
+        assert!(unpack_zip(std::io::Cursor::new(b"not a zip".to_vec()), &other, "bin").is_err());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("bun")).unwrap().count(),
+            1
+        );
     }
 
     #[test]

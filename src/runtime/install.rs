@@ -195,9 +195,18 @@ pub async fn install_node(
         version,
         url: format!("{base}/{file}"),
         file,
+        layout: Layout::TarGz,
         sha256: expected,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
+}
+
+/// How an archive is laid out.
+pub enum Layout {
+    /// A gzipped tarball whose top directory becomes the version's.
+    TarGz,
+    /// A zip whose top directory's files go under this subdirectory.
+    Zip { under: &'static str },
 }
 
 /// One archive to install as `versions/<runtime>/<version>`.
@@ -206,6 +215,7 @@ pub struct Artifact {
     pub version: String,
     pub url: String,
     pub file: String,
+    pub layout: Layout,
     /// The published SHA-256; `None` only when the user asked for an
     /// insecure install.
     pub sha256: Option<String>,
@@ -261,7 +271,10 @@ pub async fn install_artifact(
         context: format!("cannot read {}", archive_path.display()),
         source,
     })?;
-    archive::unpack_tar_gz(reader, &target)?;
+    match artifact.layout {
+        Layout::TarGz => archive::unpack_tar_gz(reader, &target)?,
+        Layout::Zip { under } => archive::unpack_zip(reader, &target, under)?,
+    }
     let _ = std::fs::remove_file(&archive_path);
     Ok((artifact.version, target))
 }
@@ -307,6 +320,7 @@ pub async fn install_go(
         version: release.number().to_string(),
         url: format!("{mirror}/{}", archive.filename),
         file: archive.filename.clone(),
+        layout: Layout::TarGz,
         sha256,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
@@ -347,6 +361,7 @@ pub async fn install_python(
         version: build.version.clone(),
         url: build.url.clone(),
         file,
+        layout: Layout::TarGz,
         sha256: build.sha256.clone(),
     };
     install_artifact(client, artifact, versions, downloads, progress).await
@@ -398,6 +413,94 @@ pub async fn install_java(
         version: release.version(),
         url: package.link.clone(),
         file: package.name.clone(),
+        layout: Layout::TarGz,
+        sha256,
+    };
+    install_artifact(client, artifact, versions, downloads, progress).await
+}
+
+/// Installs the Bun release `request` asks for from GitHub's release
+/// downloads (`releases`), listing them through `api` for anything but an
+/// exact version, checked against the release's `SHASUMS256.txt`.
+#[allow(clippy::too_many_arguments)]
+pub async fn install_bun(
+    client: &reqwest::Client,
+    releases: &str,
+    api: &str,
+    insecure: bool,
+    request: &str,
+    versions: &Path,
+    downloads: &Path,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(String, PathBuf), InstallError> {
+    let no_match = || InstallError::NoMatch {
+        runtime: "bun".into(),
+        request: request.into(),
+    };
+    let wanted = request
+        .trim()
+        .trim_start_matches("bun-")
+        .trim_start_matches('v');
+    let version = match semver::Version::parse(wanted) {
+        Ok(exact) => exact.to_string(),
+        Err(_) => {
+            progress(Progress::Step("asking GitHub for Bun's releases"));
+            #[derive(serde::Deserialize)]
+            struct Tag {
+                tag_name: String,
+                #[serde(default)]
+                prerelease: bool,
+                #[serde(default)]
+                draft: bool,
+            }
+            let url = format!("{}?per_page=100", api.trim_end_matches('/'));
+            let text = get_text(client, &url).await?;
+            let tags: Vec<Tag> = serde_json::from_str(&text).map_err(|e| InstallError::Fetch {
+                what: url.clone(),
+                message: format!("not GitHub's release format: {e}"),
+            })?;
+            let found: Vec<super::node::Release> = tags
+                .into_iter()
+                .filter(|t| !t.prerelease && !t.draft)
+                .filter_map(|t| {
+                    Some(super::node::Release {
+                        version: semver::Version::parse(t.tag_name.strip_prefix("bun-v")?).ok()?,
+                        lts: None,
+                        date: String::new(),
+                        files: Vec::new(),
+                    })
+                })
+                .collect();
+            super::node::resolve(&found, wanted, "")
+                .ok_or_else(no_match)?
+                .version
+                .to_string()
+        }
+    };
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "aarch64",
+        _ => "x64",
+    };
+    let file = format!("bun-linux-{arch}.zip");
+    let base = format!("{}/bun-v{version}", releases.trim_end_matches('/'));
+    let sha256 = if insecure {
+        None
+    } else {
+        progress(Progress::Step("reading the checksum list"));
+        let sums = get_text(client, &format!("{base}/SHASUMS256.txt"))
+            .await
+            .map_err(|_| InstallError::NoChecksum { file: file.clone() })?;
+        Some(
+            download::checksum_for(&sums, &file)
+                .ok_or_else(|| InstallError::NoChecksum { file: file.clone() })?,
+        )
+    };
+    let artifact = Artifact {
+        runtime: "bun",
+        version,
+        url: format!("{base}/{file}"),
+        file,
+        layout: Layout::Zip { under: "bin" },
         sha256,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
