@@ -162,3 +162,53 @@ fn current_names_each_runtime_and_the_file_that_asks() {
             .ends_with("project/.tool-versions")
     );
 }
+
+#[test]
+fn runtimes_omg_does_not_manage_go_to_mise_or_say_why_not() {
+    let env = Env::new();
+    // mise is not installed here: a stand-in that records what omg asks.
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = env.dir.path().join("mise.log");
+    std::fs::write(
+        bin.join("mise"),
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("mise"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let run = |args: &[&str], path: &str| {
+        env.command(OMG)
+            .args(args)
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["use", "deno", "1.40"], &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("handing it to"));
+    assert!(
+        run(&["use", "--local", "deno", "1.40"], &path)
+            .status
+            .success()
+    );
+    assert!(run(&["install", "deno@1.40"], &path).status.success());
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "use --global deno@1.40\nuse deno@1.40\ninstall deno@1.40\n"
+    );
+    let out = run(&["use", "deno", "1.40"], "/usr/bin:/bin");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("mise"),
+        "a clear error"
+    );
+}

@@ -595,6 +595,10 @@ pub fn run() -> ExitCode {
                 Ok(EXIT_OK)
             }
             Command::HookEnv { shell } => Ok(u8::from(hook_env(shell) != ExitCode::from(EXIT_OK))),
+            Command::Install(args) if runtime::foreign_runtime(&args.targets).is_some() => {
+                let (name, version) = runtime::foreign_runtime(&args.targets).expect("checked");
+                runtime::mise_install(&name, &version)
+            }
             Command::Install(args) if runtime::runtime_target(&args.targets).is_some() => {
                 let (which, version) = runtime::runtime_target(&args.targets).expect("checked");
                 runtime::run_install(&session, which, &version, args.insecure).await
@@ -605,10 +609,7 @@ pub fn run() -> ExitCode {
                 version,
             } => match crate::runtime::version_file::Runtime::from_name(name) {
                 Some(which) => runtime::run_use(&session, which, version, *local).await,
-                None => Err(Failure::new(
-                    format!("{name} is not a runtime omg knows"),
-                    EXIT_USAGE,
-                )),
+                None => runtime::mise_fallback(name, version, *local),
             },
             Command::Install(args) => {
                 let options = TransactionOptions {

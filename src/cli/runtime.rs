@@ -359,6 +359,69 @@ pub async fn run_available(
     Ok(EXIT_OK)
 }
 
+/// `tool@version` for a tool omg does not manage (`deno@1.40`): the mise
+/// fallback's business.
+pub fn foreign_runtime(targets: &[String]) -> Option<(String, String)> {
+    let [one] = targets else {
+        return None;
+    };
+    let (name, version) = one.split_once('@')?;
+    (Runtime::from_name(name).is_none() && !name.is_empty() && !version.is_empty())
+        .then(|| (name.to_string(), version.to_string()))
+}
+
+fn mise() -> Result<std::path::PathBuf, Failure> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("mise"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Failure::new(
+                "omg does not manage this runtime, and mise (which omg hands such runtimes to) is not installed",
+                EXIT_FAILURE,
+            )
+        })
+}
+
+fn run_mise(args: &[String]) -> Result<u8, Failure> {
+    let mise = mise()?;
+    let status = std::process::Command::new(&mise)
+        .args(args)
+        .status()
+        .map_err(|e| Failure::new(format!("cannot run {}: {e}", mise.display()), EXIT_FAILURE))?;
+    Ok(if status.success() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+/// `omg use TOOL VERSION` for a runtime omg does not manage: mise's `use`
+/// (global unless `--local`), said so.
+pub fn mise_fallback(name: &str, version: &str, local: bool) -> Result<u8, Failure> {
+    let mise = mise()?;
+    eprintln!(
+        "omg: {name} is not a runtime omg manages; handing it to {}",
+        mise.display()
+    );
+    let mut args = vec!["use".to_string()];
+    if !local {
+        args.push("--global".into());
+    }
+    args.push(format!("{name}@{version}"));
+    run_mise(&args)
+}
+
+/// `omg install TOOL@VERSION` for a runtime omg does not manage.
+pub fn mise_install(name: &str, version: &str) -> Result<u8, Failure> {
+    let mise = mise()?;
+    eprintln!(
+        "omg: {name} is not a runtime omg manages; handing it to {}",
+        mise.display()
+    );
+    run_mise(&["install".to_string(), format!("{name}@{version}")])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
