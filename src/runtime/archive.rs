@@ -66,6 +66,16 @@ fn link_stays_inside(link: &Path, target: &Path) -> bool {
 /// dropping the top directory. On any failure nothing is left at
 /// `target` or beside it.
 pub fn unpack_tar_gz(archive: impl Read, target: &Path) -> Result<(), ExtractError> {
+    staged(target, |staging| unpack_into(archive, staging))
+}
+
+/// Runs `fill` on a fresh directory beside `target` and renames it to
+/// `target` when `fill` succeeds; on any failure removes it, so nothing is
+/// left at `target` or beside it.
+fn staged(
+    target: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), ExtractError>,
+) -> Result<(), ExtractError> {
     let parent = target
         .parent()
         .ok_or_else(|| ExtractError::Escapes(target.display().to_string()))?;
@@ -77,7 +87,7 @@ pub fn unpack_tar_gz(archive: impl Read, target: &Path) -> Result<(), ExtractErr
     ));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir(&staging).map_err(io(format!("cannot create {}", staging.display())))?;
-    let result = unpack_into(archive, &staging).and_then(|()| {
+    let result = fill(&staging).and_then(|()| {
         std::fs::rename(&staging, target).map_err(io(format!(
             "cannot move the unpacked files to {}",
             target.display()
@@ -168,27 +178,7 @@ pub fn unpack_zip(
     target: &Path,
     under: &str,
 ) -> Result<(), ExtractError> {
-    let parent = target
-        .parent()
-        .ok_or_else(|| ExtractError::Escapes(target.display().to_string()))?;
-    std::fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
-    let staging = parent.join(format!(
-        ".{}.unpacking-{}",
-        target.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir(&staging).map_err(io(format!("cannot create {}", staging.display())))?;
-    let result = unzip_into(archive, &staging.join(under)).and_then(|()| {
-        std::fs::rename(&staging, target).map_err(io(format!(
-            "cannot move the unpacked files to {}",
-            target.display()
-        )))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    result
+    staged(target, |staging| unzip_into(archive, &staging.join(under)))
 }
 
 fn unzip_into(archive: impl Read + std::io::Seek, dest: &Path) -> Result<(), ExtractError> {
