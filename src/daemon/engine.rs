@@ -525,42 +525,24 @@ impl Engine {
         install: crate::ipc::protocol::RuntimeInstallRequest,
         channel: Arc<TxChannel>,
     ) -> Result<ResponseBody, WireError> {
-        use crate::runtime::install::{self, NodeSource, Progress};
+        use crate::runtime::install::{self, Progress};
+        use crate::runtime::version_file::Runtime;
         use crate::transaction::{DownloadState, TxEvent};
         self.requests.fetch_add(1, Ordering::Relaxed);
-        use crate::runtime::version_file::Runtime;
-        let runtime = Runtime::from_name(&install.runtime);
-        if !matches!(
-            runtime,
-            Some(Runtime::Node | Runtime::Go | Runtime::Python | Runtime::Java | Runtime::Bun)
-        ) {
+        let Some(runtime) = Runtime::from_name(&install.runtime) else {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
-                format!(
-                    "installing {} is not available in this version of omg (node, go, python, java and bun are)",
-                    install.runtime
-                ),
+                format!("{} is not a runtime omg manages", install.runtime),
             ));
-        }
-        let versions = crate::runtime::versions_dir(&self.paths);
-        let downloads = self.paths.cache_dir.join("downloads");
+        };
         let Some(verify) = self.keyring_check else {
             return Err(WireError::new(
                 ErrorKind::NeedsBackend,
                 "installing runtimes needs omgd",
             ));
         };
-        let source = NodeSource {
-            mirror: self.config.runtimes.node_mirror(),
-            keys_dir: self.config.runtimes.node_keys.clone().into(),
-            insecure: install.insecure,
-            verify,
-        };
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(15))
-            .build()
-            .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))?;
+        let versions = crate::runtime::versions_dir(&self.paths);
+        let downloads = self.paths.cache_dir.join("downloads");
         let mut report = |p: Progress<'_>| match p {
             Progress::Step(text) => channel.step(text),
             Progress::Download {
@@ -580,71 +562,19 @@ impl Engine {
                 total: size,
             }),
         };
-        let installed = match runtime {
-            Some(Runtime::Bun) => {
-                install::install_bun(
-                    &client,
-                    &self.config.runtimes.bun_releases,
-                    &self.config.runtimes.bun_api,
-                    install.insecure,
-                    &install.request,
-                    &versions,
-                    &downloads,
-                    &mut report,
-                )
-                .await
-            }
-            Some(Runtime::Java) => {
-                install::install_java(
-                    &client,
-                    &self.config.runtimes.java_api,
-                    install.insecure,
-                    &install.request,
-                    &versions,
-                    &downloads,
-                    &mut report,
-                )
-                .await
-            }
-            Some(Runtime::Python) => {
-                install::install_python(
-                    &client,
-                    &self.config.runtimes.python_metadata,
-                    install.insecure,
-                    &install.request,
-                    &versions,
-                    &downloads,
-                    &mut report,
-                )
-                .await
-            }
-            Some(Runtime::Go) => {
-                install::install_go(
-                    &client,
-                    &self.config.runtimes.go_mirror,
-                    install.insecure,
-                    &install.request,
-                    &versions,
-                    &downloads,
-                    &mut report,
-                )
-                .await
-            }
-            _ => {
-                install::install_node(
-                    &client,
-                    &source,
-                    &install.request,
-                    &versions,
-                    &downloads,
-                    &mut report,
-                )
-                .await
-            }
+        let request = install::Request {
+            runtime,
+            version: &install.request,
+            insecure: install.insecure,
+            config: &self.config.runtimes,
+            verify,
+            versions: &versions,
+            downloads: &downloads,
         };
-        let (version, path) = installed.map_err(|e| {
+        let (version, path) = install::install(request, &mut report).await.map_err(|e| {
             let kind = match e {
                 install::InstallError::NoMatch { .. } => ErrorKind::NotFound,
+                install::InstallError::NotSupported(_) => ErrorKind::Unsupported,
                 install::InstallError::Mismatch { .. }
                 | install::InstallError::BadSignature { .. }
                 | install::InstallError::NoChecksum { .. } => ErrorKind::Verification,
@@ -652,7 +582,7 @@ impl Engine {
             };
             WireError::new(kind, e.to_string())
         })?;
-        let name = runtime.map_or("node", Runtime::as_str);
+        let name = runtime.as_str();
         if install.make_current {
             install::set_current(&versions, name, &version)
                 .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;

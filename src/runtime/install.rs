@@ -31,6 +31,10 @@ pub enum InstallError {
         expected: String,
         actual: String,
     },
+    #[error(
+        "installing {0} is not available in this version of omg (node, go, python, java and bun are)"
+    )]
+    NotSupported(String),
     #[error(transparent)]
     Download(#[from] DownloadError),
     #[error(transparent)]
@@ -504,6 +508,83 @@ pub async fn install_bun(
         sha256,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
+}
+
+/// What to install, and from where.
+pub struct Request<'a> {
+    pub runtime: super::version_file::Runtime,
+    /// A version, a partial version or an alias.
+    pub version: &'a str,
+    pub insecure: bool,
+    pub config: &'a crate::config::RuntimesConfig,
+    pub verify: KeyringCheck,
+    pub versions: &'a Path,
+    pub downloads: &'a Path,
+}
+
+/// Installs what `request` asks for from its runtime's upstream.
+pub async fn install(
+    request: Request<'_>,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(String, PathBuf), InstallError> {
+    use super::version_file::Runtime;
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| InstallError::Fetch {
+            what: "an HTTP client".into(),
+            message: e.to_string(),
+        })?;
+    let Request {
+        runtime,
+        version,
+        insecure,
+        config,
+        verify,
+        versions,
+        downloads,
+    } = request;
+    match runtime {
+        Runtime::Node => {
+            let source = NodeSource {
+                mirror: config.node_mirror(),
+                keys_dir: config.node_keys.clone().into(),
+                insecure,
+                verify,
+            };
+            install_node(&client, &source, version, versions, downloads, progress).await
+        }
+        Runtime::Go => {
+            let mirror = &config.go_mirror;
+            install_go(
+                &client, mirror, insecure, version, versions, downloads, progress,
+            )
+            .await
+        }
+        Runtime::Python => {
+            let list = &config.python_metadata;
+            install_python(
+                &client, list, insecure, version, versions, downloads, progress,
+            )
+            .await
+        }
+        Runtime::Java => {
+            let api = &config.java_api;
+            install_java(
+                &client, api, insecure, version, versions, downloads, progress,
+            )
+            .await
+        }
+        Runtime::Bun => {
+            let (releases, api) = (&config.bun_releases, &config.bun_api);
+            install_bun(
+                &client, releases, api, insecure, version, versions, downloads, progress,
+            )
+            .await
+        }
+        Runtime::Rust | Runtime::Ruby => Err(InstallError::NotSupported(runtime.as_str().into())),
+    }
 }
 
 /// Makes `versions/<runtime>/current` point at `version`, atomically (a new
