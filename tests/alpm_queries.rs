@@ -34,14 +34,6 @@ const SPECS: &[Spec] = &[
     Spec::new("lonely-arch", "1.0-1", "a dependency nobody needs"),
 ];
 
-/// An omg configured (config.toml `backend = "alpm"`) for the fixture root.
-fn omg_env(root: &ArchRoot) -> Env {
-    let mut env = Env::new();
-    env.configure("backend = \"alpm\"\n");
-    env.pacman_conf = Some(root.conf().to_path_buf());
-    env
-}
-
 /// Builds the repository and installs: hello-arch (with its dependency),
 /// extra-arch explicitly, lonely-arch as a dependency nothing needs.
 fn installed_root() -> ArchRoot {
@@ -64,7 +56,7 @@ fn set(lines: &str) -> BTreeSet<String> {
 #[test]
 fn lists_agree_with_pacman() {
     let root = installed_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let all: BTreeSet<String> = names(&env.json(&["list", "--json"])).into_iter().collect();
     assert_eq!(all, set(&root.pacman_query(&["-Qq"])));
     assert_eq!(all.len(), 4);
@@ -110,7 +102,7 @@ fn lists_agree_with_pacman() {
 #[test]
 fn search_finds_what_pacman_finds() {
     let root = installed_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     for query in ["greet", "arch", "editor"] {
         let pacman: BTreeSet<String> = root
             .pacman_query(&["-Ssq", query])
@@ -163,7 +155,7 @@ fn words(value: &str) -> Vec<String> {
 #[test]
 fn info_agrees_with_pacman() {
     let root = installed_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let si = root.pacman(&["-Si", "hello-arch"]);
     let qi = root.pacman(&["-Qi", "hello-arch"]);
     let info = &env.json(&["info", "--json", "hello-arch"])[0];
@@ -318,7 +310,7 @@ fn command_line_picks_the_backend_and_the_database() {
 #[test]
 fn refresh_counts_updates_from_a_private_copy_of_the_sync_databases() {
     let root = installed_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let refresh = || -> common::Run {
         env.command(common::OMGD)
             .args(["work", "refresh"])
@@ -358,7 +350,7 @@ fn refresh_counts_updates_from_a_private_copy_of_the_sync_databases() {
 #[test]
 fn info_text_reads_like_pacman() {
     let root = installed_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg(&["info", "hello-arch"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for expected in [

@@ -46,13 +46,6 @@ fn synced_root() -> ArchRoot {
     root
 }
 
-fn omg_env(root: &ArchRoot) -> Env {
-    let mut env = Env::new();
-    env.configure("backend = \"alpm\"\n");
-    env.pacman_conf = Some(root.conf().to_path_buf());
-    env
-}
-
 /// `name version` of every installed package, as pacman says.
 fn pacman_q(root: &ArchRoot) -> BTreeSet<String> {
     root.pacman_query(&["-Q"])
@@ -117,7 +110,7 @@ fn failed(run: &Run) -> String {
 #[test]
 fn install_pulls_dependencies_and_remove_takes_them_back() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg(&["install", "--noconfirm", "hello-arch"]);
     ok(&run);
     assert!(run.stdout.contains("omgtest/hello-arch"), "{}", run.stdout);
@@ -161,7 +154,7 @@ fn install_pulls_dependencies_and_remove_takes_them_back() {
 #[test]
 fn removing_a_needed_package_is_refused_with_the_reason() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "hello-arch"]));
     let err = failed(&env.omg(&["remove", "--noconfirm", "libgreet-arch"]));
     assert!(
@@ -180,7 +173,7 @@ fn removing_a_needed_package_is_refused_with_the_reason() {
 #[test]
 fn a_dry_run_shows_the_plan_and_changes_nothing() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let report = env.json(&["install", "--dry-run", "--json", "hello-arch"]);
     assert_eq!(report["committed"], false);
     let changes = report["changes"].as_array().unwrap();
@@ -211,7 +204,7 @@ fn a_dry_run_shows_the_plan_and_changes_nothing() {
 #[test]
 fn upgrade_refreshes_the_databases_and_installs_newer_versions() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "hello-arch", "lonely-arch"]));
     root.publish(&[Spec {
         depends: &["libgreet-arch>=1.0"],
@@ -242,7 +235,7 @@ fn upgrade_refreshes_the_databases_and_installs_newer_versions() {
 #[test]
 fn sync_downloads_changed_databases_only() {
     let root = ArchRoot::new(SPECS);
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let report = env.json(&["sync", "--json"]);
     assert_eq!(report["databases"][0]["name"], "omgtest");
     assert_eq!(report["databases"][0]["updated"], true);
@@ -256,7 +249,7 @@ fn sync_downloads_changed_databases_only() {
 #[test]
 fn a_conflict_asks_and_the_default_refuses() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "hello-arch"]));
     // --noconfirm takes the default: keep the installed package, fail.
     let err = failed(&env.omg(&["install", "--noconfirm", "shout-arch"]));
@@ -278,7 +271,7 @@ fn a_conflict_asks_and_the_default_refuses() {
 #[test]
 fn declining_the_confirmation_changes_nothing() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg_with_input(&["install", "lonely-arch"], "n\n");
     let err = failed(&run);
     assert!(err.contains("cancelled"), "{err}");
@@ -294,7 +287,7 @@ fn declining_the_confirmation_changes_nothing() {
 #[test]
 fn a_provided_name_asks_which_provider() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg_with_input(&["install", "greeter"], "2\ny\n");
     ok(&run);
     assert!(
@@ -306,7 +299,7 @@ fn a_provided_name_asks_which_provider() {
     assert_eq!(installed(&root), set(&["shout-arch"]));
     // Without questions the first provider is taken, as pacman does.
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "greeter"]));
     assert_eq!(installed(&root), set(&["hello-arch", "libgreet-arch"]));
     assert_consistent(&root, &env);
@@ -315,7 +308,7 @@ fn a_provided_name_asks_which_provider() {
 #[test]
 fn a_group_offers_its_members() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg_with_input(&["install", "omg-tools"], "^1\ny\n");
     ok(&run);
     assert!(
@@ -350,7 +343,7 @@ fn a_group_offers_its_members() {
 #[test]
 fn repo_prefixed_targets_and_package_files_install() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "omgtest/lonely-arch"]));
     assert_eq!(installed(&root), set(&["lonely-arch"]));
     let file = root.package_file("extra-arch");
@@ -362,7 +355,7 @@ fn repo_prefixed_targets_and_package_files_install() {
 #[test]
 fn needed_asdeps_and_asexplicit() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "--asdeps", "lonely-arch"]));
     assert_eq!(root.pacman_query(&["-Qdq"]).trim(), "lonely-arch");
     let run = env.omg(&["install", "--noconfirm", "--needed", "lonely-arch"]);
@@ -387,7 +380,7 @@ fn needed_asdeps_and_asexplicit() {
 #[test]
 fn unknown_targets_and_missing_dependencies_change_nothing() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let err = failed(&env.omg(&["install", "--noconfirm", "lonely-arc"]));
     assert!(err.contains("target not found: lonely-arc"), "{err}");
     assert!(err.contains("lonely-arch"), "a suggestion: {err}");
@@ -403,7 +396,7 @@ fn unknown_targets_and_missing_dependencies_change_nothing() {
 #[test]
 fn a_held_lock_is_a_clear_error() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let lock = root.path("root/var/lib/pacman/db.lck");
     std::fs::write(&lock, "").unwrap();
     let err = failed(&env.omg(&["install", "--noconfirm", "lonely-arch"]));
@@ -416,7 +409,7 @@ fn a_held_lock_is_a_clear_error() {
 #[test]
 fn a_corrupt_package_is_refused_and_deleted_from_the_cache() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let file = root.package_file("lonely-arch");
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;
@@ -444,7 +437,7 @@ fn signatures_are_checked_when_required() {
     )
     .unwrap();
     root.pacman(&["-Sy"]);
-    let env = omg_env(&root);
+    let env = root.omg_env();
     // A good signature by a trusted key: installed.
     ok(&env.omg(&["install", "--noconfirm", "extra-arch"]));
     assert_eq!(installed(&root), set(&["extra-arch"]));
@@ -472,7 +465,7 @@ fn signatures_are_checked_when_required() {
 fn held_packages_ask_before_removal() {
     let root = synced_root();
     root.option("HoldPkg = lonely-*");
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "lonely-arch"]));
     let run = env.omg(&["remove", "--noconfirm", "lonely-arch"]);
     let err = failed(&run);
@@ -492,7 +485,7 @@ fn held_packages_ask_before_removal() {
 fn ignored_packages_are_not_upgraded() {
     let root = synced_root();
     root.option("IgnorePkg = lonely-arch");
-    let env = omg_env(&root);
+    let env = root.omg_env();
     ok(&env.omg(&["install", "--noconfirm", "lonely-arch", "extra-arch"]));
     root.publish(&[
         Spec::new("lonely-arch", "2.0-1", "a package on its own"),
@@ -516,7 +509,7 @@ fn ignored_packages_are_not_upgraded() {
 #[test]
 fn without_root_or_sudo_omg_says_what_to_do() {
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let out = env
         .command("/usr/bin/setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
@@ -552,7 +545,7 @@ fn hooks_in_the_hook_dir_run_after_the_transaction() {
          Exec = /usr/bin/touch /hook-ran\n",
     )
     .unwrap();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg(&["install", "--noconfirm", "extra-arch"]);
     ok(&run);
     assert!(
@@ -579,7 +572,7 @@ fn hooks_in_the_hook_dir_run_after_the_transaction() {
 fn explicitly_installing_an_ignored_package_asks() {
     let root = synced_root();
     root.option("IgnorePkg = lonely-arch");
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let run = env.omg_with_input(&["install", "lonely-arch"], "n\n");
     assert!(
         run.stdout
@@ -628,7 +621,7 @@ fn until_question(client: &mut common::RawClient) -> u32 {
 fn a_client_that_leaves_at_a_question_changes_nothing() {
     use omg::ipc::protocol::{ClientFrame, ServerFrame};
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     let daemon = env.start_daemon();
 
     // Leaves at the confirmation: the safe answer (no) applies.
@@ -685,7 +678,7 @@ fn an_ordinary_user_goes_through_sudo() {
         return;
     }
     let root = synced_root();
-    let env = omg_env(&root);
+    let env = root.omg_env();
     // Only this omgd, only for nobody, only while the test runs.
     let _rule = common::SudoRule::for_nobody(env!("CARGO_BIN_EXE_omgd"), "transactions");
     let out = env

@@ -65,17 +65,23 @@ fn setup() -> Option<Setup> {
 }
 
 impl Setup {
-    /// Runs omg as `nobody` on the fixture root.
-    fn omg(&self, args: &[&str]) -> Run {
-        self.env
-            .command("/usr/bin/setpriv")
+    /// omg as `nobody` on the fixture root.
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = self.env.command("/usr/bin/setpriv");
+        command
             .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_omg"))
             .args(["--backend", "alpm", "--pacman-conf"])
             .arg(self.root.conf())
             .args(args)
             .env("HOME", self.env.dir.path().join("home"))
-            .env("PATH", "/usr/bin:/bin")
+            .env("PATH", "/usr/bin:/bin");
+        command
+    }
+
+    /// Runs omg as `nobody`, answering nothing.
+    fn omg(&self, args: &[&str]) -> Run {
+        self.command(args)
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
@@ -86,15 +92,7 @@ impl Setup {
     fn omg_answering(&self, args: &[&str], input: &str) -> Run {
         use std::io::Write;
         let mut child = self
-            .env
-            .command("/usr/bin/setpriv")
-            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_omg"))
-            .args(["--backend", "alpm", "--pacman-conf"])
-            .arg(self.root.conf())
-            .args(args)
-            .env("HOME", self.env.dir.path().join("home"))
-            .env("PATH", "/usr/bin:/bin")
+            .command(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -55,21 +55,24 @@ fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn node_archive(version: &str) -> Vec<u8> {
+/// A gzipped tarball holding one executable script at `path`.
+fn tar_gz(path: &str, script: &str) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
-    let script = format!("#!/bin/sh\necho v{version}\n");
     let mut header = tar::Header::new_gnu();
     header.set_size(script.len() as u64);
     header.set_mode(0o755);
     header.set_cksum();
-    tar.append_data(
-        &mut header,
-        format!("node-v{version}-linux-x64/bin/node"),
-        script.as_bytes(),
-    )
-    .unwrap();
+    tar.append_data(&mut header, path, script.as_bytes())
+        .unwrap();
     tar.into_inner().unwrap().finish().unwrap()
+}
+
+fn node_archive(version: &str) -> Vec<u8> {
+    tar_gz(
+        &format!("node-v{version}-linux-x64/bin/node"),
+        &format!("#!/bin/sh\necho v{version}\n"),
+    )
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -401,16 +404,10 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
 }
 
 fn go_archive(version: &str) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    let script = format!("#!/bin/sh\necho go version go{version} linux/amd64\n");
-    let mut header = tar::Header::new_gnu();
-    header.set_size(script.len() as u64);
-    header.set_mode(0o755);
-    header.set_cksum();
-    tar.append_data(&mut header, "go/bin/go", script.as_bytes())
-        .unwrap();
-    tar.into_inner().unwrap().finish().unwrap()
+    tar_gz(
+        "go/bin/go",
+        &format!("#!/bin/sh\necho go version go{version} linux/amd64\n"),
+    )
 }
 
 #[test]
@@ -495,18 +492,7 @@ fn python_installs_from_a_download_list_in_uv_s_format() {
                 None => Reply::not_found(),
             },
         );
-    let archive = {
-        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut tar = tar::Builder::new(gz);
-        let script = "#!/bin/sh\necho Python 3.12.4\n";
-        let mut header = tar::Header::new_gnu();
-        header.set_size(script.len() as u64);
-        header.set_mode(0o755);
-        header.set_cksum();
-        tar.append_data(&mut header, "python/bin/python3", script.as_bytes())
-            .unwrap();
-        tar.into_inner().unwrap().finish().unwrap()
-    };
+    let archive = tar_gz("python/bin/python3", "#!/bin/sh\necho Python 3.12.4\n");
     let entry = |patch: u64, sha: String, file: &str| {
         serde_json::json!({
             "name": "cpython", "arch": {"family": "x86_64", "variant": null}, "os": "linux",
@@ -577,18 +563,7 @@ fn java_installs_a_temurin_build_and_sets_java_home() {
             None => Reply::not_found(),
         }
     });
-    let archive = {
-        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut tar = tar::Builder::new(gz);
-        let script = "#!/bin/sh\necho openjdk 21.0.2\n";
-        let mut header = tar::Header::new_gnu();
-        header.set_size(script.len() as u64);
-        header.set_mode(0o755);
-        header.set_cksum();
-        tar.append_data(&mut header, "jdk-21.0.2+13/bin/java", script.as_bytes())
-            .unwrap();
-        tar.into_inner().unwrap().finish().unwrap()
-    };
+    let archive = tar_gz("jdk-21.0.2+13/bin/java", "#!/bin/sh\necho openjdk 21.0.2\n");
     let name = "OpenJDK21U-jdk_x64_linux_hotspot_21.0.2_13.tar.gz";
     let api = serde_json::json!([{
         "binaries": [{"architecture": "x64", "os": "linux", "image_type": "jdk", "jvm_impl": "hotspot",

@@ -185,6 +185,14 @@ impl ArchRoot {
         &self.conf
     }
 
+    /// An omg configured (config.toml `backend = "alpm"`) for this root.
+    pub fn omg_env(&self) -> super::Env {
+        let mut env = super::Env::new();
+        env.configure("backend = \"alpm\"\n");
+        env.pacman_conf = Some(self.conf().to_path_buf());
+        env
+    }
+
     /// Adds a line to pacman.conf's `[options]`.
     pub fn option(&self, line: &str) {
         let conf = std::fs::read_to_string(&self.conf).unwrap();
