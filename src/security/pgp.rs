@@ -298,4 +298,35 @@ mod tests {
         );
         assert!(parse_fingerprint("ABCD").is_err());
     }
+
+    #[test]
+    fn build_sources_need_listed_keys_trusted_keys_and_plain_file_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        let alice = key("alice <alice@example.org>");
+        let data = b"tarball";
+        std::fs::write(dir.path().join("a.tar"), data).unwrap();
+        std::fs::write(dir.path().join("a.tar.sig"), sign(&alice, data)).unwrap();
+        let pairs = vec![("a.tar".to_string(), "a.tar.sig".to_string())];
+        let listed = vec![alice.fingerprint().to_hex()];
+        let err = verify_sources(dir.path(), &pairs, &[], &keys).unwrap_err();
+        assert!(err.contains("no validpgpkeys"), "{err}");
+        let err = verify_sources(dir.path(), &pairs, &listed, &keys).unwrap_err();
+        assert!(err.contains("no trusted key"), "{err}");
+        let mut armored = Vec::new();
+        {
+            use openpgp::serialize::Serialize;
+            let mut w =
+                openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
+            alice.serialize(&mut w).unwrap();
+            w.finalize().unwrap();
+        }
+        std::fs::write(keys.join("alice.asc"), armored).unwrap();
+        assert_eq!(verify_sources(dir.path(), &pairs, &listed, &keys), Ok(()));
+        let escape = vec![("../a.tar".to_string(), "a.tar.sig".to_string())];
+        let err = verify_sources(dir.path(), &escape, &listed, &keys).unwrap_err();
+        assert!(err.contains("not a file name"), "{err}");
+        assert!(verify_sources(dir.path(), &pairs, &["xyz".to_string()], &keys).is_err());
+    }
 }
