@@ -699,3 +699,60 @@ fn an_ordinary_user_goes_through_sudo() {
     let meta = std::fs::metadata(root.path("root/usr/share/lonely-arch/README")).unwrap();
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 0);
 }
+
+#[test]
+fn an_omgd_that_is_not_root_refuses_to_change_packages() {
+    use omg::ipc::protocol::{
+        ClientFrame, ErrorKind, Hello, PROTOCOL_VERSION, Request, ServerFrame,
+    };
+    use std::io::{Read, Write};
+    let root = synced_root();
+    let env = root.omg_env();
+    common::give_to_nobody(env.dir.path());
+    let mut child = env
+        .command("/usr/bin/setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_omgd"))
+        .args(["--stdio", "--backend", "alpm", "--pacman-conf"])
+        .arg(root.conf())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut send = |frame: &ClientFrame| {
+        let payload = omg::ipc::codec::encode(frame).unwrap();
+        stdin
+            .write_all(&(payload.len() as u32).to_be_bytes())
+            .unwrap();
+        stdin.write_all(&payload).unwrap();
+    };
+    let mut receive = || -> ServerFrame {
+        let mut len = [0u8; 4];
+        stdout.read_exact(&mut len).unwrap();
+        let mut payload = vec![0u8; u32::from_be_bytes(len) as usize];
+        stdout.read_exact(&mut payload).unwrap();
+        omg::ipc::codec::decode(&payload).unwrap()
+    };
+    send(&ClientFrame::Hello(Hello {
+        protocol: PROTOCOL_VERSION,
+        client: "test".into(),
+    }));
+    assert!(matches!(receive(), ServerFrame::Welcome(_)));
+    send(&ClientFrame::Request(Request {
+        id: 1,
+        body: install_request("lonely-arch"),
+    }));
+    match receive() {
+        ServerFrame::Response(r) => {
+            let err = r.result.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::NeedsRoot, "{err}");
+            assert!(err.message.contains("needs root"), "{err}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    drop(stdin);
+    let _ = child.wait();
+    assert!(installed(&root).is_empty());
+}
