@@ -201,6 +201,7 @@ pub async fn install_node(
         file,
         layout: Layout::TarGz,
         sha256: expected,
+        insecure: source.insecure,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
 }
@@ -220,9 +221,10 @@ pub struct Artifact {
     pub url: String,
     pub file: String,
     pub layout: Layout,
-    /// The published SHA-256; `None` only when the user asked for an
-    /// insecure install.
+    /// The published SHA-256, if upstream publishes one.
     pub sha256: Option<String>,
+    /// The user asked to install without a checksum.
+    pub insecure: bool,
 }
 
 /// Downloads, checks and unpacks `artifact`, one install of a version at
@@ -234,6 +236,12 @@ pub async fn install_artifact(
     downloads: &Path,
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
+    // Fail closed: no published checksum, no install (unless asked).
+    if artifact.sha256.is_none() && !artifact.insecure {
+        return Err(InstallError::NoChecksum {
+            file: artifact.file,
+        });
+    }
     let dir = versions.join(artifact.runtime);
     let target = dir.join(&artifact.version);
     let _lock = Lock::take(&dir, &artifact.version)?;
@@ -310,15 +318,7 @@ pub async fn install_go(
         runtime: "go".into(),
         request: request.into(),
     })?;
-    let sha256 = match (archive.sha256.len() == 64, insecure) {
-        (true, _) => Some(archive.sha256.to_ascii_lowercase()),
-        (false, true) => None,
-        (false, false) => {
-            return Err(InstallError::NoChecksum {
-                file: archive.filename.clone(),
-            });
-        }
-    };
+    let sha256 = (archive.sha256.len() == 64).then(|| archive.sha256.to_ascii_lowercase());
     let artifact = Artifact {
         runtime: "go",
         version: release.number().to_string(),
@@ -326,6 +326,7 @@ pub async fn install_go(
         file: archive.filename.clone(),
         layout: Layout::TarGz,
         sha256,
+        insecure,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
 }
@@ -357,9 +358,6 @@ pub async fn install_python(
         .next()
         .unwrap_or("python.tar.gz")
         .replace("%2B", "+");
-    if build.sha256.is_none() && !insecure {
-        return Err(InstallError::NoChecksum { file });
-    }
     let artifact = Artifact {
         runtime: "python",
         version: build.version.clone(),
@@ -367,6 +365,7 @@ pub async fn install_python(
         file,
         layout: Layout::TarGz,
         sha256: build.sha256.clone(),
+        insecure,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
 }
@@ -407,11 +406,6 @@ pub async fn install_java(
         .clone()
         .filter(|c| c.len() == 64)
         .map(|c| c.to_ascii_lowercase());
-    if sha256.is_none() && !insecure {
-        return Err(InstallError::NoChecksum {
-            file: package.name.clone(),
-        });
-    }
     let artifact = Artifact {
         runtime: "java",
         version: release.version(),
@@ -419,6 +413,7 @@ pub async fn install_java(
         file: package.name.clone(),
         layout: Layout::TarGz,
         sha256,
+        insecure,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
 }
@@ -506,6 +501,7 @@ pub async fn install_bun(
         file,
         layout: Layout::Zip { under: "bin" },
         sha256,
+        insecure,
     };
     install_artifact(client, artifact, versions, downloads, progress).await
 }
