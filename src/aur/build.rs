@@ -198,6 +198,16 @@ pub fn makepkg(
         // omg checked them (sequoia, the user's trusted keys).
         command.arg("--skippgpcheck");
     }
+    run_makepkg(&mut command, pkgbase, |status| status.to_string())
+}
+
+/// Runs makepkg (with its output going to the user), `failed` saying what
+/// a non-zero exit means.
+fn run_makepkg(
+    command: &mut Command,
+    pkgbase: &str,
+    failed: impl FnOnce(std::process::ExitStatus) -> String,
+) -> Result<(), BuildError> {
     let status = command.status().map_err(|e| BuildError::Makepkg {
         pkgbase: pkgbase.into(),
         status: format!("cannot run makepkg: {e}"),
@@ -207,7 +217,7 @@ pub fn makepkg(
     } else {
         Err(BuildError::Makepkg {
             pkgbase: pkgbase.into(),
-            status: status.to_string(),
+            status: failed(status),
         })
     }
 }
@@ -258,23 +268,14 @@ pub fn signed_sources(info: &super::srcinfo::Srcinfo) -> Vec<(String, String)> {
 /// `--verifysource`), leaving signatures to omg.
 pub fn download_sources(dir: &Path, pkgbase: &str) -> Result<(), BuildError> {
     refuse_root()?;
-    let status = Command::new("makepkg")
-        .args(["--verifysource", "--skippgpcheck", "--noconfirm"])
-        .env("SRCDEST", dir)
-        .current_dir(dir)
-        .status()
-        .map_err(|e| BuildError::Makepkg {
-            pkgbase: pkgbase.into(),
-            status: format!("cannot run makepkg: {e}"),
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(BuildError::Makepkg {
-            pkgbase: pkgbase.into(),
-            status: format!("sources could not be fetched or verified ({status})"),
-        })
-    }
+    run_makepkg(
+        Command::new("makepkg")
+            .args(["--verifysource", "--skippgpcheck", "--noconfirm"])
+            .env("SRCDEST", dir)
+            .current_dir(dir),
+        pkgbase,
+        |status| format!("sources could not be fetched or verified ({status})"),
+    )
 }
 
 /// The package name of a package file name (`name-ver-rel-arch.pkg.tar.*`).
