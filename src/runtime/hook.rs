@@ -158,6 +158,12 @@ fn fingerprint(cwd: &Path, versions: &Path) -> u64 {
 pub fn installed_match(versions: &Path, runtime: Runtime, request: &str) -> Option<PathBuf> {
     let dir = versions.join(runtime.as_str());
     let request = request.trim();
+    let request = match runtime {
+        Runtime::Rust => request
+            .strip_suffix(&format!("-{}", super::rust::host()))
+            .unwrap_or(request),
+        _ => request,
+    };
     let plain = request.strip_prefix('v').unwrap_or(request);
     let exact = dir.join(plain);
     if !plain.is_empty() && !plain.contains('/') && exact.is_dir() {
@@ -170,15 +176,40 @@ pub fn installed_match(versions: &Path, runtime: Runtime, request: &str) -> Opti
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .filter(|n| !n.starts_with('.') && n != "current")
         .collect();
+    // Rust's moving channels: the newest nightly or beta installed.
+    if runtime == Runtime::Rust && (request == "nightly" || request == "beta") {
+        return installed
+            .iter()
+            .filter(|n| match request {
+                "nightly" => n.starts_with("nightly-"),
+                _ => n.contains("-beta"),
+            })
+            .max_by(|a, b| crate::version::vercmp(a, b))
+            .map(|n| dir.join(n));
+    }
+    let wants_lts = request.to_lowercase().starts_with("lts");
+    let parse = |name: &str| {
+        semver::Version::parse(name)
+            .or_else(|_| semver::Version::parse(&format!("{name}.0")))
+            .or_else(|_| semver::Version::parse(&format!("{name}.0.0")))
+            .ok()
+    };
     let releases: Vec<super::node::Release> = installed
         .iter()
         .filter_map(|name| {
+            let version = parse(name)?;
+            // Node's LTS line: as recorded at install, else by major.
+            let lts = wants_lts
+                .then(|| {
+                    std::fs::read_to_string(dir.join(name).join(super::node::LTS_MARKER))
+                        .ok()
+                        .map(|c| c.trim().to_lowercase())
+                        .or_else(|| super::node::lts_codename(version.major).map(String::from))
+                })
+                .flatten();
             Some(super::node::Release {
-                version: semver::Version::parse(name)
-                    .or_else(|_| semver::Version::parse(&format!("{name}.0")))
-                    .or_else(|_| semver::Version::parse(&format!("{name}.0.0")))
-                    .ok()?,
-                lts: None,
+                version,
+                lts,
                 date: String::new(),
                 files: Vec::new(),
             })
@@ -187,12 +218,7 @@ pub fn installed_match(versions: &Path, runtime: Runtime, request: &str) -> Opti
     let best = super::node::resolve(&releases, request, "")?;
     installed
         .iter()
-        .find(|name| {
-            semver::Version::parse(name)
-                .or_else(|_| semver::Version::parse(&format!("{name}.0")))
-                .or_else(|_| semver::Version::parse(&format!("{name}.0.0")))
-                .is_ok_and(|v| v == best.version)
-        })
+        .find(|name| parse(name).is_some_and(|v| v == best.version))
         .map(|name| dir.join(name))
 }
 
@@ -230,6 +256,8 @@ pub fn hook_env(
         let root = match wanted.get(&runtime) {
             Some(w) => match installed_match(versions, runtime, &w.version) {
                 Some(root) => Some(root),
+                // rustup's proxies pick the toolchain themselves.
+                None if runtime == Runtime::Rust && super::rust::rustup().is_some() => None,
                 None => {
                     warn(format!(
                         "{} {} (asked by {}) is not installed: run `omg install {} {}`",
@@ -351,5 +379,53 @@ mod tests {
         assert_eq!(pick("latest").as_deref(), Some("20.11.1"));
         assert_eq!(pick("^18").as_deref(), Some("18.19.0"));
         assert_eq!(pick("16"), None);
+    }
+
+    #[test]
+    fn lts_aliases_and_rust_channels_resolve_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        for v in ["18.19.0", "20.11.1", "21.6.0", "22.3.0"] {
+            std::fs::create_dir_all(dir.path().join("node").join(v)).unwrap();
+        }
+        // 22.3.0 was installed before its line became LTS: the marker
+        // (none here, as upstream said then) does not exist, so the table
+        // decides; 20.11.1 says it is iron.
+        std::fs::write(dir.path().join("node/20.11.1/.omg-lts"), "iron").unwrap();
+        let pick = |runtime, r: &str| {
+            installed_match(dir.path(), runtime, r)
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        };
+        assert_eq!(pick(Runtime::Node, "lts/iron").as_deref(), Some("20.11.1"));
+        assert_eq!(
+            pick(Runtime::Node, "lts/Hydrogen").as_deref(),
+            Some("18.19.0")
+        );
+        assert_eq!(pick(Runtime::Node, "lts/*").as_deref(), Some("22.3.0"));
+        assert_eq!(pick(Runtime::Node, "lts/gallium"), None);
+
+        for v in [
+            "1.85.1",
+            "1.86.0",
+            "1.87.0-beta.3",
+            "nightly-2025-03-30",
+            "nightly-2025-04-03",
+        ] {
+            std::fs::create_dir_all(dir.path().join("rust").join(v)).unwrap();
+        }
+        assert_eq!(pick(Runtime::Rust, "stable").as_deref(), Some("1.86.0"));
+        assert_eq!(pick(Runtime::Rust, "1.85").as_deref(), Some("1.85.1"));
+        assert_eq!(
+            pick(Runtime::Rust, "nightly").as_deref(),
+            Some("nightly-2025-04-03")
+        );
+        assert_eq!(
+            pick(Runtime::Rust, "beta").as_deref(),
+            Some("1.87.0-beta.3")
+        );
+        let host = crate::runtime::rust::host();
+        assert_eq!(
+            pick(Runtime::Rust, &format!("nightly-2025-03-30-{host}")).as_deref(),
+            Some("nightly-2025-03-30")
+        );
     }
 }

@@ -116,6 +116,22 @@ fn npm_range(text: &str) -> Option<Vec<semver::VersionReq>> {
         .collect()
 }
 
+/// The file in an installed LTS version's directory naming its line
+/// (`iron`), written at install.
+pub const LTS_MARKER: &str = ".omg-lts";
+
+/// The codename of an LTS line by its major version, for versions
+/// installed without a marker.
+pub fn lts_codename(major: u64) -> Option<&'static str> {
+    const NAMES: [&str; 11] = [
+        "argon", "boron", "carbon", "dubnium", "erbium", "fermium", "gallium", "hydrogen", "iron",
+        "jod", "krypton",
+    ];
+    (major >= 4 && major.is_multiple_of(2))
+        .then(|| NAMES.get(((major - 4) / 2) as usize).copied())
+        .flatten()
+}
+
 /// The newest release on `platform` that `request` asks for.
 pub fn resolve<'a>(releases: &'a [Release], request: &str, platform: &str) -> Option<&'a Release> {
     let request = request.trim();
