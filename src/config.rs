@@ -89,6 +89,18 @@ pub struct RuntimesConfig {
     /// Bun's release list (GitHub's releases API), for aliases and
     /// partial versions.
     pub bun_api: String,
+    /// Bun's release signing key(s) (`*.asc`), which sign `SHASUMS256.txt`.
+    pub bun_keys: String,
+    /// Where Rust's channel manifests and tarballs are served (or
+    /// `$RUSTUP_DIST_SERVER`), when omg installs toolchains itself (no
+    /// rustup installed).
+    pub rust_dist_server: String,
+    /// Which rustup profile's components a toolchain gets (`minimal`,
+    /// `default`, `complete`).
+    pub rust_profile: String,
+    /// The list of Ruby releases with their checksums, in the format of
+    /// cache.ruby-lang.org's `index.txt`; Ruby is built from source.
+    pub ruby_index: String,
 }
 
 impl Default for RuntimesConfig {
@@ -103,6 +115,10 @@ impl Default for RuntimesConfig {
             java_api: "https://api.adoptium.net".into(),
             bun_releases: "https://github.com/oven-sh/bun/releases/download".into(),
             bun_api: "https://api.github.com/repos/oven-sh/bun/releases".into(),
+            bun_keys: "/usr/share/omg/keys/bun".into(),
+            rust_dist_server: crate::runtime::rust::DIST_SERVER.into(),
+            rust_profile: "default".into(),
+            ruby_index: "https://cache.ruby-lang.org/pub/ruby/index.txt".into(),
         }
     }
 }
@@ -113,6 +129,13 @@ impl RuntimesConfig {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| self.node_mirror.clone())
+    }
+
+    pub fn rust_dist_server(&self) -> String {
+        std::env::var("RUSTUP_DIST_SERVER")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| self.rust_dist_server.clone())
     }
 }
 

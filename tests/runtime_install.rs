@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::http::{HttpServer, Reply};
-use omg::runtime::install::{InstallError, NodeSource, install_node, set_current};
+use omg::runtime::install::{InstallError, Installer, NodeSource, install_node, set_current};
 use sequoia_openpgp as openpgp;
 
 use openpgp::cert::prelude::*;
@@ -29,6 +29,12 @@ fn key() -> Cert {
 }
 
 fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
+    signed(cert, data, false)
+}
+
+/// A detached signature, or with `clear` a cleartext-signed message
+/// (`gpg --clearsign`).
+fn signed(cert: &Cert, data: &[u8], clear: bool) -> Vec<u8> {
     let policy = StandardPolicy::new();
     let keypair = cert
         .keys()
@@ -44,15 +50,32 @@ fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let message = Message::new(&mut out);
-        let mut signer = Signer::new(message, keypair)
-            .unwrap()
-            .detached()
-            .build()
-            .unwrap();
+        let signer = Signer::new(message, keypair).unwrap();
+        let signer = if clear {
+            signer.cleartext()
+        } else {
+            signer.detached()
+        };
+        let mut signer = signer.build().unwrap();
         signer.write_all(data).unwrap();
         signer.finalize().unwrap();
     }
     out
+}
+
+/// A keys directory holding `cert`'s public key, as packaging ships a
+/// release team's keys.
+fn trusting(cert: &Cert) -> tempfile::TempDir {
+    let keys = tempfile::tempdir().unwrap();
+    let mut armored = Vec::new();
+    {
+        let mut w =
+            openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
+        cert.serialize(&mut w).unwrap();
+        w.finalize().unwrap();
+    }
+    std::fs::write(keys.path().join("release.asc"), armored).unwrap();
+    keys
 }
 
 /// A gzipped tarball holding one executable script at `path`.
@@ -99,15 +122,7 @@ impl Mirror {
                 },
             );
         let signer = key();
-        let keys = tempfile::tempdir().unwrap();
-        let mut armored = Vec::new();
-        {
-            let mut w =
-                openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
-            signer.serialize(&mut w).unwrap();
-            w.finalize().unwrap();
-        }
-        std::fs::write(keys.path().join("release.asc"), armored).unwrap();
+        let keys = trusting(&signer);
         let mirror = Mirror {
             server,
             files,
@@ -146,11 +161,10 @@ impl Mirror {
         self.put(&format!("/v{version}/SHASUMS256.txt"), sums.into_bytes());
     }
 
-    fn source(&self, insecure: bool) -> NodeSource {
+    fn source(&self) -> NodeSource {
         NodeSource {
             mirror: self.server.url.clone(),
             keys_dir: self.keys.path().to_path_buf(),
-            insecure,
             verify: omg::security::pgp::verify_with_keyring,
         }
     }
@@ -166,14 +180,15 @@ fn install(
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(install_node(
-        &reqwest::Client::new(),
-        &mirror.source(insecure),
-        request,
-        &root.join("versions"),
-        &root.join("downloads"),
-        &mut |_| {},
-    ))
+    let (versions, downloads) = (root.join("versions"), root.join("downloads"));
+    let mut inst = Installer {
+        client: reqwest::Client::new(),
+        versions: &versions,
+        downloads: &downloads,
+        insecure,
+        progress: &mut |_| {},
+    };
+    rt.block_on(install_node(&mut inst, &mirror.source(), request))
 }
 
 fn run(program: &Path) -> String {
@@ -646,7 +661,16 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
         "x64"
     };
     let file = format!("bun-linux-{arch}.zip");
-    for (version, tampered) in [("1.1.8", false), ("1.1.7", true)] {
+    let release_key = key();
+    let keys = trusting(&release_key);
+    let stranger = key();
+    // 1.1.8 is right; 1.1.7's list is signed but names another archive;
+    // 1.0.36's list is signed by a key Bun does not use.
+    for (version, tampered, signer) in [
+        ("1.1.8", false, &release_key),
+        ("1.1.7", true, &release_key),
+        ("1.0.36", false, &stranger),
+    ] {
         let archive = zip_of(version);
         let hash = if tampered {
             "e".repeat(64)
@@ -654,14 +678,16 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
             sha(&archive)
         };
         let sums = format!("{hash}  {file}\n{}  bun-darwin-x64.zip\n", "0".repeat(64));
-        files.lock().unwrap().insert(
+        let mut files = files.lock().unwrap();
+        files.insert(
+            format!("/dl/bun-v{version}/SHASUMS256.txt.asc"),
+            signed(signer, sums.as_bytes(), true),
+        );
+        files.insert(
             format!("/dl/bun-v{version}/SHASUMS256.txt"),
             sums.into_bytes(),
         );
-        files
-            .lock()
-            .unwrap()
-            .insert(format!("/dl/bun-v{version}/{file}"), archive);
+        files.insert(format!("/dl/bun-v{version}/{file}"), archive);
     }
     let releases = serde_json::json!([
         {"tag_name": "bun-v1.2.0-canary", "prerelease": true, "draft": false},
@@ -675,8 +701,9 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
     );
     let env = common::Env::new();
     env.configure(&format!(
-        "[runtimes]\nbun_releases = \"{0}/dl\"\nbun_api = \"{0}/api/releases\"\n",
-        server.url
+        "[runtimes]\nbun_releases = \"{0}/dl\"\nbun_api = \"{0}/api/releases\"\nbun_keys = \"{1}\"\n",
+        server.url,
+        keys.path().display()
     ));
     let result = env.omg(&["install", "bun", "latest"]);
     assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
@@ -692,4 +719,14 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
         bad.stderr
     );
     assert!(!env.data_dir().join("versions/bun/1.1.7").exists());
+    let forged = env.omg(&["install", "bun", "1.0.36"]);
+    assert_eq!(forged.code, 1);
+    assert!(
+        forged
+            .stderr
+            .contains("signature of SHASUMS256.txt does not check out"),
+        "{}",
+        forged.stderr
+    );
+    assert!(!env.data_dir().join("versions/bun/1.0.36").exists());
 }

@@ -10,6 +10,7 @@ mod list;
 pub mod output;
 mod progress;
 mod runtime;
+mod rustup;
 mod search;
 mod status;
 mod transaction;

@@ -42,11 +42,17 @@ pub async fn install(
     let mut connection =
         Connection::spawn_stdio(&daemon_binary(), session.verbose, &session.env).await?;
     let mut renderer = Renderer::new(false);
+    let (components, targets) = match runtime {
+        Runtime::Rust => super::rustup::project_extras(request),
+        _ => (Vec::new(), Vec::new()),
+    };
     let body = RequestBody::RuntimeInstall(RuntimeInstallRequest {
         runtime: runtime.as_str().into(),
         request: request.into(),
         insecure,
         make_current,
+        components,
+        targets,
     });
     let answer = stream(&mut connection, &mut renderer, body).await;
     renderer.settle();
@@ -63,6 +69,9 @@ pub async fn run_install(
     request: &str,
     insecure: bool,
 ) -> Result<u8, Failure> {
+    if let (Runtime::Rust, Some(rustup)) = (runtime, super::rustup::delegate()) {
+        return super::rustup::install(&rustup, request);
+    }
     let (version, path) = install(session, runtime, request, false, insecure).await?;
     println!("{} {version} is installed in {path}", runtime.as_str());
     Ok(EXIT_OK)
@@ -75,7 +84,19 @@ pub async fn run_use(
     request: &str,
     local: bool,
 ) -> Result<u8, Failure> {
-    let (version, _) = install(session, runtime, request, !local, false).await?;
+    let rustup = match runtime {
+        Runtime::Rust => super::rustup::delegate(),
+        _ => None,
+    };
+    let version = match &rustup {
+        Some(rustup) if local => super::rustup::install(rustup, request).and_then(|code| {
+            (code == EXIT_OK)
+                .then(|| request.to_string())
+                .ok_or_else(|| Failure::new("rustup failed", EXIT_FAILURE))
+        })?,
+        Some(rustup) => return super::rustup::use_default(rustup, request),
+        None => install(session, runtime, request, !local, false).await?.0,
+    };
     if local {
         let here = std::env::current_dir().map_err(|e| {
             Failure::new(
@@ -83,8 +104,16 @@ pub async fn run_use(
                 EXIT_FAILURE,
             )
         })?;
-        let file = here.join(".tool-versions");
-        write_tool_version(&file, runtime, request).map_err(|e| {
+        // rustup and cargo read rust-toolchain.toml, not .tool-versions.
+        let file = match runtime {
+            Runtime::Rust => here.join("rust-toolchain.toml"),
+            _ => here.join(".tool-versions"),
+        };
+        let written = match runtime {
+            Runtime::Rust => super::rustup::write_toolchain_file(&file, request),
+            _ => write_tool_version(&file, runtime, request),
+        };
+        written.map_err(|e| {
             Failure::new(
                 format!("cannot write {}: {e}", file.display()),
                 EXIT_FAILURE,
@@ -177,6 +206,9 @@ fn in_use(versions: &std::path::Path, runtime: Runtime) -> Option<(std::path::Pa
 /// `omg list RUNTIME`: installed versions, the one in use marked.
 pub fn run_list(runtime: Runtime, json: bool) -> Result<u8, Failure> {
     let versions = versions_dir()?;
+    if let (Runtime::Rust, Some(rustup), false) = (runtime, super::rustup::delegate(), json) {
+        return super::rustup::list(&rustup);
+    }
     let list = installed(&versions, runtime);
     let using = in_use(&versions, runtime)
         .and_then(|(dir, _)| dir.file_name().map(|n| n.to_string_lossy().into_owned()));
@@ -226,6 +258,13 @@ pub fn run_which(program: &str) -> Result<u8, Failure> {
             EXIT_FAILURE,
         )
     })?;
+    if let (Runtime::Rust, None, Some(rustup)) = (
+        runtime,
+        in_use(&versions, runtime),
+        super::rustup::delegate(),
+    ) {
+        return super::rustup::which(&rustup, program);
+    }
     let (dir, why) = in_use(&versions, runtime).ok_or_else(|| {
         Failure::new(
             format!(
@@ -253,6 +292,11 @@ pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
     let versions = versions_dir()?;
     let dir = versions.join(runtime.as_str());
     let target = dir.join(version.strip_prefix('v').unwrap_or(version));
+    if let (Runtime::Rust, false, Some(rustup)) =
+        (runtime, target.is_dir(), super::rustup::delegate())
+    {
+        return super::rustup::uninstall(&rustup, version);
+    }
     if !crate::aur::build::valid_name(version) || !target.is_dir() || target.is_symlink() {
         return Err(Failure::new(
             format!("{} {version} is not installed", runtime.as_str()),

@@ -565,6 +565,8 @@ impl Engine {
         let request = install::Request {
             runtime,
             version: &install.request,
+            components: &install.components,
+            targets: &install.targets,
             insecure: install.insecure,
             config: &self.config.runtimes,
             verify,
@@ -573,8 +575,8 @@ impl Engine {
         };
         let (version, path) = install::install(request, &mut report).await.map_err(|e| {
             let kind = match e {
-                install::InstallError::NoMatch { .. } => ErrorKind::NotFound,
-                install::InstallError::NotSupported(_) => ErrorKind::Unsupported,
+                install::InstallError::NoMatch { .. }
+                | install::InstallError::Unavailable { .. } => ErrorKind::NotFound,
                 install::InstallError::Mismatch { .. }
                 | install::InstallError::BadSignature { .. }
                 | install::InstallError::NoChecksum { .. } => ErrorKind::Verification,

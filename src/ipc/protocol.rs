@@ -10,7 +10,7 @@ use crate::model::{
 use crate::transaction::{Answer, TransactionReport, TransactionRequest, TxEvent};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -124,6 +124,10 @@ pub struct RuntimeInstallRequest {
     pub insecure: bool,
     /// Make it the global `current` version afterwards (`omg use`).
     pub make_current: bool,
+    /// Rust: components and targets to install beside the profile's
+    /// (from `rust-toolchain.toml`).
+    pub components: Vec<String>,
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -72,7 +72,7 @@ pub fn unpack_tar_gz(archive: impl Read, target: &Path) -> Result<(), ExtractErr
 /// Runs `fill` on a fresh directory beside `target` and renames it to
 /// `target` when `fill` succeeds; on any failure removes it, so nothing is
 /// left at `target` or beside it.
-fn staged(
+pub fn staged(
     target: &Path,
     fill: impl FnOnce(&Path) -> Result<(), ExtractError>,
 ) -> Result<(), ExtractError> {
@@ -99,7 +99,9 @@ fn staged(
     result
 }
 
-fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> {
+/// Unpacks the gzipped tar `archive` into the existing directory `dest`,
+/// dropping the top directory, with the same checks.
+pub fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
     tar.set_preserve_permissions(true);
     tar.set_overwrite(false);

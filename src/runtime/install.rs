@@ -31,10 +31,15 @@ pub enum InstallError {
         expected: String,
         actual: String,
     },
-    #[error(
-        "installing {0} is not available in this version of omg (node, go, python, java and bun are)"
-    )]
-    NotSupported(String),
+    #[error("{runtime}: {message}")]
+    Unavailable { runtime: String, message: String },
+    #[error("building {what} failed: {step} (the whole log is {log}):\n{tail}")]
+    Build {
+        what: String,
+        step: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error(transparent)]
     Download(#[from] DownloadError),
     #[error(transparent)]
@@ -53,8 +58,6 @@ pub struct NodeSource {
     pub mirror: String,
     /// Certificates of the Node.js release team (`*.asc`).
     pub keys_dir: PathBuf,
-    /// Install without checksums or signatures (the user asked).
-    pub insecure: bool,
     /// Checks a detached signature of data against the keys in a
     /// directory (`security::pgp::verify_with_keyring`; passed in so
     /// that only omgd links the OpenPGP library).
@@ -78,49 +81,129 @@ pub enum Progress<'a> {
     },
 }
 
-async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, InstallError> {
-    let fetch = |message: String| InstallError::Fetch {
-        what: url.to_string(),
-        message,
-    };
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| fetch(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(fetch(format!("HTTP {}", response.status().as_u16())));
-    }
-    response.text().await.map_err(|e| fetch(e.to_string()))
+/// Where an install happens and what it may do: the HTTP client, the
+/// versions and downloads directories, whether checksums may be skipped
+/// (the user asked), and where progress goes.
+pub struct Installer<'a> {
+    pub client: reqwest::Client,
+    pub versions: &'a Path,
+    pub downloads: &'a Path,
+    pub insecure: bool,
+    pub progress: &'a mut (dyn FnMut(Progress<'_>) + Send),
 }
 
-async fn get_bytes(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, InstallError> {
-    let fetch = |message: String| InstallError::Fetch {
-        what: url.to_string(),
-        message,
-    };
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| fetch(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(fetch(format!("HTTP {}", response.status().as_u16())));
+impl Installer<'_> {
+    /// A client that says who it is and gives up connecting after 15 s.
+    pub fn client() -> Result<reqwest::Client, InstallError> {
+        reqwest::Client::builder()
+            .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| InstallError::Fetch {
+                what: "an HTTP client".into(),
+                message: e.to_string(),
+            })
     }
-    Ok(response
-        .bytes()
-        .await
-        .map_err(|e| fetch(e.to_string()))?
-        .to_vec())
+
+    pub fn step(&mut self, text: &str) {
+        (self.progress)(Progress::Step(text));
+    }
+
+    async fn get(client: reqwest::Client, url: String) -> Result<reqwest::Response, InstallError> {
+        let fetch = |message: String| InstallError::Fetch {
+            what: url.clone(),
+            message,
+        };
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| fetch(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(fetch(format!("HTTP {}", response.status().as_u16())));
+        }
+        Ok(response)
+    }
+
+    // The futures own a handle on the client, not on `self` (whose
+    // progress callback need not be shared between threads).
+    pub fn text(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<String, InstallError>> + Send + 'static {
+        let (client, url) = (self.client.clone(), url.to_string());
+        async move {
+            let body = Self::get(client, url.clone()).await?.text().await;
+            body.map_err(|e| InstallError::Fetch {
+                what: url,
+                message: e.to_string(),
+            })
+        }
+    }
+
+    pub fn bytes(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, InstallError>> + Send + 'static {
+        let (client, url) = (self.client.clone(), url.to_string());
+        async move {
+            let body = Self::get(client, url.clone()).await?.bytes().await;
+            body.map(|b| b.to_vec()).map_err(|e| InstallError::Fetch {
+                what: url,
+                message: e.to_string(),
+            })
+        }
+    }
+
+    /// Downloads `url` into the downloads directory as `file` (resuming a
+    /// partial download) and checks it against `sha256`: the path, or the
+    /// error (a mismatching file is deleted). Fails closed: no checksum,
+    /// no download, unless the user asked for `--insecure`.
+    pub async fn fetch_verified(
+        &mut self,
+        url: &str,
+        file: &str,
+        sha256: Option<&str>,
+    ) -> Result<PathBuf, InstallError> {
+        if sha256.is_none() && !self.insecure {
+            return Err(InstallError::NoChecksum { file: file.into() });
+        }
+        let path = self.downloads.join(file);
+        let progress = &mut *self.progress;
+        let done = download::download(&self.client, url, &path, 2 << 30, &mut |received, total| {
+            progress(Progress::Download {
+                file,
+                received,
+                total,
+            })
+        })
+        .await?;
+        progress(Progress::Done {
+            file,
+            size: done.size,
+        });
+        if let Some(expected) = sha256
+            && expected != done.sha256
+        {
+            let _ = std::fs::remove_file(&path);
+            return Err(InstallError::Mismatch {
+                file: file.into(),
+                expected: expected.into(),
+                actual: done.sha256,
+            });
+        }
+        Ok(path)
+    }
 }
 
 /// Holds `versions/<runtime>/.<version>.lock` while an install runs.
-struct Lock {
+pub struct Lock {
     _file: std::fs::File,
 }
 
 impl Lock {
-    fn take(dir: &Path, version: &str) -> Result<Lock, InstallError> {
+    /// Waits for another install of the same version to finish.
+    pub fn take(dir: &Path, version: &str) -> Result<Lock, InstallError> {
         std::fs::create_dir_all(dir).map_err(|source| InstallError::Io {
             context: format!("cannot create {}", dir.display()),
             source,
@@ -130,7 +213,6 @@ impl Lock {
             context: format!("cannot create {}", path.display()),
             source,
         })?;
-        // Waits for another install of the same version to finish.
         file.lock().map_err(|source| InstallError::Io {
             context: format!("cannot lock {}", path.display()),
             source,
@@ -142,16 +224,13 @@ impl Lock {
 /// Installs the Node.js release `request` asks for; returns its version
 /// and directory (already installed: returned as it is).
 pub async fn install_node(
-    client: &reqwest::Client,
+    inst: &mut Installer<'_>,
     source: &NodeSource,
     request: &str,
-    versions: &Path,
-    downloads: &Path,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     let mirror = source.mirror.trim_end_matches('/');
-    progress(Progress::Step("reading the Node.js release index"));
-    let index = get_text(client, &format!("{mirror}/index.json")).await?;
+    inst.step("reading the Node.js release index");
+    let index = inst.text(&format!("{mirror}/index.json")).await?;
     let releases = node::parse_index_json(&index).map_err(|e| InstallError::Fetch {
         what: format!("{mirror}/index.json"),
         message: e.to_string(),
@@ -163,20 +242,23 @@ pub async fn install_node(
             request: request.into(),
         })?;
     let version = release.version.to_string();
-    if versions.join("node").join(&version).is_dir() {
-        return Ok((version.clone(), versions.join("node").join(version)));
+    let installed = inst.versions.join("node").join(&version);
+    if installed.is_dir() {
+        return Ok((version, installed));
     }
     let file = format!("node-v{version}-{platform}.tar.gz");
     let base = format!("{mirror}/v{version}");
 
-    let expected = if source.insecure {
+    let expected = if inst.insecure {
         None
     } else {
-        progress(Progress::Step("verifying the checksum list"));
-        let sums = get_text(client, &format!("{base}/SHASUMS256.txt"))
+        inst.step("verifying the checksum list");
+        let sums = inst
+            .text(&format!("{base}/SHASUMS256.txt"))
             .await
             .map_err(|_| InstallError::NoChecksum { file: file.clone() })?;
-        let signature = get_bytes(client, &format!("{base}/SHASUMS256.txt.sig"))
+        let signature = inst
+            .bytes(&format!("{base}/SHASUMS256.txt.sig"))
             .await
             .map_err(|e| InstallError::BadSignature {
                 what: "SHASUMS256.txt".into(),
@@ -201,9 +283,14 @@ pub async fn install_node(
         file,
         layout: Layout::TarGz,
         sha256: expected,
-        insecure: source.insecure,
     };
-    install_artifact(client, artifact, versions, downloads, progress).await
+    let lts = release.lts.clone();
+    let (version, dir) = install_artifact(inst, artifact).await?;
+    // Remembered so that `lts/*` and `lts/<codename>` resolve offline.
+    if let Some(codename) = lts {
+        let _ = std::fs::write(dir.join(node::LTS_MARKER), codename);
+    }
+    Ok((version, dir))
 }
 
 /// How an archive is laid out.
@@ -223,62 +310,30 @@ pub struct Artifact {
     pub layout: Layout,
     /// The published SHA-256, if upstream publishes one.
     pub sha256: Option<String>,
-    /// The user asked to install without a checksum.
-    pub insecure: bool,
 }
 
 /// Downloads, checks and unpacks `artifact`, one install of a version at
 /// a time; an installed version is left as it is.
 pub async fn install_artifact(
-    client: &reqwest::Client,
+    inst: &mut Installer<'_>,
     artifact: Artifact,
-    versions: &Path,
-    downloads: &Path,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     // Fail closed: no published checksum, no install (unless asked).
-    if artifact.sha256.is_none() && !artifact.insecure {
+    if artifact.sha256.is_none() && !inst.insecure {
         return Err(InstallError::NoChecksum {
             file: artifact.file,
         });
     }
-    let dir = versions.join(artifact.runtime);
+    let dir = inst.versions.join(artifact.runtime);
     let target = dir.join(&artifact.version);
     let _lock = Lock::take(&dir, &artifact.version)?;
     if target.is_dir() {
         return Ok((artifact.version, target));
     }
-    let file = artifact.file.clone();
-    let archive_path = downloads.join(&file);
-    let done = download::download(
-        client,
-        &artifact.url,
-        &archive_path,
-        2 << 30,
-        &mut |received, total| {
-            progress(Progress::Download {
-                file: &file,
-                received,
-                total,
-            })
-        },
-    )
-    .await?;
-    progress(Progress::Done {
-        file: &file,
-        size: done.size,
-    });
-    if let Some(expected) = artifact.sha256
-        && expected != done.sha256
-    {
-        let _ = std::fs::remove_file(&archive_path);
-        return Err(InstallError::Mismatch {
-            file,
-            expected,
-            actual: done.sha256,
-        });
-    }
-    progress(Progress::Step("unpacking"));
+    let archive_path = inst
+        .fetch_verified(&artifact.url, &artifact.file, artifact.sha256.as_deref())
+        .await?;
+    inst.step("unpacking");
     let reader = std::fs::File::open(&archive_path).map_err(|source| InstallError::Io {
         context: format!("cannot read {}", archive_path.display()),
         source,
@@ -294,30 +349,24 @@ pub async fn install_artifact(
 /// Installs the Go release `request` asks for from `mirror` (go.dev/dl's
 /// layout), checked against the listing's SHA-256.
 pub async fn install_go(
-    client: &reqwest::Client,
+    inst: &mut Installer<'_>,
     mirror: &str,
-    insecure: bool,
     request: &str,
-    versions: &Path,
-    downloads: &Path,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     let mirror = mirror.trim_end_matches('/');
-    progress(Progress::Step("reading the Go release listing"));
+    inst.step("reading the Go release listing");
     let url = format!("{mirror}/?mode=json&include=all");
-    let listing = get_text(client, &url).await?;
+    let listing = inst.text(&url).await?;
     let releases = super::go::parse_listing(&listing).map_err(|message| InstallError::Fetch {
         what: url.clone(),
         message,
     })?;
-    let release = super::go::resolve(&releases, request).ok_or_else(|| InstallError::NoMatch {
+    let no_match = || InstallError::NoMatch {
         runtime: "go".into(),
         request: request.into(),
-    })?;
-    let archive = release.archive().ok_or_else(|| InstallError::NoMatch {
-        runtime: "go".into(),
-        request: request.into(),
-    })?;
+    };
+    let release = super::go::resolve(&releases, request).ok_or_else(no_match)?;
+    let archive = release.archive().ok_or_else(no_match)?;
     let sha256 = (archive.sha256.len() == 64).then(|| archive.sha256.to_ascii_lowercase());
     let artifact = Artifact {
         runtime: "go",
@@ -326,24 +375,19 @@ pub async fn install_go(
         file: archive.filename.clone(),
         layout: Layout::TarGz,
         sha256,
-        insecure,
     };
-    install_artifact(client, artifact, versions, downloads, progress).await
+    install_artifact(inst, artifact).await
 }
 
 /// Installs the CPython build `request` asks for, from the download list
 /// at `metadata_url` (uv's format), checked against the list's SHA-256.
 pub async fn install_python(
-    client: &reqwest::Client,
+    inst: &mut Installer<'_>,
     metadata_url: &str,
-    insecure: bool,
     request: &str,
-    versions: &Path,
-    downloads: &Path,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
-    progress(Progress::Step("reading the Python download list"));
-    let text = get_text(client, metadata_url).await?;
+    inst.step("reading the Python download list");
+    let text = inst.text(metadata_url).await?;
     let builds = super::python::parse_metadata(&text).map_err(|message| InstallError::Fetch {
         what: metadata_url.to_string(),
         message,
@@ -365,21 +409,16 @@ pub async fn install_python(
         file,
         layout: Layout::TarGz,
         sha256: build.sha256.clone(),
-        insecure,
     };
-    install_artifact(client, artifact, versions, downloads, progress).await
+    install_artifact(inst, artifact).await
 }
 
 /// Installs the Temurin JDK `request` asks for through the Adoptium API at
 /// `api`, checked against the API's SHA-256.
 pub async fn install_java(
-    client: &reqwest::Client,
+    inst: &mut Installer<'_>,
     api: &str,
-    insecure: bool,
     request: &str,
-    versions: &Path,
-    downloads: &Path,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     use super::java;
     let no_match = || InstallError::NoMatch {
@@ -387,13 +426,13 @@ pub async fn install_java(
         request: request.into(),
     };
     let feature = java::feature(request).ok_or_else(no_match)?;
-    progress(Progress::Step("asking Adoptium for the builds"));
+    inst.step("asking Adoptium for the builds");
     let url = format!(
         "{}/v3/assets/feature_releases/{feature}/ga?architecture={}&heap_size=normal&image_type=jdk&jvm_impl=hotspot&os=linux&project=jdk&sort_order=DESC&vendor=eclipse&page_size=50",
         api.trim_end_matches('/'),
         java::architecture()
     );
-    let text = get_text(client, &url).await?;
+    let text = inst.text(&url).await?;
     let releases: Vec<java::Release> =
         serde_json::from_str(&text).map_err(|e| InstallError::Fetch {
             what: url.clone(),
@@ -413,24 +452,28 @@ pub async fn install_java(
         file: package.name.clone(),
         layout: Layout::TarGz,
         sha256,
-        insecure,
     };
-    install_artifact(client, artifact, versions, downloads, progress).await
+    install_artifact(inst, artifact).await
 }
 
-/// Installs the Bun release `request` asks for from GitHub's release
-/// downloads (`releases`), listing them through `api` for anything but an
-/// exact version, checked against the release's `SHASUMS256.txt`.
-#[allow(clippy::too_many_arguments)]
+/// Where Bun comes from and whom to believe.
+pub struct BunSource<'a> {
+    /// Release downloads: `<releases>/bun-v<version>/<file>`.
+    pub releases: &'a str,
+    /// GitHub's release list, for aliases and partial versions.
+    pub api: &'a str,
+    /// Bun's release signing key(s), for `SHASUMS256.txt.asc`.
+    pub keys_dir: &'a Path,
+    pub verify: KeyringCheck,
+}
+
+/// Installs the Bun release `request` asks for, checked against the
+/// release's `SHASUMS256.txt`, whose signature (`SHASUMS256.txt.asc`)
+/// must be by Bun's release key.
 pub async fn install_bun(
-    client: &reqwest::Client,
-    releases: &str,
-    api: &str,
-    insecure: bool,
+    inst: &mut Installer<'_>,
+    source: &BunSource<'_>,
     request: &str,
-    versions: &Path,
-    downloads: &Path,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     let no_match = || InstallError::NoMatch {
         runtime: "bun".into(),
@@ -443,7 +486,7 @@ pub async fn install_bun(
     let version = match semver::Version::parse(wanted) {
         Ok(exact) => exact.to_string(),
         Err(_) => {
-            progress(Progress::Step("asking GitHub for Bun's releases"));
+            inst.step("asking GitHub for Bun's releases");
             #[derive(serde::Deserialize)]
             struct Tag {
                 tag_name: String,
@@ -452,8 +495,8 @@ pub async fn install_bun(
                 #[serde(default)]
                 draft: bool,
             }
-            let url = format!("{}?per_page=100", api.trim_end_matches('/'));
-            let text = get_text(client, &url).await?;
+            let url = format!("{}?per_page=100", source.api.trim_end_matches('/'));
+            let text = inst.text(&url).await?;
             let tags: Vec<Tag> = serde_json::from_str(&text).map_err(|e| InstallError::Fetch {
                 what: url.clone(),
                 message: format!("not GitHub's release format: {e}"),
@@ -481,14 +524,28 @@ pub async fn install_bun(
         _ => "x64",
     };
     let file = format!("bun-linux-{arch}.zip");
-    let base = format!("{}/bun-v{version}", releases.trim_end_matches('/'));
-    let sha256 = if insecure {
+    let base = format!("{}/bun-v{version}", source.releases.trim_end_matches('/'));
+    let sha256 = if inst.insecure {
         None
     } else {
-        progress(Progress::Step("reading the checksum list"));
-        let sums = get_text(client, &format!("{base}/SHASUMS256.txt"))
+        inst.step("verifying the checksum list");
+        let sums = inst
+            .text(&format!("{base}/SHASUMS256.txt"))
             .await
             .map_err(|_| InstallError::NoChecksum { file: file.clone() })?;
+        let signature = inst
+            .bytes(&format!("{base}/SHASUMS256.txt.asc"))
+            .await
+            .map_err(|e| InstallError::BadSignature {
+                what: "SHASUMS256.txt".into(),
+                message: e.to_string(),
+            })?;
+        (source.verify)(sums.as_bytes(), &signature, source.keys_dir).map_err(|message| {
+            InstallError::BadSignature {
+                what: "SHASUMS256.txt".into(),
+                message,
+            }
+        })?;
         Some(
             download::checksum_for(&sums, &file)
                 .ok_or_else(|| InstallError::NoChecksum { file: file.clone() })?,
@@ -501,9 +558,8 @@ pub async fn install_bun(
         file,
         layout: Layout::Zip { under: "bin" },
         sha256,
-        insecure,
     };
-    install_artifact(client, artifact, versions, downloads, progress).await
+    install_artifact(inst, artifact).await
 }
 
 /// What to install, and from where.
@@ -511,6 +567,9 @@ pub struct Request<'a> {
     pub runtime: super::version_file::Runtime,
     /// A version, a partial version or an alias.
     pub version: &'a str,
+    /// Rust: components and targets beyond the profile's.
+    pub components: &'a [String],
+    pub targets: &'a [String],
     pub insecure: bool,
     pub config: &'a crate::config::RuntimesConfig,
     pub verify: KeyringCheck,
@@ -524,62 +583,56 @@ pub async fn install(
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<(String, PathBuf), InstallError> {
     use super::version_file::Runtime;
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(15))
-        .build()
-        .map_err(|e| InstallError::Fetch {
-            what: "an HTTP client".into(),
-            message: e.to_string(),
-        })?;
     let Request {
         runtime,
         version,
+        components,
+        targets,
         insecure,
         config,
         verify,
         versions,
         downloads,
     } = request;
+    let mut inst = Installer {
+        client: Installer::client()?,
+        versions,
+        downloads,
+        insecure,
+        progress,
+    };
+    let inst = &mut inst;
     match runtime {
         Runtime::Node => {
             let source = NodeSource {
                 mirror: config.node_mirror(),
                 keys_dir: config.node_keys.clone().into(),
-                insecure,
                 verify,
             };
-            install_node(&client, &source, version, versions, downloads, progress).await
+            install_node(inst, &source, version).await
         }
-        Runtime::Go => {
-            let mirror = &config.go_mirror;
-            install_go(
-                &client, mirror, insecure, version, versions, downloads, progress,
-            )
-            .await
-        }
-        Runtime::Python => {
-            let list = &config.python_metadata;
-            install_python(
-                &client, list, insecure, version, versions, downloads, progress,
-            )
-            .await
-        }
-        Runtime::Java => {
-            let api = &config.java_api;
-            install_java(
-                &client, api, insecure, version, versions, downloads, progress,
-            )
-            .await
-        }
+        Runtime::Go => install_go(inst, &config.go_mirror, version).await,
+        Runtime::Python => install_python(inst, &config.python_metadata, version).await,
+        Runtime::Java => install_java(inst, &config.java_api, version).await,
         Runtime::Bun => {
-            let (releases, api) = (&config.bun_releases, &config.bun_api);
-            install_bun(
-                &client, releases, api, insecure, version, versions, downloads, progress,
-            )
-            .await
+            let source = BunSource {
+                releases: &config.bun_releases,
+                api: &config.bun_api,
+                keys_dir: Path::new(&config.bun_keys),
+                verify,
+            };
+            install_bun(inst, &source, version).await
         }
-        Runtime::Rust | Runtime::Ruby => Err(InstallError::NotSupported(runtime.as_str().into())),
+        Runtime::Rust => {
+            let toolchain = super::rust::Toolchain {
+                server: &config.rust_dist_server(),
+                profile: &config.rust_profile,
+                components,
+                targets,
+            };
+            super::rust::install(inst, &toolchain, version).await
+        }
+        Runtime::Ruby => super::ruby::install(inst, &config.ruby_index, version).await,
     }
 }
 

@@ -2,7 +2,9 @@
 //! version a directory asks for (`version_file`), and Node.js releases
 //! and how a request picks one (`node`), and unpacking release archives
 //! without letting them write outside their directory (`archive`); the
-//! shell hook that puts the wanted versions on PATH (`hook`).
+//! shell hook that puts the wanted versions on PATH (`hook`); Rust
+//! toolchains from channel manifests (`rust`), Ruby built from source
+//! (`ruby`), and the verified install of each (`install`).
 
 /// Where installed versions live: `<data>/versions/<runtime>/<version>`.
 pub fn versions_dir(paths: &crate::config::Paths) -> std::path::PathBuf {
@@ -17,4 +19,6 @@ pub mod install;
 pub mod java;
 pub mod node;
 pub mod python;
+pub mod ruby;
+pub mod rust;
 pub mod version_file;

@@ -9,7 +9,7 @@ use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::parse::Parse;
 use openpgp::parse::stream::{
-    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper,
+    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper, VerifierBuilder,
 };
 use openpgp::policy::StandardPolicy;
 use openpgp::{Fingerprint, KeyHandle};
@@ -186,17 +186,71 @@ pub fn verify_sources(
     Ok(())
 }
 
-/// Checks that `signature` is a valid detached signature of `data` by any
-/// key in `keys_dir` (a release team's keyring).
+/// Checks that `signature` is a valid signature of `data` by any key in
+/// `keys_dir` (a release team's keyring): a detached signature (binary
+/// or armored), or a cleartext-signed copy of `data` (`gpg --clearsign`,
+/// as `SHASUMS256.txt.asc` files are), whose text must be `data`.
 pub fn verify_with_keyring(data: &[u8], signature: &[u8], keys_dir: &Path) -> Result<(), String> {
     let certs = load_keyring(keys_dir).map_err(|e| e.to_string())?;
     if certs.is_empty() {
         return Err(format!("no keys in {}", keys_dir.display()));
     }
     let allowed: Vec<Fingerprint> = certs.iter().map(|c| c.fingerprint()).collect();
+    if signature.starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----") {
+        let signed = verify_cleartext(signature, &certs, &allowed).map_err(|e| e.to_string())?;
+        // The cleartext form drops trailing whitespace on each line.
+        let lines = |b: &[u8]| -> Vec<String> {
+            String::from_utf8_lossy(b)
+                .lines()
+                .map(|l| l.trim_end().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        };
+        return if lines(&signed) == lines(data) {
+            Ok(())
+        } else {
+            Err("the signed text is not the file that was published beside it".into())
+        };
+    }
     verify_detached("the signed file", data, signature, &certs, &allowed)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// Verifies a cleartext-signed message by one of `certs` in `allowed`;
+/// returns the signed text.
+fn verify_cleartext(
+    message: &[u8],
+    certs: &[Cert],
+    allowed: &[Fingerprint],
+) -> Result<Vec<u8>, PgpError> {
+    use std::io::Read;
+    let rejected = |reason: String| PgpError::Rejected {
+        file: "the signed message".into(),
+        reason,
+    };
+    let policy = StandardPolicy::new();
+    let helper = Helper {
+        certs,
+        allowed,
+        signer: None,
+    };
+    let mut verifier = VerifierBuilder::from_bytes(message)
+        .map_err(|e| rejected(format!("unreadable signed message: {e}")))?
+        .with_policy(&policy, None, helper)
+        .map_err(|e| rejected(e.to_string()))?;
+    let mut text = Vec::new();
+    verifier
+        .read_to_end(&mut text)
+        .map_err(|e| rejected(e.to_string()))?;
+    if !verifier.message_processed() {
+        return Err(rejected("the message is incomplete".into()));
+    }
+    verifier
+        .into_helper()
+        .signer
+        .ok_or_else(|| rejected("no signature".into()))?;
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -212,6 +266,11 @@ mod tests {
     }
 
     fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
+        signed(cert, data, false)
+    }
+
+    /// A detached signature, or with `clear` a cleartext-signed message.
+    fn signed(cert: &Cert, data: &[u8], clear: bool) -> Vec<u8> {
         let policy = StandardPolicy::new();
         let keypair = cert
             .keys()
@@ -227,11 +286,13 @@ mod tests {
         let mut out = Vec::new();
         {
             let message = Message::new(&mut out);
-            let mut signer = Signer::new(message, keypair)
-                .unwrap()
-                .detached()
-                .build()
-                .unwrap();
+            let signer = Signer::new(message, keypair).unwrap();
+            let signer = if clear {
+                signer.cleartext()
+            } else {
+                signer.detached()
+            };
+            let mut signer = signer.build().unwrap();
             std::io::Write::write_all(&mut signer, data).unwrap();
             signer.finalize().unwrap();
         }
@@ -269,6 +330,45 @@ mod tests {
         );
         // Garbage.
         assert!(verify_detached("src.tar", data, b"garbage", &trusted, &listed).is_err());
+    }
+
+    #[test]
+    fn release_keyrings_accept_detached_and_cleartext_signatures_of_the_same_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let release = key("release <release@example.org>");
+        let mut armored = Vec::new();
+        {
+            use openpgp::serialize::Serialize;
+            let mut w =
+                openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
+            release.serialize(&mut w).unwrap();
+            w.finalize().unwrap();
+        }
+        std::fs::write(dir.path().join("release.asc"), armored).unwrap();
+        let sums = format!("{}  bun-linux-x64.zip\n", "a".repeat(64));
+        let clear = signed(&release, sums.as_bytes(), true);
+        assert!(clear.starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----"));
+        assert_eq!(
+            verify_with_keyring(sums.as_bytes(), &clear, dir.path()),
+            Ok(())
+        );
+        let detached = sign(&release, sums.as_bytes());
+        assert_eq!(
+            verify_with_keyring(sums.as_bytes(), &detached, dir.path()),
+            Ok(())
+        );
+        // A signed text that is not the published list.
+        let other = format!("{}  bun-linux-x64.zip\n", "b".repeat(64));
+        let err = verify_with_keyring(other.as_bytes(), &clear, dir.path()).unwrap_err();
+        assert!(err.contains("not the file"), "{err}");
+        // The signed text edited after signing.
+        let text = String::from_utf8(clear.clone()).unwrap();
+        let forged = text.replace(&"a".repeat(64), &"b".repeat(64));
+        assert!(verify_with_keyring(other.as_bytes(), forged.as_bytes(), dir.path()).is_err());
+        // Signed by someone else.
+        let mallory = key("mallory <mallory@example.org>");
+        let theirs = signed(&mallory, sums.as_bytes(), true);
+        assert!(verify_with_keyring(sums.as_bytes(), &theirs, dir.path()).is_err());
     }
 
     #[test]

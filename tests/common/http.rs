@@ -160,3 +160,41 @@ impl HttpServer {
         HttpServer { url, hits }
     }
 }
+
+/// A server of files by path (an upstream's static tree): anything not
+/// put there is a 404.
+pub struct FileServer {
+    pub server: HttpServer,
+    files: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>,
+}
+
+impl FileServer {
+    pub fn start() -> FileServer {
+        let files: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+            Arc::default();
+        let shared = files.clone();
+        let server =
+            HttpServer::start(
+                move |request| match shared.lock().unwrap().get(&request.path) {
+                    Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
+                    None => Reply::not_found(),
+                },
+            );
+        FileServer { server, files }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+
+    pub fn put(&self, path: &str, body: impl Into<Vec<u8>>) {
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), body.into());
+    }
+
+    pub fn remove(&self, path: &str) {
+        self.files.lock().unwrap().remove(path);
+    }
+}
