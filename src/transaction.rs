@@ -44,6 +44,11 @@ pub struct TransactionOptions {
     pub cascade: bool,
     /// Install: refresh the repository databases first.
     pub refresh: bool,
+    /// Remove: also remove configuration files (Debian's purge).
+    pub purge: bool,
+    /// Install, upgrade: fetch the packages into the cache, install
+    /// nothing.
+    pub download_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +317,10 @@ pub enum TxError {
         "unable to lock the database: {lock} exists. Another package manager is running; if none is, remove that file"
     )]
     Locked { lock: String },
+    #[error(
+        "the package database is in use ({message}): another package manager (apt, dpkg, unattended-upgrades) is running; wait for it to finish"
+    )]
+    Busy { message: String },
     #[error("target not found: {}", .targets.join(", "))]
     NotFound {
         targets: Vec<String>,

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use rust_apt::config::Config;
 use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
 
+mod transaction;
+
 use super::fingerprint::{Watched, list_dir};
 use super::{BackendError, IndexRead, PackageBackend};
 use crate::index::{IndexRecord, flags};
@@ -230,6 +232,16 @@ impl PackageBackend for AptBackend {
 
     fn forget(&mut self) {
         self.cache = None;
+    }
+
+    fn transact(
+        &mut self,
+        request: &crate::transaction::TransactionRequest,
+        channel: &std::sync::Arc<crate::transaction::TxChannel>,
+    ) -> Result<crate::transaction::TransactionReport, crate::transaction::TxError> {
+        // The transaction reads the lists afresh; so will the next query.
+        self.cache = None;
+        transaction::run(request, channel)
     }
 
     fn read_index(&mut self) -> Result<IndexRead, BackendError> {

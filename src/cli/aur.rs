@@ -56,16 +56,11 @@ pub async fn install(
 /// `omg upgrade`: the repositories, then the AUR packages it has newer.
 pub async fn upgrade(
     session: &mut Session,
+    options: TransactionOptions,
     args: &TxArgs,
     aur: &AurOptions,
 ) -> Result<u8, Failure> {
-    let code = super::transaction::run(
-        session,
-        TransactionAction::Upgrade,
-        TransactionOptions::default(),
-        args,
-    )
-    .await?;
+    let code = super::transaction::run(session, TransactionAction::Upgrade, options, args).await?;
     let updates = match session.request(RequestBody::AurUpdates).await {
         Ok(ResponseBody::AurUpdates(u)) => u,
         Err(ClientError::Remote(e)) if e.kind == ErrorKind::Unsupported => return Ok(code),

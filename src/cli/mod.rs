@@ -268,6 +268,9 @@ pub struct InstallArgs {
     /// AUR: remove the repository packages needed only to build, afterwards
     #[arg(long)]
     pub removemake: bool,
+    /// Debian: only download the packages into apt's archive cache
+    #[arg(long)]
+    pub download_only: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -283,6 +286,9 @@ pub struct RemoveArgs {
     /// Also remove the packages that depend on the targets (pacman -Rc)
     #[arg(short, long)]
     pub cascade: bool,
+    /// Debian: also remove the configuration files (apt purge)
+    #[arg(long)]
+    pub purge: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -295,6 +301,9 @@ pub struct UpgradeArgs {
     /// AUR: also rebuild VCS packages (-git, …) whose upstream has new commits
     #[arg(long)]
     pub devel: bool,
+    /// Debian: only download the packages into apt's archive cache
+    #[arg(long)]
+    pub download_only: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -618,6 +627,7 @@ pub fn run() -> ExitCode {
                     as_explicit: args.asexplicit,
                     needed: args.needed,
                     refresh: args.refresh,
+                    download_only: args.download_only,
                     ..TransactionOptions::default()
                 };
                 let extra = aur::AurOptions {
@@ -640,6 +650,7 @@ pub fn run() -> ExitCode {
                 let options = TransactionOptions {
                     recursive: args.recursive,
                     cascade: args.cascade,
+                    purge: args.purge,
                     ..TransactionOptions::default()
                 };
                 transaction::run(&session, action, options, &args.tx).await
@@ -649,7 +660,11 @@ pub fn run() -> ExitCode {
                     remove_make: args.removemake,
                     devel: args.devel,
                 };
-                aur::upgrade(&mut session, &args.tx, &extra).await
+                let options = TransactionOptions {
+                    download_only: args.download_only,
+                    ..TransactionOptions::default()
+                };
+                aur::upgrade(&mut session, options, &args.tx, &extra).await
             }
             Command::Sync(args) => {
                 let action = TransactionAction::Sync { force: args.force };

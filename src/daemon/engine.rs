@@ -277,7 +277,7 @@ impl Engine {
 
     async fn transaction_error(&self, error: TxError) -> WireError {
         let kind = match &error {
-            TxError::Locked { .. } => ErrorKind::Locked,
+            TxError::Locked { .. } | TxError::Busy { .. } => ErrorKind::Locked,
             TxError::NotFound { .. } => ErrorKind::NotFound,
             TxError::Aborted => ErrorKind::Aborted,
             TxError::NeedsRoot(_) => ErrorKind::NeedsRoot,

@@ -6,6 +6,7 @@
 
 pub mod arch;
 pub mod aur;
+pub mod deb;
 pub mod http;
 
 use std::path::{Path, PathBuf};

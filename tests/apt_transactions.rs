@@ -1,0 +1,190 @@
+//! Debian transactions for real: `omg install/remove/upgrade/sync` on a
+//! temporary root where libapt-pkg resolves, fetches from a `file:`
+//! repository of `.deb` packages built here, and runs dpkg; checked with
+//! dpkg-query and apt-mark on the same root.
+
+mod common;
+
+use common::deb::DebRoot;
+
+fn pair(name: &str, version: &str) -> (String, String) {
+    (name.to_string(), version.to_string())
+}
+
+/// A root whose repository has an application and its library.
+fn root() -> DebRoot {
+    let root = DebRoot::new();
+    root.add("omg-lib", "1.0", "");
+    root.add("omg-app", "1.0", "Depends: omg-lib (>= 1.0)\n");
+    root.add("omg-tool", "1.0", "Provides: omg-editor\n");
+    root.add("omg-other", "1.0", "Provides: omg-editor\n");
+    root.add("omg-broken", "1.0", "Depends: omg-missing\n");
+    root.publish();
+    root.update();
+    root
+}
+
+#[test]
+fn install_pulls_dependencies_marks_them_auto_and_remove_purges_them() {
+    let root = root();
+    let env = root.env();
+    let dry = env.omg(&["install", "omg-app", "--dry-run", "--json"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let report: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    let names: Vec<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["omg-app", "omg-lib"]);
+    assert!(root.installed().is_empty(), "a dry run changes nothing");
+
+    let run = env.omg(&["install", "omg-app", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        root.installed(),
+        [pair("omg-app", "1.0"), pair("omg-lib", "1.0")]
+    );
+    assert!(root.has_file("usr/share/omg-app/VERSION"));
+    assert_eq!(root.auto(), ["omg-lib"], "the dependency is automatic");
+
+    // Again: already there, nothing to do.
+    let again = env.omg(&["install", "omg-app", "--noconfirm"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stdout.contains("already the newest version"),
+        "{}",
+        again.stdout
+    );
+
+    // Naming the library makes it manual, as apt does.
+    let manual = env.omg(&["install", "omg-lib", "--noconfirm"]);
+    assert_eq!(manual.code, 0, "{}", manual.stderr);
+    assert!(root.auto().is_empty(), "{:?}", root.auto());
+    let auto = env.omg(&["install", "omg-lib", "--asdeps", "--noconfirm"]);
+    assert_eq!(auto.code, 0, "{}", auto.stderr);
+
+    // Remove with its unneeded dependencies, and purge.
+    let run = env.omg(&["remove", "omg-app", "--recursive", "--purge", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(root.installed().is_empty(), "{:?}", root.installed());
+    assert!(!root.has_file("usr/share/omg-app/VERSION"));
+}
+
+#[test]
+fn upgrade_refreshes_the_lists_and_installs_the_newer_version() {
+    let root = root();
+    let env = root.env();
+    assert_eq!(env.omg(&["install", "omg-app", "--noconfirm"]).code, 0);
+    root.add("omg-lib", "2.0", "");
+    root.drop_file("omg-lib", "1.0");
+    root.publish();
+    // Without a refresh the system does not know yet.
+    let sync = env.omg(&["sync", "--json"]);
+    assert_eq!(sync.code, 0, "{}", sync.stderr);
+    let report: serde_json::Value = serde_json::from_str(&sync.stdout).unwrap();
+    assert!(
+        report["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["updated"] == true),
+        "{report}"
+    );
+    let run = env.omg(&["upgrade", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("upgrade"), "{}", run.stdout);
+    assert_eq!(
+        root.installed(),
+        [pair("omg-app", "1.0"), pair("omg-lib", "2.0")]
+    );
+    assert_eq!(
+        root.auto(),
+        ["omg-lib"],
+        "still automatic after the upgrade"
+    );
+}
+
+#[test]
+fn failures_say_why_and_change_nothing() {
+    let root = root();
+    let env = root.env();
+    let missing = env.omg(&["install", "omg-nothing", "--noconfirm"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("target not found: omg-nothing"),
+        "{}",
+        missing.stderr
+    );
+
+    let broken = env.omg(&["install", "omg-broken", "--noconfirm"]);
+    assert_eq!(broken.code, 1);
+    assert!(
+        broken.stderr.contains("unable to satisfy dependencies"),
+        "{}",
+        broken.stderr
+    );
+
+    // Declined at the prompt.
+    let declined = env.omg_with_input(&["install", "omg-app"], "n\n");
+    assert_eq!(declined.code, 1, "{}", declined.stderr);
+    assert!(declined.stderr.contains("cancelled"), "{}", declined.stderr);
+    assert!(root.installed().is_empty());
+
+    // dpkg's lock held by another program (as apt holds it: fcntl).
+    let lock = root.path("var/lib/dpkg/lock-frontend");
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl,sys,time\nf=open(sys.argv[1],'w')\nfcntl.lockf(f,fcntl.LOCK_EX)\nprint('held',flush=True)\ntime.sleep(60)",
+        ])
+        .arg(&lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let locked = env.omg(&["install", "omg-app", "--noconfirm"]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(locked.code, 1);
+    assert!(locked.stderr.contains("in use"), "{}", locked.stderr);
+    assert!(locked.stderr.contains("lock"), "{}", locked.stderr);
+    assert!(root.installed().is_empty());
+
+    // And afterwards it works.
+    assert_eq!(env.omg(&["install", "omg-app", "--noconfirm"]).code, 0);
+}
+
+#[test]
+fn virtual_names_pick_a_provider_and_download_only_installs_nothing() {
+    let root = root();
+    let env = root.env();
+    // Two providers: the question is asked; the second (by name) is
+    // picked.
+    let run = env.omg_with_input(&["install", "omg-editor"], "2\ny\n");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("providers available") || run.stdout.contains("providers available")
+    );
+    assert_eq!(root.installed(), [pair("omg-tool", "1.0")]);
+
+    // Downloads land in apt's archive cache (from a `file:` repository
+    // apt reads them in place, so the repository is served over HTTP).
+    let _server = root.serve_over_http();
+    let run = env.omg(&["install", "omg-app", "--download-only", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(root.has_file("var/cache/apt/archives/omg-app_1.0_all.deb"));
+    assert!(root.has_file("var/cache/apt/archives/omg-lib_1.0_all.deb"));
+    assert_eq!(root.installed(), [pair("omg-tool", "1.0")]);
+
+    // A pinned version, `name=version`.
+    let run = env.omg(&["install", "omg-other=1.0", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(root.installed().contains(&pair("omg-other", "1.0")));
+}

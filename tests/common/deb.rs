@@ -1,0 +1,177 @@
+//! A Debian system in a temporary root that apt and dpkg really install
+//! into: a `file:` repository of `.deb` packages built with `dpkg-deb`
+//! and indexed with `dpkg-scanpackages`, an empty dpkg database, and an
+//! apt configuration that points every directory (and dpkg's `--root`)
+//! inside it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct DebRoot {
+    pub dir: tempfile::TempDir,
+    pub conf: PathBuf,
+}
+
+impl DebRoot {
+    pub fn new() -> DebRoot {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let r = dir.path();
+        for sub in [
+            "etc/apt/apt.conf.d",
+            "etc/apt/preferences.d",
+            "etc/apt/sources.list.d",
+            "var/lib/dpkg/info",
+            "var/lib/dpkg/updates",
+            "var/lib/dpkg/triggers",
+            "var/lib/apt/lists/partial",
+            "var/cache/apt/archives/partial",
+            "var/log/apt",
+            "repo",
+        ] {
+            std::fs::create_dir_all(r.join(sub)).unwrap();
+        }
+        std::fs::write(r.join("var/lib/dpkg/status"), "").unwrap();
+        let d = r.display();
+        std::fs::write(
+            r.join("etc/apt/sources.list"),
+            format!("deb [trusted=yes] file:{d}/repo ./\n"),
+        )
+        .unwrap();
+        let conf = r.join("etc/apt/apt.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Dir \"{d}/\";\n\
+                 Dir::State::status \"{d}/var/lib/dpkg/status\";\n\
+                 Dir::Etc::main \"{d}/etc/apt/apt.conf\";\n\
+                 Dir::Etc::parts \"{d}/etc/apt/apt.conf.d\";\n\
+                 Dir::Log \"{d}/var/log/apt\";\n\
+                 Dir::Bin::dpkg \"/usr/bin/dpkg\";\n\
+                 Dir::Cache::pkgcache \"\";\n\
+                 Dir::Cache::srcpkgcache \"\";\n\
+                 DPkg::Options {{ \"--root={d}\"; \"--log={d}/var/log/dpkg.log\"; }};\n\
+                 APT::Sandbox::User \"root\";\n\
+                 APT::Architecture \"amd64\";\n\
+                 APT::Architectures {{ \"amd64\"; }};\n\
+                 Acquire::Languages \"none\";\n"
+            ),
+        )
+        .unwrap();
+        DebRoot { dir, conf }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Builds `name_version_all.deb` into the repository: it installs
+    /// `/usr/share/<name>/VERSION`; `control` adds fields (`Depends: …`).
+    pub fn add(&self, name: &str, version: &str, control: &str) {
+        let build = tempfile::tempdir().unwrap();
+        let b = build.path();
+        std::fs::create_dir_all(b.join("DEBIAN")).unwrap();
+        std::fs::create_dir_all(b.join("usr/share").join(name)).unwrap();
+        std::fs::write(
+            b.join("usr/share").join(name).join("VERSION"),
+            format!("{name} {version}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            b.join("DEBIAN/control"),
+            format!(
+                "Package: {name}\nVersion: {version}\nArchitecture: all\n\
+                 Maintainer: Test <test@example.org>\nDescription: test package {name}\n{control}"
+            ),
+        )
+        .unwrap();
+        let deb = self.path(&format!("repo/{name}_{version}_all.deb"));
+        super::system_with(
+            Command::new("dpkg-deb")
+                .args(["-b", "-Zgzip"])
+                .arg(b)
+                .arg(&deb),
+        );
+    }
+
+    /// Removes a package file from the repository.
+    pub fn drop_file(&self, name: &str, version: &str) {
+        std::fs::remove_file(self.path(&format!("repo/{name}_{version}_all.deb"))).unwrap();
+    }
+
+    /// Writes the repository's index (`Packages`) for the files there now.
+    pub fn publish(&self) {
+        let packages = super::system_with(
+            Command::new("dpkg-scanpackages")
+                .args(["-m", "."])
+                .current_dir(self.path("repo")),
+        );
+        std::fs::write(self.path("repo/Packages"), packages).unwrap();
+    }
+
+    /// Serves the repository over HTTP instead of `file:` (apt then
+    /// downloads into its archive cache) and updates the lists.
+    pub fn serve_over_http(&self) -> super::http::FileServer {
+        let server = super::http::FileServer::start();
+        for entry in std::fs::read_dir(self.path("repo")).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A flat repository (`./`): apt asks for `/./<file>`.
+            server.put(&format!("/./{name}"), std::fs::read(entry.path()).unwrap());
+        }
+        std::fs::write(
+            self.path("etc/apt/sources.list"),
+            format!("deb [trusted=yes] {}/ ./\n", server.url()),
+        )
+        .unwrap();
+        self.update();
+        server
+    }
+
+    /// `apt-get update` on the root (the lists the system starts from).
+    pub fn update(&self) {
+        super::system_with(self.apt("apt-get").args(["update", "-qq"]));
+    }
+
+    pub fn apt(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("APT_CONFIG", &self.conf);
+        c
+    }
+
+    /// The installed packages and versions, as dpkg says.
+    pub fn installed(&self) -> Vec<(String, String)> {
+        let out = super::system_with(
+            Command::new("dpkg-query")
+                .arg(format!(
+                    "--admindir={}",
+                    self.path("var/lib/dpkg").display()
+                ))
+                .args(["-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\\n"]),
+        );
+        out.lines()
+            .filter(|l| l.starts_with("ii"))
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace().skip(1);
+                Some((parts.next()?.to_string(), parts.next()?.to_string()))
+            })
+            .collect()
+    }
+
+    /// What `apt-mark showauto` lists.
+    pub fn auto(&self) -> Vec<String> {
+        super::system_with(self.apt("apt-mark").arg("showauto"))
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// An omg environment reading this root.
+    pub fn env(&self) -> super::Env {
+        let mut env = super::Env::new();
+        env.apt_config = Some(self.conf.clone());
+        env
+    }
+
+    pub fn has_file(&self, rel: &str) -> bool {
+        Path::new(&self.path(rel)).exists()
+    }
+}
