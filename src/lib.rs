@@ -13,6 +13,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dbus;
 pub mod index;
 pub mod ipc;
 pub mod model;

@@ -203,6 +203,10 @@ impl PackageBackend for AlpmBackend {
         format!("libalpm {}", libalpm::version())
     }
 
+    fn lock_file(&self) -> Option<std::path::PathBuf> {
+        Some(self.conf.db_path.join("db.lck"))
+    }
+
     fn watched(&self) -> Vec<Watched> {
         let c = &self.conf;
         let mut watched = vec![

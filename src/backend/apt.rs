@@ -173,6 +173,15 @@ impl PackageBackend for AptBackend {
         "libapt-pkg".to_string()
     }
 
+    fn lock_file(&self) -> Option<PathBuf> {
+        Some(
+            AptPaths::from_config()
+                .status
+                .parent()?
+                .join("lock-frontend"),
+        )
+    }
+
     fn watched(&self) -> Vec<Watched> {
         let paths = AptPaths::from_config();
         let mut watched = vec![

@@ -55,6 +55,12 @@ pub trait PackageBackend {
     /// and the daemon watches them for changes.
     fn watched(&self) -> Vec<fingerprint::Watched>;
 
+    /// The lock another package manager holds while it changes the
+    /// database (dpkg's `lock-frontend`, libalpm's `db.lck`).
+    fn lock_file(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Reads every package for the index.
     fn read_index(&mut self) -> Result<IndexRead, BackendError>;
 

@@ -37,6 +37,10 @@ struct Args {
     /// Running outside systemd: never exit when idle
     #[arg(long)]
     foreground: bool,
+    /// Do not serve io.github.omg on D-Bus (the session bus for the user
+    /// instance, the system bus for the system instance)
+    #[arg(long)]
+    no_dbus: bool,
     /// Log what happens (index loads, rebuilds, connections) on stderr
     #[arg(short, long, global = true)]
     verbose: bool,
@@ -174,7 +178,19 @@ fn main() -> ExitCode {
         Err(e) => return fail(format!("cannot start: {e}")),
     };
     let refresh_every = args.foreground.then_some(config_refresh);
-    match runtime.block_on(server::run(engine, listening, idle_exit, refresh_every)) {
+    let bus = if args.no_dbus {
+        None
+    } else if args.system {
+        Some(omg::dbus::Bus::System)
+    } else {
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").map(|_| omg::dbus::Bus::Session)
+    };
+    let options = server::Options {
+        idle_exit,
+        refresh_every,
+        bus,
+    };
+    match runtime.block_on(server::run(engine, listening, options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -73,6 +73,8 @@ pub struct BackendHandle {
     pub library: String,
     /// What the database's fingerprint covers (fixed for the process).
     pub watched: Vec<Watched>,
+    /// The package manager's lock (see `PackageBackend::lock_file`).
+    pub lock_file: Option<std::path::PathBuf>,
 }
 
 fn gone() -> BackendError {
@@ -162,7 +164,7 @@ impl BackendHandle {
             .name("omgd-backend".into())
             .spawn(move || match backend::open(kind) {
                 Ok(b) => {
-                    let _ = ready_tx.send(Ok((b.library(), b.watched())));
+                    let _ = ready_tx.send(Ok((b.library(), b.watched(), b.lock_file())));
                     work_loop(kind, b, queue);
                 }
                 Err(e) => {
@@ -170,12 +172,13 @@ impl BackendHandle {
                 }
             })
             .map_err(|e| BackendError::Open(format!("cannot start the backend thread: {e}")))?;
-        let (library, watched) = ready_rx.recv().map_err(|_| gone())??;
+        let (library, watched, lock_file) = ready_rx.recv().map_err(|_| gone())??;
         Ok(BackendHandle {
             jobs,
             kind,
             library,
             watched,
+            lock_file,
         })
     }
 

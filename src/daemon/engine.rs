@@ -95,6 +95,8 @@ pub struct Engine {
     mode: Mode,
     /// Set when a client asked the daemon to stop.
     pub shutdown: tokio::sync::Notify,
+    /// Signalled when this daemon rewrote the status file.
+    pub status_written: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -169,6 +171,7 @@ impl Engine {
             started: Instant::now(),
             mode,
             shutdown: tokio::sync::Notify::new(),
+            status_written: tokio::sync::Notify::new(),
             aur,
             signature_check: None,
             keyring_check: None,
@@ -187,6 +190,31 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// Whether `omgd work refresh` is running now.
+    pub fn refresh_running(&self) -> bool {
+        super::refresh::refresh_running(&self.paths)
+    }
+
+    /// Whether another program holds the package manager's lock: libalpm's
+    /// lock file exists, or a process holds dpkg's (fcntl) lock.
+    pub fn database_locked(&self) -> bool {
+        let Some(path) = self.backend.as_ref().and_then(|b| b.lock_file.as_ref()) else {
+            return false;
+        };
+        match self.kind {
+            BackendKind::Alpm => path.exists(),
+            BackendKind::Apt => fcntl_locked(path),
+        }
     }
 
     /// Answers one request. A panic inside is reported as an internal error.
@@ -886,10 +914,11 @@ impl Engine {
                 .map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
             ..old.unwrap_or_default()
         };
-        if old != Some(new)
-            && let Err(e) = status::write(&path, &new)
-        {
-            debug!("cannot write the status file {}: {e}", path.display());
+        if old != Some(new) {
+            match status::write(&path, &new) {
+                Ok(()) => self.status_written.notify_one(),
+                Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
+            }
         }
     }
 
@@ -1115,4 +1144,20 @@ fn not_found(index: &Index, name: &str) -> WireError {
     let mut e = WireError::new(ErrorKind::NotFound, format!("no package named {name}"));
     e.suggestions = rank::suggest(index, name, SUGGESTIONS);
     e
+}
+
+/// Whether some process holds a write lock (fcntl) on `path`, as dpkg and
+/// apt lock theirs.
+fn fcntl_locked(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::OpenOptions::new().read(true).open(path) else {
+        return false;
+    };
+    // SAFETY: a zeroed flock is a valid argument; F_GETLK only fills it.
+    let mut probe: libc::flock = unsafe { std::mem::zeroed() };
+    probe.l_type = libc::F_WRLCK as libc::c_short;
+    probe.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: the descriptor is open and `probe` lives across the call.
+    let ok = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
+    ok == 0 && probe.l_type != libc::F_UNLCK as libc::c_short
 }

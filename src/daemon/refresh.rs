@@ -48,6 +48,9 @@ pub async fn run(
     offline: bool,
 ) -> Result<RefreshResult, BackendError> {
     let kind = backend::detect::detect(configured)?;
+    // Held while the refresh runs: one refresh at a time, and how the
+    // daemon tells that one is running (`RefreshInProgress`).
+    let _running = take_refresh_lock(paths).await;
     let lists = paths.cache_dir.join("lists").join(kind.as_str());
     let counted = {
         let mut backend = backend::open(kind)?;
@@ -80,6 +83,30 @@ pub async fn run(
     write_status(&paths.status_file(), &result);
     reload_daemon(&paths.socket()).await;
     counted.map(|_| result)
+}
+
+/// The lock a running refresh holds.
+pub fn refresh_lock(paths: &Paths) -> std::path::PathBuf {
+    paths.runtime_dir.join("refresh.lock")
+}
+
+/// Waits for another refresh to finish, then holds the lock.
+async fn take_refresh_lock(paths: &Paths) -> Option<std::fs::File> {
+    let path = refresh_lock(paths);
+    std::fs::create_dir_all(&paths.runtime_dir).ok()?;
+    let file = std::fs::File::create(&path).ok()?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .ok()?
+        .ok()
+}
+
+/// Whether a refresh holds its lock now.
+pub fn refresh_running(paths: &Paths) -> bool {
+    match std::fs::File::open(refresh_lock(paths)) {
+        Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
 }
 
 /// Puts a refresh result into the status file, keeping its other fields.

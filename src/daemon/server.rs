@@ -90,16 +90,28 @@ fn notify(states: &[NotifyState<'_>]) {
     }
 }
 
-/// Serves on `listening` until told to stop; with `idle_exit`, also once no
-/// client has been connected for the configured idle timeout. With
-/// `refresh_every`, it also runs `omgd work refresh` on that interval (a
-/// daemon outside systemd has no timer to do it).
+/// How a socket daemon runs.
+pub struct Options {
+    /// Exit once no client has been connected for the idle timeout.
+    pub idle_exit: bool,
+    /// Run `omgd work refresh` on this interval (a daemon outside systemd
+    /// has no timer to do it).
+    pub refresh_every: Option<Duration>,
+    /// Serve io.github.omg on this bus too.
+    pub bus: Option<crate::dbus::Bus>,
+}
+
+/// Serves on `listening` until told to stop (see `Options`).
 pub async fn run(
     engine: Arc<Engine>,
     listening: Listening,
-    idle_exit: bool,
-    refresh_every: Option<Duration>,
+    options: Options,
 ) -> std::io::Result<()> {
+    let Options {
+        idle_exit,
+        refresh_every,
+        bus,
+    } = options;
     listening.listener.set_nonblocking(true)?;
     let listener = tokio::net::UnixListener::from_std(listening.listener)?;
     let path = listening.path.clone();
@@ -127,6 +139,20 @@ pub async fn run(
         )),
     ]);
     info!("listening on {}", listening.path.display());
+    // Kept alive as long as the daemon serves.
+    let _bus = match bus {
+        Some(bus) => match crate::dbus::serve(engine.clone(), bus).await {
+            Ok(connection) => {
+                info!("serving {} on the {bus:?} bus", crate::dbus::NAME);
+                Some(connection)
+            }
+            Err(e) => {
+                warn!("not on the {bus:?} bus: {e}");
+                None
+            }
+        },
+        None => None,
+    };
 
     if let Some(interval) = sd_notify::watchdog_enabled() {
         tokio::spawn(async move {

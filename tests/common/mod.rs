@@ -82,6 +82,7 @@ impl Env {
             .env_remove("OMG_LOG")
             .env_remove("OMG_BACKEND")
             .env_remove("COLUMNS")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env("OMG_AUR_URL", &self.aur_url);
         match &self.apt_config {
             Some(conf) => c.env("APT_CONFIG", conf),
