@@ -9,6 +9,7 @@
 //! (crates/omg-status).
 
 pub mod aur;
+pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod config;

@@ -49,6 +49,9 @@ pub struct TransactionOptions {
     /// Install, upgrade: fetch the packages into the cache, install
     /// nothing.
     pub download_only: bool,
+    /// The system instance may have polkit ask the user to authenticate
+    /// (through their agent).
+    pub interactive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -166,7 +166,10 @@ fn main() -> ExitCode {
     };
     let config_refresh = config.daemon.refresh_interval();
     let engine = match omg::daemon::engine_with_backend(paths, config, mode) {
-        Ok(e) => Arc::new(e),
+        Ok(mut e) => {
+            e.system = args.system;
+            Arc::new(e)
+        }
         Err(e) => return fail(e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -25,6 +25,8 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     options.noconfirm = args.noconfirm;
     options.dry_run = args.dry_run;
+    // polkit may ask for a password only when someone is there to type it.
+    options.interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let request = TransactionRequest { action, options };
     let mut connection = connect(session, request.changes_system()).await?;
     let mut renderer = Renderer::new(args.json);
@@ -139,14 +141,41 @@ pub(super) fn summarize(
     }
 }
 
+/// Where the system instance listens (`OMG_SYSTEM_SOCKET` overrides).
+fn system_socket() -> std::path::PathBuf {
+    std::env::var_os("OMG_SYSTEM_SOCKET")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| "/run/omg/omgd.sock".into(), Into::into)
+}
+
 /// An omgd that may change the system: this user's own when no root is
-/// needed or the user is root, else one started through sudo.
+/// needed or the user is root; else the system instance when it runs
+/// (polkit decides there); else one started through sudo.
 pub(super) async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Failure> {
     let daemon = daemon_binary();
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if root || !needs_root {
         return Ok(Connection::spawn_stdio(&daemon, session.verbose, &session.env).await?);
+    }
+    let socket = system_socket();
+    if socket.exists() {
+        match Connection::connect_socket(&socket, std::time::Duration::from_secs(10)).await {
+            Ok(connection) => {
+                if session.verbose {
+                    eprintln!("omg: asking the system instance on {}", socket.display());
+                }
+                return Ok(connection);
+            }
+            Err(e) => {
+                if session.verbose {
+                    eprintln!(
+                        "omg: the system instance on {} does not answer: {e}",
+                        socket.display()
+                    );
+                }
+            }
+        }
     }
     let Some(sudo) = find_program("sudo") else {
         return Err(Failure {
@@ -159,6 +188,10 @@ pub(super) async fn connect(session: &Session, needs_root: bool) -> Result<Conne
     // including the backend this user's config.toml picks.
     let daemon = program(&daemon);
     let mut command = Command::new(&sudo);
+    // Nobody at a terminal to type a password: sudo must not wait for one.
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        command.arg("-n");
+    }
     command.arg("--").arg(&daemon).args(["--stdio", "--system"]);
     let chosen = session.env.iter().any(|(var, _)| *var == "OMG_BACKEND");
     if !chosen

@@ -23,6 +23,18 @@ use crate::ipc::protocol::{
 };
 use crate::transaction::TxChannel;
 
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The process that started this `omgd --stdio`: it runs with that
+    /// process's own rights.
+    Parent,
+    /// A client of the socket, as the kernel names it.
+    Peer(crate::auth::peer::Peer),
+    /// A client of the socket the kernel said nothing about.
+    Unknown,
+}
+
 type Frames<R> = FramedRead<R, LengthDelimitedCodec>;
 type Sink<W> = FramedWrite<W, LengthDelimitedCodec>;
 
@@ -31,6 +43,7 @@ type Sink<W> = FramedWrite<W, LengthDelimitedCodec>;
 /// completes). Returns an error only when the stream itself fails.
 pub async fn serve<R, W>(
     engine: &Engine,
+    caller: Caller,
     reader: R,
     writer: W,
     mut stopping: watch::Receiver<bool>,
@@ -50,7 +63,15 @@ where
             return Ok(());
         }
         if let Some(request) = queued.pop_front() {
-            answer(engine, request, &mut frames, &mut sink, &mut queued).await?;
+            answer(
+                engine,
+                &caller,
+                request,
+                &mut frames,
+                &mut sink,
+                &mut queued,
+            )
+            .await?;
             continue;
         }
         let frame = tokio::select! {
@@ -92,7 +113,15 @@ where
                 return fatal(&mut sink, "a request before Hello".into()).await;
             }
             ClientFrame::Request(request) => {
-                answer(engine, request, &mut frames, &mut sink, &mut queued).await?;
+                answer(
+                    engine,
+                    &caller,
+                    request,
+                    &mut frames,
+                    &mut sink,
+                    &mut queued,
+                )
+                .await?;
             }
             // An answer with no question pending (the transaction ended).
             ClientFrame::Answer { .. } => {}
@@ -103,6 +132,7 @@ where
 /// Answers one request (a transaction with its events).
 async fn answer<R, W>(
     engine: &Engine,
+    caller: &Caller,
     request: Request,
     frames: &mut Frames<R>,
     sink: &mut Sink<W>,
@@ -115,11 +145,11 @@ where
     let result = match request.body {
         RequestBody::Transaction(tx) => {
             let noconfirm = tx.options.noconfirm;
-            let work = |channel| engine.transaction(tx, channel);
+            let work = |channel| engine.transaction(tx, channel, caller);
             streamed(request.id, noconfirm, work, frames, sink, queued).await?
         }
         RequestBody::RuntimeInstall(install) => {
-            let work = |channel| engine.runtime_install(install, channel);
+            let work = |channel| engine.runtime_install(install, channel, caller);
             streamed(request.id, true, work, frames, sink, queued).await?
         }
         body => engine.handle(body).await,

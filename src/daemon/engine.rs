@@ -13,7 +13,9 @@ use log::{debug, warn};
 
 use super::aur::AurService;
 use super::backend_thread::BackendHandle;
+use super::connection::Caller;
 use super::watch::Watch;
+use crate::auth::polkit::{Decision, Polkit, Subject};
 use crate::backend::BackendError;
 use crate::config::{Config, Paths};
 use crate::index::{Index, IndexMeta, flags, rank, snapshot};
@@ -97,6 +99,29 @@ pub struct Engine {
     pub shutdown: tokio::sync::Notify,
     /// Signalled when this daemon rewrote the status file.
     pub status_written: tokio::sync::Notify,
+    /// The system instance: callers are checked with polkit.
+    pub system: bool,
+    polkit: tokio::sync::OnceCell<Polkit>,
+    /// Held while a transaction runs.
+    transacting: tokio::sync::Mutex<()>,
+}
+
+/// The polkit action a transaction needs.
+pub fn action_of(request: &TransactionRequest) -> &'static str {
+    use crate::transaction::TransactionAction;
+    match &request.action {
+        TransactionAction::Install { targets }
+            if targets
+                .iter()
+                .any(|t| t.ends_with(".deb") || t.contains(".pkg.tar")) =>
+        {
+            "io.github.omg.install-untrusted"
+        }
+        TransactionAction::Install { .. } => "io.github.omg.install",
+        TransactionAction::Remove { .. } => "io.github.omg.remove",
+        TransactionAction::Upgrade => "io.github.omg.upgrade",
+        TransactionAction::Sync { .. } => "io.github.omg.refresh",
+    }
 }
 
 impl Engine {
@@ -172,6 +197,9 @@ impl Engine {
             mode,
             shutdown: tokio::sync::Notify::new(),
             status_written: tokio::sync::Notify::new(),
+            system: false,
+            polkit: tokio::sync::OnceCell::new(),
+            transacting: tokio::sync::Mutex::new(()),
             aur,
             signature_check: None,
             keyring_check: None,
@@ -278,8 +306,21 @@ impl Engine {
         &self,
         request: TransactionRequest,
         channel: Arc<TxChannel>,
+        caller: &Caller,
     ) -> Result<ResponseBody, WireError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        if request.changes_system() {
+            self.authorize(caller, action_of(&request), request.options.interactive)
+                .await?;
+        }
+        // One transaction at a time; the next waits, and says so.
+        let _one_at_a_time = match self.transacting.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                channel.step("waiting for the transaction already running to finish");
+                self.transacting.lock().await
+            }
+        };
         let Some(backend) = &self.backend else {
             return Err(WireError::new(
                 ErrorKind::NeedsBackend,
@@ -300,6 +341,64 @@ impl Engine {
         match outcome {
             Ok(report) => Ok(ResponseBody::Transaction(report)),
             Err(e) => Err(self.transaction_error(e).await),
+        }
+    }
+
+    /// Whether `caller` may do `action`. Only the system instance asks:
+    /// its socket is open to every user. Root and the process that
+    /// started an `omgd --stdio` may; anyone else needs polkit's yes.
+    async fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        interactive: bool,
+    ) -> Result<(), WireError> {
+        if !self.system {
+            return Ok(());
+        }
+        let peer = match caller {
+            Caller::Parent => return Ok(()),
+            Caller::Peer(peer) if peer.is_root() => return Ok(()),
+            Caller::Peer(peer) => *peer,
+            Caller::Unknown => {
+                return Err(WireError::new(
+                    ErrorKind::NotAuthorized,
+                    "the system instance cannot tell who is asking (no peer credentials)",
+                ));
+            }
+        };
+        let polkit = self
+            .polkit
+            .get_or_try_init(Polkit::connect)
+            .await
+            .map_err(|e| WireError::new(ErrorKind::NotAuthorized, format!("{action}: {e}")))?;
+        match polkit
+            .check(&Subject::Process(peer), action, interactive)
+            .await
+        {
+            Ok(Decision::Allowed) => {
+                log::info!(
+                    "polkit allows {action} for uid {} (pid {})",
+                    peer.uid,
+                    peer.pid
+                );
+                Ok(())
+            }
+            Ok(Decision::Denied { challenge }) => {
+                let how = if challenge && !interactive {
+                    " (authentication is possible: run it from a terminal, or with an authentication agent)"
+                } else {
+                    ""
+                };
+                Err(WireError::new(
+                    ErrorKind::NotAuthorized,
+                    format!("not authorized: polkit does not allow {action} for this user{how}"),
+                ))
+            }
+            Err(e) => Err(WireError::new(
+                ErrorKind::NotAuthorized,
+                format!("{action}: {e}"),
+            )),
         }
     }
 
@@ -552,11 +651,20 @@ impl Engine {
         &self,
         install: crate::ipc::protocol::RuntimeInstallRequest,
         channel: Arc<TxChannel>,
+        caller: &Caller,
     ) -> Result<ResponseBody, WireError> {
         use crate::runtime::install::{self, Progress};
         use crate::runtime::version_file::Runtime;
         use crate::transaction::{DownloadState, TxEvent};
         self.requests.fetch_add(1, Ordering::Relaxed);
+        // Runtimes belong to each user: the system instance installs none
+        // for its callers.
+        if self.system && !matches!(caller, Caller::Parent) {
+            return Err(WireError::new(
+                ErrorKind::NotAuthorized,
+                "runtimes are installed per user: the system instance installs none (omg runs your own omgd for them)",
+            ));
+        }
         let Some(runtime) = Runtime::from_name(&install.runtime) else {
             return Err(WireError::new(
                 ErrorKind::Unsupported,

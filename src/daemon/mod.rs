@@ -73,7 +73,7 @@ pub fn serve_stdio(engine: &engine::Engine) -> std::io::Result<()> {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let input = tokio::fs::File::from_std(input);
         let output = tokio::fs::File::from_std(output);
-        connection::serve(engine, input, output, stop).await
+        connection::serve(engine, connection::Caller::Parent, input, output, stop).await
     });
     match served {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -198,9 +198,13 @@ pub async fn run(
                 let stop = stop_rx.clone();
                 let activity = last_activity.clone();
                 engine.connections.fetch_add(1, Ordering::Relaxed);
+                let caller = match crate::auth::peer::Peer::of(&stream) {
+                    Some(peer) => connection::Caller::Peer(peer),
+                    None => connection::Caller::Unknown,
+                };
                 connections.spawn(async move {
                     let (read, write) = stream.into_split();
-                    if let Err(e) = connection::serve(&engine, read, write, stop).await {
+                    if let Err(e) = connection::serve(&engine, caller, read, write, stop).await {
                         debug!("connection ended: {e}");
                     }
                     engine.connections.fetch_sub(1, Ordering::Relaxed);

@@ -207,6 +207,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A signature or checksum did not check out.
     Verification,
+    /// polkit (or the instance's rules) does not allow this caller to.
+    NotAuthorized,
     /// Anything else.
     Internal,
 }

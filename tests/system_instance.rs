@@ -1,0 +1,246 @@
+//! The system instance with a real system bus and a real polkitd (both
+//! started here, as root): `omgd --system` serves a socket everyone may
+//! reach, changes the packages of a temporary Debian root for callers
+//! polkit allows, and refuses the others, naming the action. Machine-wide
+//! files this test adds (bus policy, polkit action, a rules file) are
+//! removed again, even when it fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::deb::DebRoot;
+use omg::ipc::protocol::{ClientFrame, RequestBody, ServerFrame};
+use omg::transaction::{TransactionAction, TransactionOptions, TransactionRequest};
+
+const BUS_POLICY: &str = "/etc/dbus-1/system.d/io.github.omg.conf";
+const ACTIONS: &str = "/usr/share/polkit-1/actions/io.github.omg.policy";
+const RULES: &str = "/etc/polkit-1/rules.d/49-omg-test.rules";
+
+/// A system bus and polkitd, and the files installed for them; all gone
+/// on drop.
+struct SystemServices {
+    bus_pid: Option<i32>,
+    polkitd: Option<Child>,
+}
+
+impl SystemServices {
+    fn start() -> Option<SystemServices> {
+        let polkitd = Path::new("/usr/lib/polkit-1/polkitd");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 || !polkitd.exists() {
+            eprintln!("needs root and polkitd: skipping");
+            return None;
+        }
+        if Path::new("/run/dbus/system_bus_socket").exists() {
+            eprintln!("a system bus already runs here: skipping rather than disturb it");
+            return None;
+        }
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut services = SystemServices {
+            bus_pid: None,
+            polkitd: None,
+        };
+        std::fs::copy(manifest.join("dbus/io.github.omg.conf"), BUS_POLICY).unwrap();
+        std::fs::copy(manifest.join("polkit/io.github.omg.policy"), ACTIONS).unwrap();
+        std::fs::create_dir_all("/run/dbus").unwrap();
+        let _ = std::fs::remove_file("/run/dbus/pid");
+        let out = Command::new("dbus-daemon")
+            .args(["--system", "--fork", "--print-pid=1"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        services.bus_pid = String::from_utf8_lossy(&out.stdout).trim().parse().ok();
+        services.polkitd = Some(
+            Command::new(polkitd)
+                .arg("--no-debug")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // polkit answers once it owns its name.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let probe = Command::new("pkcheck")
+                .args(["--action-id", "io.github.omg.install", "--process"])
+                .arg(std::process::id().to_string())
+                .output()
+                .unwrap();
+            if probe.status.success() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "polkitd never answered");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(services)
+    }
+}
+
+impl Drop for SystemServices {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.polkitd.take() {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+        if let Some(pid) = self.bus_pid {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        for file in [BUS_POLICY, ACTIONS, RULES, "/run/dbus/pid"] {
+            let _ = std::fs::remove_file(file);
+        }
+        let _ = std::fs::remove_file("/run/dbus/system_bus_socket");
+    }
+}
+
+/// A transaction sent as root straight to the socket (root may; polkit is
+/// not asked): the final answer.
+fn as_root(socket: &Path, action: TransactionAction) -> Result<(), String> {
+    let mut client = common::RawClient::connect(socket);
+    client.hello();
+    let body = RequestBody::Transaction(TransactionRequest {
+        action,
+        options: TransactionOptions {
+            noconfirm: true,
+            ..TransactionOptions::default()
+        },
+    });
+    client.request(1, body);
+    loop {
+        match client.receive() {
+            Some(ServerFrame::Response(r)) => return r.result.map(|_| ()).map_err(|e| e.message),
+            Some(ServerFrame::Event { .. }) => continue,
+            other => return Err(format!("unexpected: {other:?}")),
+        }
+    }
+}
+
+#[test]
+fn polkit_decides_who_may_change_the_system() {
+    let Some(_services) = SystemServices::start() else {
+        return;
+    };
+    let root = DebRoot::new();
+    root.add("omg-lib", "1.0", "");
+    root.add("omg-app", "1.0", "Depends: omg-lib\n");
+    root.publish();
+    root.update();
+
+    // The system instance: its socket in a directory everyone may enter.
+    let server = root.env();
+    let public = PathBuf::from(format!("/tmp/omg-system-{}", std::process::id()));
+    std::fs::create_dir_all(&public).unwrap();
+    std::fs::set_permissions(&public, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let socket = public.join("omgd.sock");
+    let _daemon = common::Daemon {
+        child: server
+            .command(common::OMGD)
+            .args(["--system", "--foreground", "--socket"])
+            .arg(&socket)
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                "unix:path=/run/dbus/system_bus_socket",
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    common::wait_for_socket(&socket);
+
+    // An unprivileged user, as omg runs for them.
+    let client = common::Env::new();
+    std::fs::create_dir_all(client.dir.path().join("home")).unwrap();
+    common::give_to_nobody(client.dir.path());
+    let omg_as_nobody = |args: &[&str]| -> common::Run {
+        client
+            .command("/usr/bin/setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--init-groups"])
+            .arg(common::OMG)
+            .args(args)
+            .env("HOME", client.dir.path().join("home"))
+            .env("PATH", "/usr/bin:/bin")
+            .env("OMG_SYSTEM_SOCKET", &socket)
+            .env("APT_CONFIG", &root.conf)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+            .into()
+    };
+
+    let denied = omg_as_nobody(&["install", "omg-app", "--noconfirm"]);
+    assert_eq!(denied.code, 1, "{}\n{}", denied.stdout, denied.stderr);
+    assert!(
+        denied.stderr.contains("not authorized"),
+        "{}",
+        denied.stderr
+    );
+    assert!(
+        denied.stderr.contains("io.github.omg.install"),
+        "{}",
+        denied.stderr
+    );
+    assert!(root.installed().is_empty());
+
+    // Root may.
+    as_root(
+        &socket,
+        TransactionAction::Install {
+            targets: vec!["omg-app".into()],
+        },
+    )
+    .unwrap();
+    assert_eq!(root.installed().len(), 2);
+
+    // A rule for nobody's group: the same kind of request now succeeds.
+    std::fs::write(
+        RULES,
+        "polkit.addRule(function(action, subject) {\n  if (action.id.indexOf(\"io.github.omg.\") == 0 && subject.isInGroup(\"nogroup\")) {\n    return polkit.Result.YES;\n  }\n});\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let allowed = loop {
+        let run = omg_as_nobody(&["remove", "omg-app", "--recursive", "--noconfirm"]);
+        if run.code == 0 || Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(allowed.code, 0, "{}\n{}", allowed.stdout, allowed.stderr);
+    assert!(root.installed().is_empty(), "{:?}", root.installed());
+
+    // Runtimes are per user: not through the system instance.
+    let mut raw = common::RawClient::connect(&socket);
+    raw.hello();
+    raw.send(&ClientFrame::Request(omg::ipc::protocol::Request {
+        id: 9,
+        body: RequestBody::RuntimeInstall(omg::ipc::protocol::RuntimeInstallRequest {
+            runtime: "node".into(),
+            request: "20".into(),
+            insecure: false,
+            make_current: false,
+            components: Vec::new(),
+            targets: Vec::new(),
+        }),
+    }));
+    loop {
+        match raw.receive() {
+            Some(ServerFrame::Response(r)) => {
+                // Root over the socket is not the parent process either.
+                let e = r.result.unwrap_err();
+                assert!(e.message.contains("per user"), "{}", e.message);
+                break;
+            }
+            Some(_) => continue,
+            None => panic!("no answer"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&public);
+}
