@@ -569,6 +569,41 @@ fn hooks_in_the_hook_dir_run_after_the_transaction() {
 }
 
 #[test]
+fn the_shipped_pacman_hook_is_read_and_runs_after_transactions() {
+    let root = synced_root();
+    let env = root.omg_env();
+    let run = env.omg(&["install", "--noconfirm", "extra-arch"]);
+    ok(&run);
+    assert!(
+        !run.stdout.contains("running hooks"),
+        "no hook yet: {}",
+        run.stdout
+    );
+    // The hook runs chrooted into the root: give it a shell (busctl is
+    // absent there, which the hook tolerates, as when omgd is not running).
+    for file in [
+        "/bin/sh",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib64/ld-linux-x86-64.so.2",
+    ] {
+        let target = root.path("root").join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(file, &target).unwrap();
+    }
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/pacman/omg-notify.hook"),
+        root.path("root/etc/pacman.d/hooks/omg-notify.hook"),
+    )
+    .unwrap();
+    let run = env.omg(&["install", "--noconfirm", "lonely-arch"]);
+    ok(&run);
+    let all = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(all.contains("running hooks"), "{all}");
+    assert!(!all.contains("failed"), "{all}");
+    assert!(!all.contains("invalid"), "{all}");
+}
+
+#[test]
 fn explicitly_installing_an_ignored_package_asks() {
     let root = synced_root();
     root.option("IgnorePkg = lonely-arch");

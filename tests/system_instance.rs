@@ -122,6 +122,91 @@ fn as_root(socket: &Path, action: TransactionAction) -> Result<(), String> {
     }
 }
 
+/// One interface element of introspection XML, without comments and
+/// indentation.
+fn interface(xml: &str, name: &str) -> String {
+    let start = xml
+        .find(&format!("<interface name=\"{name}\">"))
+        .unwrap_or_else(|| panic!("{name} is not in {xml}"));
+    let end = start + xml[start..].find("</interface>").unwrap();
+    let mut text = xml[start..end].to_string();
+    while let Some(open) = text.find("<!--") {
+        let close = open + text[open..].find("-->").unwrap() + 3;
+        text.replace_range(open..close, "");
+    }
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn shipped(file: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("dbus")
+            .join(file),
+    )
+    .unwrap()
+}
+
+/// `gdbus ARGS` on the system bus, as root or (with `nobody`) as nobody.
+fn gdbus(nobody: bool, args: &[&str]) -> common::Run {
+    let mut command = if nobody {
+        let mut c = Command::new("/usr/bin/setpriv");
+        c.args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--init-groups",
+            "gdbus",
+        ]);
+        c
+    } else {
+        Command::new("gdbus")
+    };
+    command
+        .args(args)
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            "unix:path=/run/dbus/system_bus_socket",
+        )
+        .output()
+        .unwrap()
+        .into()
+}
+
+fn call(nobody: bool, path: &str, method: &str, args: &[&str]) -> common::Run {
+    let mut all = vec![
+        "call",
+        "--system",
+        "--dest",
+        "io.github.omg",
+        "--object-path",
+        path,
+        "--method",
+        method,
+    ];
+    all.extend_from_slice(args);
+    gdbus(nobody, &all)
+}
+
+fn introspect(path: &str) -> String {
+    let run = gdbus(
+        false,
+        &[
+            "introspect",
+            "--system",
+            "--dest",
+            "io.github.omg",
+            "--object-path",
+            path,
+            "--xml",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+}
+
 #[test]
 fn polkit_decides_who_may_change_the_system() {
     let Some(_services) = SystemServices::start() else {
@@ -139,17 +224,18 @@ fn polkit_decides_who_may_change_the_system() {
     std::fs::create_dir_all(&public).unwrap();
     std::fs::set_permissions(&public, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let socket = public.join("omgd.sock");
+    let log = server.dir.path().join("omgd.log");
     let _daemon = common::Daemon {
         child: server
             .command(common::OMGD)
-            .args(["--system", "--foreground", "--socket"])
+            .args(["--system", "--foreground", "--verbose", "--socket"])
             .arg(&socket)
             .env(
                 "DBUS_SYSTEM_BUS_ADDRESS",
                 "unix:path=/run/dbus/system_bus_socket",
             )
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap(),
     };
@@ -189,6 +275,41 @@ fn polkit_decides_who_may_change_the_system() {
     );
     assert!(root.installed().is_empty());
 
+    // The same on the bus: polkit says no for nobody's bus name.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !introspect("/io/github/omg").contains("io.github.omg.Manager1") {
+        assert!(
+            Instant::now() < deadline,
+            "omgd never appeared on the system bus"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let served = introspect("/io/github/omg");
+    for (name, file) in [
+        ("io.github.omg.Manager1", "io.github.omg.Manager1.xml"),
+        ("io.github.omg.Status1", "io.github.omg.Status1.xml"),
+    ] {
+        assert_eq!(interface(&served, name), interface(&shipped(file), name));
+    }
+    let refused = call(
+        true,
+        "/io/github/omg",
+        "io.github.omg.Manager1.Install",
+        &["['omg-app']"],
+    );
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("not authorized"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("io.github.omg.install"),
+        "{}",
+        refused.stderr
+    );
+    assert!(root.installed().is_empty());
+
     // Root may.
     as_root(
         &socket,
@@ -199,6 +320,97 @@ fn polkit_decides_who_may_change_the_system() {
     .unwrap();
     assert_eq!(root.installed().len(), 2);
 
+    // Through the bus, as root: a transaction object reports how it went.
+    let started = call(
+        false,
+        "/io/github/omg",
+        "io.github.omg.Manager1.Remove",
+        &["['omg-app']"],
+    );
+    assert_eq!(started.code, 0, "{}", started.stderr);
+    let path = started
+        .stdout
+        .split('\'')
+        .nth(1)
+        .expect("an object path")
+        .to_string();
+    assert!(path.starts_with("/io/github/omg/Transaction/"), "{path}");
+    let property = |name: &str| {
+        call(
+            false,
+            &path,
+            "org.freedesktop.DBus.Properties.Get",
+            &["io.github.omg.Transaction1", name],
+        )
+        .stdout
+        .trim()
+        .to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while property("Status") != "(<'finished'>,)" {
+        assert!(Instant::now() < deadline, "the transaction never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        property("ExitCode"),
+        "(<uint32 0>,)",
+        "{}",
+        property("ErrorMessage")
+    );
+    assert_eq!(property("Role"), "(<'remove'>,)");
+    assert_eq!(property("Percentage"), "(<uint32 100>,)");
+    let transaction = introspect(&path);
+    assert_eq!(
+        interface(&transaction, "io.github.omg.Transaction1"),
+        interface(
+            &shipped("io.github.omg.Transaction1.xml"),
+            "io.github.omg.Transaction1"
+        ),
+        "{transaction}"
+    );
+    assert_eq!(
+        root.installed(),
+        [("omg-lib".to_string(), "1.0".to_string())]
+    );
+
+    // apt itself, with the shipped DPkg::Post-Invoke snippet: the system
+    // instance hears of it.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/apt/90omg-notify"),
+        root.path("etc/apt/apt.conf.d/90omg-notify"),
+    )
+    .unwrap();
+    let direct = root
+        .apt("apt-get")
+        .args(["install", "-y", "-q", "omg-app"])
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            "unix:path=/run/dbus/system_bus_socket",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        direct.status.success(),
+        "{}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("state changed: apt")
+    {
+        assert!(Instant::now() < deadline, "the hook never reached omgd");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(root.installed().len(), 2);
+    as_root(
+        &socket,
+        TransactionAction::Remove {
+            targets: vec!["omg-app".into()],
+        },
+    )
+    .unwrap();
+
     // A rule for nobody's group: the same kind of request now succeeds.
     std::fs::write(
         RULES,
@@ -207,7 +419,7 @@ fn polkit_decides_who_may_change_the_system() {
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let allowed = loop {
-        let run = omg_as_nobody(&["remove", "omg-app", "--recursive", "--noconfirm"]);
+        let run = omg_as_nobody(&["remove", "omg-lib", "--noconfirm"]);
         if run.code == 0 || Instant::now() > deadline {
             break run;
         }

@@ -33,6 +33,8 @@ pub enum Caller {
     Peer(crate::auth::peer::Peer),
     /// A client of the socket the kernel said nothing about.
     Unknown,
+    /// A caller its front end (D-Bus) has already had authorized.
+    Authorized,
 }
 
 type Frames<R> = FramedRead<R, LengthDelimitedCodec>;

@@ -357,7 +357,7 @@ impl Engine {
             return Ok(());
         }
         let peer = match caller {
-            Caller::Parent => return Ok(()),
+            Caller::Parent | Caller::Authorized => return Ok(()),
             Caller::Peer(peer) if peer.is_root() => return Ok(()),
             Caller::Peer(peer) => *peer,
             Caller::Unknown => {

@@ -1,6 +1,9 @@
-//! omgd on D-Bus (zbus): the bus name `io.github.omg` and the read-only
-//! `io.github.omg.Status1` object for desktop widgets (`status`).
+//! omgd on D-Bus (zbus): the bus name `io.github.omg`, the read-only
+//! `io.github.omg.Status1` object for desktop widgets (`status`), and on
+//! the system bus `io.github.omg.Manager1` with its transactions
+//! (`manager`).
 
+pub mod manager;
 pub mod status;
 
 use std::sync::Arc;
@@ -25,11 +28,11 @@ pub async fn serve(engine: Arc<Engine>, bus: Bus) -> zbus::Result<zbus::Connecti
         Bus::Session => zbus::connection::Builder::session()?,
         Bus::System => zbus::connection::Builder::system()?,
     };
-    let connection = builder
-        .serve_at(status::PATH, status::Status1::new(engine.clone()))?
-        .name(NAME)?
-        .build()
-        .await?;
+    let mut builder = builder.serve_at(status::PATH, status::Status1::new(engine.clone()))?;
+    if bus == Bus::System {
+        builder = builder.serve_at(status::PATH, manager::Manager1::new(engine.clone()))?;
+    }
+    let connection = builder.name(NAME)?.build().await?;
     tokio::spawn(status::watch_changes(connection.clone(), engine));
     Ok(connection)
 }
