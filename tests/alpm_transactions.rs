@@ -404,6 +404,32 @@ fn a_held_lock_is_a_clear_error() {
     assert!(err.contains(&lock.display().to_string()), "{err}");
     assert!(installed(&root).is_empty());
     assert!(lock.exists(), "someone else's lock is left alone");
+
+    // The lock of an omg that was killed mid-transaction (its marker names
+    // a process that is gone) does not block the next one.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(
+        root.path("root/var/lib/pacman/db.lck.omg"),
+        format!("{pid} 4242\n"),
+    )
+    .unwrap();
+    let run = env.omg(&["install", "--noconfirm", "lonely-arch"]);
+    ok(&run);
+    assert!(
+        run.stderr
+            .contains("left by an omg transaction that was interrupted")
+            || run
+                .stdout
+                .contains("left by an omg transaction that was interrupted"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(installed(&root), set(&["lonely-arch"]));
+    assert!(!lock.exists(), "released after the transaction");
+    assert!(!root.path("root/var/lib/pacman/db.lck.omg").exists());
 }
 
 #[test]

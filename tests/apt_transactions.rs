@@ -188,3 +188,42 @@ fn virtual_names_pick_a_provider_and_download_only_installs_nothing() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(root.installed().contains(&pair("omg-other", "1.0")));
 }
+
+#[test]
+fn an_interrupted_dpkg_run_is_finished_before_the_next_transaction() {
+    let root = root();
+    let env = root.env();
+    // dpkg killed after unpacking omg-lib: the package is half done and
+    // its journal is still in updates/, so apt refuses to go on.
+    let admin = root.path("var/lib/dpkg");
+    common::system_with(
+        std::process::Command::new("dpkg")
+            .arg(format!("--root={}", root.dir.path().display()))
+            .arg("--unpack")
+            .arg(root.path("repo/omg-lib_1.0_all.deb")),
+    );
+    let status = std::fs::read_to_string(admin.join("status")).unwrap();
+    let stanza = status
+        .split("\n\n")
+        .find(|s| s.starts_with("Package: omg-lib\n"))
+        .unwrap()
+        .to_string();
+    std::fs::write(admin.join("updates/0000"), format!("{stanza}\n")).unwrap();
+    let refused = root
+        .apt("apt-get")
+        .args(["install", "-y", "omg-app"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("dpkg was interrupted"),
+        "apt itself refuses"
+    );
+
+    let run = env.omg(&["install", "omg-app", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("dpkg --configure -a"), "{}", run.stdout);
+    assert_eq!(
+        root.installed(),
+        [pair("omg-app", "1.0"), pair("omg-lib", "1.0")]
+    );
+}

@@ -8,6 +8,7 @@ pub mod apt;
 pub mod detect;
 pub mod fingerprint;
 pub mod pacman_conf;
+pub mod stale_lock;
 
 use std::path::PathBuf;
 

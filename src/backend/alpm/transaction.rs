@@ -23,6 +23,16 @@ pub fn run(
     request: &TransactionRequest,
     channel: &Arc<TxChannel>,
 ) -> Result<TransactionReport, TxError> {
+    let lock = conf.db_path.join("db.lck");
+    if let Some(pid) = crate::backend::stale_lock::clear(&lock) {
+        channel.message(
+            Level::Warning,
+            format!(
+                "removed {}, left by an omg transaction that was interrupted (process {pid} is gone); `pacman -Qk` checks the packages it was changing",
+                lock.display()
+            ),
+        );
+    }
     let mut handle = open_handle(conf).map_err(|e| TxError::Failed(e.to_string()))?;
     callbacks::install(&handle, channel);
     let options = &request.options;
@@ -64,9 +74,11 @@ pub fn run(
     handle
         .trans_init(flags)
         .map_err(|e| lock_error(e, conf, "start the transaction"))?;
+    let marker = (!options.dry_run).then(|| crate::backend::stale_lock::Marker::hold(&lock));
     let outcome = within_transaction(&mut handle, conf, request, channel, &mut report);
     // Always: this also removes the lock file.
     let _ = handle.trans_release();
+    drop(marker);
     outcome.map(|()| report)
 }
 

@@ -43,6 +43,9 @@ pub fn run(
 
     let options = &request.options;
     let mut report = TransactionReport::default();
+    if !options.dry_run {
+        finish_interrupted_dpkg(&config, channel)?;
+    }
     let refresh = match &request.action {
         TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
         TransactionAction::Install { .. } => options.refresh,
@@ -153,6 +156,54 @@ pub fn run(
         .map_err(|e| locked_or(&e, "failed to commit the transaction"))?;
     report.committed = true;
     Ok(report)
+}
+
+/// A dpkg run that was killed leaves its journal in `updates/`, and apt
+/// refuses to go on ("dpkg was interrupted"): finish it first, as apt
+/// tells the administrator to, with `dpkg --configure -a`.
+fn finish_interrupted_dpkg(
+    config: &rust_apt::config::Config,
+    channel: &TxChannel,
+) -> Result<(), TxError> {
+    let status = config.file("Dir::State::status", "/var/lib/dpkg/status");
+    let Some(admin) = std::path::Path::new(&status).parent() else {
+        return Ok(());
+    };
+    let pending = std::fs::read_dir(admin.join("updates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())
+        });
+    if !pending {
+        return Ok(());
+    }
+    channel.step("finishing the dpkg run that was interrupted (dpkg --configure -a)");
+    let dpkg = config.file("Dir::Bin::dpkg", "/usr/bin/dpkg");
+    let output = std::process::Command::new(&dpkg)
+        .args(config.find_vector("DPkg::Options"))
+        .args(["--configure", "-a"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| TxError::Failed(format!("cannot run {dpkg}: {e}")))?;
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        channel.message(Level::Info, line);
+    }
+    if !output.status.success() {
+        return Err(TxError::Commit {
+            reason: "dpkg was interrupted, and `dpkg --configure -a` did not finish its work"
+                .into(),
+            details: String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        });
+    }
+    Ok(())
 }
 
 /// `apt update`, reporting each list as a database.
