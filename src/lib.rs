@@ -8,6 +8,7 @@
 //! store. `omg-fast` (crates/omg-fast) reads only the status file
 //! (crates/omg-status).
 
+pub mod audit;
 pub mod aur;
 pub mod auth;
 pub mod backend;

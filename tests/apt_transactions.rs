@@ -70,6 +70,46 @@ fn install_pulls_dependencies_marks_them_auto_and_remove_purges_them() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(root.installed().is_empty(), "{:?}", root.installed());
     assert!(!root.has_file("usr/share/omg-app/VERSION"));
+
+    // Every change is in the audit log, chained.
+    let log = env.json(&["audit", "log", "--json"]);
+    let entries: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("install".to_string(), "omg-app".to_string()),
+            ("install".to_string(), "omg-lib".to_string()),
+            ("install".to_string(), "omg-lib".to_string()),
+            ("remove".to_string(), "omg-app".to_string()),
+        ]
+    );
+    assert_eq!(log[0]["details"]["changes"][1]["name"], "omg-lib");
+    assert_eq!(log[0]["details"]["changes"][1]["new"], "1.0");
+    assert_eq!(log[0]["user"], "root");
+    let verify = env.omg(&["audit", "verify"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(
+        verify.stdout.contains("4 entries, chain intact"),
+        "{}",
+        verify.stdout
+    );
+    // Someone edits history: verify names the line after the edit.
+    let file = env.data_dir().join("audit/audit.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("omg-app", "omg-ap", 1)).unwrap();
+    let verify = env.omg(&["audit", "verify"]);
+    assert_eq!(verify.code, 1);
+    assert!(verify.stderr.contains("line 2"), "{}", verify.stderr);
 }
 
 #[test]

@@ -476,6 +476,24 @@ fn go_installs_from_its_listing_and_sets_goroot_through_the_hook() {
         bad.stderr
     );
     assert!(!env.data_dir().join("versions/go/1.21.10").exists());
+    // The audit log has the install and the switch, not the refused one.
+    let log = env.json(&["audit", "log", "--json"]);
+    let actions: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        ["runtime-install go 1.22.3", "runtime-switch go 1.22.3"]
+    );
     // The hook puts it on PATH with GOROOT, from go.mod.
     let project = env.dir.path().join("mod");
     std::fs::create_dir_all(&project).unwrap();

@@ -2,6 +2,7 @@
 //! family, and the mapping from failures to messages and exit codes. The CLI
 //! never touches a package database itself: every query goes to `omgd`.
 
+mod audit;
 mod aur;
 mod current;
 mod daemon;
@@ -124,12 +125,14 @@ pub enum Command {
         shell: String,
     },
     /// Use a runtime version: install it if needed, then make it the default
-    /// (or, with --local, the version of this directory via .tool-versions)
+    /// (or, with --local, the version of this directory via .tool-versions;
+    /// rust-toolchain.toml for Rust)
     Use {
-        /// Write the choice into ./.tool-versions instead of the default
+        /// Write the choice into this directory's version file instead of
+        /// the default
         #[arg(long)]
         local: bool,
-        /// node (more runtimes to come)
+        /// node, python, go, rust, ruby, java or bun (others go to mise)
         runtime: String,
         /// A version, a partial version or an alias (lts, lts/iron, latest)
         version: String,
@@ -154,6 +157,35 @@ pub enum Command {
     },
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
+    /// The audit logs: every package transaction and runtime change, each
+    /// line chained to the one before by its SHA-256
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: AuditAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the chain of the system's and this user's audit logs (exit 1
+    /// naming the first bad line)
+    Verify {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the audit logs recorded
+    Log {
+        /// Only entries since a date (2026-11-01), a time or a span (7days)
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -593,6 +625,10 @@ pub fn run() -> ExitCode {
                 }
             }
             Command::Which { program } => runtime::run_which(program),
+            Command::Audit(args) => match &args.action {
+                AuditAction::Verify { json } => audit::run_verify(*json),
+                AuditAction::Log { since, json } => audit::run_log(since.as_deref(), *json),
+            },
             Command::Exec { spec, command } => runtime::run_exec(spec, command),
             Command::Status(args) => status::run(&mut session, args).await,
             Command::Daemon(args) => daemon::run(&args.action, cli.verbose).await,

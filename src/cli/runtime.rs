@@ -321,6 +321,19 @@ pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
             runtime.as_str()
         );
     }
+    let log =
+        crate::audit::AuditLog::in_data_dir(versions.parent().unwrap_or(std::path::Path::new(".")));
+    // SAFETY: getuid has no preconditions.
+    let user = crate::audit::user_name(unsafe { libc::getuid() });
+    let entry = crate::audit::Entry {
+        user,
+        action: "runtime-uninstall".into(),
+        subject: format!("{} {version}", runtime.as_str()),
+        details: serde_json::json!({}),
+    };
+    if let Err(e) = log.append(entry) {
+        eprintln!("omg: the audit log was not written: {e}");
+    }
     println!("{} {version} is uninstalled", runtime.as_str());
     Ok(EXIT_OK)
 }

@@ -37,6 +37,26 @@ pub enum Caller {
     Authorized,
 }
 
+impl Caller {
+    /// Who this is, for the audit log: the user a sudo came from, the
+    /// socket peer's user, or the bus caller.
+    pub fn user(&self) -> String {
+        match self {
+            Caller::Parent => {
+                let uid = std::env::var("SUDO_UID")
+                    .ok()
+                    .and_then(|u| u.parse().ok())
+                    // SAFETY: getuid has no preconditions.
+                    .unwrap_or_else(|| unsafe { libc::getuid() });
+                crate::audit::user_name(uid)
+            }
+            Caller::Peer(peer) => crate::audit::user_name(peer.uid),
+            Caller::Unknown => "unknown".into(),
+            Caller::Authorized => "a D-Bus caller".into(),
+        }
+    }
+}
+
 type Frames<R> = FramedRead<R, LengthDelimitedCodec>;
 type Sink<W> = FramedWrite<W, LengthDelimitedCodec>;
 

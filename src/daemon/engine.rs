@@ -28,7 +28,7 @@ use crate::model::{
 };
 use crate::status::{self, Status};
 use crate::store::{AUR_CACHE, PACKAGE_INFO, RUNTIME_INDEX, Store};
-use crate::transaction::{TransactionRequest, TxChannel, TxError};
+use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
 
 /// Checks the signed sources of a build (`security::pgp::verify_sources`).
 pub type SignatureCheck =
@@ -334,12 +334,18 @@ impl Engine {
                 "changing the system's packages needs root: this omgd runs as an ordinary user",
             ));
         }
+        let logged = request.clone();
         let outcome = backend.transact(request, channel).await;
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
         self.watch.touch();
         match outcome {
-            Ok(report) => Ok(ResponseBody::Transaction(report)),
+            Ok(report) => {
+                if report.committed {
+                    audit_transaction(&logged, &report, caller);
+                }
+                Ok(ResponseBody::Transaction(report))
+            }
             Err(e) => Err(self.transaction_error(e).await),
         }
     }
@@ -721,9 +727,22 @@ impl Engine {
             WireError::new(kind, e.to_string())
         })?;
         let name = runtime.as_str();
+        let log = crate::audit::AuditLog::in_data_dir(&self.paths.data_dir);
+        let record = |action: &str| crate::audit::Entry {
+            user: caller.user(),
+            action: action.into(),
+            subject: format!("{name} {version}"),
+            details: serde_json::json!({ "requested": install.request, "path": path.display().to_string() }),
+        };
+        if let Err(e) = log.append(record("runtime-install")) {
+            warn!("audit log: {e}");
+        }
         if install.make_current {
             install::set_current(&versions, name, &version)
                 .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+            if let Err(e) = log.append(record("runtime-switch")) {
+                warn!("audit log: {e}");
+            }
         }
         Ok(ResponseBody::RuntimeInstalled {
             runtime: name.into(),
@@ -1268,4 +1287,37 @@ fn fcntl_locked(path: &std::path::Path) -> bool {
     // SAFETY: the descriptor is open and `probe` lives across the call.
     let ok = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
     ok == 0 && probe.l_type != libc::F_UNLCK as libc::c_short
+}
+
+/// Appends a committed transaction to the system's audit log.
+fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, caller: &Caller) {
+    use crate::transaction::TransactionAction;
+    let (action, subject) = match &request.action {
+        TransactionAction::Install { targets } => ("install", targets.join(" ")),
+        TransactionAction::Remove { targets } => ("remove", targets.join(" ")),
+        TransactionAction::Upgrade => ("upgrade", "*".to_string()),
+        TransactionAction::Sync { .. } => ("sync", "*".to_string()),
+    };
+    let changes: Vec<serde_json::Value> = report
+        .changes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "change": c.kind.as_str(),
+                "old": c.old_version,
+                "new": c.new_version,
+            })
+        })
+        .collect();
+    let entry = crate::audit::Entry {
+        user: caller.user(),
+        action: action.into(),
+        subject,
+        details: serde_json::json!({ "changes": changes }),
+    };
+    let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
+    if let Err(e) = log.append(entry) {
+        warn!("audit log: {e}");
+    }
 }

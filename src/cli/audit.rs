@@ -1,0 +1,163 @@
+//! `omg audit verify` and `omg audit log`: the hash-chained audit logs of
+//! the system (package transactions, in the system's data directory) and
+//! of this user (runtime installs and switches), checked or shown.
+
+use std::io::Write;
+
+use super::output::{self, Cell, NAME, Table};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, print_json};
+use crate::audit::{AuditLog, Record};
+use crate::config::Paths;
+
+/// The logs to look at: the system's, and this user's when it is another
+/// file.
+fn logs() -> Vec<(&'static str, AuditLog)> {
+    let system = AuditLog::in_data_dir(&Paths::system().data_dir);
+    let mut logs = vec![("system", system.clone())];
+    if let Ok(user) = Paths::user() {
+        let user = AuditLog::in_data_dir(&user.data_dir);
+        if user.path() != system.path() {
+            logs.push(("user", user));
+        }
+    }
+    logs
+}
+
+/// Checks every log's chain; exit 1 naming the first bad line of a broken
+/// one.
+pub fn run_verify(json: bool) -> Result<u8, Failure> {
+    let mut broken = false;
+    let mut report = Vec::new();
+    for (scope, log) in logs() {
+        let outcome = log.verify();
+        broken |= outcome.is_err();
+        let (entries, problem) = match &outcome {
+            Ok(records) => (records.len(), None),
+            Err(e) => (0, Some(e.to_string())),
+        };
+        report.push(serde_json::json!({
+            "scope": scope,
+            "path": log.path().display().to_string(),
+            "entries": entries,
+            "intact": problem.is_none(),
+            "problem": problem,
+        }));
+        if !json {
+            match outcome {
+                Ok(records) => println!(
+                    "{scope} log {}: {} entr{}, chain intact",
+                    log.path().display(),
+                    records.len(),
+                    if records.len() == 1 { "y" } else { "ies" }
+                ),
+                Err(e) => eprintln!("omg: {scope} log is broken: {e}"),
+            }
+        }
+    }
+    if json {
+        print_json(&report)?;
+    }
+    Ok(if broken { EXIT_FAILURE } else { EXIT_OK })
+}
+
+/// `--since`: a date (`2026-11-01`), a time (`2026-11-01 12:00:00`) or a
+/// span back from now (`2h`, `7days`).
+fn parse_since(text: &str, now: u64) -> Result<u64, Failure> {
+    let bad = || {
+        Failure::new(
+            format!("{text:?} is neither a date (2026-11-01) nor a span (7days, 2h)"),
+            super::EXIT_USAGE,
+        )
+    };
+    if let Ok(span) = humantime::parse_duration(text) {
+        return Ok(now.saturating_sub(span.as_secs()));
+    }
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        format!("{}Z", text.replace(' ', "T"))
+    };
+    let when = humantime::parse_rfc3339(&full).map_err(|_| bad())?;
+    Ok(when
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| bad())?
+        .as_secs())
+}
+
+/// Shows the entries of every log (oldest first), from `since` on.
+pub fn run_log(since: Option<&str>, json: bool) -> Result<u8, Failure> {
+    let now = crate::unix_now();
+    let from = since.map(|s| parse_since(s, now)).transpose()?.unwrap_or(0);
+    let mut rows: Vec<(&str, Record)> = Vec::new();
+    let mut problems = Vec::new();
+    for (scope, log) in logs() {
+        match log.verify() {
+            Ok(records) => rows.extend(records.into_iter().map(|r| (scope, r))),
+            Err(e) => problems.push(format!("{scope} log: {e}")),
+        }
+    }
+    rows.retain(|(_, r)| r.time >= from);
+    rows.sort_by_key(|(_, r)| r.time);
+    for p in &problems {
+        eprintln!("omg: {p}");
+    }
+    if json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(scope, r)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["scope"] = serde_json::Value::from(*scope);
+                v
+            })
+            .collect();
+        print_json(&list)?;
+    } else if rows.is_empty() {
+        println!(
+            "nothing recorded{}",
+            if since.is_some() { " since then" } else { "" }
+        );
+    } else {
+        let table = Table {
+            headers: vec!["TIME", "SCOPE", "USER", "ACTION", "WHAT"],
+            caps: vec![40, 6, 16, 16, 60],
+            rows: rows
+                .iter()
+                .map(|(scope, r)| {
+                    vec![
+                        Cell::plain(output::human_time(r.time, now)),
+                        Cell::plain(*scope),
+                        Cell::plain(&r.user),
+                        Cell::new(&r.action, NAME),
+                        Cell::plain(&r.subject),
+                    ]
+                })
+                .collect(),
+        };
+        let mut out = anstream::stdout().lock();
+        table.print(&mut out, output::terminal_width())?;
+        out.flush()?;
+    }
+    Ok(if problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_dates_times_and_spans() {
+        let now = 1_800_000_000;
+        assert_eq!(parse_since("2h", now).unwrap(), now - 7200);
+        assert_eq!(parse_since("7days", now).unwrap(), now - 7 * 86_400);
+        assert_eq!(parse_since("2026-11-01", now).unwrap(), 1_793_491_200);
+        assert_eq!(
+            parse_since("2026-11-01 12:00:00", now).unwrap(),
+            1_793_491_200 + 43_200
+        );
+        assert!(parse_since("yesterday-ish", now).is_err());
+    }
+}
