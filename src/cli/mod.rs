@@ -15,6 +15,7 @@ mod rustup;
 mod search;
 mod status;
 mod transaction;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,6 +158,17 @@ pub enum Command {
     },
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
+    /// Check a file's detached OpenPGP signature against trusted keys
+    Verify {
+        /// The signed file
+        file: std::path::PathBuf,
+        /// Its detached signature (binary or armored)
+        #[arg(long, value_name = "SIG")]
+        sig: std::path::PathBuf,
+        /// A keyring file or a directory of keys (default: <config>/keys)
+        #[arg(long, value_name = "K")]
+        keyring: Option<std::path::PathBuf>,
+    },
     /// The audit logs: every package transaction and runtime change, each
     /// line chained to the one before by its SHA-256
     Audit(AuditArgs),
@@ -625,6 +637,9 @@ pub fn run() -> ExitCode {
                 }
             }
             Command::Which { program } => runtime::run_which(program),
+            Command::Verify { file, sig, keyring } => {
+                verify::run(&mut session, file, sig, keyring.as_deref()).await
+            }
             Command::Audit(args) => match &args.action {
                 AuditAction::Verify { json } => audit::run_verify(*json),
                 AuditAction::Log { since, json } => audit::run_log(since.as_deref(), *json),

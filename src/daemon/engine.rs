@@ -94,6 +94,8 @@ pub struct Engine {
     pub signature_check: Option<SignatureCheck>,
     /// How release signatures are checked against a keyring (omgd only).
     pub keyring_check: Option<crate::runtime::install::KeyringCheck>,
+    /// How `omg verify` checks a file's signature (omgd only).
+    pub file_check: Option<FileCheck>,
     mode: Mode,
     /// Set when a client asked the daemon to stop.
     pub shutdown: tokio::sync::Notify,
@@ -105,6 +107,10 @@ pub struct Engine {
     /// Held while a transaction runs.
     transacting: tokio::sync::Mutex<()>,
 }
+
+/// `(file, signature, keyring)` → the signer, or why not.
+pub type FileCheck =
+    fn(&std::path::Path, &std::path::Path, &std::path::Path) -> Result<String, String>;
 
 /// The polkit action a transaction needs.
 pub fn action_of(request: &TransactionRequest) -> &'static str {
@@ -203,6 +209,7 @@ impl Engine {
             aur,
             signature_check: None,
             keyring_check: None,
+            file_check: None,
         }
     }
 
@@ -292,6 +299,22 @@ impl Engine {
                 validpgpkeys,
             } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
             RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
+            RequestBody::VerifyFile {
+                file,
+                signature,
+                keyring,
+            } => {
+                let Some(check) = self.file_check else {
+                    return Err(WireError::new(
+                        ErrorKind::NeedsBackend,
+                        "checking signatures needs omgd",
+                    ));
+                };
+                use std::path::Path;
+                check(Path::new(&file), Path::new(&signature), Path::new(&keyring))
+                    .map(|signer| ResponseBody::Verified { signer })
+                    .map_err(|m| WireError::new(ErrorKind::Verification, m))
+            }
             RequestBody::Transaction(_) | RequestBody::RuntimeInstall(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
                 "a transaction needs a connection that can carry its events",

@@ -27,6 +27,7 @@ pub fn engine_with_backend(
     let mut engine = engine::Engine::new(paths, config, mode, kind, Some(backend));
     engine.signature_check = Some(crate::security::pgp::verify_sources);
     engine.keyring_check = Some(crate::security::pgp::verify_with_keyring);
+    engine.file_check = Some(crate::security::pgp::verify_file);
     Ok(engine)
 }
 

@@ -105,6 +105,13 @@ pub enum RequestBody {
     /// Install a runtime version into this user's versions (streams
     /// `Event` frames: steps and the download).
     RuntimeInstall(RuntimeInstallRequest),
+    /// Check the detached OpenPGP signature `signature` of `file` against
+    /// the keys in `keyring` (a file or a directory; absolute paths).
+    VerifyFile {
+        file: String,
+        signature: String,
+        keyring: String,
+    },
     /// Check the detached signatures of sources in the build directory
     /// `dir` — each (data file, signature file) — against the user's
     /// trusted keys, accepting only keys `validpgpkeys` lists.
@@ -176,6 +183,10 @@ pub enum ResponseBody {
     },
     /// The request was carried out and has nothing to report.
     Done,
+    /// A good signature, by this key.
+    Verified {
+        signer: String,
+    },
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

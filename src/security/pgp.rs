@@ -25,8 +25,19 @@ pub enum PgpError {
 }
 
 /// The certificates in `dir` (`.asc`, `.gpg`, `.pgp` and `.key` files, one
-/// or more certificates each). A missing directory is an empty keyring.
+/// or more certificates each), or in `dir` itself when it is a keyring
+/// file. A missing directory is an empty keyring.
 pub fn load_keyring(dir: &Path) -> Result<Vec<Cert>, PgpError> {
+    if dir.is_file() {
+        let bad = |e: anyhow::Error| PgpError::Keyring {
+            dir: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        return CertParser::from_file(dir)
+            .map_err(bad)?
+            .map(|c| c.map_err(bad))
+            .collect();
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -215,6 +226,32 @@ pub fn verify_with_keyring(data: &[u8], signature: &[u8], keys_dir: &Path) -> Re
     verify_detached("the signed file", data, signature, &certs, &allowed)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// `omg verify`: checks the detached signature `signature` of `file`
+/// against the keys in `keyring` (a keyring file or a directory of keys);
+/// returns who signed (fingerprint and first user ID).
+pub fn verify_file(file: &Path, signature: &Path, keyring: &Path) -> Result<String, String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let certs = load_keyring(keyring).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err(format!(
+            "no keys in {}: nothing to check the signature against",
+            keyring.display()
+        ));
+    }
+    let allowed: Vec<Fingerprint> = certs.iter().map(|c| c.fingerprint()).collect();
+    let name = file.display().to_string();
+    let signer = verify_detached(&name, &read(file)?, &read(signature)?, &certs, &allowed)
+        .map_err(|e| e.to_string())?;
+    let uid = certs
+        .iter()
+        .find(|c| c.fingerprint() == signer || c.keys().any(|k| k.key().fingerprint() == signer))
+        .and_then(|c| c.userids().next().map(|u| u.userid().to_string()));
+    Ok(match uid {
+        Some(uid) => format!("{signer} ({uid})"),
+        None => signer.to_string(),
+    })
 }
 
 /// Verifies a cleartext-signed message by one of `certs` in `allowed`;

@@ -1,0 +1,145 @@
+//! `omg verify FILE --sig SIG --keyring K`: detached signatures made here
+//! with sequoia, checked through omgd against a keyring file or a
+//! directory of keys.
+
+mod common;
+
+use std::io::Write;
+
+use sequoia_openpgp as openpgp;
+
+use openpgp::cert::prelude::*;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::Serialize;
+use openpgp::serialize::stream::{Armorer, Message, Signer};
+
+fn key(uid: &str) -> Cert {
+    CertBuilder::general_purpose(Some(uid))
+        .generate()
+        .unwrap()
+        .0
+}
+
+fn armored_sig(cert: &Cert, data: &[u8]) -> Vec<u8> {
+    let policy = StandardPolicy::new();
+    let keypair = cert
+        .keys()
+        .unencrypted_secret()
+        .with_policy(&policy, None)
+        .for_signing()
+        .next()
+        .unwrap()
+        .key()
+        .clone()
+        .into_keypair()
+        .unwrap();
+    let mut out = Vec::new();
+    {
+        let message = Message::new(&mut out);
+        let message = Armorer::new(message)
+            .kind(openpgp::armor::Kind::Signature)
+            .build()
+            .unwrap();
+        let mut signer = Signer::new(message, keypair)
+            .unwrap()
+            .detached()
+            .build()
+            .unwrap();
+        signer.write_all(data).unwrap();
+        signer.finalize().unwrap();
+    }
+    out
+}
+
+fn public(cert: &Cert) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::PublicKey).unwrap();
+    cert.serialize(&mut w).unwrap();
+    w.finalize().unwrap();
+    out
+}
+
+#[test]
+fn good_signatures_pass_and_everything_else_is_refused() {
+    let env = common::Env::new();
+    let dir = env.dir.path();
+    let alice = key("Alice Release <alice@example.org>");
+    let mallory = key("Mallory <mallory@example.org>");
+    let data = b"release tarball\n";
+    std::fs::write(dir.join("release.tar"), data).unwrap();
+    std::fs::write(dir.join("release.tar.asc"), armored_sig(&alice, data)).unwrap();
+    std::fs::write(dir.join("forged.asc"), armored_sig(&mallory, data)).unwrap();
+    std::fs::write(dir.join("alice.asc"), public(&alice)).unwrap();
+    let s = |p: &str| dir.join(p).display().to_string();
+
+    let good = env.omg(&[
+        "verify",
+        &s("release.tar"),
+        "--sig",
+        &s("release.tar.asc"),
+        "--keyring",
+        &s("alice.asc"),
+    ]);
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert!(good.stdout.contains("good signature by"), "{}", good.stdout);
+    assert!(
+        good.stdout.contains(&alice.fingerprint().to_hex()),
+        "{}",
+        good.stdout
+    );
+    assert!(good.stdout.contains("Alice Release"), "{}", good.stdout);
+
+    // Keys in the default directory, <config>/keys.
+    let keys = env.config_dir().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(keys.join("alice.asc"), public(&alice)).unwrap();
+    let default = env.omg(&["verify", &s("release.tar"), "--sig", &s("release.tar.asc")]);
+    assert_eq!(default.code, 0, "{}", default.stderr);
+
+    // A signature by a key nobody trusts.
+    let forged = env.omg(&[
+        "verify",
+        &s("release.tar"),
+        "--sig",
+        &s("forged.asc"),
+        "--keyring",
+        &s("alice.asc"),
+    ]);
+    assert_eq!(forged.code, 1);
+    assert!(forged.stderr.contains("release.tar"), "{}", forged.stderr);
+
+    // The file changed after signing.
+    std::fs::write(dir.join("release.tar"), b"release tarball, patched\n").unwrap();
+    let tampered = env.omg(&[
+        "verify",
+        &s("release.tar"),
+        "--sig",
+        &s("release.tar.asc"),
+        "--keyring",
+        &s("alice.asc"),
+    ]);
+    assert_eq!(tampered.code, 1);
+
+    // Garbage for a signature, and an empty keyring.
+    std::fs::write(dir.join("junk.sig"), b"not a signature").unwrap();
+    let junk = env.omg(&[
+        "verify",
+        &s("release.tar"),
+        "--sig",
+        &s("junk.sig"),
+        "--keyring",
+        &s("alice.asc"),
+    ]);
+    assert_eq!(junk.code, 1);
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let empty = env.omg(&[
+        "verify",
+        &s("release.tar"),
+        "--sig",
+        &s("release.tar.asc"),
+        "--keyring",
+        &s("empty"),
+    ]);
+    assert_eq!(empty.code, 1);
+    assert!(empty.stderr.contains("no keys"), "{}", empty.stderr);
+}
