@@ -67,6 +67,62 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub aur: AurConfig,
     pub runtimes: RuntimesConfig,
+    pub security: SecurityConfig,
+}
+
+/// Where vulnerability data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// The Arch security tracker's AVG list (or `$OMG_ALSA_URL`).
+    pub alsa_url: String,
+    /// The Debian security tracker's JSON (or `$OMG_DEBIAN_TRACKER_URL`).
+    pub debian_tracker_url: String,
+    /// The Debian release to match (default: VERSION_CODENAME in
+    /// /etc/os-release).
+    pub debian_release: Option<String>,
+    /// Data older than this (seconds) is reported as stale.
+    pub max_age_secs: u64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            alsa_url: "https://security.archlinux.org/issues/all.json".into(),
+            debian_tracker_url: "https://security-tracker.debian.org/tracker/data/json".into(),
+            debian_release: None,
+            max_age_secs: 2 * 86_400,
+        }
+    }
+}
+
+impl SecurityConfig {
+    pub fn alsa_url(&self) -> String {
+        env_or("OMG_ALSA_URL", &self.alsa_url)
+    }
+
+    pub fn debian_tracker_url(&self) -> String {
+        env_or("OMG_DEBIAN_TRACKER_URL", &self.debian_tracker_url)
+    }
+
+    /// The Debian release codename advisories are matched for.
+    pub fn debian_release(&self) -> Option<String> {
+        self.debian_release.clone().or_else(|| {
+            let text = std::fs::read_to_string("/etc/os-release").ok()?;
+            text.lines().find_map(|l| {
+                l.strip_prefix("VERSION_CODENAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+                    .filter(|v| !v.is_empty())
+            })
+        })
+    }
+}
+
+fn env_or(var: &str, value: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| value.to_string())
 }
 
 /// Where runtimes come from.

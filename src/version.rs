@@ -1,6 +1,7 @@
 //! Arch version strings and dependency specifications, compared exactly as
 //! libalpm compares them (`vercmp`, `[epoch:]version[-release]`), for code
-//! that must not load libalpm (the AUR resolver, the CLI).
+//! that must not load libalpm (the AUR resolver, the CLI); and Debian
+//! versions compared as dpkg compares them (`debian_vercmp`).
 
 use std::cmp::Ordering;
 
@@ -220,6 +221,84 @@ impl std::fmt::Display for Depend {
         }
         Ok(())
     }
+}
+
+/// dpkg's order of one character of a non-digit part: `~` before the
+/// end, the end before letters, letters before everything else.
+fn debian_order(c: Option<u8>) -> i32 {
+    match c {
+        None => 0,
+        Some(b'~') => -1,
+        Some(c) if c.is_ascii_digit() => 0,
+        Some(c) if c.is_ascii_alphabetic() => i32::from(c),
+        Some(c) => i32::from(c) + 256,
+    }
+}
+
+/// dpkg's `verrevcmp`: alternating non-digit and digit parts.
+fn debian_part(a: &[u8], b: &[u8]) -> Ordering {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let mut first_diff = 0i32;
+        while a.get(i).is_some_and(|c| !c.is_ascii_digit())
+            || b.get(j).is_some_and(|c| !c.is_ascii_digit())
+        {
+            let (ac, bc) = (
+                debian_order(a.get(i).copied()),
+                debian_order(b.get(j).copied()),
+            );
+            if ac != bc {
+                return ac.cmp(&bc);
+            }
+            i += 1;
+            j += 1;
+        }
+        while a.get(i) == Some(&b'0') {
+            i += 1;
+        }
+        while b.get(j) == Some(&b'0') {
+            j += 1;
+        }
+        while a.get(i).is_some_and(u8::is_ascii_digit) && b.get(j).is_some_and(u8::is_ascii_digit) {
+            if first_diff == 0 {
+                first_diff = i32::from(a[i]) - i32::from(b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+        if a.get(i).is_some_and(u8::is_ascii_digit) {
+            return Ordering::Greater;
+        }
+        if b.get(j).is_some_and(u8::is_ascii_digit) {
+            return Ordering::Less;
+        }
+        if first_diff != 0 {
+            return first_diff.cmp(&0);
+        }
+    }
+    Ordering::Equal
+}
+
+/// Debian's `[epoch:]upstream[-revision]` order, as `dpkg
+/// --compare-versions` has it.
+pub fn debian_vercmp(a: &str, b: &str) -> Ordering {
+    let split = |v: &str| {
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) if e.bytes().all(|c| c.is_ascii_digit()) => {
+                (e.parse::<u64>().unwrap_or(0), r)
+            }
+            _ => (0, v),
+        };
+        match rest.rsplit_once('-') {
+            Some((upstream, revision)) => (epoch, upstream.to_string(), revision.to_string()),
+            None => (epoch, rest.to_string(), String::new()),
+        }
+    };
+    let (ea, ua, ra) = split(a);
+    let (eb, ub, rb) = split(b);
+    ea.cmp(&eb)
+        .then_with(|| debian_part(ua.as_bytes(), ub.as_bytes()))
+        .then_with(|| debian_part(ra.as_bytes(), rb.as_bytes()))
 }
 
 #[cfg(test)]

@@ -37,14 +37,31 @@ fn units_pass_systemd_analyze_verify() {
             let text = std::fs::read_to_string(entry.path())
                 .unwrap()
                 .replace("/usr/bin/omgd", OMGD);
+            // The command line each unit runs is one omgd accepts.
+            for line in text.lines() {
+                if let Some(command) = line.strip_prefix("ExecStart=") {
+                    let words: Vec<&str> = command.split_whitespace().collect();
+                    let out = Command::new(words[0])
+                        .args(&words[1..])
+                        .arg("--help")
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}: {command}: {}",
+                        entry.path().display(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            }
             let target = dir.path().join(entry.file_name());
             std::fs::write(&target, text).unwrap();
             files.push(target);
         }
         assert_eq!(
             files.len(),
-            4,
-            "{instance}: socket, service, refresh service and timer"
+            6,
+            "{instance}: socket, service, refresh and scan services and timers"
         );
         let runtime = tempfile::tempdir().unwrap();
         let out = Command::new("systemd-analyze")

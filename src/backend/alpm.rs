@@ -454,6 +454,30 @@ impl PackageBackend for AlpmBackend {
         }))
     }
 
+    fn installed_for_audit(
+        &mut self,
+    ) -> Result<Vec<crate::security::vulns::Installed>, BackendError> {
+        let handle = self.handle()?;
+        let mut out = Vec::new();
+        for pkg in handle.localdb().pkgs() {
+            let version = pkg.version().to_string();
+            let candidate = handle
+                .syncdbs()
+                .iter()
+                .find_map(|db| db.pkg(pkg.name()).ok())
+                .map(|p| p.version().to_string())
+                .filter(|v| crate::version::vercmp(v, &version) == std::cmp::Ordering::Greater);
+            out.push(crate::security::vulns::Installed {
+                name: pkg.name().to_string(),
+                source: pkg.name().to_string(),
+                source_version: version.clone(),
+                version,
+                candidate,
+            });
+        }
+        Ok(out)
+    }
+
     fn transact(
         &mut self,
         request: &TransactionRequest,

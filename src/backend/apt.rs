@@ -243,6 +243,36 @@ impl PackageBackend for AptBackend {
         self.cache = None;
     }
 
+    fn installed_for_audit(
+        &mut self,
+    ) -> Result<Vec<crate::security::vulns::Installed>, BackendError> {
+        let cache = self.cache()?;
+        let mut out = Vec::new();
+        for pkg in cache.packages(&PackageSort::default().installed()) {
+            let Some(installed) = pkg.installed() else {
+                continue;
+            };
+            let candidate = pkg
+                .candidate()
+                .filter(|c| c.version() != installed.version())
+                .map(|c| c.source_version().to_string());
+            out.push(crate::security::vulns::Installed {
+                name: pkg.name().to_string(),
+                version: installed.version().to_string(),
+                source: installed.source_name().to_string(),
+                source_version: installed.source_version().to_string(),
+                candidate,
+            });
+        }
+        Ok(out)
+    }
+
+    fn compare_versions(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        // Not rust-apt's cmp_versions: it orders a version before its own
+        // extension ("1" after "1+a"), unlike dpkg.
+        crate::version::debian_vercmp(a, b)
+    }
+
     fn transact(
         &mut self,
         request: &crate::transaction::TransactionRequest,
@@ -345,7 +375,7 @@ impl PackageBackend for AptBackend {
             .max_by_key(|d| d.lines().count())
             .unwrap_or_default();
         let mut versions: Vec<Version<'_>> = pkg.versions().collect();
-        versions.sort_by(|a, b| rust_apt::util::cmp_versions(b.version(), a.version()));
+        versions.sort_by(|a, b| crate::version::debian_vercmp(b.version(), a.version()));
 
         Ok(Some(PackageInfo {
             name: pkg.fullname(true),

@@ -99,6 +99,34 @@ pub trait PackageBackend {
         Ok(false)
     }
 
+    /// The installed packages, as vulnerability advisories name them.
+    fn installed_for_audit(
+        &mut self,
+    ) -> Result<Vec<crate::security::vulns::Installed>, BackendError> {
+        Err(BackendError::Open(format!(
+            "the {} backend cannot list packages for an audit",
+            self.kind().as_str()
+        )))
+    }
+
+    /// Orders two versions as this distribution does.
+    fn compare_versions(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        crate::version::vercmp(a, b)
+    }
+
+    /// The installed packages `data` says are affected.
+    fn audit(
+        &mut self,
+        data: &crate::security::vulns::VulnData,
+    ) -> Result<Vec<crate::security::vulns::Finding>, BackendError> {
+        let installed = self.installed_for_audit()?;
+        Ok(crate::security::vulns::matching(
+            data,
+            &installed,
+            &|a, b| self.compare_versions(a, b),
+        ))
+    }
+
     /// Carries out a transaction, reporting progress and asking questions
     /// through `channel`. The caller has checked the privileges it needs.
     fn transact(

@@ -78,6 +78,10 @@ enum Task {
         #[arg(long)]
         offline: bool,
     },
+    /// Fetch the distribution's vulnerability advisories, match them
+    /// against the installed packages and write the count to the status
+    /// file
+    Scan,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -137,11 +141,12 @@ fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
 
-    if let Some(Work::Work {
-        task: Task::Refresh { offline },
-    }) = args.work
-    {
-        return refresh(&paths, &config, offline);
+    match args.work {
+        Some(Work::Work {
+            task: Task::Refresh { offline },
+        }) => return refresh(&paths, &config, offline),
+        Some(Work::Work { task: Task::Scan }) => return scan(paths, config),
+        None => {}
     }
     if args.stdio {
         return serve_stdio(paths, config);
@@ -207,6 +212,39 @@ fn serve_stdio(paths: Paths, config: Config) -> ExitCode {
     match omg::daemon::serve_stdio(&engine) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+fn scan(paths: Paths, config: Config) -> ExitCode {
+    let engine = match omg::daemon::engine_with_backend(paths, config, Mode::Stdio) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    match runtime.block_on(engine.audit(true)) {
+        Ok(omg::ipc::protocol::ResponseBody::Audit(report)) => {
+            if let Some(note) = &report.note {
+                log::warn!("{note}");
+            }
+            log::info!(
+                "{} installed packages affected by known vulnerabilities ({})",
+                report.findings.len(),
+                report.source
+            );
+            if report.note.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Ok(_) => fail("the scan answered something else"),
+        Err(e) => fail(e.message),
     }
 }
 

@@ -1,13 +1,96 @@
-//! `omg audit verify` and `omg audit log`: the hash-chained audit logs of
-//! the system (package transactions, in the system's data directory) and
-//! of this user (runtime installs and switches), checked or shown.
+//! `omg audit`: the installed packages known vulnerabilities affect (from
+//! the advisories omgd keeps), and `omg audit verify` / `omg audit log`:
+//! the hash-chained audit logs of the system (package transactions, in
+//! the system's data directory) and of this user (runtime installs and
+//! switches), checked or shown.
 
 use std::io::Write;
 
-use super::output::{self, Cell, NAME, Table};
-use super::{EXIT_FAILURE, EXIT_OK, Failure, print_json};
+use super::output::{self, Cell, NAME, Table, VERSION, WARN};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::audit::{AuditLog, Record};
 use crate::config::Paths;
+use crate::ipc::protocol::{RequestBody, ResponseBody};
+
+/// `omg audit [--refresh] [--json]`.
+pub async fn run_scan(session: &mut Session, refresh: bool, json: bool) -> Result<u8, Failure> {
+    let ResponseBody::Audit(report) = session.request(RequestBody::Audit { refresh }).await? else {
+        return Err(unexpected());
+    };
+    if json {
+        print_json(&report)?;
+        return Ok(EXIT_OK);
+    }
+    let now = crate::unix_now();
+    if let Some(note) = &report.note {
+        eprintln!("omg: {note}");
+    }
+    let mut out = anstream::stdout().lock();
+    writeln!(
+        out,
+        "advisories: {}, fetched {}",
+        report.source,
+        output::human_time(report.fetched_at, now)
+    )?;
+    if report.stale {
+        writeln!(
+            out,
+            "{WARN}the advisories are old: `omg audit --refresh` fetches them again{WARN:#}"
+        )?;
+    }
+    if report.findings.is_empty() {
+        writeln!(
+            out,
+            "no installed package is affected by a known vulnerability"
+        )?;
+        return Ok(EXIT_OK);
+    }
+    let table = Table {
+        headers: vec![
+            "PACKAGE",
+            "VERSION",
+            "SEVERITY",
+            "ADVISORIES",
+            "FIXED IN",
+            "UPGRADE",
+        ],
+        caps: vec![30, 24, 9, 50, 24, 8],
+        rows: report
+            .findings
+            .iter()
+            .map(|f| {
+                let ids: Vec<String> = f
+                    .advisories
+                    .iter()
+                    .map(|a| {
+                        if a.cves.is_empty() || a.cves == [a.id.clone()] {
+                            a.id.clone()
+                        } else {
+                            format!("{} ({})", a.id, a.cves.join(" "))
+                        }
+                    })
+                    .collect();
+                vec![
+                    Cell::new(&f.name, NAME),
+                    Cell::plain(&f.version),
+                    Cell::plain(f.severity.as_str()),
+                    Cell::plain(ids.join(", ")),
+                    Cell::new(f.fixed.as_deref().unwrap_or("not yet"), VERSION),
+                    Cell::plain(if f.fixable_now { "fixes" } else { "-" }),
+                ]
+            })
+            .collect(),
+    };
+    table.print(&mut out, output::terminal_width())?;
+    let fixable = report.findings.iter().filter(|f| f.fixable_now).count();
+    writeln!(
+        out,
+        "{} affected package{}; an upgrade available now fixes {fixable}",
+        report.findings.len(),
+        if report.findings.len() == 1 { "" } else { "s" }
+    )?;
+    Ok(EXIT_OK)
+}
 
 /// The logs to look at: the system's, and this user's when it is another
 /// file.

@@ -169,15 +169,23 @@ pub enum Command {
         #[arg(long, value_name = "K")]
         keyring: Option<std::path::PathBuf>,
     },
-    /// The audit logs: every package transaction and runtime change, each
-    /// line chained to the one before by its SHA-256
+    /// Installed packages affected by known vulnerabilities (the
+    /// distribution's security tracker); `verify` and `log` for the audit
+    /// logs of every package transaction and runtime change
     Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
     #[command(subcommand)]
-    pub action: AuditAction,
+    pub action: Option<AuditAction>,
+    /// Fetch the advisories now rather than use the last fetch
+    #[arg(long)]
+    pub refresh: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -641,8 +649,9 @@ pub fn run() -> ExitCode {
                 verify::run(&mut session, file, sig, keyring.as_deref()).await
             }
             Command::Audit(args) => match &args.action {
-                AuditAction::Verify { json } => audit::run_verify(*json),
-                AuditAction::Log { since, json } => audit::run_log(since.as_deref(), *json),
+                None => audit::run_scan(&mut session, args.refresh, args.json).await,
+                Some(AuditAction::Verify { json }) => audit::run_verify(*json),
+                Some(AuditAction::Log { since, json }) => audit::run_log(since.as_deref(), *json),
             },
             Command::Exec { spec, command } => runtime::run_exec(spec, command),
             Command::Status(args) => status::run(&mut session, args).await,

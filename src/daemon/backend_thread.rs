@@ -59,6 +59,10 @@ enum Work {
         Arc<TxChannel>,
         oneshot::Sender<Result<TransactionReport, TxError>>,
     ),
+    Audit(
+        Arc<crate::security::vulns::VulnData>,
+        oneshot::Sender<Result<Vec<crate::security::vulns::Finding>, BackendError>>,
+    ),
 }
 
 struct Job {
@@ -130,6 +134,9 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
                     Some(e) => Err(e),
                     None => Ok(planned),
                 });
+            }
+            Work::Audit(data, reply) => {
+                let _ = reply.send(backend.audit(&data));
             }
             Work::Transact(request, channel, reply) => {
                 let outcome = backend.transact(&request, &channel);
@@ -238,5 +245,14 @@ impl BackendHandle {
     ) -> Result<Option<PackageInfo>, BackendError> {
         self.run(fingerprint, |tx| Work::Info(name.to_string(), tx))
             .await
+    }
+
+    /// The installed packages `data` says are affected.
+    pub async fn audit(
+        &self,
+        data: Arc<crate::security::vulns::VulnData>,
+        fingerprint: &str,
+    ) -> Result<Vec<crate::security::vulns::Finding>, BackendError> {
+        self.run(fingerprint, |tx| Work::Audit(data, tx)).await
     }
 }

@@ -299,6 +299,7 @@ impl Engine {
                 validpgpkeys,
             } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
             RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
+            RequestBody::Audit { refresh } => self.audit(refresh).await,
             RequestBody::VerifyFile {
                 file,
                 signature,
@@ -371,6 +372,66 @@ impl Engine {
             }
             Err(e) => Err(self.transaction_error(e).await),
         }
+    }
+
+    /// The installed packages affected by known vulnerabilities, from the
+    /// advisories last fetched (fetched now with `refresh`, or when there
+    /// are none yet). The count goes into the status file.
+    pub async fn audit(&self, refresh: bool) -> Result<ResponseBody, WireError> {
+        use crate::security::{scan, vulns::AuditReport};
+        let backend = self.backend()?;
+        let config = &self.config.security;
+        let key = scan::key(self.kind, config).ok_or_else(|| {
+            WireError::new(
+                ErrorKind::InvalidRequest,
+                scan::ScanError::NoRelease.to_string(),
+            )
+        })?;
+        let stored = self.store.as_ref().and_then(|s| scan::load(s, &key));
+        let mut note = None;
+        let data = if refresh || stored.is_none() {
+            match scan::fetch(self.kind, config).await {
+                Ok(data) => {
+                    if let Some(store) = &self.store {
+                        scan::save(store, &data);
+                    }
+                    data
+                }
+                Err(e) => match stored {
+                    Some(old) => {
+                        note = Some(format!("{e}; using the advisories fetched before"));
+                        old
+                    }
+                    None => return Err(WireError::new(ErrorKind::Database, e.to_string())),
+                },
+            }
+        } else {
+            stored.unwrap_or_default()
+        };
+        let fingerprint = self.fingerprint()?;
+        let data = Arc::new(data);
+        let findings = backend.audit(data.clone(), &fingerprint).await?;
+        // The count prompts and widgets show.
+        let path = self.paths.status_file();
+        let old = status::read(&path);
+        let new = Status {
+            vulnerabilities: status::saturate(findings.len()),
+            ..old.unwrap_or_default()
+        };
+        if old != Some(new) {
+            match status::write(&path, &new) {
+                Ok(()) => self.status_written.notify_one(),
+                Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
+            }
+        }
+        let age = crate::unix_now().saturating_sub(data.fetched_at);
+        Ok(ResponseBody::Audit(AuditReport {
+            source: data.source.clone(),
+            fetched_at: data.fetched_at,
+            stale: age > config.max_age_secs,
+            findings,
+            note,
+        }))
     }
 
     /// Whether `caller` may do `action`. Only the system instance asks:

@@ -105,6 +105,11 @@ pub enum RequestBody {
     /// Install a runtime version into this user's versions (streams
     /// `Event` frames: steps and the download).
     RuntimeInstall(RuntimeInstallRequest),
+    /// The installed packages affected by known vulnerabilities; with
+    /// `refresh`, fetch the advisories first.
+    Audit {
+        refresh: bool,
+    },
     /// Check the detached OpenPGP signature `signature` of `file` against
     /// the keys in `keyring` (a file or a directory; absolute paths).
     VerifyFile {
@@ -187,6 +192,7 @@ pub enum ResponseBody {
     Verified {
         signer: String,
     },
+    Audit(crate::security::vulns::AuditReport),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

@@ -1,3 +1,7 @@
-//! Verifying what omg downloads and builds: OpenPGP signatures (`pgp`).
+//! Verifying what omg downloads and builds, and what is known about what
+//! is installed: OpenPGP signatures (`pgp`) and known vulnerabilities of
+//! distribution packages (`vulns`), fetched and kept by `scan`.
 
 pub mod pgp;
+pub mod scan;
+pub mod vulns;

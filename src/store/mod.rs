@@ -30,6 +30,10 @@ pub const AUR_CACHE: TableDefinition<&str, &[u8]> = TableDefinition::new("aur_ca
 /// time fetched, the index as served).
 pub const RUNTIME_INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("runtime_index");
 
+/// Vulnerability data as last fetched, by source (`alsa`,
+/// `debian:<release>`): the parsed advisories with their fetch time.
+pub const VULNS: TableDefinition<&str, &[u8]> = TableDefinition::new("vulns");
+
 /// The database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
