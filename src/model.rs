@@ -161,6 +161,17 @@ pub struct PackageInfo {
     /// Needed to run its tests while building (AUR packages).
     #[serde(default)]
     pub check_depends: Vec<String>,
+    /// Whether the version shown comes signed by a key the package
+    /// manager trusts (apt: an authenticated repository; pacman: a
+    /// repository whose SigLevel requires package signatures, or a
+    /// signed package); `None` when it cannot be told (installed only).
+    #[serde(default)]
+    pub signed: Option<bool>,
+    /// The security grade (`omg info`), and why.
+    #[serde(default)]
+    pub grade: Option<crate::security::grade::Grade>,
+    #[serde(default)]
+    pub grade_reason: Option<String>,
 }
 
 /// An optional dependency (pacman's `optdepends`).

@@ -66,6 +66,10 @@ fn installed_packages_are_matched_against_the_avg_list() {
     assert_eq!(findings[1]["advisories"][0]["id"], "AVG-708");
     assert_eq!(findings[1]["fixed"], "2.6.1-1");
     assert_eq!(findings[1]["fixable_now"], false);
+    let info = env.json(&["info", "squid", "--json"]);
+    assert_eq!(info[0]["grade"], "risk", "{info}");
+    let info = env.json(&["info", "wireshark-qt", "--json"]);
+    assert_ne!(info[0]["grade"], "risk", "{info}");
 
     // The repository gets the fixed wireshark-cli.
     root.publish(&[Spec::new("wireshark-cli", "2.6.1-1", "network analyzer")]);

@@ -61,6 +61,16 @@ fn installed_packages_are_matched_by_source_and_release() {
     );
     let status = omg_status::read(&env.runtime_dir().join("status.bin")).unwrap();
     assert_eq!(status.vulnerabilities, 2);
+    // Its grade says so too.
+    let info = env.json(&["info", "sope", "--json"]);
+    assert_eq!(info[0]["grade"], "risk", "{info}");
+    assert!(
+        info[0]["grade_reason"]
+            .as_str()
+            .unwrap()
+            .contains("CVE-2025-53603"),
+        "{info}"
+    );
 
     // The repository gets the fix: an upgrade would fix it now.
     root.add("sope", "5.8.0-1+deb12u1", "");

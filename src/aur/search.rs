@@ -183,5 +183,8 @@ pub fn info(pkg: &AurPackage, installed: Option<(String, Option<String>)>) -> Pa
         aur: Some(meta(pkg)),
         make_depends: pkg.make_depends.clone(),
         check_depends: pkg.check_depends.clone(),
+        signed: Some(false),
+        grade: None,
+        grade_reason: None,
     }
 }

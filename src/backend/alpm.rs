@@ -278,6 +278,14 @@ impl PackageBackend for AlpmBackend {
 
     fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError> {
         let hold = self.conf.hold_pkg.clone();
+        // Repositories whose packages must carry a valid signature.
+        let signing: Vec<String> = self
+            .conf
+            .repos
+            .iter()
+            .filter(|r| r.sig_level.package.check == Check::Required)
+            .map(|r| r.name.clone())
+            .collect();
         let handle = self.handle()?;
         let local = handle.localdb();
         let (repo, pkg_name) = match name.split_once('/') {
@@ -368,6 +376,11 @@ impl PackageBackend for AlpmBackend {
                 .and_then(|l| l.install_date())
                 .and_then(time),
             validation: installed.as_ref().map(validation).unwrap_or_default(),
+            signed: candidate
+                .as_ref()
+                .map(|(repo, pkg)| signing.contains(repo) || pkg.base64_sig().is_some()),
+            grade: None,
+            grade_reason: None,
             aur: None,
             make_depends: Vec::new(),
             check_depends: Vec::new(),

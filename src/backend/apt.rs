@@ -425,6 +425,12 @@ impl PackageBackend for AptBackend {
             build_date: None,
             install_date: None,
             validation: Vec::new(),
+            signed: shown
+                .package_files()
+                .find(|f| f.is_downloadable())
+                .map(|f| f.index_file().is_trusted()),
+            grade: None,
+            grade_reason: None,
             aur: None,
             make_depends: Vec::new(),
             check_depends: Vec::new(),

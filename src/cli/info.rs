@@ -64,6 +64,10 @@ fn print(out: &mut impl Write, info: &PackageInfo) -> std::io::Result<()> {
     };
     f.line(out, "Install Reason", reason)?;
     f.line(out, "Repository", &info.repository)?;
+    if let Some(grade) = info.grade {
+        let why = info.grade_reason.as_deref().unwrap_or_default();
+        f.line(out, "Security", &format!("{} ({why})", grade.as_str()))?;
+    }
     f.line(out, "Architecture", &info.architecture)?;
     let arch_style = info.packager.is_some() || info.build_date.is_some();
     if info.aur.is_some() {

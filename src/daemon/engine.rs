@@ -279,7 +279,7 @@ impl Engine {
             RequestBody::Info { name } => self
                 .info(&name)
                 .await
-                .map(|i| ResponseBody::Info(Box::new(i))),
+                .map(|i| ResponseBody::Info(Box::new(self.grade(i)))),
             RequestBody::DaemonStatus => Ok(ResponseBody::Daemon(self.daemon_status())),
             RequestBody::Reload => {
                 self.cache.invalidate_all();
@@ -1131,6 +1131,42 @@ impl Engine {
                 Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
             }
         }
+    }
+
+    /// Sets `info`'s security grade from its signature, origin and the
+    /// vulnerability data last fetched.
+    fn grade(&self, mut info: PackageInfo) -> PackageInfo {
+        use crate::security::{grade, scan, vulns};
+        let data = scan::key(self.kind, &self.config.security)
+            .and_then(|key| scan::load(self.store.as_ref()?, &key));
+        let affecting = match &data {
+            Some(data) => {
+                // Debian's advisories name source packages and versions.
+                let (name, version) = match self.kind {
+                    BackendKind::Apt => (
+                        info.source.clone().unwrap_or_else(|| info.name.clone()),
+                        info.version.clone(),
+                    ),
+                    BackendKind::Alpm => (info.name.clone(), info.version.clone()),
+                };
+                let cmp = |a: &str, b: &str| match self.kind {
+                    BackendKind::Apt => crate::version::debian_vercmp(a, b),
+                    BackendKind::Alpm => crate::version::vercmp(a, b),
+                };
+                let bare = name.split_whitespace().next().unwrap_or(&name).to_string();
+                vulns::affecting(data, &bare, &version, &cmp)
+            }
+            None => Vec::new(),
+        };
+        let (grade, reason) = grade::grade(&grade::Facts {
+            signed: info.signed,
+            aur: info.aur.is_some(),
+            provenance: false,
+            affecting: &affecting,
+        });
+        info.grade = Some(grade);
+        info.grade_reason = Some(reason);
+        info
     }
 
     async fn info(&self, name: &str) -> Result<PackageInfo, WireError> {

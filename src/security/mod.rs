@@ -2,6 +2,7 @@
 //! is installed: OpenPGP signatures (`pgp`) and known vulnerabilities of
 //! distribution packages (`vulns`), fetched and kept by `scan`.
 
+pub mod grade;
 pub mod pgp;
 pub mod scan;
 pub mod vulns;

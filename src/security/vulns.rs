@@ -242,6 +242,28 @@ pub fn parse_debian_tracker(
     Ok(data)
 }
 
+/// The advisories in `data` for `name` that affect `version`.
+pub fn affecting(
+    data: &VulnData,
+    name: &str,
+    version: &str,
+    cmp: &dyn Fn(&str, &str) -> Ordering,
+) -> Vec<Advisory> {
+    data.packages
+        .get(name)
+        .map(|all| {
+            all.iter()
+                .filter(|a| {
+                    a.fixed
+                        .as_deref()
+                        .is_none_or(|f| cmp(version, f) == Ordering::Less)
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The installed packages `data` says are affected, worst first. `cmp`
 /// orders versions as the distribution does.
 pub fn matching(
