@@ -52,6 +52,8 @@ pub struct TransactionOptions {
     /// The system instance may have polkit ask the user to authenticate
     /// (through their agent).
     pub interactive: bool,
+    /// Install even what policy.toml forbids (recorded in the audit log).
+    pub override_policy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,6 +92,28 @@ pub async fn run_scan(session: &mut Session, refresh: bool, json: bool) -> Resul
     Ok(EXIT_OK)
 }
 
+/// `omg policy check [--json]`: exit 1 when something breaks a rule.
+pub async fn run_policy_check(session: &mut Session, json: bool) -> Result<u8, Failure> {
+    let ResponseBody::PolicyCheck(violations) = session.request(RequestBody::PolicyCheck).await?
+    else {
+        return Err(unexpected());
+    };
+    if json {
+        print_json(&violations)?;
+    } else if violations.is_empty() {
+        println!("every installed package complies with the policy");
+    } else {
+        for v in &violations {
+            println!("{v}");
+        }
+    }
+    Ok(if violations.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
 /// The logs to look at: the system's, and this user's when it is another
 /// file.
 fn logs() -> Vec<(&'static str, AuditLog)> {

@@ -169,10 +169,29 @@ pub enum Command {
         #[arg(long, value_name = "K")]
         keyring: Option<std::path::PathBuf>,
     },
+    /// Check the installed packages against policy.toml (the system's and
+    /// yours)
+    Policy(PolicyArgs),
     /// Installed packages affected by known vulnerabilities (the
     /// distribution's security tracker); `verify` and `log` for the audit
     /// logs of every package transaction and runtime change
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub action: PolicyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// List the installed packages that break a rule (exit 1 if any)
+    Check {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +342,9 @@ pub struct InstallArgs {
     /// Debian: only download the packages into apt's archive cache
     #[arg(long)]
     pub download_only: bool,
+    /// Install even what policy.toml forbids (recorded in the audit log)
+    #[arg(long)]
+    pub override_policy: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -648,6 +670,9 @@ pub fn run() -> ExitCode {
             Command::Verify { file, sig, keyring } => {
                 verify::run(&mut session, file, sig, keyring.as_deref()).await
             }
+            Command::Policy(args) => match &args.action {
+                PolicyAction::Check { json } => audit::run_policy_check(&mut session, *json).await,
+            },
             Command::Audit(args) => match &args.action {
                 None => audit::run_scan(&mut session, args.refresh, args.json).await,
                 Some(AuditAction::Verify { json }) => audit::run_verify(*json),
@@ -688,6 +713,7 @@ pub fn run() -> ExitCode {
                     needed: args.needed,
                     refresh: args.refresh,
                     download_only: args.download_only,
+                    override_policy: args.override_policy,
                     ..TransactionOptions::default()
                 };
                 let extra = aur::AurOptions {

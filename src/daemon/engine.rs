@@ -300,6 +300,7 @@ impl Engine {
             } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
             RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             RequestBody::Audit { refresh } => self.audit(refresh).await,
+            RequestBody::PolicyCheck => self.policy_check().await,
             RequestBody::VerifyFile {
                 file,
                 signature,
@@ -336,6 +337,39 @@ impl Engine {
         if request.changes_system() {
             self.authorize(caller, action_of(&request), request.options.interactive)
                 .await?;
+        }
+        let violations = self.policy_violations(&request).await?;
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            if !request.options.override_policy {
+                return Err(WireError::new(
+                    ErrorKind::PolicyDenied,
+                    format!(
+                        "the policy forbids this install (--override-policy installs anyway):\n  {}",
+                        list.join("\n  ")
+                    ),
+                ));
+            }
+            if !request.options.dry_run {
+                let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
+                let entry = crate::audit::Entry {
+                    user: caller.user(),
+                    action: "policy-override".into(),
+                    subject: violations
+                        .iter()
+                        .map(|v| v.package.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    details: serde_json::json!({ "violations": list }),
+                };
+                if let Err(e) = log.append(entry) {
+                    warn!("audit log: {e}");
+                }
+            }
+            channel.message(
+                crate::transaction::Level::Warning,
+                format!("installing against the policy: {}", list.join("; ")),
+            );
         }
         // One transaction at a time; the next waits, and says so.
         let _one_at_a_time = match self.transacting.try_lock() {
@@ -630,6 +664,7 @@ impl Engine {
     async fn aur_plan(&self, targets: Vec<String>) -> Result<ResponseBody, WireError> {
         use crate::aur::resolve::{Records, Resolution, ResolveError};
         let aur = self.aur_or_unsupported()?;
+        let aur_allowed = self.policy()?.aur_allowed();
         let backend = self.backend()?;
         let fingerprint = self.fingerprint()?;
         let mut records = Records::new();
@@ -639,7 +674,12 @@ impl Engine {
                 .resolve(targets.clone(), records.clone(), &fingerprint)
                 .await?;
             match round {
-                Ok(Resolution::Done(plan)) => return Ok(ResponseBody::AurPlan(plan)),
+                Ok(Resolution::Done(plan)) => {
+                    if let (false, Err(v)) = (plan.builds.is_empty(), &aur_allowed) {
+                        return Err(WireError::new(ErrorKind::PolicyDenied, v.to_string()));
+                    }
+                    return Ok(ResponseBody::AurPlan(plan));
+                }
                 Ok(Resolution::NeedRecords(names)) => {
                     let found = aur
                         .info(&names)
@@ -1135,7 +1175,15 @@ impl Engine {
 
     /// Sets `info`'s security grade from its signature, origin and the
     /// vulnerability data last fetched.
-    fn grade(&self, mut info: PackageInfo) -> PackageInfo {
+    fn grade(&self, info: PackageInfo) -> PackageInfo {
+        self.assess(info).0
+    }
+
+    /// `info` with its grade, and the advisories affecting its version.
+    fn assess(
+        &self,
+        mut info: PackageInfo,
+    ) -> (PackageInfo, Vec<crate::security::vulns::Advisory>) {
         use crate::security::{grade, scan, vulns};
         let data = scan::key(self.kind, &self.config.security)
             .and_then(|key| scan::load(self.store.as_ref()?, &key));
@@ -1166,7 +1214,103 @@ impl Engine {
         });
         info.grade = Some(grade);
         info.grade_reason = Some(reason);
-        info
+        (info, affecting)
+    }
+
+    /// The policies in force: the system's and this instance's.
+    fn policy(&self) -> Result<crate::security::policy::Policy, WireError> {
+        crate::security::policy::Policy::load(
+            &Paths::system().config_dir.join("policy.toml"),
+            &self.paths.config_dir.join("policy.toml"),
+        )
+        .map_err(|e| WireError::new(ErrorKind::PolicyDenied, e.to_string()))
+    }
+
+    /// The rules the install targets of `request` break.
+    async fn policy_violations(
+        &self,
+        request: &TransactionRequest,
+    ) -> Result<Vec<crate::security::policy::Violation>, WireError> {
+        use crate::security::policy::Candidate;
+        use crate::transaction::TransactionAction;
+        let TransactionAction::Install { targets } = &request.action else {
+            return Ok(Vec::new());
+        };
+        let policy = self.policy()?;
+        if policy == crate::security::policy::Policy::default() {
+            return Ok(Vec::new());
+        }
+        let mut violations = Vec::new();
+        for target in targets {
+            let local_file = target.ends_with(".deb") || target.contains(".pkg.tar");
+            let (name, grade, licenses, worst) = if local_file {
+                let name = std::path::Path::new(target)
+                    .file_name()
+                    .map_or(target.clone(), |n| n.to_string_lossy().into_owned());
+                (
+                    name,
+                    crate::security::grade::Grade::Community,
+                    Vec::new(),
+                    None,
+                )
+            } else {
+                let Ok(info) = self.info(target).await else {
+                    // Unknown targets are the transaction's to report.
+                    continue;
+                };
+                let (info, affecting) = self.assess(info);
+                let worst = affecting.iter().map(|a| a.severity).max();
+                (
+                    info.name.clone(),
+                    info.grade
+                        .unwrap_or(crate::security::grade::Grade::Community),
+                    info.licenses.clone(),
+                    worst,
+                )
+            };
+            violations.extend(policy.check(&Candidate {
+                name: &name,
+                grade,
+                aur: false,
+                licenses: &licenses,
+                worst,
+            }));
+        }
+        Ok(violations)
+    }
+
+    /// `omg policy check`: installed packages against the policies, from
+    /// the index and the vulnerability data last fetched. Installed
+    /// packages no repository offers count as COMMUNITY, affected ones as
+    /// RISK, the rest as VERIFIED (a repository authenticated them).
+    async fn policy_check(&self) -> Result<ResponseBody, WireError> {
+        use crate::security::grade::Grade;
+        use crate::security::policy::Candidate;
+        let policy = self.policy()?;
+        let current = self.index().await?;
+        let findings = match self.audit(false).await {
+            Ok(ResponseBody::Audit(report)) => report.findings,
+            _ => Vec::new(),
+        };
+        let mut violations = Vec::new();
+        for record in current.index.iter().filter(|p| p.is_installed()) {
+            let name = record.name;
+            let finding = findings.iter().find(|f| f.name == name);
+            let foreign = record.repository == "local" || record.repository == "aur";
+            let grade = match (finding, foreign) {
+                (Some(_), _) => Grade::Risk,
+                (None, true) => Grade::Community,
+                (None, false) => Grade::Verified,
+            };
+            violations.extend(policy.check(&Candidate {
+                name,
+                grade,
+                aur: foreign && self.kind == BackendKind::Alpm,
+                licenses: &[],
+                worst: finding.map(|f| f.severity),
+            }));
+        }
+        Ok(ResponseBody::PolicyCheck(violations))
     }
 
     async fn info(&self, name: &str) -> Result<PackageInfo, WireError> {

@@ -110,6 +110,8 @@ pub enum RequestBody {
     Audit {
         refresh: bool,
     },
+    /// The installed packages that break policy.toml.
+    PolicyCheck,
     /// Check the detached OpenPGP signature `signature` of `file` against
     /// the keys in `keyring` (a file or a directory; absolute paths).
     VerifyFile {
@@ -193,6 +195,7 @@ pub enum ResponseBody {
         signer: String,
     },
     Audit(crate::security::vulns::AuditReport),
+    PolicyCheck(Vec<crate::security::policy::Violation>),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.
@@ -226,6 +229,8 @@ pub enum ErrorKind {
     Verification,
     /// polkit (or the instance's rules) does not allow this caller to.
     NotAuthorized,
+    /// policy.toml forbids it.
+    PolicyDenied,
     /// Anything else.
     Internal,
 }

@@ -4,5 +4,6 @@
 
 pub mod grade;
 pub mod pgp;
+pub mod policy;
 pub mod scan;
 pub mod vulns;
