@@ -25,6 +25,10 @@ packages=(
     apt dpkg
     # systemd-analyze verify and systemd-socket-activate for the daemon tests
     systemd
+    # D-Bus and polkit for real in the tests (private buses, gdbus, polkitd)
+    dbus libglib2.0-bin polkitd
+    # the SBOM tests validate with the CycloneDX and SPDX reference tools
+    python3 python3-venv
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(hyperfine)
@@ -58,4 +62,13 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     echo "==> cargo install cargo-nextest"
     cargo install cargo-nextest --locked
+fi
+
+# The CycloneDX and SPDX validators the SBOM tests use, in a venv of their
+# own (from PyPI).
+venv=/opt/omg-test-venv
+if ! "$venv/bin/python" -c "import cyclonedx.validation.json, spdx_tools" >/dev/null 2>&1; then
+    echo "==> python validators into $venv"
+    sudo_if_needed /usr/bin/python3 -m venv "$venv"
+    sudo_if_needed "$venv/bin/pip" install -q "cyclonedx-python-lib[json-validation]" spdx-tools
 fi

@@ -12,6 +12,7 @@ pub mod output;
 mod progress;
 mod runtime;
 mod rustup;
+mod sbom;
 mod search;
 mod status;
 mod transaction;
@@ -215,6 +216,15 @@ pub enum AuditAction {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// A software bill of materials of the installed packages and runtimes
+    Sbom {
+        /// cyclonedx (CycloneDX 1.5 JSON) or spdx (SPDX 2.3 JSON)
+        #[arg(long, default_value = "cyclonedx", value_parser = ["cyclonedx", "spdx"])]
+        format: String,
+        /// Include the known vulnerabilities (CycloneDX)
+        #[arg(long)]
+        vulns: bool,
     },
     /// Show what the audit logs recorded
     Log {
@@ -676,6 +686,9 @@ pub fn run() -> ExitCode {
             Command::Audit(args) => match &args.action {
                 None => audit::run_scan(&mut session, args.refresh, args.json).await,
                 Some(AuditAction::Verify { json }) => audit::run_verify(*json),
+                Some(AuditAction::Sbom { format, vulns }) => {
+                    sbom::run(&mut session, format, *vulns).await
+                }
                 Some(AuditAction::Log { since, json }) => audit::run_log(since.as_deref(), *json),
             },
             Command::Exec { spec, command } => runtime::run_exec(spec, command),
