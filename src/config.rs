@@ -81,8 +81,12 @@ pub struct SecurityConfig {
     /// The Debian release to match (default: VERSION_CODENAME in
     /// /etc/os-release).
     pub debian_release: Option<String>,
-    /// Data older than this (seconds) is reported as stale.
+    /// Data older than this (seconds) is reported as stale (and OSV
+    /// answers are asked again).
     pub max_age_secs: u64,
+    /// OSV's API (or `$OMG_OSV_URL`), for project dependencies and Go
+    /// toolchains.
+    pub osv_url: String,
 }
 
 impl Default for SecurityConfig {
@@ -92,6 +96,7 @@ impl Default for SecurityConfig {
             debian_tracker_url: "https://security-tracker.debian.org/tracker/data/json".into(),
             debian_release: None,
             max_age_secs: 2 * 86_400,
+            osv_url: "https://api.osv.dev".into(),
         }
     }
 }
@@ -103,6 +108,10 @@ impl SecurityConfig {
 
     pub fn debian_tracker_url(&self) -> String {
         env_or("OMG_DEBIAN_TRACKER_URL", &self.debian_tracker_url)
+    }
+
+    pub fn osv_url(&self) -> String {
+        env_or("OMG_OSV_URL", &self.osv_url)
     }
 
     /// The Debian release codename advisories are matched for.

@@ -92,6 +92,144 @@ pub async fn run_scan(session: &mut Session, refresh: bool, json: bool) -> Resul
     Ok(EXIT_OK)
 }
 
+/// `omg audit project [DIR]`: the pinned dependencies of the project's
+/// lockfiles, and the Go toolchains omg installed, against OSV.
+pub async fn run_project(
+    session: &mut Session,
+    dir: Option<&std::path::Path>,
+    refresh: bool,
+    json: bool,
+) -> Result<u8, Failure> {
+    use crate::security::{lockfiles, osv::Query};
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::current_dir().map_err(|e| {
+            Failure::new(
+                format!("cannot tell the current directory: {e}"),
+                EXIT_FAILURE,
+            )
+        })?,
+    };
+    let (mut pins, problems) = lockfiles::read_dir(&dir);
+    for p in &problems {
+        eprintln!("omg: {p}");
+    }
+    // Go toolchains: OSV tracks the standard library as Go/stdlib.
+    if let Ok(paths) = Paths::user() {
+        let versions = crate::runtime::versions_dir(&paths);
+        for v in super::runtime::installed(&versions, crate::runtime::version_file::Runtime::Go) {
+            pins.push((
+                Query {
+                    ecosystem: "Go".into(),
+                    name: "stdlib".into(),
+                    version: v.clone(),
+                },
+                versions.join("go").join(v),
+            ));
+        }
+    }
+    if pins.is_empty() {
+        return Err(Failure::new(
+            format!(
+                "nothing to check in {}: no {} here, and no Go toolchain installed",
+                dir.display(),
+                lockfiles::NAMES.join(", ")
+            ),
+            EXIT_FAILURE,
+        ));
+    }
+    let queries: Vec<Query> = pins.iter().map(|(q, _)| q.clone()).collect();
+    let ResponseBody::Osv(report) = session
+        .request(RequestBody::Osv { queries, refresh })
+        .await?
+    else {
+        return Err(unexpected());
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = report
+            .findings
+            .iter()
+            .map(|f| {
+                let files: Vec<String> = pins
+                    .iter()
+                    .filter(|(q, _)| *q == f.query)
+                    .map(|(_, p)| p.display().to_string())
+                    .collect();
+                serde_json::json!({
+                    "ecosystem": f.query.ecosystem,
+                    "name": f.query.name,
+                    "version": f.query.version,
+                    "files": files,
+                    "vulns": f.vulns,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "checked": pins.len(),
+            "fetched_at": report.fetched_at,
+            "note": report.note,
+            "findings": rows,
+        }))?;
+        return Ok(EXIT_OK);
+    }
+    if let Some(note) = &report.note {
+        eprintln!("omg: {note}");
+    }
+    let mut out = anstream::stdout().lock();
+    if report.findings.is_empty() {
+        writeln!(
+            out,
+            "none of the {} pinned versions is affected by a known vulnerability",
+            pins.len()
+        )?;
+        return Ok(EXIT_OK);
+    }
+    let table = Table {
+        headers: vec![
+            "ECOSYSTEM",
+            "PACKAGE",
+            "VERSION",
+            "VULNERABILITY",
+            "SEVERITY",
+            "FIXED IN",
+        ],
+        caps: vec![10, 40, 16, 40, 9, 16],
+        rows: report
+            .findings
+            .iter()
+            .flat_map(|f| {
+                f.vulns.iter().map(move |v| {
+                    let id = match v.aliases.iter().find(|a| a.starts_with("CVE-")) {
+                        Some(cve) => format!("{} ({cve})", v.id),
+                        None => v.id.clone(),
+                    };
+                    vec![
+                        Cell::plain(&f.query.ecosystem),
+                        Cell::new(&f.query.name, NAME),
+                        Cell::plain(&f.query.version),
+                        Cell::plain(id),
+                        Cell::plain(if v.severity.is_empty() {
+                            "-"
+                        } else {
+                            &v.severity
+                        }),
+                        Cell::new(v.fixed.as_deref().unwrap_or("-"), VERSION),
+                    ]
+                })
+            })
+            .collect(),
+    };
+    table.print(&mut out, output::terminal_width())?;
+    writeln!(
+        out,
+        "{} of {} pinned versions affected (OSV, answers from {})",
+        report.findings.len(),
+        pins.len(),
+        output::human_time(report.fetched_at, crate::unix_now())
+    )?;
+    Ok(EXIT_OK)
+}
+
 /// `omg policy check [--json]`: exit 1 when something breaks a rule.
 pub async fn run_policy_check(session: &mut Session, json: bool) -> Result<u8, Failure> {
     let ResponseBody::PolicyCheck(violations) = session.request(RequestBody::PolicyCheck).await?

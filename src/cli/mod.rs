@@ -217,6 +217,19 @@ pub enum AuditAction {
         #[arg(long)]
         json: bool,
     },
+    /// The pinned dependencies of a project's lockfiles (package-lock.json,
+    /// Cargo.lock, poetry.lock, requirements.txt, go.sum) and the Go
+    /// toolchains omg installed, against OSV
+    Project {
+        /// The project directory (default: here)
+        dir: Option<std::path::PathBuf>,
+        /// Ask OSV again rather than use answers kept from before
+        #[arg(long)]
+        refresh: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// A software bill of materials of the installed packages and runtimes
     Sbom {
         /// cyclonedx (CycloneDX 1.5 JSON) or spdx (SPDX 2.3 JSON)
@@ -686,6 +699,9 @@ pub fn run() -> ExitCode {
             Command::Audit(args) => match &args.action {
                 None => audit::run_scan(&mut session, args.refresh, args.json).await,
                 Some(AuditAction::Verify { json }) => audit::run_verify(*json),
+                Some(AuditAction::Project { dir, refresh, json }) => {
+                    audit::run_project(&mut session, dir.as_deref(), *refresh, *json).await
+                }
                 Some(AuditAction::Sbom { format, vulns }) => {
                     sbom::run(&mut session, format, *vulns).await
                 }

@@ -301,6 +301,19 @@ impl Engine {
             RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             RequestBody::Audit { refresh } => self.audit(refresh).await,
             RequestBody::PolicyCheck => self.policy_check().await,
+            RequestBody::Osv { queries, refresh } => {
+                let config = &self.config.security;
+                crate::security::osv::lookup(
+                    &config.osv_url(),
+                    &queries,
+                    self.store.as_ref(),
+                    refresh,
+                    config.max_age_secs,
+                )
+                .await
+                .map(ResponseBody::Osv)
+                .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))
+            }
             RequestBody::VerifyFile {
                 file,
                 signature,

@@ -112,6 +112,11 @@ pub enum RequestBody {
     },
     /// The installed packages that break policy.toml.
     PolicyCheck,
+    /// What OSV knows about these package versions.
+    Osv {
+        queries: Vec<crate::security::osv::Query>,
+        refresh: bool,
+    },
     /// Check the detached OpenPGP signature `signature` of `file` against
     /// the keys in `keyring` (a file or a directory; absolute paths).
     VerifyFile {
@@ -196,6 +201,7 @@ pub enum ResponseBody {
     },
     Audit(crate::security::vulns::AuditReport),
     PolicyCheck(Vec<crate::security::policy::Violation>),
+    Osv(crate::security::osv::OsvReport),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

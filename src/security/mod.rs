@@ -3,6 +3,8 @@
 //! distribution packages (`vulns`), fetched and kept by `scan`.
 
 pub mod grade;
+pub mod lockfiles;
+pub mod osv;
 pub mod pgp;
 pub mod policy;
 pub mod scan;

@@ -15,6 +15,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// Header names (lower case) and values.
     pub headers: Vec<(String, String)>,
+    /// The body (for POST), as long as Content-Length says.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -125,6 +127,15 @@ impl HttpServer {
                             }
                         }
                     }
+                    let length: usize = headers
+                        .iter()
+                        .find(|(k, _)| k == "content-length")
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0; length];
+                    if length > 0 && std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                        return;
+                    }
                     let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
                     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
                     let request = Request {
@@ -138,6 +149,7 @@ impl HttpServer {
                             })
                             .collect(),
                         headers,
+                        body,
                     };
                     counter.fetch_add(1, Ordering::SeqCst);
                     match handler(&request) {

@@ -1,0 +1,371 @@
+//! Vulnerabilities of language packages and toolchains from OSV
+//! (`POST /v1/querybatch`, then `GET /v1/vulns/<id>` for the details),
+//! with every answer kept in the store with its fetch time so a later
+//! audit works offline from it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, VULNS};
+
+/// One package version to ask about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Query {
+    /// OSV's ecosystem name: `npm`, `crates.io`, `PyPI`, `Go`.
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// One vulnerability, as much as OSV says of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsvVuln {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    /// `low`, `moderate`/`medium`, `high`, `critical` as the database
+    /// rates it, or empty.
+    pub severity: String,
+    /// The first fixed version after the queried one, for this package.
+    pub fixed: Option<String>,
+}
+
+/// A package version and what affects it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsvFinding {
+    pub query: Query,
+    pub vulns: Vec<OsvVuln>,
+}
+
+/// The outcome of a lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsvReport {
+    /// Only the affected package versions.
+    pub findings: Vec<OsvFinding>,
+    /// The oldest answer used (Unix time).
+    pub fetched_at: u64,
+    /// Something the user should know (answers from the store because
+    /// OSV could not be reached).
+    pub note: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OsvError {
+    #[error("cannot ask OSV ({url}): {message}")]
+    Fetch { url: String, message: String },
+}
+
+/// Queries per request, as OSV allows.
+const BATCH: usize = 1000;
+
+fn store_key(q: &Query) -> String {
+    format!("osv:q:{}:{}@{}", q.ecosystem, q.name, q.version)
+}
+
+fn load<T: for<'de> Deserialize<'de>>(store: Option<&Store>, key: &str) -> Option<(u64, T)> {
+    store?
+        .with_blob(VULNS, key, |b| serde_json::from_slice(b?).ok())
+        .ok()
+        .flatten()
+}
+
+fn save<T: Serialize>(store: Option<&Store>, key: &str, value: &(u64, T)) {
+    if let Some(store) = store
+        && let Ok(bytes) = serde_json::to_vec(value)
+        && let Err(e) = store.put_blob(VULNS, key, &bytes)
+    {
+        log::warn!("cannot keep an OSV answer: {e}");
+    }
+}
+
+/// The fixed version for `package` after `version` in an OSV record's
+/// `affected` ranges (the lowest one listed, when there are several).
+fn fixed_for(record: &serde_json::Value, query: &Query) -> Option<String> {
+    let mut fixed: Vec<String> = Vec::new();
+    for affected in record["affected"].as_array()? {
+        let package = &affected["package"];
+        if package["name"].as_str() != Some(query.name.as_str())
+            || !package["ecosystem"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&query.ecosystem))
+        {
+            continue;
+        }
+        for range in affected["ranges"].as_array().into_iter().flatten() {
+            for event in range["events"].as_array().into_iter().flatten() {
+                if let Some(v) = event["fixed"].as_str() {
+                    fixed.push(v.to_string());
+                }
+            }
+        }
+    }
+    fixed.sort_by(|a, b| crate::version::vercmp(a, b));
+    fixed
+        .iter()
+        .find(|f| crate::version::vercmp(f, &query.version) == std::cmp::Ordering::Greater)
+        .or(fixed.last())
+        .cloned()
+}
+
+/// Reads an OSV record into what an audit shows.
+pub fn parse_record(record: &serde_json::Value, query: &Query) -> OsvVuln {
+    let severity = record["database_specific"]["severity"]
+        .as_str()
+        .map(str::to_lowercase)
+        .or_else(|| {
+            record["affected"].as_array()?.iter().find_map(|a| {
+                a["database_specific"]["severity"]
+                    .as_str()
+                    .map(str::to_lowercase)
+            })
+        })
+        .unwrap_or_default();
+    let summary = record["summary"]
+        .as_str()
+        .or_else(|| record["details"].as_str())
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(160)
+        .collect();
+    OsvVuln {
+        id: record["id"].as_str().unwrap_or_default().to_string(),
+        aliases: record["aliases"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        summary,
+        severity,
+        fixed: fixed_for(record, query),
+    }
+}
+
+/// Asks OSV about `queries` (answers kept less than `max_age` seconds
+/// are taken from the store unless `refresh`); falls back to kept answers
+/// of any age when OSV cannot be reached.
+pub async fn lookup(
+    base: &str,
+    queries: &[Query],
+    store: Option<&Store>,
+    refresh: bool,
+    max_age: u64,
+) -> Result<OsvReport, OsvError> {
+    let now = crate::unix_now();
+    let base = base.trim_end_matches('/');
+    let mut unique: Vec<Query> = queries.to_vec();
+    unique.sort();
+    unique.dedup();
+    let mut answers: Vec<(Query, u64, Vec<String>)> = Vec::new();
+    let mut ask: Vec<Query> = Vec::new();
+    for q in unique {
+        match load::<Vec<String>>(store, &store_key(&q)) {
+            Some((at, ids)) if !refresh && now.saturating_sub(at) <= max_age => {
+                answers.push((q, at, ids))
+            }
+            _ => ask.push(q),
+        }
+    }
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| OsvError::Fetch {
+            url: base.into(),
+            message: e.to_string(),
+        })?;
+    let mut note = None;
+    for chunk in ask.chunks(BATCH) {
+        match query_batch(&client, base, chunk).await {
+            Ok(ids) => {
+                for (q, ids) in chunk.iter().zip(ids) {
+                    save(store, &store_key(q), &(now, ids.clone()));
+                    answers.push((q.clone(), now, ids));
+                }
+            }
+            Err(e) => {
+                let mut missing = 0;
+                for q in chunk {
+                    match load::<Vec<String>>(store, &store_key(q)) {
+                        Some((at, ids)) => answers.push((q.clone(), at, ids)),
+                        None => missing += 1,
+                    }
+                }
+                if missing > 0 && answers.is_empty() {
+                    return Err(e);
+                }
+                note = Some(format!(
+                    "{e}; using the answers kept from before{}",
+                    if missing > 0 {
+                        format!(" ({missing} package versions were never checked)")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    let mut oldest = now;
+    for (query, at, ids) in answers {
+        oldest = oldest.min(at);
+        if ids.is_empty() {
+            continue;
+        }
+        let mut vulns = Vec::new();
+        for id in ids {
+            vulns.push(details(&client, base, store, &id, &query, refresh).await);
+        }
+        findings.push(OsvFinding { query, vulns });
+    }
+    findings.sort_by(|a, b| a.query.cmp(&b.query));
+    Ok(OsvReport {
+        findings,
+        fetched_at: oldest,
+        note,
+    })
+}
+
+async fn query_batch(
+    client: &reqwest::Client,
+    base: &str,
+    queries: &[Query],
+) -> Result<Vec<Vec<String>>, OsvError> {
+    let url = format!("{base}/v1/querybatch");
+    let fail = |message: String| OsvError::Fetch {
+        url: url.clone(),
+        message,
+    };
+    let body = serde_json::json!({
+        "queries": queries.iter().map(|q| serde_json::json!({
+            "package": {"ecosystem": q.ecosystem, "name": q.name},
+            "version": q.version,
+        })).collect::<Vec<_>>()
+    });
+    let response = client
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(fail(format!("HTTP {}", response.status().as_u16())));
+    }
+    let answer: serde_json::Value = response.json().await.map_err(|e| fail(e.to_string()))?;
+    let results = answer["results"]
+        .as_array()
+        .ok_or_else(|| fail("no results in the answer".into()))?;
+    if results.len() != queries.len() {
+        return Err(fail(format!(
+            "{} answers to {} questions",
+            results.len(),
+            queries.len()
+        )));
+    }
+    Ok(results
+        .iter()
+        .map(|r| {
+            r["vulns"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|x| x["id"].as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// A vulnerability's details (kept, or asked for); only its id when
+/// neither works.
+async fn details(
+    client: &reqwest::Client,
+    base: &str,
+    store: Option<&Store>,
+    id: &str,
+    query: &Query,
+    refresh: bool,
+) -> OsvVuln {
+    let key = format!("osv:v:{id}");
+    // Kept answers include "OSV has no record" (null).
+    let kept = load::<serde_json::Value>(store, &key);
+    let record = match kept {
+        Some((_, record)) if !refresh => Some(record),
+        kept => {
+            let url = format!("{base}/v1/vulns/{id}");
+            let fetched = async {
+                let r = client.get(&url).send().await.ok()?;
+                if r.status() == reqwest::StatusCode::NOT_FOUND {
+                    return Some(serde_json::Value::Null);
+                }
+                if !r.status().is_success() {
+                    return None;
+                }
+                r.json::<serde_json::Value>().await.ok()
+            }
+            .await;
+            match fetched {
+                Some(record) => {
+                    save(store, &key, &(crate::unix_now(), record.clone()));
+                    Some(record)
+                }
+                None => kept.map(|(_, r)| r),
+            }
+        }
+    }
+    .filter(|r| !r.is_null());
+    match record {
+        Some(record) => parse_record(&record, query),
+        None => OsvVuln {
+            id: id.to_string(),
+            aliases: Vec::new(),
+            summary: String::new(),
+            severity: String::new(),
+            fixed: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_records_give_their_fix_and_severity() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/osv/vulns");
+        let Ok(text) = std::fs::read_to_string(dir.join("RUSTSEC-2022-0013.json")) else {
+            eprintln!("{} is absent: skipping", dir.display());
+            return;
+        };
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let q = Query {
+            ecosystem: "crates.io".into(),
+            name: "regex".into(),
+            version: "1.5.4".into(),
+        };
+        let v = parse_record(&record, &q);
+        assert_eq!(v.id, "RUSTSEC-2022-0013");
+        assert_eq!(v.fixed.as_deref(), Some("1.5.5"));
+        assert!(
+            v.aliases
+                .iter()
+                .any(|a| a.starts_with("CVE-") || a.starts_with("GHSA-"))
+        );
+        let text = std::fs::read_to_string(dir.join("GHSA-3fx5-fwvr-xrjg.json")).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let q = Query {
+            ecosystem: "npm".into(),
+            name: "ms".into(),
+            version: "0.7.0".into(),
+        };
+        let v = parse_record(&record, &q);
+        assert!(!v.severity.is_empty(), "{v:?}");
+        assert!(v.fixed.is_some(), "{v:?}");
+    }
+}
