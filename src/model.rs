@@ -240,6 +240,19 @@ pub struct StatusReport {
     pub index: IndexReport,
     /// The last `omgd work refresh`, if one ran.
     pub update_check: Option<UpdateCheck>,
+    /// The last vulnerability scan, if one ran.
+    #[serde(default)]
+    pub vulnerabilities: Option<VulnerabilityCheck>,
+}
+
+/// What the last vulnerability audit found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnerabilityCheck {
+    /// Installed packages affected.
+    pub affected: u32,
+    /// Where the advisories came from, and when they were fetched.
+    pub source: String,
+    pub fetched_at: u64,
 }
 
 /// What the last private refresh (`omgd work refresh`) found.

@@ -61,6 +61,9 @@ fn installed_packages_are_matched_by_source_and_release() {
     );
     let status = omg_status::read(&env.runtime_dir().join("status.bin")).unwrap();
     assert_eq!(status.vulnerabilities, 2);
+    let summary = env.json(&["status", "--json"]);
+    assert_eq!(summary["vulnerabilities"]["affected"], 2, "{summary}");
+    assert_eq!(summary["vulnerabilities"]["source"], "debian:bookworm");
     // Its grade says so too.
     let info = env.json(&["info", "sope", "--json"]);
     assert_eq!(info[0]["grade"], "risk", "{info}");

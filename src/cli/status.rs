@@ -52,6 +52,17 @@ pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure
         },
     };
     f.line(&mut out, "Update check", &check)?;
+    let vulns = match &s.vulnerabilities {
+        Some(v) => format!(
+            "{} installed package{} affected ({}, fetched {})",
+            v.affected,
+            if v.affected == 1 { "" } else { "s" },
+            v.source,
+            output::human_time(v.fetched_at, crate::unix_now())
+        ),
+        None => "never checked (omg audit)".into(),
+    };
+    f.line(&mut out, "Vulnerabilities", &vulns)?;
     let source = match s.index.source {
         IndexSource::Snapshot => "loaded from the snapshot",
         IndexSource::Built => "built from the package database",

@@ -471,6 +471,8 @@ impl Engine {
                 Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
             }
         }
+        // `omg status` reports the scan.
+        self.cache.invalidate_all();
         let age = crate::unix_now().saturating_sub(data.fetched_at);
         Ok(ResponseBody::Audit(AuditReport {
             source: data.source.clone(),
@@ -1422,6 +1424,14 @@ impl Engine {
                     updates: r.updates,
                     last_success: r.last_success,
                     error: r.error,
+                }),
+            vulnerabilities: crate::security::scan::key(self.kind, &self.config.security)
+                .and_then(|key| crate::security::scan::load(self.store.as_ref()?, &key))
+                .map(|data| crate::model::VulnerabilityCheck {
+                    affected: status::read(&self.paths.status_file())
+                        .map_or(0, |s| u32::from(s.vulnerabilities)),
+                    source: data.source,
+                    fetched_at: data.fetched_at,
                 }),
             index: IndexReport {
                 source: current.source,
