@@ -35,6 +35,9 @@ fn the_policy_refuses_names_its_rule_and_can_be_overridden() {
     // Other packages are fine.
     let fine = env.omg(&["install", "omg-app", "--noconfirm"]);
     assert_eq!(fine.code, 0, "{}", fine.stderr);
+    // Its grade is shown before the plan.
+    let all = format!("{}{}", fine.stdout, fine.stderr);
+    assert!(all.contains("security: omg-app is "), "{all}");
 
     let forced = env.omg(&["install", "omg-tool", "--override-policy", "--noconfirm"]);
     assert_eq!(forced.code, 0, "{}\n{}", forced.stdout, forced.stderr);

@@ -112,6 +112,15 @@ pub struct Engine {
 pub type FileCheck =
     fn(&std::path::Path, &std::path::Path, &std::path::Path) -> Result<String, String>;
 
+/// An install target as the policy sees it.
+struct TargetAssessment {
+    name: String,
+    grade: crate::security::grade::Grade,
+    reason: String,
+    licenses: Vec<String>,
+    worst: Option<crate::security::vulns::Severity>,
+}
+
 /// The polkit action a transaction needs.
 pub fn action_of(request: &TransactionRequest) -> &'static str {
     use crate::transaction::TransactionAction;
@@ -351,7 +360,20 @@ impl Engine {
             self.authorize(caller, action_of(&request), request.options.interactive)
                 .await?;
         }
-        let violations = self.policy_violations(&request).await?;
+        let assessed = self.assess_targets(&request).await;
+        // The grade of what is asked for, before the plan and the question.
+        for t in &assessed {
+            channel.message(
+                crate::transaction::Level::Info,
+                format!(
+                    "security: {} is {} ({})",
+                    t.name,
+                    t.grade.as_str(),
+                    t.reason
+                ),
+            );
+        }
+        let violations = self.policy_violations(&assessed)?;
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
             if !request.options.override_policy {
@@ -1241,57 +1263,64 @@ impl Engine {
         .map_err(|e| WireError::new(ErrorKind::PolicyDenied, e.to_string()))
     }
 
-    /// The rules the install targets of `request` break.
-    async fn policy_violations(
-        &self,
-        request: &TransactionRequest,
-    ) -> Result<Vec<crate::security::policy::Violation>, WireError> {
-        use crate::security::policy::Candidate;
+    /// The grade of each install target of `request`: (name, grade, why,
+    /// licences, the worst vulnerability affecting it). Package files are
+    /// COMMUNITY; unknown names are the transaction's to report.
+    async fn assess_targets(&self, request: &TransactionRequest) -> Vec<TargetAssessment> {
+        use crate::security::grade::Grade;
         use crate::transaction::TransactionAction;
         let TransactionAction::Install { targets } = &request.action else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
-        let policy = self.policy()?;
-        if policy == crate::security::policy::Policy::default() {
-            return Ok(Vec::new());
-        }
-        let mut violations = Vec::new();
+        let mut out = Vec::new();
         for target in targets {
-            let local_file = target.ends_with(".deb") || target.contains(".pkg.tar");
-            let (name, grade, licenses, worst) = if local_file {
+            if target.ends_with(".deb") || target.contains(".pkg.tar") {
                 let name = std::path::Path::new(target)
                     .file_name()
                     .map_or(target.clone(), |n| n.to_string_lossy().into_owned());
-                (
+                out.push(TargetAssessment {
                     name,
-                    crate::security::grade::Grade::Community,
-                    Vec::new(),
-                    None,
-                )
-            } else {
-                let Ok(info) = self.info(target).await else {
-                    // Unknown targets are the transaction's to report.
-                    continue;
-                };
-                let (info, affecting) = self.assess(info);
-                let worst = affecting.iter().map(|a| a.severity).max();
-                (
-                    info.name.clone(),
-                    info.grade
-                        .unwrap_or(crate::security::grade::Grade::Community),
-                    info.licenses.clone(),
-                    worst,
-                )
+                    grade: Grade::Community,
+                    reason: "a package file: no repository vouches for it".into(),
+                    licenses: Vec::new(),
+                    worst: None,
+                });
+                continue;
+            }
+            let Ok(info) = self.info(target).await else {
+                continue;
             };
-            violations.extend(policy.check(&Candidate {
-                name: &name,
-                grade,
-                aur: false,
-                licenses: &licenses,
-                worst,
-            }));
+            let (info, affecting) = self.assess(info);
+            out.push(TargetAssessment {
+                name: info.name.clone(),
+                grade: info.grade.unwrap_or(Grade::Community),
+                reason: info.grade_reason.clone().unwrap_or_default(),
+                licenses: info.licenses.clone(),
+                worst: affecting.iter().map(|a| a.severity).max(),
+            });
         }
-        Ok(violations)
+        out
+    }
+
+    /// The rules the assessed install targets break.
+    fn policy_violations(
+        &self,
+        assessed: &[TargetAssessment],
+    ) -> Result<Vec<crate::security::policy::Violation>, WireError> {
+        use crate::security::policy::Candidate;
+        let policy = self.policy()?;
+        Ok(assessed
+            .iter()
+            .flat_map(|t| {
+                policy.check(&Candidate {
+                    name: &t.name,
+                    grade: t.grade,
+                    aur: false,
+                    licenses: &t.licenses,
+                    worst: t.worst,
+                })
+            })
+            .collect())
     }
 
     /// `omg policy check`: installed packages against the policies, from
