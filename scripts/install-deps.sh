@@ -29,6 +29,8 @@ packages=(
     dbus libglib2.0-bin polkitd
     # the SBOM tests validate with the CycloneDX and SPDX reference tools
     python3 python3-venv
+    # sigstore's TLS backend (aws-lc) builds C; test data comes over curl
+    cmake curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(hyperfine)
@@ -71,4 +73,13 @@ if ! "$venv/bin/python" -c "import cyclonedx.validation.json, spdx_tools" >/dev/
     echo "==> python validators into $venv"
     sudo_if_needed /usr/bin/python3 -m venv "$venv"
     sudo_if_needed "$venv/bin/pip" install -q "cyclonedx-python-lib[json-validation]" spdx-tools
+fi
+
+# The npm package whose published Sigstore provenance the provenance test
+# verifies (tests/fixtures/sigstore), from the npm registry.
+data=/opt/omg-test-data
+if [[ ! -s "$data/sigstore-5.0.0.tgz" ]]; then
+    echo "==> npm's sigstore-5.0.0.tgz into $data"
+    sudo_if_needed mkdir -p "$data"
+    sudo_if_needed curl -fsSL -o "$data/sigstore-5.0.0.tgz" https://registry.npmjs.org/sigstore/-/sigstore-5.0.0.tgz
 fi

@@ -160,15 +160,35 @@ pub enum Command {
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
     /// Check a file's detached OpenPGP signature against trusted keys
+    /// (--sig), or its Sigstore provenance bundle (--bundle, with the
+    /// signer's --identity and --issuer)
     Verify {
         /// The signed file
         file: std::path::PathBuf,
         /// Its detached signature (binary or armored)
-        #[arg(long, value_name = "SIG")]
-        sig: std::path::PathBuf,
+        #[arg(
+            long,
+            value_name = "SIG",
+            required_unless_present = "bundle",
+            conflicts_with = "bundle"
+        )]
+        sig: Option<std::path::PathBuf>,
         /// A keyring file or a directory of keys (default: <config>/keys)
-        #[arg(long, value_name = "K")]
+        #[arg(long, value_name = "K", requires = "sig")]
         keyring: Option<std::path::PathBuf>,
+        /// A Sigstore bundle (.sigstore.json) for the file
+        #[arg(long, value_name = "B", requires_all = ["identity", "issuer"])]
+        bundle: Option<std::path::PathBuf>,
+        /// The identity the signing certificate must name (SAN: a workflow
+        /// URI or an e-mail)
+        #[arg(long, value_name = "ID", requires = "bundle")]
+        identity: Option<String>,
+        /// The OIDC issuer that must have vouched for it
+        #[arg(long, value_name = "URL", requires = "bundle")]
+        issuer: Option<String>,
+        /// A Sigstore trusted_root.json instead of the bundled public-good root
+        #[arg(long, value_name = "FILE", requires = "bundle")]
+        trusted_root: Option<std::path::PathBuf>,
     },
     /// Check the installed packages against policy.toml (the system's and
     /// yours)
@@ -690,9 +710,27 @@ pub fn run() -> ExitCode {
                 }
             }
             Command::Which { program } => runtime::run_which(program),
-            Command::Verify { file, sig, keyring } => {
-                verify::run(&mut session, file, sig, keyring.as_deref()).await
-            }
+            Command::Verify {
+                file,
+                sig,
+                keyring,
+                bundle,
+                identity,
+                issuer,
+                trusted_root,
+            } => match (sig, bundle) {
+                (Some(sig), _) => verify::run(&mut session, file, sig, keyring.as_deref()).await,
+                (None, Some(bundle)) => {
+                    let provenance = verify::Provenance {
+                        bundle,
+                        identity: identity.as_deref().unwrap_or_default(),
+                        issuer: issuer.as_deref().unwrap_or_default(),
+                        trusted_root: trusted_root.as_deref(),
+                    };
+                    verify::run_provenance(&mut session, file, &provenance).await
+                }
+                (None, None) => Err(Failure::new("give --sig or --bundle", EXIT_USAGE)),
+            },
             Command::Policy(args) => match &args.action {
                 PolicyAction::Check { json } => audit::run_policy_check(&mut session, *json).await,
             },

@@ -1,6 +1,8 @@
 //! `omg verify FILE --sig SIG [--keyring K]`: a detached OpenPGP
 //! signature checked by omgd (which carries the OpenPGP library) against
-//! the keys the user names, or those in `<config>/keys`.
+//! the keys the user names, or those in `<config>/keys`; and `omg verify
+//! FILE --bundle B --identity … --issuer …`: a Sigstore provenance bundle,
+//! checked offline by omgd.
 
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
@@ -41,5 +43,43 @@ pub async fn run(
         return Err(unexpected());
     };
     println!("{}: good signature by {signer}", file.display());
+    Ok(EXIT_OK)
+}
+
+/// What `--bundle` verification needs.
+pub struct Provenance<'a> {
+    pub bundle: &'a std::path::Path,
+    pub identity: &'a str,
+    pub issuer: &'a str,
+    pub trusted_root: Option<&'a std::path::Path>,
+}
+
+pub async fn run_provenance(
+    session: &mut Session,
+    file: &std::path::Path,
+    provenance: &Provenance<'_>,
+) -> Result<u8, Failure> {
+    for path in [file, provenance.bundle] {
+        if !path.is_file() {
+            return Err(Failure::new(
+                format!("{} is not a file", path.display()),
+                EXIT_FAILURE,
+            ));
+        }
+    }
+    let body = RequestBody::VerifyProvenance {
+        file: absolute(file)?,
+        bundle: absolute(provenance.bundle)?,
+        identity: provenance.identity.to_string(),
+        issuer: provenance.issuer.to_string(),
+        trusted_root: provenance.trusted_root.map(absolute).transpose()?,
+    };
+    let ResponseBody::Verified { signer } = session.request(body).await? else {
+        return Err(unexpected());
+    };
+    println!(
+        "{}: provenance verified: signed by {signer}",
+        file.display()
+    );
     Ok(EXIT_OK)
 }

@@ -310,6 +310,25 @@ impl Engine {
             RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             RequestBody::Audit { refresh } => self.audit(refresh).await,
             RequestBody::PolicyCheck => self.policy_check().await,
+            RequestBody::VerifyProvenance {
+                file,
+                bundle,
+                identity,
+                issuer,
+                trusted_root,
+            } => {
+                use std::path::Path;
+                crate::security::provenance::verify(
+                    Path::new(&file),
+                    Path::new(&bundle),
+                    &identity,
+                    &issuer,
+                    trusted_root.as_deref().map(Path::new),
+                )
+                .await
+                .map(|signer| ResponseBody::Verified { signer })
+                .map_err(|m| WireError::new(ErrorKind::Verification, m))
+            }
             RequestBody::Osv { queries, refresh } => {
                 let config = &self.config.security;
                 crate::security::osv::lookup(

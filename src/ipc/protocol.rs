@@ -112,6 +112,15 @@ pub enum RequestBody {
     },
     /// The installed packages that break policy.toml.
     PolicyCheck,
+    /// Check a Sigstore bundle for `file`, requiring a certificate for
+    /// `identity` from `issuer` (absolute paths).
+    VerifyProvenance {
+        file: String,
+        bundle: String,
+        identity: String,
+        issuer: String,
+        trusted_root: Option<String>,
+    },
     /// What OSV knows about these package versions.
     Osv {
         queries: Vec<crate::security::osv::Query>,
