@@ -2,6 +2,7 @@
 #   make run     install what is missing, build, search and show vim on this machine
 #   make test    install what is missing, then the whole test suite (what CI runs)
 #   make bench   omg side by side with apt-cache (results in bench/results.md)
+#   make man     render man/omg.1 and man/omgd.8 from the clap definitions
 
 CARGO ?= cargo
 RELEASE := target/release
@@ -9,7 +10,7 @@ TRIPLE := x86_64-unknown-linux-gnu
 # omg-fast ships linked statically: a prompt helper loads no library at all.
 FAST_STATIC := target/static/$(TRIPLE)/release/omg-fast
 
-.PHONY: all deps build fast-static run test lint check-features bench clean
+.PHONY: all deps build fast-static run test lint check-features bench man clean
 
 all: build
 
@@ -46,6 +47,12 @@ test: deps lint check-features
 bench: build
 	scripts/install-deps.sh --bench
 	bench/run.sh
+
+# The man pages rendered from the clap definitions (with man/*.extra).
+man:
+	$(CARGO) build --locked --bin omg --bin omgd
+	target/debug/omg __manpage > man/omg.1
+	target/debug/omgd --manpage > man/omgd.8
 
 clean:
 	$(CARGO) clean

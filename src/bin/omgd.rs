@@ -41,6 +41,9 @@ struct Args {
     /// instance, the system bus for the system instance)
     #[arg(long)]
     no_dbus: bool,
+    /// Print the omgd(8) man page (roff) and exit
+    #[arg(long, hide = true)]
+    manpage: bool,
     /// Log what happens (index loads, rebuilds, connections) on stderr
     #[arg(short, long, global = true)]
     verbose: bool,
@@ -91,6 +94,20 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.manpage {
+        use clap::CommandFactory;
+        use std::io::Write;
+        let mut page = Vec::new();
+        if clap_mangen::Man::new(Args::command())
+            .render(&mut page)
+            .is_err()
+        {
+            return fail("cannot render the man page");
+        }
+        page.extend_from_slice(include_bytes!("../../man/omgd.8.extra"));
+        let _ = std::io::stdout().write_all(&page);
+        return ExitCode::SUCCESS;
+    }
     logger::init(args.verbose);
     // The backend reads these from the environment; options given on the
     // command line (as sudo passes them) are put there, before any thread

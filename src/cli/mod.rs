@@ -14,6 +14,7 @@ mod runtime;
 mod rustup;
 mod sbom;
 mod search;
+mod shipping;
 mod status;
 mod transaction;
 mod verify;
@@ -42,11 +43,12 @@ pub const EXIT_USAGE: u8 = 2;
     name = "omg",
     version,
     about = "One package manager for system packages, the AUR and language runtimes",
-    long_about = "omg searches, inspects and lists the packages of this system's package \
-database (apt on Debian and Ubuntu, pacman on Arch), and on Arch installs, removes and \
-upgrades them. Queries are answered by omgd from an index kept in sync with the \
-database, so they are fast; transactions run in an omgd started as root (through sudo \
-when you are not root).",
+    long_about = "omg searches, inspects, lists, installs, removes and upgrades the packages \
+of this system's package database (apt on Debian and Ubuntu, libalpm on Arch, with the AUR), \
+manages language runtimes (node, python, go, rust, ruby, java, bun) per directory, and \
+audits what is installed. Queries are answered by omgd from an index kept in sync with \
+the database, so they are fast; transactions run in an omgd running as root (the system \
+instance, or one started through sudo).",
     after_help = "Exit status: 0 on success, 1 when a package is not found, the database \
 fails, or a transaction fails or is cancelled, 2 on a usage error."
 )]
@@ -159,6 +161,17 @@ pub enum Command {
     },
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
+    /// Print a shell completion script: omg completions bash > /etc/bash_completion.d/omg
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+    /// Package names starting with PREFIX (what the completions call)
+    #[command(name = "__complete", hide = true)]
+    Complete { prefix: String },
+    /// Print the omg(1) man page (roff)
+    #[command(name = "__manpage", hide = true)]
+    Manpage,
     /// Check a file's detached OpenPGP signature against trusted keys
     /// (--sig), or its Sigstore provenance bundle (--bundle, with the
     /// signer's --identity and --issuer)
@@ -710,6 +723,9 @@ pub fn run() -> ExitCode {
                 }
             }
             Command::Which { program } => runtime::run_which(program),
+            Command::Completions { shell } => shipping::completions(shell),
+            Command::Complete { prefix } => shipping::complete(&mut session, prefix).await,
+            Command::Manpage => shipping::print_manpage(),
             Command::Verify {
                 file,
                 sig,

@@ -1,0 +1,80 @@
+//! What omg ships besides its binaries and that comes from its clap
+//! definitions: shell completions (`omg completions SHELL`, with package
+//! names completed from the index through the hidden `omg __complete`)
+//! and the omg(1) man page (`omg __manpage`, which `make man` runs), with
+//! the hand-written sections from `man/omg.1.extra` appended.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use super::{Cli, EXIT_OK, Failure, Session, unexpected};
+use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest, Sources};
+
+/// Subcommands whose arguments are package names.
+const PACKAGE_COMMANDS: &str = "install add remove rm info show";
+
+pub fn completions(shell: &str) -> Result<u8, Failure> {
+    use clap_complete::Shell;
+    let which = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        _ => Shell::Fish,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(which, &mut Cli::command(), "omg", &mut out);
+    // Package names, from the index (a running omgd answers in
+    // milliseconds; without one, the snapshot).
+    let dynamic = match which {
+        Shell::Bash => format!(
+            "\n_omg_with_packages() {{\n    local cur=\"${{COMP_WORDS[COMP_CWORD]}}\"\n    case \" {PACKAGE_COMMANDS} \" in\n        *\" ${{COMP_WORDS[1]}} \"*)\n            if [[ $COMP_CWORD -ge 2 && \"$cur\" != -* ]]; then\n                COMPREPLY=( $(compgen -W \"$(omg __complete \"$cur\" 2>/dev/null)\" -- \"$cur\") )\n                return 0\n            fi ;;\n    esac\n    _omg \"$@\"\n}}\ncomplete -F _omg_with_packages -o bashdefault -o default omg\n"
+        ),
+        Shell::Fish => format!(
+            "\ncomplete -c omg -n '__fish_seen_subcommand_from {PACKAGE_COMMANDS}' -f -a '(omg __complete (commandline -ct) 2>/dev/null)'\n"
+        ),
+        _ => format!(
+            "\n_omg_packages() {{\n    local -a names\n    names=(${{(f)\"$(omg __complete \"$PREFIX\" 2>/dev/null)\"}})\n    compadd -a names\n}}\n_omg_with_packages() {{\n    if (( CURRENT > 2 )) && [[ \" {PACKAGE_COMMANDS} \" == *\" ${{words[2]}} \"* && $PREFIX != -* ]]; then\n        _omg_packages\n    else\n        _omg \"$@\"\n    fi\n}}\ncompdef _omg_with_packages omg\n"
+        ),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.write_all(dynamic.as_bytes())?;
+    Ok(EXIT_OK)
+}
+
+/// `omg __complete PREFIX`: package names starting with PREFIX, one per
+/// line.
+pub async fn complete(session: &mut Session, prefix: &str) -> Result<u8, Failure> {
+    if prefix.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    let body = RequestBody::Search(SearchRequest {
+        query: prefix.to_string(),
+        limit: 200,
+        installed_only: false,
+        sources: Sources::Repositories,
+    });
+    let ResponseBody::Search(results) = session.request(body).await? else {
+        return Err(unexpected());
+    };
+    let mut out = std::io::stdout().lock();
+    for hit in results.hits.iter().filter(|h| h.name.starts_with(prefix)) {
+        writeln!(out, "{}", hit.name)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The omg(1) page: what clap knows, then `extra` (hand-written roff).
+pub fn manpage(extra: &str) -> Result<Vec<u8>, std::io::Error> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    out.extend_from_slice(extra.as_bytes());
+    Ok(out)
+}
+
+pub fn print_manpage() -> Result<u8, Failure> {
+    let extra = include_str!("../../man/omg.1.extra");
+    let page = manpage(extra)?;
+    std::io::stdout().lock().write_all(&page)?;
+    Ok(EXIT_OK)
+}
