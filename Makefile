@@ -10,7 +10,16 @@ TRIPLE := x86_64-unknown-linux-gnu
 # omg-fast ships linked statically: a prompt helper loads no library at all.
 FAST_STATIC := target/static/$(TRIPLE)/release/omg-fast
 
-.PHONY: all deps build fast-static run test lint check-features bench man clean
+.PHONY: all deps build fast-static run test lint check-features bench man install uninstall clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+OMG_BIN ?= $(RELEASE)/omg
+OMGD_BIN ?= $(RELEASE)/omgd
+FAST_BIN ?= $(FAST_STATIC)
+BIN := $(DESTDIR)$(PREFIX)/bin
+SHARE := $(DESTDIR)$(PREFIX)/share
+LIB := $(DESTDIR)$(PREFIX)/lib
 
 all: build
 
@@ -53,6 +62,56 @@ man:
 	$(CARGO) build --locked --bin omg --bin omgd
 	target/debug/omg __manpage > man/omg.1
 	target/debug/omgd --manpage > man/omgd.8
+
+# Installs what `make build` built: binaries, systemd units (user and
+# system), D-Bus policy, activation and interface files, the polkit
+# actions, man pages, completions, package-manager hooks, the sample
+# configuration. The units name $(PREFIX)/bin/omgd.
+install:
+	install -Dm755 $(OMG_BIN) $(BIN)/omg
+	install -Dm755 $(OMGD_BIN) $(BIN)/omgd
+	install -Dm755 $(FAST_BIN) $(BIN)/omg-fast
+	for scope in user system; do \
+		for unit in systemd/$$scope/*; do \
+			install -Dm644 $$unit $(LIB)/systemd/$$scope/$$(basename $$unit); \
+			sed -i 's|/usr/bin/omgd|$(PREFIX)/bin/omgd|' $(LIB)/systemd/$$scope/$$(basename $$unit); \
+		done; \
+	done
+	install -Dm644 dbus/io.github.omg.conf $(SHARE)/dbus-1/system.d/io.github.omg.conf
+	install -Dm644 dbus/session-services/io.github.omg.service $(SHARE)/dbus-1/services/io.github.omg.service
+	install -Dm644 dbus/system-services/io.github.omg.service $(SHARE)/dbus-1/system-services/io.github.omg.service
+	sed -i 's|/usr/bin/omgd|$(PREFIX)/bin/omgd|' $(SHARE)/dbus-1/services/io.github.omg.service $(SHARE)/dbus-1/system-services/io.github.omg.service
+	for xml in dbus/*.xml; do install -Dm644 $$xml $(SHARE)/dbus-1/interfaces/$$(basename $$xml); done
+	install -Dm644 polkit/io.github.omg.policy $(SHARE)/polkit-1/actions/io.github.omg.policy
+	install -Dm644 man/omg.1 $(SHARE)/man/man1/omg.1
+	install -Dm644 man/omg-fast.1 $(SHARE)/man/man1/omg-fast.1
+	install -Dm644 man/omgd.8 $(SHARE)/man/man8/omgd.8
+	install -Dm644 man/omg.conf.5 $(SHARE)/man/man5/omg.conf.5
+	install -d $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
+	$(OMG_BIN) completions bash > $(SHARE)/bash-completion/completions/omg
+	$(OMG_BIN) completions zsh > $(SHARE)/zsh/site-functions/_omg
+	$(OMG_BIN) completions fish > $(SHARE)/fish/vendor_completions.d/omg.fish
+	install -Dm644 packaging/pacman/omg-notify.hook $(SHARE)/libalpm/hooks/omg-notify.hook
+	install -Dm644 packaging/apt/90omg-notify $(DESTDIR)/etc/apt/apt.conf.d/90omg-notify
+	install -Dm644 packaging/config.toml.sample $(SHARE)/doc/omg/config.toml.sample
+	install -Dm644 data/sigstore/trusted_root.json $(SHARE)/omg/sigstore/trusted_root.json
+	install -d $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun
+
+uninstall:
+	rm -f $(BIN)/omg $(BIN)/omgd $(BIN)/omg-fast
+	for scope in user system; do \
+		for unit in systemd/$$scope/*; do rm -f $(LIB)/systemd/$$scope/$$(basename $$unit); done; \
+	done
+	rm -f $(SHARE)/dbus-1/system.d/io.github.omg.conf $(SHARE)/dbus-1/services/io.github.omg.service \
+		$(SHARE)/dbus-1/system-services/io.github.omg.service
+	for xml in dbus/*.xml; do rm -f $(SHARE)/dbus-1/interfaces/$$(basename $$xml); done
+	rm -f $(SHARE)/polkit-1/actions/io.github.omg.policy
+	rm -f $(SHARE)/man/man1/omg.1 $(SHARE)/man/man1/omg-fast.1 $(SHARE)/man/man8/omgd.8 $(SHARE)/man/man5/omg.conf.5
+	rm -f $(SHARE)/bash-completion/completions/omg $(SHARE)/zsh/site-functions/_omg \
+		$(SHARE)/fish/vendor_completions.d/omg.fish
+	rm -f $(SHARE)/libalpm/hooks/omg-notify.hook $(DESTDIR)/etc/apt/apt.conf.d/90omg-notify
+	rm -f $(SHARE)/doc/omg/config.toml.sample $(SHARE)/omg/sigstore/trusted_root.json
+	-rmdir $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun $(SHARE)/omg/keys $(SHARE)/omg/sigstore $(SHARE)/omg $(SHARE)/doc/omg 2>/dev/null
 
 clean:
 	$(CARGO) clean
