@@ -6,6 +6,7 @@ mod audit;
 mod aur;
 mod current;
 mod daemon;
+mod doctor;
 mod info;
 mod list;
 pub mod output;
@@ -161,6 +162,13 @@ pub enum Command {
     },
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
+    /// Check the installation (daemon, units, D-Bus, polkit, shell hook,
+    /// PATH, data directory, database, status file) and say what to fix
+    Doctor {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script: omg completions bash > /etc/bash_completion.d/omg
     Completions {
         #[arg(value_parser = ["bash", "zsh", "fish"])]
@@ -724,6 +732,7 @@ pub fn run() -> ExitCode {
             }
             Command::Which { program } => runtime::run_which(program),
             Command::Completions { shell } => shipping::completions(shell),
+            Command::Doctor { json } => doctor::run(&mut session, *json).await,
             Command::Complete { prefix } => shipping::complete(&mut session, prefix).await,
             Command::Manpage => shipping::print_manpage(),
             Command::Verify {
