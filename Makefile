@@ -16,6 +16,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 OMG_BIN ?= $(RELEASE)/omg
 OMGD_BIN ?= $(RELEASE)/omgd
+OMGD_LITE_BIN ?= $(RELEASE)/omgd-lite
 FAST_BIN ?= $(FAST_STATIC)
 BIN := $(DESTDIR)$(PREFIX)/bin
 SHARE := $(DESTDIR)$(PREFIX)/share
@@ -70,6 +71,7 @@ man:
 install:
 	install -Dm755 $(OMG_BIN) $(BIN)/omg
 	install -Dm755 $(OMGD_BIN) $(BIN)/omgd
+	install -Dm755 $(OMGD_LITE_BIN) $(BIN)/omgd-lite
 	install -Dm755 $(FAST_BIN) $(BIN)/omg-fast
 	for scope in user system; do \
 		for unit in systemd/$$scope/*; do \
@@ -98,7 +100,7 @@ install:
 	install -d $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun
 
 uninstall:
-	rm -f $(BIN)/omg $(BIN)/omgd $(BIN)/omg-fast
+	rm -f $(BIN)/omg $(BIN)/omgd $(BIN)/omgd-lite $(BIN)/omg-fast
 	for scope in user system; do \
 		for unit in systemd/$$scope/*; do rm -f $(LIB)/systemd/$$scope/$$(basename $$unit); done; \
 	done

@@ -9,6 +9,7 @@ use std::process::Command;
 
 const OMG: &str = env!("CARGO_BIN_EXE_omg");
 const OMGD: &str = env!("CARGO_BIN_EXE_omgd");
+const OMGD_LITE: &str = env!("CARGO_BIN_EXE_omgd-lite");
 
 #[test]
 fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
@@ -29,6 +30,7 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
             .args(["PREFIX=/usr"])
             .arg(format!("OMG_BIN={OMG}"))
             .arg(format!("OMGD_BIN={OMGD}"))
+            .arg(format!("OMGD_LITE_BIN={OMGD_LITE}"))
             .arg(format!("FAST_BIN={}", fast.display()))
             .current_dir(manifest)
             .output()
@@ -44,6 +46,7 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
     for file in [
         "usr/bin/omg",
         "usr/bin/omgd",
+        "usr/bin/omgd-lite",
         "usr/bin/omg-fast",
         "usr/lib/systemd/user/omgd.socket",
         "usr/lib/systemd/system/omgd-scan.timer",
@@ -107,4 +110,42 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn the_arch_pkgbuild_reads_as_makepkg_reads_it() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // makepkg refuses root: read the PKGBUILD as nobody, from a copy.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        manifest.join("packaging/PKGBUILD"),
+        dir.path().join("PKGBUILD"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "makepkg",
+            "--printsrcinfo",
+        ])
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let srcinfo = String::from_utf8_lossy(&out.stdout);
+    assert!(srcinfo.contains("pkgbase = omg"), "{srcinfo}");
+    assert!(srcinfo.contains("makedepends = cargo"), "{srcinfo}");
+    assert!(srcinfo.contains("depends = pacman"), "{srcinfo}");
 }
