@@ -96,6 +96,35 @@ fn install_pulls_dependencies_marks_them_auto_and_remove_purges_them() {
     assert_eq!(log[0]["details"]["changes"][1]["name"], "omg-lib");
     assert_eq!(log[0]["details"]["changes"][1]["new"], "1.0");
     assert_eq!(log[0]["user"], "root");
+    // The history, newest first, with what each changed.
+    let history = env.json(&["history", "--json"]);
+    let commands: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "remove omg-app",
+            "install omg-lib",
+            "install omg-lib",
+            "install omg-app"
+        ]
+    );
+    let first = env.json(&["history", "show", "1", "--json"]);
+    assert_eq!(first["result"], "ok");
+    assert_eq!(first["changes"][0]["name"], "omg-app");
+    assert_eq!(first["changes"][0]["change"], "install");
+    assert_eq!(first["changes"][1]["new"], "1.0");
+    let shown = env.omg(&["history", "show", "4"]);
+    assert!(
+        shown.stdout.contains("remove     omg-lib"),
+        "{}",
+        shown.stdout
+    );
+    assert_eq!(env.omg(&["history", "show", "99"]).code, 1);
     let verify = env.omg(&["audit", "verify"]);
     assert_eq!(verify.code, 0, "{}", verify.stderr);
     assert!(

@@ -7,6 +7,7 @@ mod aur;
 mod current;
 mod daemon;
 mod doctor;
+mod history;
 mod info;
 mod list;
 pub mod output;
@@ -162,6 +163,9 @@ pub enum Command {
     },
     /// Manage the omgd daemon
     Daemon(DaemonArgs),
+    /// The recorded transactions (package changes, and your runtime
+    /// changes), newest first
+    History(HistoryArgs),
     /// Check the installation (daemon, units, D-Bus, polkit, shell hook,
     /// PATH, data directory, database, status file) and say what to fix
     Doctor {
@@ -218,6 +222,33 @@ pub enum Command {
     /// distribution's security tracker); `verify` and `log` for the audit
     /// logs of every package transaction and runtime change
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+    /// How many to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Everything about one transaction
+    Show {
+        id: u64,
+        /// One of your runtime changes rather than a system transaction
+        #[arg(long)]
+        user: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -733,6 +764,12 @@ pub fn run() -> ExitCode {
             Command::Which { program } => runtime::run_which(program),
             Command::Completions { shell } => shipping::completions(shell),
             Command::Doctor { json } => doctor::run(&mut session, *json).await,
+            Command::History(args) => match &args.action {
+                None => history::run_list(args.limit, args.json),
+                Some(HistoryAction::Show { id, user, json }) => {
+                    history::run_show(*id, *user, *json)
+                }
+            },
             Command::Complete { prefix } => shipping::complete(&mut session, prefix).await,
             Command::Manpage => shipping::print_manpage(),
             Command::Verify {

@@ -451,6 +451,9 @@ impl Engine {
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
         self.watch.touch();
+        if logged.changes_system() && !logged.options.dry_run {
+            record_history(&logged, &outcome, caller);
+        }
         match outcome {
             Ok(report) => {
                 if report.committed {
@@ -916,6 +919,36 @@ impl Engine {
         };
         if let Err(e) = log.append(record("runtime-install")) {
             warn!("audit log: {e}");
+        }
+        let history = crate::history::History::in_data_dir(&self.paths.data_dir);
+        let previous = std::fs::read_link(versions.join(name).join("current"))
+            .ok()
+            .map(|p| p.display().to_string());
+        let mut changes = vec![crate::history::PackageChange {
+            name: name.to_string(),
+            change: "install".into(),
+            old: None,
+            new: Some(version.clone()),
+        }];
+        if install.make_current {
+            changes.push(crate::history::PackageChange {
+                name: name.to_string(),
+                change: "switch".into(),
+                old: previous,
+                new: Some(version.clone()),
+            });
+        }
+        let command = format!(
+            "{} {name} {}",
+            if install.make_current {
+                "use"
+            } else {
+                "install"
+            },
+            install.request
+        );
+        if let Err(e) = history.record(&caller.user(), &command, changes, "ok") {
+            warn!("{e}");
         }
         if install.make_current {
             install::set_current(&versions, name, &version)
@@ -1654,5 +1687,48 @@ fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, c
     let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
     if let Err(e) = log.append(entry) {
         warn!("audit log: {e}");
+    }
+}
+
+/// What a transaction asked for, as a command line.
+fn command_of(request: &TransactionRequest) -> String {
+    use crate::transaction::TransactionAction;
+    match &request.action {
+        TransactionAction::Install { targets } => format!("install {}", targets.join(" ")),
+        TransactionAction::Remove { targets } => format!("remove {}", targets.join(" ")),
+        TransactionAction::Upgrade => "upgrade".into(),
+        TransactionAction::Sync { .. } => "sync".into(),
+    }
+}
+
+/// Records a transaction that changed something, or failed, in the
+/// system's history.
+fn record_history(
+    request: &TransactionRequest,
+    outcome: &Result<TransactionReport, TxError>,
+    caller: &Caller,
+) {
+    let (changes, result) = match outcome {
+        Ok(report) if report.committed => (
+            report
+                .changes
+                .iter()
+                .map(|c| crate::history::PackageChange {
+                    name: c.name.clone(),
+                    change: c.kind.as_str().into(),
+                    old: c.old_version.clone(),
+                    new: c.new_version.clone(),
+                })
+                .collect(),
+            "ok".to_string(),
+        ),
+        // Nothing was done (nothing to do, a refresh only).
+        Ok(_) => return,
+        Err(TxError::Aborted) => return,
+        Err(e) => (Vec::new(), format!("failed: {e}")),
+    };
+    let history = crate::history::History::in_data_dir(&Paths::system().data_dir);
+    if let Err(e) = history.record(&caller.user(), &command_of(request), changes, &result) {
+        warn!("{e}");
     }
 }

@@ -1,0 +1,114 @@
+//! `omg history [--limit N] [--json]` and `omg history show ID`: the
+//! recorded transactions of the system (package changes) and of this user
+//! (runtime changes), newest first.
+
+use std::io::Write;
+
+use super::output::{self, Cell, NAME, Table};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, print_json};
+use crate::config::Paths;
+use crate::history::{Entry, History};
+
+fn histories() -> Vec<(&'static str, History)> {
+    let system = History::in_data_dir(&Paths::system().data_dir);
+    let mut out = vec![("system", system.clone())];
+    if let Ok(user) = Paths::user() {
+        let user = History::in_data_dir(&user.data_dir);
+        if user.path() != system.path() {
+            out.push(("user", user));
+        }
+    }
+    out
+}
+
+fn all() -> Result<Vec<(&'static str, Entry)>, Failure> {
+    let mut rows = Vec::new();
+    for (scope, history) in histories() {
+        let entries = history
+            .entries()
+            .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+        rows.extend(entries.into_iter().map(|e| (scope, e)));
+    }
+    rows.sort_by(|a, b| b.1.time.cmp(&a.1.time).then(b.1.id.cmp(&a.1.id)));
+    Ok(rows)
+}
+
+fn json_of(scope: &str, entry: &Entry) -> serde_json::Value {
+    let mut v = serde_json::to_value(entry).unwrap_or_default();
+    v["scope"] = serde_json::Value::from(scope);
+    v
+}
+
+pub fn run_list(limit: usize, json: bool) -> Result<u8, Failure> {
+    let mut rows = all()?;
+    rows.truncate(limit);
+    if json {
+        let list: Vec<serde_json::Value> = rows.iter().map(|(s, e)| json_of(s, e)).collect();
+        print_json(&list)?;
+        return Ok(EXIT_OK);
+    }
+    if rows.is_empty() {
+        println!("no transaction recorded yet");
+        return Ok(EXIT_OK);
+    }
+    let now = crate::unix_now();
+    let table = Table {
+        headers: vec![
+            "ID", "SCOPE", "TIME", "USER", "COMMAND", "CHANGES", "RESULT",
+        ],
+        caps: vec![6, 6, 40, 16, 40, 8, 40],
+        rows: rows
+            .iter()
+            .map(|(scope, e)| {
+                vec![
+                    Cell::plain(e.id.to_string()),
+                    Cell::plain(*scope),
+                    Cell::plain(output::human_time(e.time, now)),
+                    Cell::plain(&e.user),
+                    Cell::new(&e.command, NAME),
+                    Cell::plain(e.changes.len().to_string()),
+                    Cell::plain(&e.result),
+                ]
+            })
+            .collect(),
+    };
+    let mut out = anstream::stdout().lock();
+    table.print(&mut out, output::terminal_width())?;
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+/// `omg history show ID [--user]`.
+pub fn run_show(id: u64, user: bool, json: bool) -> Result<u8, Failure> {
+    let scope = if user { "user" } else { "system" };
+    let found = all()?
+        .into_iter()
+        .find(|(s, e)| *s == scope && e.id == id)
+        .ok_or_else(|| {
+            Failure::new(
+                format!("no {scope} transaction {id} (omg history lists them)"),
+                EXIT_FAILURE,
+            )
+        })?;
+    let (scope, entry) = found;
+    if json {
+        print_json(&json_of(scope, &entry))?;
+        return Ok(EXIT_OK);
+    }
+    let now = crate::unix_now();
+    println!("transaction {} ({scope})", entry.id);
+    println!("time     {}", output::human_time(entry.time, now));
+    println!("user     {}", entry.user);
+    println!("command  {}", entry.command);
+    println!("result   {}", entry.result);
+    for c in &entry.changes {
+        println!(
+            "  {:<10} {:<30} {} -> {}",
+            c.change,
+            c.name,
+            c.old.as_deref().unwrap_or("-"),
+            c.new.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(EXIT_OK)
+}

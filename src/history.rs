@@ -1,0 +1,181 @@
+//! The transaction history (`history.redb` in a data directory): every
+//! system transaction and runtime change with its time, user, command
+//! line, the packages before and after, and how it ended. The file is
+//! opened only for the moment of a write or a read, so the daemons and
+//! `omg history` share it; a writer waits briefly for another.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// id → the entry as JSON.
+const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
+
+/// One package's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChange {
+    pub name: String,
+    /// install, upgrade, downgrade, reinstall, remove, switch.
+    pub change: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// One recorded transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: u64,
+    /// Unix time it ended.
+    pub time: u64,
+    pub user: String,
+    /// What was asked (`install vim`, `runtime-install node 20`).
+    pub command: String,
+    pub changes: Vec<PackageChange>,
+    /// `ok`, or why it failed.
+    pub result: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("the history {path} cannot be used: {message}")]
+    Unusable { path: PathBuf, message: String },
+}
+
+/// The history of a data directory.
+#[derive(Debug, Clone)]
+pub struct History {
+    path: PathBuf,
+}
+
+impl History {
+    pub fn in_data_dir(data_dir: &Path) -> History {
+        History {
+            path: data_dir.join("history.redb"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn fail(&self, message: impl std::fmt::Display) -> HistoryError {
+        HistoryError::Unusable {
+            path: self.path.clone(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Retries `open` while another process holds the file (up to 5 s).
+    fn retry<T>(
+        &self,
+        mut open: impl FnMut() -> Result<T, redb::DatabaseError>,
+    ) -> Result<T, HistoryError> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match open() {
+                Ok(db) => return Ok(db),
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Records an entry (its id is the next one); returns the id.
+    pub fn record(
+        &self,
+        user: &str,
+        command: &str,
+        changes: Vec<PackageChange>,
+        result: &str,
+    ) -> Result<u64, HistoryError> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.fail(e))?;
+        }
+        let db = self.retry(|| redb::Database::create(&self.path))?;
+        let tx = db.begin_write().map_err(|e| self.fail(e))?;
+        let id = {
+            let mut table = tx.open_table(ENTRIES).map_err(|e| self.fail(e))?;
+            let id = table
+                .last()
+                .map_err(|e| self.fail(e))?
+                .map_or(1, |(k, _)| k.value() + 1);
+            let entry = Entry {
+                id,
+                time: crate::unix_now(),
+                user: user.to_string(),
+                command: command.to_string(),
+                changes,
+                result: result.to_string(),
+            };
+            let bytes = serde_json::to_vec(&entry).map_err(|e| self.fail(e))?;
+            table
+                .insert(id, bytes.as_slice())
+                .map_err(|e| self.fail(e))?;
+            id
+        };
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(id)
+    }
+
+    /// Every entry, oldest first (none when there is no history yet).
+    pub fn entries(&self) -> Result<Vec<Entry>, HistoryError> {
+        if !self.path.exists() {
+            return Ok(Vec::new());
+        }
+        let db = self.retry(|| redb::ReadOnlyDatabase::open(&self.path))?;
+        let tx = db.begin_read().map_err(|e| self.fail(e))?;
+        let table = match tx.open_table(ENTRIES) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.fail(e)),
+        };
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| self.fail(e))? {
+            let (_, value) = row.map_err(|e| self.fail(e))?;
+            match serde_json::from_slice::<Entry>(value.value()) {
+                Ok(entry) => out.push(entry),
+                Err(e) => log::warn!("{}: an unreadable entry: {e}", self.path.display()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_numbered_and_read_back_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::in_data_dir(dir.path());
+        assert!(history.entries().unwrap().is_empty());
+        let change = PackageChange {
+            name: "vim".into(),
+            change: "upgrade".into(),
+            old: Some("1".into()),
+            new: Some("2".into()),
+        };
+        assert_eq!(
+            history
+                .record("root", "upgrade", vec![change.clone()], "ok")
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            history
+                .record("alice", "remove nano", Vec::new(), "failed: locked")
+                .unwrap(),
+            2
+        );
+        let all = history.entries().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].changes, [change]);
+        assert_eq!(all[1].user, "alice");
+        assert_eq!(all[1].result, "failed: locked");
+    }
+}
