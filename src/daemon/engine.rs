@@ -375,6 +375,19 @@ impl Engine {
         caller: &Caller,
     ) -> Result<ResponseBody, WireError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let Some(backend) = &self.backend else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "transactions need the package database",
+            ));
+        };
+        // SAFETY: geteuid has no preconditions.
+        if request.changes_system() && unsafe { libc::geteuid() } != 0 {
+            return Err(WireError::new(
+                ErrorKind::NeedsRoot,
+                "changing the system's packages needs root: this omgd runs as an ordinary user",
+            ));
+        }
         if request.changes_system() {
             self.authorize(caller, action_of(&request), request.options.interactive)
                 .await?;
@@ -433,19 +446,6 @@ impl Engine {
                 self.transacting.lock().await
             }
         };
-        let Some(backend) = &self.backend else {
-            return Err(WireError::new(
-                ErrorKind::NeedsBackend,
-                "transactions need the package database",
-            ));
-        };
-        // SAFETY: geteuid has no preconditions.
-        if request.changes_system() && unsafe { libc::geteuid() } != 0 {
-            return Err(WireError::new(
-                ErrorKind::NeedsRoot,
-                "changing the system's packages needs root: this omgd runs as an ordinary user",
-            ));
-        }
         let logged = request.clone();
         let outcome = backend.transact(request, channel).await;
         // Whatever happened, the database may have changed.
