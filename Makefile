@@ -18,6 +18,8 @@ OMG_BIN ?= $(RELEASE)/omg
 OMGD_BIN ?= $(RELEASE)/omgd
 OMGD_LITE_BIN ?= $(RELEASE)/omgd-lite
 FAST_BIN ?= $(FAST_STATIC)
+# Binaries are installed stripped (STRIP= keeps their symbols).
+STRIP ?= -s
 BIN := $(DESTDIR)$(PREFIX)/bin
 SHARE := $(DESTDIR)$(PREFIX)/share
 LIB := $(DESTDIR)$(PREFIX)/lib
@@ -69,10 +71,10 @@ man:
 # actions, man pages, completions, package-manager hooks, the sample
 # configuration. The units name $(PREFIX)/bin/omgd.
 install:
-	install -Dm755 $(OMG_BIN) $(BIN)/omg
-	install -Dm755 $(OMGD_BIN) $(BIN)/omgd
-	install -Dm755 $(OMGD_LITE_BIN) $(BIN)/omgd-lite
-	install -Dm755 $(FAST_BIN) $(BIN)/omg-fast
+	install -Dm755 $(STRIP) $(OMG_BIN) $(BIN)/omg
+	install -Dm755 $(STRIP) $(OMGD_BIN) $(BIN)/omgd
+	install -Dm755 $(STRIP) $(OMGD_LITE_BIN) $(BIN)/omgd-lite
+	install -Dm755 $(STRIP) $(FAST_BIN) $(BIN)/omg-fast
 	for scope in user system; do \
 		for unit in systemd/$$scope/*; do \
 			install -Dm644 $$unit $(LIB)/systemd/$$scope/$$(basename $$unit); \
