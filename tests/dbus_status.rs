@@ -102,6 +102,18 @@ fn widgets_read_the_state_and_hear_about_changes() {
     };
     let root = common::AptRoot::new();
     let env = common::Env::with_apt(&root);
+    // Advisories in the Debian tracker's format, for a package installed
+    // in the fixture root.
+    let tracker = common::http::FileServer::start();
+    tracker.put(
+        "/tracker.json",
+        r#"{"hello-omg": {"CVE-2099-0001": {"description": "test",
+            "releases": {"bookworm": {"status": "open", "fixed_version": null, "urgency": "high"}}}}}"#,
+    );
+    env.configure(&format!(
+        "[security]\ndebian_tracker_url = \"{}/tracker.json\"\ndebian_release = \"bookworm\"\n",
+        tracker.url()
+    ));
     let mut daemon = env
         .command(common::OMGD)
         .arg("--socket")
@@ -237,6 +249,25 @@ fn widgets_read_the_state_and_hear_about_changes() {
 
     let summary = bus.call("io.github.omg.Status1.GetSummary", &[]);
     assert!(summary.contains("'UpdateCount': <uint32 0>"), "{summary}");
+
+    // Vulnerabilities: none known until a scan, then what it found.
+    assert_eq!(
+        bus.call("io.github.omg.Status1.ListVulnerabilities", &[]),
+        "(@a(ssss) [],)"
+    );
+    std::fs::write(&status, text).unwrap();
+    let scan = env.omg(&["audit", "--refresh"]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let listed = bus.call("io.github.omg.Status1.ListVulnerabilities", &[]);
+    assert!(
+        listed.contains("('hello-omg', 'CVE-2099-0001', 'high', '')"),
+        "{listed}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bus.property("VulnerableCount") != "(<uint32 1>,)" {
+        assert!(Instant::now() < deadline, "VulnerableCount never became 1");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let _ = daemon.kill();
     let _ = daemon.wait();
 }

@@ -468,6 +468,20 @@ impl Engine {
     /// The installed packages affected by known vulnerabilities, from the
     /// advisories last fetched (fetched now with `refresh`, or when there
     /// are none yet). The count goes into the status file.
+    /// The audit from the advisories already stored, never fetching
+    /// (what D-Bus clients get); `NotFound` when there are none.
+    pub async fn stored_audit(&self) -> Result<ResponseBody, WireError> {
+        let key = crate::security::scan::key(self.kind, &self.config.security);
+        let stored = key.and_then(|k| crate::security::scan::load(self.store.as_ref()?, &k));
+        if stored.is_none() {
+            return Err(WireError::new(
+                ErrorKind::NotFound,
+                "no vulnerability data has been fetched yet",
+            ));
+        }
+        self.audit(false).await
+    }
+
     pub async fn audit(&self, refresh: bool) -> Result<ResponseBody, WireError> {
         use crate::security::{scan, vulns::AuditReport};
         let backend = self.backend()?;

@@ -236,11 +236,27 @@ impl Status1 {
             .collect())
     }
 
-    /// Known vulnerabilities of installed packages: (package, id,
-    /// severity, fixed version). Empty until vulnerability data has been
-    /// fetched.
-    fn list_vulnerabilities(&self) -> Vec<(String, String, String, String)> {
-        Vec::new()
+    /// Known vulnerabilities of installed packages, from the advisories
+    /// last fetched (`omgd work scan`): (package, advisory id, severity,
+    /// fixed version or ""). Empty when none were fetched yet.
+    async fn list_vulnerabilities(&self) -> Vec<(String, String, String, String)> {
+        let Ok(ResponseBody::Audit(report)) = self.engine.stored_audit().await else {
+            return Vec::new();
+        };
+        report
+            .findings
+            .iter()
+            .flat_map(|f| {
+                f.advisories.iter().map(move |a| {
+                    (
+                        f.name.clone(),
+                        a.id.clone(),
+                        a.severity.as_str().to_string(),
+                        a.fixed.clone().unwrap_or_default(),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Something changed the package database (a pacman hook, APT's
