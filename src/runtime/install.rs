@@ -249,32 +249,15 @@ pub async fn install_node(
     let file = format!("node-v{version}-{platform}.tar.gz");
     let base = format!("{mirror}/v{version}");
 
-    let expected = if inst.insecure {
-        None
-    } else {
-        inst.step("verifying the checksum list");
-        let sums = inst
-            .text(&format!("{base}/SHASUMS256.txt"))
-            .await
-            .map_err(|_| InstallError::NoChecksum { file: file.clone() })?;
-        let signature = inst
-            .bytes(&format!("{base}/SHASUMS256.txt.sig"))
-            .await
-            .map_err(|e| InstallError::BadSignature {
-                what: "SHASUMS256.txt".into(),
-                message: e.to_string(),
-            })?;
-        (source.verify)(sums.as_bytes(), &signature, &source.keys_dir).map_err(|message| {
-            InstallError::BadSignature {
-                what: "SHASUMS256.txt".into(),
-                message,
-            }
-        })?;
-        Some(
-            download::checksum_for(&sums, &file)
-                .ok_or_else(|| InstallError::NoChecksum { file: file.clone() })?,
-        )
-    };
+    let expected = signed_checksum(
+        inst,
+        &base,
+        "SHASUMS256.txt.sig",
+        &file,
+        &source.keys_dir,
+        source.verify,
+    )
+    .await?;
 
     let artifact = Artifact {
         runtime: "node",
@@ -291,6 +274,40 @@ pub async fn install_node(
         let _ = std::fs::write(dir.join(node::LTS_MARKER), codename);
     }
     Ok((version, dir))
+}
+
+/// `file`'s SHA-256 from `<base>/SHASUMS256.txt`, whose signature
+/// `<base>/<signature>` must check out against the keys in `keys_dir`;
+/// `None` only when the user asked for `--insecure`. No list, no
+/// signature, a bad one, or no line for `file`: the install stops.
+async fn signed_checksum(
+    inst: &mut Installer<'_>,
+    base: &str,
+    signature: &str,
+    file: &str,
+    keys_dir: &Path,
+    verify: KeyringCheck,
+) -> Result<Option<String>, InstallError> {
+    if inst.insecure {
+        return Ok(None);
+    }
+    inst.step("verifying the checksum list");
+    let bad = |message: String| InstallError::BadSignature {
+        what: "SHASUMS256.txt".into(),
+        message,
+    };
+    let sums = inst
+        .text(&format!("{base}/SHASUMS256.txt"))
+        .await
+        .map_err(|_| InstallError::NoChecksum { file: file.into() })?;
+    let signature = inst
+        .bytes(&format!("{base}/{signature}"))
+        .await
+        .map_err(|e| bad(e.to_string()))?;
+    verify(sums.as_bytes(), &signature, keys_dir).map_err(bad)?;
+    download::checksum_for(&sums, file)
+        .map(Some)
+        .ok_or_else(|| InstallError::NoChecksum { file: file.into() })
 }
 
 /// How an archive is laid out.
@@ -525,32 +542,15 @@ pub async fn install_bun(
     };
     let file = format!("bun-linux-{arch}.zip");
     let base = format!("{}/bun-v{version}", source.releases.trim_end_matches('/'));
-    let sha256 = if inst.insecure {
-        None
-    } else {
-        inst.step("verifying the checksum list");
-        let sums = inst
-            .text(&format!("{base}/SHASUMS256.txt"))
-            .await
-            .map_err(|_| InstallError::NoChecksum { file: file.clone() })?;
-        let signature = inst
-            .bytes(&format!("{base}/SHASUMS256.txt.asc"))
-            .await
-            .map_err(|e| InstallError::BadSignature {
-                what: "SHASUMS256.txt".into(),
-                message: e.to_string(),
-            })?;
-        (source.verify)(sums.as_bytes(), &signature, source.keys_dir).map_err(|message| {
-            InstallError::BadSignature {
-                what: "SHASUMS256.txt".into(),
-                message,
-            }
-        })?;
-        Some(
-            download::checksum_for(&sums, &file)
-                .ok_or_else(|| InstallError::NoChecksum { file: file.clone() })?,
-        )
-    };
+    let sha256 = signed_checksum(
+        inst,
+        &base,
+        "SHASUMS256.txt.asc",
+        &file,
+        source.keys_dir,
+        source.verify,
+    )
+    .await?;
     let artifact = Artifact {
         runtime: "bun",
         version,
