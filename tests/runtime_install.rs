@@ -11,71 +11,17 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::http::{HttpServer, Reply};
+use common::pgp::{Cert, Form, trusting};
 use omg::runtime::install::{InstallError, Installer, NodeSource, install_node, set_current};
-use sequoia_openpgp as openpgp;
-
-use openpgp::cert::prelude::*;
-use openpgp::policy::StandardPolicy;
-use openpgp::serialize::Serialize;
-use openpgp::serialize::stream::{Message, Signer};
 
 type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
 fn key() -> Cert {
-    CertBuilder::general_purpose(Some("release <release@example.org>"))
-        .generate()
-        .unwrap()
-        .0
+    common::pgp::key("release <release@example.org>")
 }
 
 fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
-    signed(cert, data, false)
-}
-
-/// A detached signature, or with `clear` a cleartext-signed message
-/// (`gpg --clearsign`).
-fn signed(cert: &Cert, data: &[u8], clear: bool) -> Vec<u8> {
-    let policy = StandardPolicy::new();
-    let keypair = cert
-        .keys()
-        .unencrypted_secret()
-        .with_policy(&policy, None)
-        .for_signing()
-        .next()
-        .unwrap()
-        .key()
-        .clone()
-        .into_keypair()
-        .unwrap();
-    let mut out = Vec::new();
-    {
-        let message = Message::new(&mut out);
-        let signer = Signer::new(message, keypair).unwrap();
-        let signer = if clear {
-            signer.cleartext()
-        } else {
-            signer.detached()
-        };
-        let mut signer = signer.build().unwrap();
-        signer.write_all(data).unwrap();
-        signer.finalize().unwrap();
-    }
-    out
-}
-
-/// A keys directory holding `cert`'s public key, as packaging ships a
-/// release team's keys.
-fn trusting(cert: &Cert) -> tempfile::TempDir {
-    let keys = tempfile::tempdir().unwrap();
-    let mut armored = Vec::new();
-    {
-        let mut w =
-            openpgp::armor::Writer::new(&mut armored, openpgp::armor::Kind::PublicKey).unwrap();
-        cert.serialize(&mut w).unwrap();
-        w.finalize().unwrap();
-    }
-    std::fs::write(keys.path().join("release.asc"), armored).unwrap();
-    keys
+    common::pgp::sign(cert, data, Form::Detached)
 }
 
 /// A gzipped tarball holding one executable script at `path`.
@@ -699,7 +645,7 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
         let mut files = files.lock().unwrap();
         files.insert(
             format!("/dl/bun-v{version}/SHASUMS256.txt.asc"),
-            signed(signer, sums.as_bytes(), true),
+            common::pgp::sign(signer, sums.as_bytes(), Form::Clear),
         );
         files.insert(
             format!("/dl/bun-v{version}/SHASUMS256.txt"),

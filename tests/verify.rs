@@ -4,59 +4,10 @@
 
 mod common;
 
-use std::io::Write;
+use common::pgp::{Form, key, public};
 
-use sequoia_openpgp as openpgp;
-
-use openpgp::cert::prelude::*;
-use openpgp::policy::StandardPolicy;
-use openpgp::serialize::Serialize;
-use openpgp::serialize::stream::{Armorer, Message, Signer};
-
-fn key(uid: &str) -> Cert {
-    CertBuilder::general_purpose(Some(uid))
-        .generate()
-        .unwrap()
-        .0
-}
-
-fn armored_sig(cert: &Cert, data: &[u8]) -> Vec<u8> {
-    let policy = StandardPolicy::new();
-    let keypair = cert
-        .keys()
-        .unencrypted_secret()
-        .with_policy(&policy, None)
-        .for_signing()
-        .next()
-        .unwrap()
-        .key()
-        .clone()
-        .into_keypair()
-        .unwrap();
-    let mut out = Vec::new();
-    {
-        let message = Message::new(&mut out);
-        let message = Armorer::new(message)
-            .kind(openpgp::armor::Kind::Signature)
-            .build()
-            .unwrap();
-        let mut signer = Signer::new(message, keypair)
-            .unwrap()
-            .detached()
-            .build()
-            .unwrap();
-        signer.write_all(data).unwrap();
-        signer.finalize().unwrap();
-    }
-    out
-}
-
-fn public(cert: &Cert) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::PublicKey).unwrap();
-    cert.serialize(&mut w).unwrap();
-    w.finalize().unwrap();
-    out
+fn armored_sig(cert: &common::pgp::Cert, data: &[u8]) -> Vec<u8> {
+    common::pgp::sign(cert, data, Form::Armored)
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod arch;
 pub mod aur;
 pub mod deb;
 pub mod http;
+pub mod pgp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
