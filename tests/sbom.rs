@@ -29,10 +29,7 @@ fn the_bill_is_valid_cyclonedx_and_spdx() {
     let Some(venv) = validators() else {
         return;
     };
-    let tracker = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/debian-security/tracker-data-json.vunnel.json");
-    let Ok(json) = std::fs::read(&tracker) else {
-        eprintln!("{} is absent: skipping", tracker.display());
+    let Some(json) = common::shared_fixture("debian-security/tracker-data-json.vunnel.json") else {
         return;
     };
     let server = FileServer::start();

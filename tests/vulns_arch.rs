@@ -7,21 +7,9 @@ mod common;
 use common::arch::{ArchRoot, Spec};
 use common::http::FileServer;
 
-fn avgs() -> Option<Vec<u8>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/alsa/issues-all.vulnerablecode-archlinux.json");
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(_) => {
-            eprintln!("{} is absent: skipping", path.display());
-            None
-        }
-    }
-}
-
 #[test]
 fn installed_packages_are_matched_against_the_avg_list() {
-    let Some(json) = avgs() else {
+    let Some(json) = common::shared_fixture("alsa/issues-all.vulnerablecode-archlinux.json") else {
         return;
     };
     let server = FileServer::start();

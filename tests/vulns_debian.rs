@@ -9,21 +9,9 @@ mod common;
 use common::deb::DebRoot;
 use common::http::FileServer;
 
-fn tracker() -> Option<Vec<u8>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/debian-security/tracker-data-json.vunnel.json");
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(_) => {
-            eprintln!("{} is absent: skipping", path.display());
-            None
-        }
-    }
-}
-
 #[test]
 fn installed_packages_are_matched_by_source_and_release() {
-    let Some(json) = tracker() else {
+    let Some(json) = common::shared_fixture("debian-security/tracker-data-json.vunnel.json") else {
         return;
     };
     let server = FileServer::start();

@@ -132,6 +132,21 @@ impl Env {
     }
 }
 
+/// A file of the recorded upstream data in ../shared/fixtures, or `None`
+/// (said on stderr) when that folder is absent, so the test can skip.
+pub fn shared_fixture(rel: &str) -> Option<Vec<u8>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            eprintln!("{} is absent: skipping", path.display());
+            None
+        }
+    }
+}
+
 /// Runs a command of the system and returns its stdout; it must succeed.
 pub fn system(program: &str, args: &[&str]) -> String {
     system_with(Command::new(program).args(args))
