@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::http::{HttpServer, Reply};
+use common::http::{FileServer, HttpServer, Reply};
 use common::pgp::{Cert, Form, trusting};
 use omg::runtime::install::{InstallError, Installer, NodeSource, install_node, set_current};
 
@@ -50,28 +50,18 @@ fn sha(bytes: &[u8]) -> String {
 }
 
 struct Mirror {
-    server: HttpServer,
-    files: Files,
+    server: FileServer,
     signer: Cert,
     keys: tempfile::TempDir,
 }
 
 impl Mirror {
     fn start() -> Mirror {
-        let files: Files = Arc::new(Mutex::new(HashMap::new()));
-        let shared = files.clone();
-        let server =
-            HttpServer::start(
-                move |request| match shared.lock().unwrap().get(&request.path) {
-                    Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
-                    None => Reply::not_found(),
-                },
-            );
+        let server = FileServer::start();
         let signer = key();
         let keys = trusting(&signer);
         let mirror = Mirror {
             server,
-            files,
             signer,
             keys,
         };
@@ -86,7 +76,7 @@ impl Mirror {
     }
 
     fn put(&self, path: &str, body: Vec<u8>) {
-        self.files.lock().unwrap().insert(path.to_string(), body);
+        self.server.put(path, body);
     }
 
     /// Publishes `version`'s archive, its checksum list (with `hash` in
@@ -109,7 +99,7 @@ impl Mirror {
 
     fn source(&self) -> NodeSource {
         NodeSource {
-            mirror: self.server.url.clone(),
+            mirror: self.server.url().to_string(),
             keys_dir: self.keys.path().to_path_buf(),
             verify: omg::security::pgp::verify_with_keyring,
         }
@@ -204,11 +194,7 @@ fn a_signature_by_another_key_refuses() {
 fn without_a_checksum_list_only_insecure_installs() {
     let mirror = Mirror::start();
     mirror.publish("20.10.0", None, &mirror.signer);
-    mirror
-        .files
-        .lock()
-        .unwrap()
-        .remove("/v20.10.0/SHASUMS256.txt");
+    mirror.server.remove("/v20.10.0/SHASUMS256.txt");
     let root = tempfile::tempdir().unwrap();
     let err = install(&mirror, "20", root.path(), false).unwrap_err();
     assert!(matches!(err, InstallError::NoChecksum { .. }), "{err}");
@@ -250,7 +236,7 @@ fn omg_use_installs_through_omgd_and_switches() {
     let env = common::Env::new();
     env.configure(&format!(
         "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
-        mirror.server.url,
+        mirror.server.url(),
         mirror.keys.path().display()
     ));
     let result = env.omg(&["use", "node", "lts/iron"]);
@@ -301,7 +287,7 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
     let env = common::Env::new();
     env.configure(&format!(
         "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
-        mirror.server.url,
+        mirror.server.url(),
         mirror.keys.path().display()
     ));
     assert_eq!(env.omg(&["install", "node", "18"]).code, 0);
@@ -346,7 +332,11 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
         .collect();
     assert_eq!(versions, ["20.10.0", "18.19.0"]);
     assert_eq!(offered[0]["lts"], "iron");
-    let hits = mirror.server.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let hits = mirror
+        .server
+        .server
+        .hits
+        .load(std::sync::atomic::Ordering::SeqCst);
     let text = env.omg(&["list", "node", "--available"]);
     let line = text
         .stdout
@@ -358,7 +348,11 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
         "{line}"
     );
     assert_eq!(
-        mirror.server.hits.load(std::sync::atomic::Ordering::SeqCst),
+        mirror
+            .server
+            .server
+            .hits
+            .load(std::sync::atomic::Ordering::SeqCst),
         hits,
         "cached"
     );
@@ -462,21 +456,13 @@ fn python_installs_from_a_download_list_in_uv_s_format() {
         eprintln!("the build names below are x86_64's: skipping");
         return;
     }
-    let files: Files = Arc::new(Mutex::new(HashMap::new()));
-    let shared = files.clone();
-    let server =
-        HttpServer::start(
-            move |request| match shared.lock().unwrap().get(&request.path) {
-                Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
-                None => Reply::not_found(),
-            },
-        );
+    let server = FileServer::start();
     let archive = tar_gz("python/bin/python3", "#!/bin/sh\necho Python 3.12.4\n");
     let entry = |patch: u64, sha: String, file: &str| {
         serde_json::json!({
             "name": "cpython", "arch": {"family": "x86_64", "variant": null}, "os": "linux",
             "libc": "gnu", "major": 3, "minor": 12, "patch": patch, "prerelease": "",
-            "url": format!("{}/releases/{file}", server.url), "sha256": sha,
+            "url": format!("{}/releases/{file}", server.url()), "sha256": sha,
             "variant": null, "build": "20240726"
         })
     };
@@ -485,26 +471,17 @@ fn python_installs_from_a_download_list_in_uv_s_format() {
         "cpython-3.12.4-linux-x86_64-gnu": entry(4, sha(&archive), good),
         "cpython-3.12.3-linux-x86_64-gnu": entry(3, "1".repeat(64), "cpython-3.12.3.tar.gz"),
     });
-    files.lock().unwrap().insert(
-        "/metadata.json".into(),
-        serde_json::to_vec(&metadata).unwrap(),
-    );
-    files.lock().unwrap().insert(
-        format!("/releases/{}", good.replace("%2B", "+")),
+    server.put("/metadata.json", serde_json::to_vec(&metadata).unwrap());
+    server.put(
+        &format!("/releases/{}", good.replace("%2B", "+")),
         archive.clone(),
     );
-    files
-        .lock()
-        .unwrap()
-        .insert(format!("/releases/{good}"), archive.clone());
-    files
-        .lock()
-        .unwrap()
-        .insert("/releases/cpython-3.12.3.tar.gz".into(), archive);
+    server.put(&format!("/releases/{good}"), archive.clone());
+    server.put("/releases/cpython-3.12.3.tar.gz", archive);
     let env = common::Env::new();
     env.configure(&format!(
         "[runtimes]\npython_metadata = \"{}/metadata.json\"\n",
-        server.url
+        server.url()
     ));
     let result = env.omg(&["install", "python", "3.12"]);
     assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
@@ -597,15 +574,7 @@ fn java_installs_a_temurin_build_and_sets_java_home() {
 
 #[test]
 fn bun_installs_from_its_release_zip_checked_against_shasums() {
-    let files: Files = Arc::new(Mutex::new(HashMap::new()));
-    let shared = files.clone();
-    let server =
-        HttpServer::start(
-            move |request| match shared.lock().unwrap().get(&request.path) {
-                Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
-                None => Reply::not_found(),
-            },
-        );
+    let server = FileServer::start();
     let zip_of = |version: &str| {
         let mut out = std::io::Cursor::new(Vec::new());
         {
@@ -642,16 +611,12 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
             sha(&archive)
         };
         let sums = format!("{hash}  {file}\n{}  bun-darwin-x64.zip\n", "0".repeat(64));
-        let mut files = files.lock().unwrap();
-        files.insert(
-            format!("/dl/bun-v{version}/SHASUMS256.txt.asc"),
+        server.put(
+            &format!("/dl/bun-v{version}/SHASUMS256.txt.asc"),
             common::pgp::sign(signer, sums.as_bytes(), Form::Clear),
         );
-        files.insert(
-            format!("/dl/bun-v{version}/SHASUMS256.txt"),
-            sums.into_bytes(),
-        );
-        files.insert(format!("/dl/bun-v{version}/{file}"), archive);
+        server.put(&format!("/dl/bun-v{version}/SHASUMS256.txt"), sums);
+        server.put(&format!("/dl/bun-v{version}/{file}"), archive);
     }
     let releases = serde_json::json!([
         {"tag_name": "bun-v1.2.0-canary", "prerelease": true, "draft": false},
@@ -659,14 +624,11 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
         {"tag_name": "bun-v1.1.7", "prerelease": false, "draft": false},
         {"tag_name": "bun-v1.0.36", "prerelease": false, "draft": false}
     ]);
-    files.lock().unwrap().insert(
-        "/api/releases".into(),
-        serde_json::to_vec(&releases).unwrap(),
-    );
+    server.put("/api/releases", serde_json::to_vec(&releases).unwrap());
     let env = common::Env::new();
     env.configure(&format!(
         "[runtimes]\nbun_releases = \"{0}/dl\"\nbun_api = \"{0}/api/releases\"\nbun_keys = \"{1}\"\n",
-        server.url,
+        server.url(),
         keys.path().display()
     ));
     let result = env.omg(&["install", "bun", "latest"]);
