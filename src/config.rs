@@ -58,6 +58,9 @@ pub enum ConfigError {
 /// java_api = "https://api.adoptium.net"
 /// bun_releases = "https://github.com/oven-sh/bun/releases/download"
 /// bun_api = "https://api.github.com/repos/oven-sh/bun/releases"
+///
+/// [arch]
+/// archive_url = "https://archive.archlinux.org"  # or $OMG_ALA_URL
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -68,6 +71,30 @@ pub struct Config {
     pub aur: AurConfig,
     pub runtimes: RuntimesConfig,
     pub security: SecurityConfig,
+    pub arch: ArchConfig,
+}
+
+/// Arch Linux settings beyond pacman.conf.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchConfig {
+    /// The Arch Linux Archive (or `$OMG_ALA_URL`): where `omg rollback`
+    /// finds versions no cache or repository has any more.
+    pub archive_url: String,
+}
+
+impl Default for ArchConfig {
+    fn default() -> Self {
+        ArchConfig {
+            archive_url: "https://archive.archlinux.org".into(),
+        }
+    }
+}
+
+impl ArchConfig {
+    pub fn archive_url(&self) -> String {
+        env_or("OMG_ALA_URL", &self.archive_url)
+    }
 }
 
 /// Where vulnerability data comes from.

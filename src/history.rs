@@ -1,6 +1,7 @@
-//! The transaction history (`history.redb` in a data directory): every
-//! system transaction and runtime change with its time, user, command
-//! line, the packages before and after, and how it ended. The file is
+//! The transaction history: every system transaction (`history.redb` in
+//! the system's data directory) and every runtime change (a user's
+//! `runtime-history.redb`) with its time, user, command line, the
+//! packages before and after, and how it ended. The file is
 //! opened only for the moment of a write or a read, so the daemons and
 //! `omg history` share it; a writer waits briefly for another.
 
@@ -21,6 +22,10 @@ pub struct PackageChange {
     pub change: String,
     pub old: Option<String>,
     pub new: Option<String>,
+    /// The package was (or, for a removal, had been) installed as a
+    /// dependency.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub as_dependency: bool,
 }
 
 /// One recorded transaction.
@@ -37,6 +42,41 @@ pub struct Entry {
     pub result: String,
 }
 
+impl Entry {
+    /// Whether it changed something that can be reverted.
+    pub fn reversible(&self) -> bool {
+        self.result == "ok" && !self.changes.is_empty()
+    }
+
+    /// What reverting its package changes means, in its order: a removal
+    /// for what it installed, the old version for what it upgraded,
+    /// downgraded or removed. Reinstalls of the same version need
+    /// nothing.
+    pub fn revert_steps(&self) -> Vec<crate::transaction::RevertStep> {
+        self.changes
+            .iter()
+            .filter(|c| c.change != "switch")
+            .filter(|c| c.old.is_some() || c.new.is_some())
+            .filter(|c| !(c.change == "reinstall" && c.old == c.new))
+            .map(|c| crate::transaction::RevertStep {
+                name: c.name.clone(),
+                left: c.new.clone(),
+                restore: c.old.clone(),
+                as_dependency: c.as_dependency,
+            })
+            .collect()
+    }
+}
+
+/// The entry `id` names, or without one the newest that changed
+/// something.
+pub fn pick(entries: &[Entry], id: Option<u64>) -> Option<&Entry> {
+    match id {
+        Some(id) => entries.iter().find(|e| e.id == id),
+        None => entries.iter().rev().find(|e| e.reversible()),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("the history {path} cannot be used: {message}")]
@@ -50,9 +90,18 @@ pub struct History {
 }
 
 impl History {
+    /// The system's package transactions.
     pub fn in_data_dir(data_dir: &Path) -> History {
         History {
             path: data_dir.join("history.redb"),
+        }
+    }
+
+    /// A user's runtime changes (a file of its own, so the two never mix
+    /// even when both live in one directory).
+    pub fn runtimes_in(data_dir: &Path) -> History {
+        History {
+            path: data_dir.join("runtime-history.redb"),
         }
     }
 
@@ -159,6 +208,7 @@ mod tests {
             change: "upgrade".into(),
             old: Some("1".into()),
             new: Some("2".into()),
+            as_dependency: false,
         };
         assert_eq!(
             history
@@ -177,5 +227,63 @@ mod tests {
         assert_eq!(all[0].changes, [change]);
         assert_eq!(all[1].user, "alice");
         assert_eq!(all[1].result, "failed: locked");
+    }
+
+    fn change(name: &str, kind: &str, old: Option<&str>, new: Option<&str>) -> PackageChange {
+        PackageChange {
+            name: name.into(),
+            change: kind.into(),
+            old: old.map(Into::into),
+            new: new.map(Into::into),
+            as_dependency: kind == "install",
+        }
+    }
+
+    #[test]
+    fn reverting_undoes_each_change_and_the_newest_change_is_picked() {
+        let entry = Entry {
+            id: 3,
+            time: 0,
+            user: "root".into(),
+            command: "upgrade".into(),
+            changes: vec![
+                change("foo", "upgrade", Some("1-1"), Some("2-1")),
+                change("libnew", "install", None, Some("1-1")),
+                change("old", "remove", Some("0.9-1"), None),
+                change("same", "reinstall", Some("1-1"), Some("1-1")),
+            ],
+            result: "ok".into(),
+        };
+        let steps = entry.revert_steps();
+        let view: Vec<(&str, Option<&str>, Option<&str>)> = steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.left.as_deref(), s.restore.as_deref()))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                ("foo", Some("2-1"), Some("1-1")),
+                ("libnew", Some("1-1"), None),
+                ("old", None, Some("0.9-1")),
+            ]
+        );
+        assert!(steps[1].as_dependency);
+        let failed = Entry {
+            id: 4,
+            result: "failed: locked".into(),
+            changes: Vec::new(),
+            ..entry.clone()
+        };
+        let entries = [entry, failed];
+        assert_eq!(pick(&entries, None).map(|e| e.id), Some(3));
+        assert_eq!(pick(&entries, Some(4)).map(|e| e.id), Some(4));
+        assert!(pick(&entries, Some(9)).is_none());
+    }
+
+    #[test]
+    fn entries_written_before_the_dependency_flag_still_read() {
+        let old = r#"{"name":"vim","change":"install","old":null,"new":"9"}"#;
+        let change: PackageChange = serde_json::from_str(old).unwrap();
+        assert!(!change.as_dependency);
     }
 }

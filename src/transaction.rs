@@ -23,6 +23,34 @@ pub enum TransactionAction {
     Upgrade,
     /// Refresh the repository databases only.
     Sync { force: bool },
+    /// Revert a recorded transaction: the versions it replaced or removed
+    /// come back, what it installed goes.
+    Rollback {
+        /// The transaction (`omg history`); none: the newest one that
+        /// changed something.
+        id: Option<u64>,
+        /// Go ahead without the versions found nowhere, instead of asking.
+        partial: bool,
+        /// Filled in by omgd from its own history (what a client sends is
+        /// replaced).
+        steps: Vec<RevertStep>,
+        /// The Arch Linux Archive's base URL (filled in by omgd from its
+        /// configuration).
+        archive: Option<String>,
+    },
+}
+
+/// What reverting one package's change means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevertStep {
+    pub name: String,
+    /// The version the transaction left (none: it removed the package).
+    pub left: Option<String>,
+    /// The version to go back to (none: the transaction installed the
+    /// package, so it is removed).
+    pub restore: Option<String>,
+    /// The package was installed as a dependency before.
+    pub as_dependency: bool,
 }
 
 /// How to do it.
@@ -82,7 +110,8 @@ pub struct Change {
     pub download_size: u64,
     /// Installed size of the new version, or of the removed one.
     pub installed_size: u64,
-    /// Installed as a dependency rather than on request.
+    /// Installed as a dependency rather than on request (for a removal:
+    /// had been).
     pub as_dependency: bool,
 }
 
@@ -341,6 +370,11 @@ pub enum TxError {
         reason: String,
         details: Vec<String>,
     },
+    #[error(
+        "these versions are no longer available: {}; nothing was changed (--partial rolls back the rest)",
+        .versions.join(", ")
+    )]
+    Unavailable { versions: Vec<String> },
     #[error("{0}")]
     Failed(String),
     #[error("the transaction was cancelled; nothing was changed")]
@@ -349,6 +383,32 @@ pub enum TxError {
     NeedsRoot(String),
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// Versions a rollback cannot find anywhere: said, then the rest goes
+/// ahead only when the user accepts a partial rollback (`partial`, or
+/// yes to the question; the default is no).
+pub fn accept_partial(
+    channel: &TxChannel,
+    missing: &[String],
+    partial: bool,
+    nowhere: &str,
+) -> Result<(), TxError> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for version in missing {
+        channel.message(
+            Level::Warning,
+            format!("{version} is not available: {nowhere}"),
+        );
+    }
+    if partial || channel.confirm("Roll back the rest without them?", false) {
+        return Ok(());
+    }
+    Err(TxError::Unavailable {
+        versions: missing.to_vec(),
+    })
 }
 
 /// `:` and one line per detail, or nothing.

@@ -656,3 +656,85 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
     );
     assert!(!env.data_dir().join("versions/bun/1.0.36").exists());
 }
+
+#[test]
+fn rollback_restores_the_default_and_brings_back_an_uninstalled_version() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &mirror.signer);
+    mirror.publish("18.19.0", None, &mirror.signer);
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
+        mirror.server.url(),
+        mirror.keys.path().display()
+    ));
+    let versions = env.data_dir().join("versions/node");
+    let current = versions.join("current/bin/node");
+    assert_eq!(env.omg(&["use", "node", "18"]).code, 0);
+    let switched = env.omg(&["use", "node", "20"]);
+    assert_eq!(switched.code, 0, "{}", switched.stderr);
+    assert_eq!(run(&current), "v20.10.0");
+
+    // The newest change (use node 20: installed it, switched to it) is
+    // undone: 18 is the default again and 20 is gone.
+    let dry = env.omg(&["rollback", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("make node 18.19.0 the default again"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("remove node 20.10.0"), "{}", dry.stdout);
+    assert!(
+        versions.join("20.10.0").is_dir(),
+        "a dry run changes nothing"
+    );
+    let undone = env.omg(&["rollback", "--noconfirm"]);
+    assert_eq!(undone.code, 0, "{}\n{}", undone.stdout, undone.stderr);
+    assert_eq!(run(&current), "v18.19.0");
+    assert!(!versions.join("20.10.0").exists());
+
+    // Uninstalling the default, rolled back: installed again (verified as
+    // any install) and the default once more.
+    assert_eq!(env.omg(&["uninstall", "node", "18.19.0"]).code, 0);
+    assert!(!versions.join("current").exists());
+    let back = env.omg(&["rollback", "--user", "--noconfirm"]);
+    assert_eq!(back.code, 0, "{}\n{}", back.stdout, back.stderr);
+    assert_eq!(run(&current), "v18.19.0");
+
+    // A version upstream no longer has: named, and nothing stays changed.
+    assert_eq!(env.omg(&["uninstall", "node", "18.19.0"]).code, 0);
+    mirror
+        .server
+        .remove("/v18.19.0/node-v18.19.0-linux-x64.tar.gz");
+    let gone = env.omg(&["rollback", "--user", "--noconfirm"]);
+    assert_eq!(gone.code, 1, "{}\n{}", gone.stdout, gone.stderr);
+    assert!(
+        gone.stderr.contains("no longer available: node 18.19.0"),
+        "{}",
+        gone.stderr
+    );
+    assert!(!versions.join("18.19.0").exists());
+    assert!(!versions.join("current").exists());
+
+    // Every change is in the history, the rollbacks too.
+    let history = env.json(&["history", "--json"]);
+    let commands: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "uninstall node 18.19.0",
+            "rollback 4",
+            "install node 18.19.0",
+            "uninstall node 18.19.0",
+            "rollback 2",
+            "use node 20",
+            "use node 18"
+        ]
+    );
+}

@@ -5,6 +5,7 @@
 //! confined to `handle()` and `sig_level()`.
 
 mod callbacks;
+mod rollback;
 mod transaction;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rust_apt::config::Config;
 use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
 
+mod rollback;
 mod transaction;
 
 use super::fingerprint::{Watched, list_dir};

@@ -13,10 +13,7 @@ fn histories() -> Vec<(&'static str, History)> {
     let system = History::in_data_dir(&Paths::system().data_dir);
     let mut out = vec![("system", system.clone())];
     if let Ok(user) = Paths::user() {
-        let user = History::in_data_dir(&user.data_dir);
-        if user.path() != system.path() {
-            out.push(("user", user));
-        }
+        out.push(("user", History::runtimes_in(&user.data_dir)));
     }
     out
 }

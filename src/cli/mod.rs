@@ -12,6 +12,7 @@ mod info;
 mod list;
 pub mod output;
 mod progress;
+mod rollback;
 mod runtime;
 mod rustup;
 mod sbom;
@@ -166,6 +167,11 @@ pub enum Command {
     /// The recorded transactions (package changes, and your runtime
     /// changes), newest first
     History(HistoryArgs),
+    /// Revert a recorded transaction (the newest when no ID is given): the
+    /// versions it replaced or removed come back (from the package cache, a
+    /// repository, or on Arch the Arch Linux Archive), what it installed
+    /// goes; for a runtime change, the default version goes back too
+    Rollback(RollbackArgs),
     /// Check the installation (daemon, units, D-Bus, polkit, shell hook,
     /// PATH, data directory, database, status file) and say what to fix
     Doctor {
@@ -235,6 +241,21 @@ pub struct HistoryArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The transaction to revert (omg history lists them)
+    pub id: Option<u64>,
+    /// One of your runtime changes rather than a system transaction
+    #[arg(long)]
+    pub user: bool,
+    /// When some old versions are no longer available anywhere, roll back
+    /// the rest without asking
+    #[arg(long)]
+    pub partial: bool,
+    #[command(flatten)]
+    pub tx: TxArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -770,6 +791,15 @@ pub fn run() -> ExitCode {
                     history::run_show(*id, *user, *json)
                 }
             },
+            Command::Rollback(args) => {
+                let request = rollback::Request {
+                    id: args.id,
+                    user: args.user,
+                    partial: args.partial,
+                    tx: &args.tx,
+                };
+                rollback::run(&mut session, &request).await
+            }
             Command::Complete { prefix } => shipping::complete(&mut session, prefix).await,
             Command::Manpage => shipping::print_manpage(),
             Command::Verify {

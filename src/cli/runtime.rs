@@ -179,7 +179,7 @@ pub fn installed(versions: &std::path::Path, runtime: Runtime) -> Vec<String> {
     found
 }
 
-fn versions_dir() -> Result<std::path::PathBuf, Failure> {
+pub(super) fn versions_dir() -> Result<std::path::PathBuf, Failure> {
     crate::config::Paths::user()
         .map(|p| crate::runtime::versions_dir(&p))
         .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))
@@ -290,20 +290,83 @@ pub fn run_which(program: &str) -> Result<u8, Failure> {
 /// `omg uninstall RUNTIME VERSION`.
 pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
     let versions = versions_dir()?;
-    let dir = versions.join(runtime.as_str());
-    let target = dir.join(version.strip_prefix('v').unwrap_or(version));
+    let target = versions
+        .join(runtime.as_str())
+        .join(version.strip_prefix('v').unwrap_or(version));
     if let (Runtime::Rust, false, Some(rustup)) =
         (runtime, target.is_dir(), super::rustup::delegate())
     {
         return super::rustup::uninstall(&rustup, version);
     }
+    let version = version.strip_prefix('v').unwrap_or(version);
+    let was_current = remove_version(&versions, runtime, version)?;
+    let mut changes = vec![change(runtime, "remove", Some(version), None)];
+    if was_current {
+        changes.push(change(runtime, "switch", Some(version), None));
+        println!(
+            "{} {version} was the default; there is none now",
+            runtime.as_str()
+        );
+    }
+    record(
+        &versions,
+        &format!("uninstall {} {version}", runtime.as_str()),
+        changes,
+    );
+    println!("{} {version} is uninstalled", runtime.as_str());
+    Ok(EXIT_OK)
+}
+
+/// One runtime change for the history.
+pub(super) fn change(
+    runtime: Runtime,
+    kind: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> crate::history::PackageChange {
+    crate::history::PackageChange {
+        name: runtime.as_str().into(),
+        change: kind.into(),
+        old: old.map(str::to_string),
+        new: new.map(str::to_string),
+        as_dependency: false,
+    }
+}
+
+/// The user's history (beside the runtimes).
+pub(super) fn user_history(versions: &std::path::Path) -> crate::history::History {
+    crate::history::History::runtimes_in(versions.parent().unwrap_or(std::path::Path::new(".")))
+}
+
+/// Records runtime changes in the user's history.
+pub(super) fn record(
+    versions: &std::path::Path,
+    command: &str,
+    changes: Vec<crate::history::PackageChange>,
+) {
+    // SAFETY: getuid has no preconditions.
+    let user = crate::audit::user_name(unsafe { libc::getuid() });
+    if let Err(e) = user_history(versions).record(&user, command, changes, "ok") {
+        eprintln!("omg: the history was not written: {e}");
+    }
+}
+
+/// Deletes an installed version (moved out of the way first, atomically:
+/// never half a version) and the default link when it pointed there;
+/// says whether it did. Recorded in the audit log.
+pub(super) fn remove_version(
+    versions: &std::path::Path,
+    runtime: Runtime,
+    version: &str,
+) -> Result<bool, Failure> {
+    let dir = versions.join(runtime.as_str());
+    let target = dir.join(version);
     if !crate::aur::build::valid_name(version) || !target.is_dir() || target.is_symlink() {
         return Err(Failure::new(
             format!("{} {version} is not installed", runtime.as_str()),
             EXIT_FAILURE,
         ));
     }
-    // Out of the way first (atomic), then deleted: never half a version.
     let doomed = dir.join(format!(".removing-{version}-{}", std::process::id()));
     std::fs::rename(&target, &doomed)
         .and_then(|()| std::fs::remove_dir_all(&doomed))
@@ -314,12 +377,10 @@ pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
             )
         })?;
     let current = dir.join("current");
-    if std::fs::read_link(&current).is_ok_and(|t| t == std::path::Path::new(version)) {
+    let was_current =
+        std::fs::read_link(&current).is_ok_and(|t| t == std::path::Path::new(version));
+    if was_current {
         let _ = std::fs::remove_file(&current);
-        println!(
-            "{} {version} was the default; there is none now",
-            runtime.as_str()
-        );
     }
     let log =
         crate::audit::AuditLog::in_data_dir(versions.parent().unwrap_or(std::path::Path::new(".")));
@@ -334,8 +395,7 @@ pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
     if let Err(e) = log.append(entry) {
         eprintln!("omg: the audit log was not written: {e}");
     }
-    println!("{} {version} is uninstalled", runtime.as_str());
-    Ok(EXIT_OK)
+    Ok(was_current)
 }
 
 /// `omg exec node@18 -- node -v`: runs a command with that version first

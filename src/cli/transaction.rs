@@ -116,11 +116,9 @@ pub(super) fn summarize(
             .count()
     };
     let installed = count(&[ChangeKind::Install]);
-    let upgraded = count(&[
-        ChangeKind::Upgrade,
-        ChangeKind::Downgrade,
-        ChangeKind::Reinstall,
-    ]);
+    let upgraded = count(&[ChangeKind::Upgrade]);
+    let downgraded = count(&[ChangeKind::Downgrade]);
+    let reinstalled = count(&[ChangeKind::Reinstall]);
     let removed = count(&[ChangeKind::Remove]);
     let mut parts = Vec::new();
     let verb =
@@ -131,6 +129,12 @@ pub(super) fn summarize(
         }
         if upgraded > 0 {
             parts.push(verb(upgraded, "upgraded"));
+        }
+        if downgraded > 0 {
+            parts.push(verb(downgraded, "downgraded"));
+        }
+        if reinstalled > 0 {
+            parts.push(verb(reinstalled, "reinstalled"));
         }
         if removed > 0 {
             parts.push(verb(removed, "removed"));
@@ -274,6 +278,20 @@ impl Input {
                 std::process::exit(130);
             }
         }
+    }
+}
+
+/// A yes/no question asked here (not for a daemon): the default at the
+/// end of input.
+pub(super) async fn confirm(prompt: &str, default: bool) -> bool {
+    let question = Question::YesNo {
+        prompt: prompt.into(),
+        default,
+    };
+    match ask(&mut Renderer::new(false), &mut Input::new(), &question).await {
+        Answer::Yes => true,
+        Answer::No => false,
+        _ => default,
     }
 }
 

@@ -136,6 +136,7 @@ pub fn action_of(request: &TransactionRequest) -> &'static str {
         TransactionAction::Remove { .. } => "io.github.omg.remove",
         TransactionAction::Upgrade => "io.github.omg.upgrade",
         TransactionAction::Sync { .. } => "io.github.omg.refresh",
+        TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
     }
 }
 
@@ -370,11 +371,12 @@ impl Engine {
     /// root; a dry run does not.
     pub async fn transaction(
         &self,
-        request: TransactionRequest,
+        mut request: TransactionRequest,
         channel: Arc<TxChannel>,
         caller: &Caller,
     ) -> Result<ResponseBody, WireError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.fill_in_rollback(&mut request, &channel)?;
         let Some(backend) = &self.backend else {
             return Err(WireError::new(
                 ErrorKind::NeedsBackend,
@@ -463,6 +465,53 @@ impl Engine {
             }
             Err(e) => Err(self.transaction_error(e).await),
         }
+    }
+
+    /// A rollback names a transaction: what reverting it means comes from
+    /// this omgd's own history (never from the client), and where the Arch
+    /// Linux Archive is from its configuration.
+    fn fill_in_rollback(
+        &self,
+        request: &mut TransactionRequest,
+        channel: &TxChannel,
+    ) -> Result<(), WireError> {
+        use crate::transaction::TransactionAction;
+        let TransactionAction::Rollback {
+            id, steps, archive, ..
+        } = &mut request.action
+        else {
+            return Ok(());
+        };
+        let history = crate::history::History::in_data_dir(&Paths::system().data_dir);
+        let entries = history
+            .entries()
+            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        let entry = crate::history::pick(&entries, *id).ok_or_else(|| {
+            let message = match id {
+                Some(id) => {
+                    format!("there is no transaction {id} in the history (omg history lists them)")
+                }
+                None => "the history has no transaction to roll back".to_string(),
+            };
+            WireError::new(ErrorKind::NotFound, message)
+        })?;
+        if !entry.reversible() {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "transaction {} changed nothing, so there is nothing to roll back (result: {})",
+                    entry.id, entry.result
+                ),
+            ));
+        }
+        channel.step(format!(
+            "rolling back transaction {} ({}, by {})",
+            entry.id, entry.command, entry.user
+        ));
+        *id = Some(entry.id);
+        *steps = entry.revert_steps();
+        *archive = (self.kind == BackendKind::Alpm).then(|| self.config.arch.archive_url());
+        Ok(())
     }
 
     /// The installed packages affected by known vulnerabilities, from the
@@ -602,7 +651,7 @@ impl Engine {
     async fn transaction_error(&self, error: TxError) -> WireError {
         let kind = match &error {
             TxError::Locked { .. } | TxError::Busy { .. } => ErrorKind::Locked,
-            TxError::NotFound { .. } => ErrorKind::NotFound,
+            TxError::NotFound { .. } | TxError::Unavailable { .. } => ErrorKind::NotFound,
             TxError::Aborted => ErrorKind::Aborted,
             TxError::NeedsRoot(_) => ErrorKind::NeedsRoot,
             TxError::Unsupported(_) => ErrorKind::Unsupported,
@@ -912,6 +961,13 @@ impl Engine {
             versions: &versions,
             downloads: &downloads,
         };
+        // What was there before, to tell a new install from a switch.
+        let existed: Vec<String> = std::fs::read_dir(versions.join(runtime.as_str()))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
         let (version, path) = install::install(request, &mut report).await.map_err(|e| {
             let kind = match e {
                 install::InstallError::NoMatch { .. }
@@ -934,22 +990,27 @@ impl Engine {
         if let Err(e) = log.append(record("runtime-install")) {
             warn!("audit log: {e}");
         }
-        let history = crate::history::History::in_data_dir(&self.paths.data_dir);
+        let history = crate::history::History::runtimes_in(&self.paths.data_dir);
         let previous = std::fs::read_link(versions.join(name).join("current"))
             .ok()
             .map(|p| p.display().to_string());
-        let mut changes = vec![crate::history::PackageChange {
-            name: name.to_string(),
-            change: "install".into(),
-            old: None,
-            new: Some(version.clone()),
-        }];
-        if install.make_current {
+        let mut changes = Vec::new();
+        if !existed.contains(&version) {
+            changes.push(crate::history::PackageChange {
+                name: name.to_string(),
+                change: "install".into(),
+                old: None,
+                new: Some(version.clone()),
+                as_dependency: false,
+            });
+        }
+        if install.make_current && previous.as_deref() != Some(version.as_str()) {
             changes.push(crate::history::PackageChange {
                 name: name.to_string(),
                 change: "switch".into(),
                 old: previous,
                 new: Some(version.clone()),
+                as_dependency: false,
             });
         }
         let command = format!(
@@ -961,7 +1022,9 @@ impl Engine {
             },
             install.request
         );
-        if let Err(e) = history.record(&caller.user(), &command, changes, "ok") {
+        if !changes.is_empty()
+            && let Err(e) = history.record(&caller.user(), &command, changes, "ok")
+        {
             warn!("{e}");
         }
         if install.make_current {
@@ -1679,6 +1742,9 @@ fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, c
         TransactionAction::Remove { targets } => ("remove", targets.join(" ")),
         TransactionAction::Upgrade => ("upgrade", "*".to_string()),
         TransactionAction::Sync { .. } => ("sync", "*".to_string()),
+        TransactionAction::Rollback { id, .. } => {
+            ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
+        }
     };
     let changes: Vec<serde_json::Value> = report
         .changes
@@ -1712,6 +1778,9 @@ fn command_of(request: &TransactionRequest) -> String {
         TransactionAction::Remove { targets } => format!("remove {}", targets.join(" ")),
         TransactionAction::Upgrade => "upgrade".into(),
         TransactionAction::Sync { .. } => "sync".into(),
+        TransactionAction::Rollback { id, .. } => {
+            format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
+        }
     }
 }
 
@@ -1732,6 +1801,7 @@ fn record_history(
                     change: c.kind.as_str().into(),
                     old: c.old_version.clone(),
                     new: c.new_version.clone(),
+                    as_dependency: c.as_dependency,
                 })
                 .collect(),
             "ok".to_string(),

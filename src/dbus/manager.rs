@@ -76,6 +76,7 @@ impl Manager1 {
             TransactionAction::Remove { .. } => "remove",
             TransactionAction::Upgrade => "upgrade",
             TransactionAction::Sync { .. } => "refresh",
+            TransactionAction::Rollback { .. } => "rollback",
         };
         server
             .at(&path, Transaction1::new(role))

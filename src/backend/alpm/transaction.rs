@@ -71,15 +71,98 @@ pub fn run(
     if options.cascade {
         flags |= TransFlag::CASCADE;
     }
+    // A rollback's sources are found (and archived packages downloaded)
+    // before the transaction starts.
+    let rollback = match &request.action {
+        TransactionAction::Rollback {
+            steps,
+            archive,
+            partial,
+            ..
+        } => Some(super::rollback::resolve(
+            &handle,
+            conf,
+            steps,
+            archive.as_deref(),
+            *partial,
+            !options.dry_run,
+            channel,
+        )?),
+        _ => None,
+    };
+    if let Some(r) = &rollback
+        && r.targets.is_empty()
+        && r.removals.is_empty()
+    {
+        if !r.from_archive.is_empty() {
+            channel.send(TxEvent::Plan(archive_only_plan(r)));
+        }
+        return Ok(report);
+    }
     handle
         .trans_init(flags)
         .map_err(|e| lock_error(e, conf, "start the transaction"))?;
     let marker = (!options.dry_run).then(|| crate::backend::stale_lock::Marker::hold(&lock));
-    let outcome = within_transaction(&mut handle, conf, request, channel, &mut report);
+    let outcome = within_transaction(
+        &mut handle,
+        conf,
+        request,
+        rollback.as_ref(),
+        channel,
+        &mut report,
+    );
     // Always: this also removes the lock file.
     let _ = handle.trans_release();
     drop(marker);
     outcome.map(|()| report)
+}
+
+/// Packages a rollback installs again get back the install reason they
+/// had (libalpm marks named targets explicit). Done while the committed
+/// transaction still holds the lock, as `pacman -D` does.
+fn restore_reasons(handle: &Alpm, reasons: &[(String, bool)], channel: &TxChannel) {
+    for (name, as_dependency) in reasons {
+        let reason = if *as_dependency {
+            PackageReason::Depend
+        } else {
+            PackageReason::Explicit
+        };
+        #[allow(unused_mut)]
+        let result = handle.localdb().pkg(name.as_str()).and_then(|mut pkg| {
+            if pkg.reason() == reason {
+                return Ok(());
+            }
+            pkg.set_reason(reason)
+        });
+        if let Err(e) = result {
+            channel.message(
+                Level::Warning,
+                format!("cannot restore the install reason of {name}: {e}"),
+            );
+        }
+    }
+}
+
+/// A dry run's plan when every package comes from the archive (nothing
+/// was downloaded, so libalpm cannot plan it).
+fn archive_only_plan(r: &super::rollback::Resolution) -> Plan {
+    Plan {
+        changes: r
+            .from_archive
+            .iter()
+            .map(|(name, version, _)| Change {
+                name: name.clone(),
+                kind: ChangeKind::Install,
+                repository: Some("archive".into()),
+                old_version: None,
+                new_version: Some(version.clone()),
+                download_size: 0,
+                installed_size: 0,
+                as_dependency: false,
+            })
+            .collect(),
+        ..Plan::default()
+    }
 }
 
 fn lock_error(error: AlpmError, conf: &PacmanConf, doing: &str) -> TxError {
@@ -124,11 +207,24 @@ fn within_transaction(
     handle: &mut Alpm,
     conf: &PacmanConf,
     request: &TransactionRequest,
+    rollback: Option<&super::rollback::Resolution>,
     channel: &TxChannel,
     report: &mut TransactionReport,
 ) -> Result<(), TxError> {
     let removing = matches!(request.action, TransactionAction::Remove { .. });
     match &request.action {
+        TransactionAction::Rollback { .. } => {
+            if let Some(r) = rollback {
+                add_targets(handle, &r.targets, channel)?;
+                remove_targets(handle, &r.removals, channel)?;
+                for (name, version, url) in &r.from_archive {
+                    channel.message(
+                        Level::Info,
+                        format!("{name} {version} comes from the archive ({url}); the plan leaves out what it needs"),
+                    );
+                }
+            }
+        }
         TransactionAction::Install { targets } => add_targets(handle, targets, channel)?,
         TransactionAction::Remove { targets } => remove_targets(handle, targets, channel)?,
         TransactionAction::Upgrade => {
@@ -170,6 +266,8 @@ fn within_transaction(
     }
     let prompt = if removing {
         "Do you want to remove these packages?"
+    } else if rollback.is_some() {
+        "Proceed with the rollback?"
     } else {
         "Proceed with installation?"
     };
@@ -178,6 +276,9 @@ fn within_transaction(
     }
     commit(handle)?;
     report.committed = true;
+    if let Some(r) = rollback {
+        restore_reasons(handle, &r.reasons, channel);
+    }
     Ok(())
 }
 

@@ -49,7 +49,7 @@ pub fn run(
     let refresh = match &request.action {
         TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
         TransactionAction::Install { .. } => options.refresh,
-        TransactionAction::Remove { .. } => false,
+        TransactionAction::Remove { .. } | TransactionAction::Rollback { .. } => false,
     };
     if refresh {
         channel.step("updating the package lists");
@@ -60,9 +60,17 @@ pub fn run(
     }
 
     channel.step("reading the package lists");
-    let local_debs: Vec<&String> = match &request.action {
-        TransactionAction::Install { targets } => {
-            targets.iter().filter(|t| t.ends_with(".deb")).collect()
+    let local_debs: Vec<String> = match &request.action {
+        TransactionAction::Install { targets } => targets
+            .iter()
+            .filter(|t| t.ends_with(".deb"))
+            .cloned()
+            .collect(),
+        // The versions no source lists any more, from apt's archive cache.
+        TransactionAction::Rollback { steps, .. } => {
+            let cache =
+                Cache::new::<&str>(&[]).map_err(|e| failed("cannot read the package lists", &e))?;
+            super::rollback::archive_files(&cache, &config, steps)
         }
         _ => Vec::new(),
     };
@@ -78,6 +86,9 @@ pub fn run(
         TransactionAction::Upgrade => cache
             .upgrade(Upgrade::Upgrade)
             .map_err(|e| failed("cannot compute the upgrade", &e))?,
+        TransactionAction::Rollback { steps, partial, .. } => {
+            super::rollback::mark(&cache, steps, &local_debs, *partial, channel)?
+        }
         TransactionAction::Sync { .. } => unreachable!("returned above"),
     }
     cache.resolve(false).map_err(|e| TxError::Prepare {
@@ -124,6 +135,8 @@ pub fn run(
     }
     let prompt = if options.download_only {
         "Download these packages?"
+    } else if matches!(request.action, TransactionAction::Rollback { .. }) {
+        "Proceed with the rollback?"
     } else {
         "Proceed with the transaction?"
     };
@@ -555,7 +568,7 @@ fn plan(cache: &Cache) -> Plan {
             new_version: new.as_ref().map(|v| v.version().to_string()),
             download_size,
             installed_size,
-            as_dependency: kind != ChangeKind::Remove && pkg.is_auto_installed(),
+            as_dependency: pkg.is_auto_installed(),
         });
     }
     plan
