@@ -231,6 +231,76 @@ fn arch_a_version_only_the_archive_has_is_downloaded_from_it() {
     assert!(cached(&root, "lonely-arch").is_some());
 }
 
+/// A detached signature by the root's trusted packager key of `file`
+/// (or, `tampered`, of other bytes), next to it as `<file>.sig`.
+fn sign(root: &ArchRoot, file: &std::path::Path, tampered: bool) -> std::path::PathBuf {
+    let sig = std::path::PathBuf::from(format!("{}.sig", file.display()));
+    let signed = if tampered {
+        let other = root.path("other-bytes");
+        std::fs::write(&other, "not the package").unwrap();
+        other
+    } else {
+        file.to_path_buf()
+    };
+    common::system_with(
+        std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(root.path("signer"))
+            .args(["--batch", "--quiet", "--yes", "--detach-sign", "--output"])
+            .arg(&sig)
+            .arg(&signed),
+    );
+    sig
+}
+
+#[test]
+fn arch_archive_downloads_must_carry_a_good_signature() {
+    let (root, env) = upgraded_arch();
+    root.trust_new_key();
+    let file = cached(&root, "hello-arch").unwrap();
+    let keep = root.path(file.file_name().unwrap().to_str().unwrap());
+    std::fs::rename(&file, &keep).unwrap();
+    // From now on package signatures are required (local files: optional,
+    // as in Arch's own pacman.conf).
+    let conf = std::fs::read_to_string(root.conf()).unwrap();
+    std::fs::write(
+        root.conf(),
+        conf.replace(
+            "SigLevel = Never",
+            "SigLevel = PackageRequired DatabaseNever\nLocalFileSigLevel = Optional",
+        ),
+    )
+    .unwrap();
+    let before = pacman_q(&root);
+
+    // A signature over other bytes: refused, the download deleted.
+    let bad = sign(&root, &keep, true);
+    let archive = archive_with(&[keep.clone(), bad]);
+    env.configure(&format!(
+        "backend = \"alpm\"\n[arch]\narchive_url = \"{}\"\n",
+        archive.url()
+    ));
+    let run = env.omg_with_input(&["rollback"], "y\ny\n");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("was refused"), "{}", run.stderr);
+    assert_eq!(pacman_q(&root), before);
+    assert!(
+        cached(&root, "hello-arch").is_none(),
+        "no bad file left in the cache"
+    );
+
+    // A good signature: installed.
+    let good = sign(&root, &keep, false);
+    let archive = archive_with(&[keep, good]);
+    env.configure(&format!(
+        "backend = \"alpm\"\n[arch]\narchive_url = \"{}\"\n",
+        archive.url()
+    ));
+    let run = env.omg_with_input(&["rollback"], "y\ny\n");
+    ok(&run);
+    assert!(pacman_q(&root).contains("hello-arch 1.0-1"));
+}
+
 #[test]
 fn arch_a_version_found_nowhere_changes_nothing_unless_a_partial_rollback_is_accepted() {
     let (root, env) = upgraded_arch();

@@ -15,6 +15,9 @@ pub(super) struct Resolution {
     /// Install targets as `add_targets` reads them: `repo/name` or a
     /// package file.
     pub targets: Vec<String>,
+    /// Package files just downloaded from the archive (checked against
+    /// RemoteFileSigLevel, as `pacman -U URL` checks them).
+    pub downloaded: Vec<String>,
     /// Packages to remove.
     pub removals: Vec<String>,
     /// Packages the archive has, when nothing was downloaded (a dry run):
@@ -108,18 +111,21 @@ pub(super) fn resolve(
         let fetched = handle
             .fetch_pkgurl(to_fetch.iter())
             .map_err(|e| TxError::Failed(format!("cannot download from the archive: {e}")))?;
-        let before = out.targets.len();
         for path in fetched.iter() {
-            out.targets.push(path.to_string());
+            out.downloaded.push(path.to_string());
         }
-        if out.targets.len() - before < to_fetch.len() {
+        if out.downloaded.len() < to_fetch.len() {
             return Err(TxError::Failed(
                 "the archive's packages did not all arrive".into(),
             ));
         }
     }
     // Say what was missing, not what was empty.
-    if out.targets.is_empty() && out.removals.is_empty() && out.from_archive.is_empty() {
+    if out.targets.is_empty()
+        && out.downloaded.is_empty()
+        && out.removals.is_empty()
+        && out.from_archive.is_empty()
+    {
         channel.message(Level::Info, "the packages are as they were already");
     }
     Ok(out)

@@ -92,6 +92,7 @@ pub fn run(
     };
     if let Some(r) = &rollback
         && r.targets.is_empty()
+        && r.downloaded.is_empty()
         && r.removals.is_empty()
     {
         if !r.from_archive.is_empty() {
@@ -216,6 +217,7 @@ fn within_transaction(
         TransactionAction::Rollback { .. } => {
             if let Some(r) = rollback {
                 add_targets(handle, &r.targets, channel)?;
+                add_downloaded(handle, &r.downloaded, channel)?;
                 remove_targets(handle, &r.removals, channel)?;
                 for (name, version, url) in &r.from_archive {
                     channel.message(
@@ -362,6 +364,26 @@ fn add_targets(handle: &Alpm, targets: &[String], channel: &TxChannel) -> Result
             suggestions: Vec::new(),
         })
     }
+}
+
+/// Adds package files just downloaded, checked as `pacman -U URL` checks
+/// them (RemoteFileSigLevel). A file that fails is deleted with its
+/// signature, so no later transaction finds it in the cache.
+fn add_downloaded(handle: &Alpm, files: &[String], channel: &TxChannel) -> Result<(), TxError> {
+    for file in files {
+        let level = handle.remote_file_siglevel();
+        match handle.pkg_load(file.as_str(), true, level) {
+            Ok(pkg) => add(handle, pkg, file, channel)?,
+            Err(e) => {
+                let _ = std::fs::remove_file(file);
+                let _ = std::fs::remove_file(format!("{file}.sig"));
+                return Err(TxError::Failed(format!(
+                    "{file} was refused: {e} (the download was deleted)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// pacman's question for an ignored package named on the command line.
