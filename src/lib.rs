@@ -20,6 +20,7 @@ pub mod history;
 pub mod index;
 pub mod ipc;
 pub mod model;
+pub mod outdated;
 pub mod runtime;
 pub mod security;
 pub mod store;

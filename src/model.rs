@@ -313,6 +313,16 @@ pub struct AurUpdate {
     pub aur_version: String,
 }
 
+/// An installed package a repository has a newer version of (what a
+/// refresh of the private lists found).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUpdate {
+    pub name: String,
+    pub installed: String,
+    pub available: String,
+    pub repository: String,
+}
+
 /// A version a runtime's upstream offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AvailableVersion {

@@ -82,6 +82,9 @@ pub struct TransactionOptions {
     pub interactive: bool,
     /// Install even what policy.toml forbids (recorded in the audit log).
     pub override_policy: bool,
+    /// Install: only upgrade these installed packages, keeping how each
+    /// was installed (`omg upgrade --security`).
+    pub upgrade_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -388,7 +388,11 @@ impl PackageBackend for AlpmBackend {
         }))
     }
 
-    fn refresh_private(&mut self, lists: &Path, offline: bool) -> Result<u32, BackendError> {
+    fn refresh_private(
+        &mut self,
+        lists: &Path,
+        offline: bool,
+    ) -> Result<Vec<crate::model::PendingUpdate>, BackendError> {
         // As checkupdates: a private database directory whose `local` is
         // the real local database and whose `sync` is a private copy.
         let sync = lists.join("sync");
@@ -428,17 +432,25 @@ impl PackageBackend for AlpmBackend {
                 .map_err(|e| open_error(format!("refreshing the package databases failed: {e}")))?;
         }
         let local = handle.localdb();
-        let mut count = 0u32;
+        let mut pending = Vec::new();
         for pkg in local.pkgs() {
             let newer = handle
                 .syncdbs()
                 .iter()
                 .find_map(|db| db.pkg(pkg.name()).ok());
-            if newer.is_some_and(|n| n.version() > pkg.version() && !n.should_ignore()) {
-                count += 1;
+            if let Some(n) = newer
+                && n.version() > pkg.version()
+                && !n.should_ignore()
+            {
+                pending.push(crate::model::PendingUpdate {
+                    name: pkg.name().to_string(),
+                    installed: pkg.version().to_string(),
+                    available: n.version().to_string(),
+                    repository: n.db().map(|d| d.name().to_string()).unwrap_or_default(),
+                });
             }
         }
-        Ok(count)
+        Ok(pending)
     }
 
     fn forget(&mut self) {

@@ -201,7 +201,11 @@ impl PackageBackend for AptBackend {
         watched
     }
 
-    fn refresh_private(&mut self, lists: &Path, offline: bool) -> Result<u32, BackendError> {
+    fn refresh_private(
+        &mut self,
+        lists: &Path,
+        offline: bool,
+    ) -> Result<Vec<crate::model::PendingUpdate>, BackendError> {
         let system_lists = AptPaths::from_config().lists;
         let partial = lists.join("partial");
         crate::config::ensure_private_dir(&partial).map_err(|source| BackendError::Unreadable {
@@ -236,8 +240,24 @@ impl PackageBackend for AptBackend {
             })?;
         }
         let cache = open()?;
-        let upgradable = cache.packages(&PackageSort::default().upgradable()).count();
-        Ok(u32::try_from(upgradable).unwrap_or(u32::MAX))
+        let pending = cache
+            .packages(&PackageSort::default().upgradable())
+            .filter_map(|pkg| {
+                let installed = pkg.installed()?;
+                let candidate = pkg.candidate()?;
+                let repository = candidate
+                    .package_files()
+                    .find_map(|f| f.archive().map(str::to_string))
+                    .unwrap_or_default();
+                Some(crate::model::PendingUpdate {
+                    name: pkg.name().to_string(),
+                    installed: installed.version().to_string(),
+                    available: candidate.version().to_string(),
+                    repository,
+                })
+            })
+            .collect();
+        Ok(pending)
     }
 
     fn forget(&mut self) {

@@ -74,7 +74,7 @@ pub trait PackageBackend {
         &mut self,
         lists: &std::path::Path,
         offline: bool,
-    ) -> Result<u32, BackendError>;
+    ) -> Result<Vec<crate::model::PendingUpdate>, BackendError>;
 
     /// Drops whatever the backend keeps open: the database changed, and the
     /// next call must read it afresh.

@@ -276,6 +276,14 @@ fn refresh(paths: &Paths, config: &Config, offline: bool) -> ExitCode {
     match runtime.block_on(omg::daemon::refresh::run(paths, config.backend, offline)) {
         Ok(result) => {
             log::info!("{} updates available", result.updates);
+            if !offline {
+                // What `omg outdated` reports beyond the repositories: the
+                // AUR, VCS upstreams, runtime releases.
+                match omg::daemon::engine_with_backend(paths.clone(), config.clone(), Mode::Stdio) {
+                    Ok(engine) => runtime.block_on(engine.refresh_outdated()),
+                    Err(e) => log::warn!("the AUR and runtime releases were not checked: {e}"),
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),

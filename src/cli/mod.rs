@@ -10,6 +10,7 @@ mod doctor;
 mod history;
 mod info;
 mod list;
+mod outdated;
 pub mod output;
 mod progress;
 mod rollback;
@@ -118,6 +119,23 @@ pub enum Command {
     Upgrade(UpgradeArgs),
     /// Refresh the repository databases
     Sync(SyncArgs),
+    /// Every pending update in one table: repository, AUR and VCS packages,
+    /// runtimes with a newer release in their line, and runtime versions
+    /// this project asks for that are not installed, with the known
+    /// vulnerabilities each fixes. Exit code 0: nothing pending; 100:
+    /// something is
+    Outdated {
+        /// Only the updates that fix known vulnerabilities
+        #[arg(long)]
+        security: bool,
+        /// Ask the AUR, VCS upstreams and runtime release lists now (else
+        /// the answers of the last refresh are used: no network)
+        #[arg(long)]
+        refresh: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the shell code that keeps runtime versions in step with the
     /// directory: add `eval "$(omg hook bash)"` to ~/.bashrc (zsh: ~/.zshrc;
     /// fish: `omg hook fish | source` in config.fish)
@@ -494,6 +512,10 @@ pub struct UpgradeArgs {
     /// Debian: only download the packages into apt's archive cache
     #[arg(long)]
     pub download_only: bool,
+    /// Only the updates that fix known vulnerabilities (omg outdated
+    /// --security lists them), with what they need
+    #[arg(long, conflicts_with_all = ["devel", "removemake"])]
+    pub security: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -900,6 +922,18 @@ pub fn run() -> ExitCode {
                 };
                 transaction::run(&session, action, options, &args.tx).await
             }
+            Command::Upgrade(args) if args.security => {
+                let options = TransactionOptions {
+                    download_only: args.download_only,
+                    ..TransactionOptions::default()
+                };
+                outdated::upgrade_security(&mut session, options, &args.tx).await
+            }
+            Command::Outdated {
+                security,
+                refresh,
+                json,
+            } => outdated::run(&mut session, *json, *security, *refresh).await,
             Command::Upgrade(args) => {
                 let extra = aur::AurOptions {
                     remove_make: args.removemake,

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+mod outdated;
+
 use log::{debug, warn};
 
 use super::aur::AurService;
@@ -303,6 +305,7 @@ impl Engine {
             }
             RequestBody::AurPlan { targets } => self.aur_plan(targets).await,
             RequestBody::AurUpdates => self.aur_updates().await,
+            RequestBody::Outdated { refresh } => self.outdated(refresh).await,
             RequestBody::VerifySignatures {
                 dir,
                 pairs,

@@ -22,6 +22,8 @@ pub struct RefreshResult {
     pub time: u64,
     /// Upgradable packages against the private lists (of the last success).
     pub updates: u32,
+    /// Which they are.
+    pub pending: Vec<crate::model::PendingUpdate>,
     /// Unix time of the last successful refresh.
     pub last_success: Option<u64>,
     /// Why this attempt failed, if it did.
@@ -60,15 +62,20 @@ pub async fn run(
     let previous = store.as_ref().and_then(|s| stored(s, kind.as_str()));
     let now = crate::unix_now();
     let result = match &counted {
-        Ok(updates) => RefreshResult {
+        Ok(pending) => RefreshResult {
             time: now,
-            updates: *updates,
+            updates: u32::try_from(pending.len()).unwrap_or(u32::MAX),
+            pending: pending.clone(),
             last_success: Some(now),
             error: None,
         },
         Err(e) => RefreshResult {
             time: now,
             updates: previous.as_ref().map_or(0, |p| p.updates),
+            pending: previous
+                .as_ref()
+                .map(|p| p.pending.clone())
+                .unwrap_or_default(),
             last_success: previous.as_ref().and_then(|p| p.last_success),
             error: Some(e.to_string()),
         },

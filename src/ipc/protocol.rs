@@ -10,7 +10,7 @@ use crate::model::{
 use crate::transaction::{Answer, TransactionReport, TransactionRequest, TxEvent};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -112,6 +112,11 @@ pub enum RequestBody {
     },
     /// The installed packages that break policy.toml.
     PolicyCheck,
+    /// Every pending update (repositories, AUR, VCS packages, runtimes)
+    /// and what each fixes; with `refresh`, ask the upstreams first.
+    Outdated {
+        refresh: bool,
+    },
     /// Check a Sigstore bundle for `file`, requiring a certificate for
     /// `identity` from `issuer` (absolute paths).
     VerifyProvenance {
@@ -210,6 +215,7 @@ pub enum ResponseBody {
     },
     Audit(crate::security::vulns::AuditReport),
     PolicyCheck(Vec<crate::security::policy::Violation>),
+    Outdated(crate::outdated::Report),
     Osv(crate::security::osv::OsvReport),
 }
 

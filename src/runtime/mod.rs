@@ -4,7 +4,8 @@
 //! without letting them write outside their directory (`archive`); the
 //! shell hook that puts the wanted versions on PATH (`hook`); Rust
 //! toolchains from channel manifests (`rust`), Ruby built from source
-//! (`ruby`), and the verified install of each (`install`).
+//! (`ruby`), and the verified install of each (`install`); what each
+//! upstream offers now, for `omg outdated` (`upstream`).
 
 /// Where installed versions live: `<data>/versions/<runtime>/<version>`.
 pub fn versions_dir(paths: &crate::config::Paths) -> std::path::PathBuf {
@@ -21,4 +22,5 @@ pub mod node;
 pub mod python;
 pub mod ruby;
 pub mod rust;
+pub mod upstream;
 pub mod version_file;

@@ -30,6 +30,11 @@ pub const AUR_CACHE: TableDefinition<&str, &[u8]> = TableDefinition::new("aur_ca
 /// time fetched, the index as served).
 pub const RUNTIME_INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("runtime_index");
 
+/// What `omg outdated` reports from upstreams, as last fetched (`aur`,
+/// `devel`, `runtime:<name>`, and `<key>:error` for a failed attempt):
+/// JSON of the time and the answer.
+pub const OUTDATED: TableDefinition<&str, &[u8]> = TableDefinition::new("outdated");
+
 /// Vulnerability data as last fetched, by source (`alsa`,
 /// `debian:<release>`): the parsed advisories with their fetch time.
 pub const VULNS: TableDefinition<&str, &[u8]> = TableDefinition::new("vulns");

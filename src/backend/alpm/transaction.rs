@@ -227,6 +227,24 @@ fn within_transaction(
                 }
             }
         }
+        TransactionAction::Install { targets } if request.options.upgrade_only => {
+            let local = handle.localdb();
+            let installed: Vec<String> = targets
+                .iter()
+                .filter(|t| {
+                    let here = local.pkg(t.as_str()).is_ok();
+                    if !here {
+                        channel.message(
+                            Level::Warning,
+                            format!("{t} is not installed, so not upgraded"),
+                        );
+                    }
+                    here
+                })
+                .cloned()
+                .collect();
+            add_targets(handle, &installed, channel)?;
+        }
         TransactionAction::Install { targets } => add_targets(handle, targets, channel)?,
         TransactionAction::Remove { targets } => remove_targets(handle, targets, channel)?,
         TransactionAction::Upgrade => {

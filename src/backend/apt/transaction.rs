@@ -339,6 +339,9 @@ fn mark_install(
         let current = pkg.installed();
         let same =
             matches!((&current, &candidate), (Some(c), Some(n)) if c.version() == n.version());
+        if same && options.upgrade_only {
+            continue;
+        }
         if same {
             let v = current.as_ref().map(|v| v.version().to_string());
             if pkg.is_auto_installed() != options.as_deps {
@@ -372,6 +375,14 @@ fn mark_install(
                 )],
             });
         }
+        if options.upgrade_only && current.is_none() {
+            channel.message(
+                Level::Warning,
+                format!("{} is not installed, so not upgraded", pkg.name()),
+            );
+            continue;
+        }
+        let was_auto = pkg.is_auto_installed();
         pkg.mark_install(true, true);
         if !pkg.marked_install() {
             return Err(TxError::Prepare {
@@ -380,7 +391,11 @@ fn mark_install(
             });
         }
         pkg.protect();
-        if options.as_deps {
+        if options.upgrade_only {
+            // An upgrade, not a request: the package stays as it was
+            // installed.
+            pkg.mark_auto(was_auto);
+        } else if options.as_deps {
             pkg.mark_auto(true);
         } else if options.as_explicit {
             pkg.mark_auto(false);

@@ -1,0 +1,162 @@
+//! What each runtime's upstream offers now, as plain release numbers, for
+//! `omg outdated`: read from the same listings the installers use (Node's
+//! index.json, Go's listing, uv's Python list, the Adoptium API, Bun's
+//! GitHub releases, Ruby's index.txt, Rust's stable channel manifest).
+//! Fetched by `omgd work refresh` or `omg outdated --refresh`, never when
+//! `omg outdated` only asks.
+
+use std::time::Duration;
+
+use super::version_file::Runtime;
+use crate::config::RuntimesConfig;
+
+/// One HTTP client for a round of fetches.
+pub fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+async fn text(client: &reqwest::Client, url: &str) -> Result<String, String> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: HTTP {}", response.status().as_u16()));
+    }
+    response.text().await.map_err(|e| format!("{url}: {e}"))
+}
+
+/// The releases `runtime`'s upstream offers for this machine (no
+/// pre-releases). `installed` are the versions installed here: Adoptium
+/// is asked once per Java feature release among them.
+pub async fn offered(
+    runtime: Runtime,
+    config: &RuntimesConfig,
+    installed: &[String],
+    client: &reqwest::Client,
+) -> Result<Vec<String>, String> {
+    match runtime {
+        Runtime::Node => {
+            let url = format!("{}/index.json", config.node_mirror().trim_end_matches('/'));
+            let releases = super::node::parse_index_json(&text(client, &url).await?)
+                .map_err(|e| e.to_string())?;
+            let platform = super::node::platform();
+            Ok(releases
+                .into_iter()
+                .filter(|r| r.files.iter().any(|f| f == platform))
+                .filter(|r| r.version.pre.is_empty())
+                .map(|r| r.version.to_string())
+                .collect())
+        }
+        Runtime::Go => {
+            let url = format!(
+                "{}/?mode=json&include=all",
+                config.go_mirror.trim_end_matches('/')
+            );
+            let releases = super::go::parse_listing(&text(client, &url).await?)?;
+            Ok(releases
+                .iter()
+                .filter(|r| r.stable && r.archive().is_some())
+                .map(|r| r.number().to_string())
+                .collect())
+        }
+        Runtime::Python => {
+            let builds =
+                super::python::parse_metadata(&text(client, &config.python_metadata).await?)?;
+            Ok(builds
+                .into_iter()
+                .filter(|b| b.prerelease.is_empty())
+                .map(|b| b.version)
+                .collect())
+        }
+        Runtime::Java => {
+            let mut features: Vec<u64> = installed
+                .iter()
+                .filter_map(|v| super::java::feature(v))
+                .collect();
+            features.sort_unstable();
+            features.dedup();
+            let mut out = Vec::new();
+            for feature in features {
+                let url = format!(
+                    "{}/v3/assets/feature_releases/{feature}/ga?architecture={}&heap_size=normal&image_type=jdk&jvm_impl=hotspot&os=linux&project=jdk&sort_order=DESC&vendor=eclipse&page_size=20",
+                    config.java_api.trim_end_matches('/'),
+                    super::java::architecture()
+                );
+                let releases: Vec<super::java::Release> =
+                    serde_json::from_str(&text(client, &url).await?)
+                        .map_err(|e| format!("{url}: not the Adoptium API's format: {e}"))?;
+                out.extend(releases.iter().map(super::java::Release::version));
+            }
+            Ok(out)
+        }
+        Runtime::Bun => {
+            #[derive(serde::Deserialize)]
+            struct Tag {
+                tag_name: String,
+                #[serde(default)]
+                prerelease: bool,
+                #[serde(default)]
+                draft: bool,
+            }
+            let url = format!("{}?per_page=100", config.bun_api.trim_end_matches('/'));
+            let tags: Vec<Tag> = serde_json::from_str(&text(client, &url).await?)
+                .map_err(|e| format!("{url}: not GitHub's release format: {e}"))?;
+            Ok(tags
+                .into_iter()
+                .filter(|t| !t.prerelease && !t.draft)
+                .filter_map(|t| t.tag_name.strip_prefix("bun-v").map(str::to_string))
+                .collect())
+        }
+        Runtime::Ruby => Ok(
+            super::ruby::parse_index(&text(client, &config.ruby_index).await?)
+                .into_iter()
+                .filter(|r| r.version.pre.is_empty())
+                .map(|r| r.version.to_string())
+                .collect(),
+        ),
+        Runtime::Rust => {
+            let url = format!(
+                "{}/dist/channel-rust-stable.toml",
+                config.rust_dist_server().trim_end_matches('/')
+            );
+            let manifest = text(client, &url).await?;
+            stable_rust_version(&manifest)
+                .map(|v| vec![v])
+                .ok_or_else(|| format!("{url}: no rust version in the manifest"))
+        }
+    }
+}
+
+/// `1.86.0` out of a channel manifest's `[pkg.rust] version = "1.86.0
+/// (05f9846f8 2025-03-31)"`.
+fn stable_rust_version(manifest: &str) -> Option<String> {
+    let value: toml::Table = toml::from_str(manifest).ok()?;
+    let version = value
+        .get("pkg")?
+        .get("rust")?
+        .get("version")?
+        .as_str()?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    Some(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stable_rust_version_is_read_from_its_manifest() {
+        let manifest = "manifest-version = \"2\"\ndate = \"2025-04-03\"\n[pkg.rust]\nversion = \"1.86.0 (05f9846f8 2025-03-31)\"\n";
+        assert_eq!(stable_rust_version(manifest).as_deref(), Some("1.86.0"));
+        assert_eq!(stable_rust_version("manifest-version = \"2\"\n"), None);
+    }
+}
