@@ -273,3 +273,53 @@ fn nothing_pending_exits_zero() {
         run.stdout
     );
 }
+
+#[test]
+fn debian_security_upgrades_keep_the_automatic_mark() {
+    let Some(json) = common::shared_fixture("debian-security/tracker-data-json.vunnel.json") else {
+        return;
+    };
+    let tracker = FileServer::start();
+    tracker.put("/tracker/data/json", json);
+    let root = common::deb::DebRoot::new();
+    // libsope1 (source sope) is affected by CVE-2025-53603 in bookworm,
+    // fixed in 5.8.0-1+deb12u1; it comes in as a dependency.
+    root.add("libsope1", "5.8.0-1", "Source: sope\n");
+    root.add("sogo-app", "1.0", "Depends: libsope1\n");
+    root.add("other-app", "1.0", "");
+    root.publish();
+    root.update();
+    let env = root.env();
+    env.configure(&format!(
+        "[security]\ndebian_tracker_url = \"{}/tracker/data/json\"\ndebian_release = \"bookworm\"\n",
+        tracker.url()
+    ));
+    ok(&env.omg(&["install", "sogo-app", "other-app", "--noconfirm"]));
+    assert_eq!(root.auto(), ["libsope1"]);
+    ok(&env.omg(&["audit", "--refresh", "--json"]));
+    // The fix and an unrelated update are published.
+    root.add("libsope1", "5.8.0-1+deb12u1", "Source: sope\n");
+    root.add("other-app", "1.1", "");
+    root.publish();
+
+    let run = env.omg(&["upgrade", "--security", "--noconfirm"]);
+    ok(&run);
+    assert!(run.stdout.contains("CVE-2025-53603"), "{}", run.stdout);
+    let installed = root.installed();
+    assert!(
+        installed.contains(&("libsope1".to_string(), "5.8.0-1+deb12u1".to_string())),
+        "{installed:?}"
+    );
+    assert!(
+        installed.contains(&("other-app".to_string(), "1.0".to_string())),
+        "only the fix: {installed:?}"
+    );
+    assert_eq!(root.auto(), ["libsope1"], "still automatic");
+    // What is left pends, and fixes nothing.
+    let left = env.omg(&["outdated", "--json"]);
+    assert_eq!(left.code, 100);
+    assert_eq!(
+        rows(&left),
+        [row("repository", "other-app", "1.1", "minor")]
+    );
+}
