@@ -313,6 +313,25 @@ pub struct AurUpdate {
     pub aur_version: String,
 }
 
+/// One installed package in the dependency graph (`omg why`, `omg size`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNode {
+    pub name: String,
+    pub version: String,
+    /// Installed on request rather than as a dependency.
+    pub explicit: bool,
+    /// Installed size in bytes.
+    pub size: u64,
+    /// The installed packages that satisfy its dependencies.
+    pub depends: Vec<String>,
+    /// The installed packages that satisfy its weaker relations (apt's
+    /// Recommends, pacman's optional dependencies): they keep packages
+    /// installed too, where the package manager says so.
+    pub recommends: Vec<String>,
+    /// Unix time of the install, where the database records it.
+    pub install_date: Option<u64>,
+}
+
 /// An installed package a repository has a newer version of (what a
 /// refresh of the private lists found).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -480,6 +480,39 @@ impl PackageBackend for AlpmBackend {
         }))
     }
 
+    fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
+        let handle = self.handle()?;
+        let local = handle.localdb().pkgs();
+        // The installed package that satisfies a dependency, as pacman
+        // finds it (names, then what packages provide).
+        let satisfier = |depend: String| local.find_satisfier(depend).map(|p| p.name().to_string());
+        let mut out = Vec::new();
+        for pkg in local {
+            let mut depends: Vec<String> = pkg
+                .depends()
+                .iter()
+                .filter_map(|d| satisfier(d.to_string()))
+                .collect();
+            depends.dedup();
+            let recommends: Vec<String> = pkg
+                .optdepends()
+                .iter()
+                .filter_map(|d| satisfier(d.name().to_string()))
+                .filter(|n| !depends.contains(n))
+                .collect();
+            out.push(crate::model::GraphNode {
+                name: pkg.name().to_string(),
+                version: pkg.version().to_string(),
+                explicit: pkg.reason() == PackageReason::Explicit,
+                size: u64::try_from(pkg.isize()).unwrap_or(0),
+                depends,
+                recommends,
+                install_date: pkg.install_date().and_then(|d| u64::try_from(d).ok()),
+            });
+        }
+        Ok(out)
+    }
+
     fn installed_for_audit(
         &mut self,
     ) -> Result<Vec<crate::security::vulns::Installed>, BackendError> {

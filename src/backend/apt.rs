@@ -264,6 +264,69 @@ impl PackageBackend for AptBackend {
         self.cache = None;
     }
 
+    fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
+        use rust_apt::DepType;
+        let status = Config::new().file("Dir::State::status", "/var/lib/dpkg/status");
+        let info = Path::new(&status)
+            .parent()
+            .unwrap_or(Path::new("/var/lib/dpkg"))
+            .join("info");
+        let cache = self.cache()?;
+        let mut out = Vec::new();
+        for pkg in cache.packages(&PackageSort::default().installed()) {
+            let Some(installed) = pkg.installed() else {
+                continue;
+            };
+            // Each relation's installed satisfier (the first alternative
+            // that is installed, a provider included).
+            let satisfied = |kinds: &[DepType]| -> Vec<String> {
+                let mut names: Vec<String> = Vec::new();
+                for kind in kinds {
+                    for dep in installed.get_depends(kind).into_iter().flatten() {
+                        let found = dep.iter().find_map(|base| {
+                            base.all_targets()
+                                .into_iter()
+                                .find(|v| v.is_installed())
+                                .map(|v| v.parent().name().to_string())
+                        });
+                        if let Some(name) = found
+                            && name != pkg.name()
+                            && !names.contains(&name)
+                        {
+                            names.push(name);
+                        }
+                    }
+                }
+                names
+            };
+            let depends = satisfied(&[DepType::PreDepends, DepType::Depends]);
+            let recommends: Vec<String> = satisfied(&[DepType::Recommends])
+                .into_iter()
+                .filter(|n| !depends.contains(n))
+                .collect();
+            // dpkg records no install time; its file list is written then.
+            let install_date = [
+                format!("{}.list", pkg.name()),
+                format!("{}:{}.list", pkg.name(), pkg.arch()),
+            ]
+            .iter()
+            .find_map(|f| std::fs::metadata(info.join(f)).ok())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
+            out.push(crate::model::GraphNode {
+                name: pkg.name().to_string(),
+                version: installed.version().to_string(),
+                explicit: !pkg.is_auto_installed(),
+                size: installed.installed_size(),
+                depends,
+                recommends,
+                install_date,
+            });
+        }
+        Ok(out)
+    }
+
     fn installed_for_audit(
         &mut self,
     ) -> Result<Vec<crate::security::vulns::Installed>, BackendError> {

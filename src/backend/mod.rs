@@ -99,6 +99,14 @@ pub trait PackageBackend {
         Ok(false)
     }
 
+    /// Every installed package with the installed packages it depends on.
+    fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
+        Err(BackendError::Open(format!(
+            "the {} backend cannot list dependencies",
+            self.kind().as_str()
+        )))
+    }
+
     /// The installed packages, as vulnerability advisories name them.
     fn installed_for_audit(
         &mut self,

@@ -4,9 +4,11 @@
 
 mod audit;
 mod aur;
+mod blame;
 mod current;
 mod daemon;
 mod doctor;
+mod graph;
 mod history;
 mod info;
 mod list;
@@ -185,6 +187,38 @@ pub enum Command {
     /// The recorded transactions (package changes, and your runtime
     /// changes), newest first
     History(HistoryArgs),
+    /// Why a package is installed: the chains from packages installed on
+    /// request down to it (--reverse: everything that depends on it)
+    Why {
+        package: String,
+        /// Show every installed package that depends on it, as a tree
+        #[arg(long)]
+        reverse: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// The largest installed packages and what removing each would free
+    /// (it and the dependencies nothing else needs)
+    Size {
+        /// How many to show
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Show this package's dependency tree with sizes instead
+        #[arg(long, value_name = "PKG")]
+        tree: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// When a package was installed, by whom, with which command and why,
+    /// and every change since (from the history)
+    Blame {
+        package: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Revert a recorded transaction (the newest when no ID is given): the
     /// versions it replaced or removed come back (from the package cache, a
     /// repository, or on Arch the Arch Linux Archive), what it installed
@@ -813,6 +847,15 @@ pub fn run() -> ExitCode {
                     history::run_show(*id, *user, *json)
                 }
             },
+            Command::Why {
+                package,
+                reverse,
+                json,
+            } => graph::run_why(&mut session, package, *reverse, *json).await,
+            Command::Size { limit, tree, json } => {
+                graph::run_size(&mut session, *limit, tree.as_deref(), *json).await
+            }
+            Command::Blame { package, json } => blame::run(&mut session, package, *json).await,
             Command::Rollback(args) => {
                 let request = rollback::Request {
                     id: args.id,

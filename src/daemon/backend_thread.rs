@@ -63,6 +63,7 @@ enum Work {
         Arc<crate::security::vulns::VulnData>,
         oneshot::Sender<Result<Vec<crate::security::vulns::Finding>, BackendError>>,
     ),
+    Graph(oneshot::Sender<Result<Vec<crate::model::GraphNode>, BackendError>>),
 }
 
 struct Job {
@@ -137,6 +138,9 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             }
             Work::Audit(data, reply) => {
                 let _ = reply.send(backend.audit(&data));
+            }
+            Work::Graph(reply) => {
+                let _ = reply.send(backend.installed_graph());
             }
             Work::Transact(request, channel, reply) => {
                 let outcome = backend.transact(&request, &channel);
@@ -245,6 +249,15 @@ impl BackendHandle {
     ) -> Result<Option<PackageInfo>, BackendError> {
         self.run(fingerprint, |tx| Work::Info(name.to_string(), tx))
             .await
+    }
+
+    /// The installed packages and what each depends on, from the database
+    /// in state `fingerprint`.
+    pub async fn graph(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Vec<crate::model::GraphNode>, BackendError> {
+        self.run(fingerprint, Work::Graph).await
     }
 
     /// The installed packages `data` says are affected.

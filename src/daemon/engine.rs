@@ -306,6 +306,11 @@ impl Engine {
             RequestBody::AurPlan { targets } => self.aur_plan(targets).await,
             RequestBody::AurUpdates => self.aur_updates().await,
             RequestBody::Outdated { refresh } => self.outdated(refresh).await,
+            RequestBody::Graph => {
+                let backend = self.backend()?;
+                let fingerprint = self.fingerprint()?;
+                Ok(ResponseBody::Graph(backend.graph(&fingerprint).await?))
+            }
             RequestBody::VerifySignatures {
                 dir,
                 pairs,

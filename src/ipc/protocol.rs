@@ -117,6 +117,9 @@ pub enum RequestBody {
     Outdated {
         refresh: bool,
     },
+    /// Every installed package with the installed packages it depends on
+    /// (`omg why`, `omg size`).
+    Graph,
     /// Check a Sigstore bundle for `file`, requiring a certificate for
     /// `identity` from `issuer` (absolute paths).
     VerifyProvenance {
@@ -216,6 +219,7 @@ pub enum ResponseBody {
     Audit(crate::security::vulns::AuditReport),
     PolicyCheck(Vec<crate::security::policy::Violation>),
     Outdated(crate::outdated::Report),
+    Graph(Vec<crate::model::GraphNode>),
     Osv(crate::security::osv::OsvReport),
 }
 

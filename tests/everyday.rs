@@ -1,0 +1,250 @@
+//! The everyday questions — `omg why`, `omg size`, `omg blame` — on a
+//! temporary Arch root and a temporary Debian root, checked against what
+//! pacman and dpkg say about the same state.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::arch::{ArchRoot, Spec};
+use common::deb::DebRoot;
+use common::{Env, Run};
+
+fn ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "omg failed:\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        depends: &["libmid-arch"],
+        ..Spec::new("app-arch", "1.0-1", "an application")
+    },
+    Spec {
+        depends: &["libbase-arch"],
+        ..Spec::new("libmid-arch", "1.0-1", "a library")
+    },
+    Spec::new("libbase-arch", "1.0-1", "a base library"),
+    Spec {
+        depends: &["libbase-arch"],
+        ..Spec::new("tool-arch", "1.0-1", "a tool")
+    },
+];
+
+fn arch() -> (ArchRoot, Env) {
+    let root = ArchRoot::new(SPECS);
+    root.pacman(&["-Sy"]);
+    let env = root.omg_env();
+    ok(&env.omg(&["install", "--noconfirm", "app-arch"]));
+    ok(&env.omg(&["install", "--noconfirm", "tool-arch"]));
+    (root, env)
+}
+
+/// `%SIZE%` of an installed package, from the local database pacman reads.
+fn pacman_size(root: &ArchRoot, name: &str) -> u64 {
+    let local = root.path("root/var/lib/pacman/local");
+    let dir = std::fs::read_dir(local)
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_prefix(name)
+                .is_some_and(|r| r.starts_with("-1"))
+        })
+        .unwrap();
+    let desc = std::fs::read_to_string(dir.path().join("desc")).unwrap();
+    let mut lines = desc.lines();
+    lines.find(|l| *l == "%SIZE%").unwrap();
+    lines.next().unwrap().parse().unwrap()
+}
+
+/// pacman's "Required By" of an installed package.
+fn required_by(root: &ArchRoot, name: &str) -> BTreeSet<String> {
+    let info = root.pacman_query(&["-Qi", name]);
+    let line = info.lines().find(|l| l.starts_with("Required By")).unwrap();
+    line.split_once(':')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .filter(|w| *w != "None")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn arch_why_follows_the_chain_pacman_records() {
+    let (root, env) = arch();
+    let why = env.json(&["why", "libbase-arch", "--json"]);
+    assert_eq!(why["explicit"], false);
+    assert_eq!(
+        why["chains"],
+        serde_json::json!([
+            ["tool-arch", "libbase-arch"],
+            ["app-arch", "libmid-arch", "libbase-arch"]
+        ])
+    );
+    // The reverse tree's first level is pacman's "Required By".
+    let tree = env.json(&["why", "--reverse", "libbase-arch", "--json"]);
+    let direct: BTreeSet<String> = tree["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(direct, required_by(&root, "libbase-arch"));
+    let text = env.omg(&["why", "libmid-arch"]);
+    ok(&text);
+    assert!(
+        text.stdout.contains("app-arch → libmid-arch"),
+        "{}",
+        text.stdout
+    );
+
+    // Take app-arch away alone: libmid-arch is an orphan, as pacman -Qdt says.
+    root.pacman(&["-R", "--noconfirm", "app-arch"]);
+    assert_eq!(root.pacman_query(&["-Qdtq"]).trim(), "libmid-arch");
+    let orphan = env.omg(&["why", "libmid-arch"]);
+    assert!(orphan.stdout.contains("an orphan"), "{}", orphan.stdout);
+    assert_eq!(env.omg(&["why", "ghost-arch"]).code, 1);
+}
+
+#[test]
+fn arch_sizes_are_the_database_s_and_removal_frees_what_only_it_needs() {
+    let (root, env) = arch();
+    let list = env.json(&["size", "--json", "--limit", "10"]);
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        let name = row["name"].as_str().unwrap();
+        assert_eq!(
+            row["size"].as_u64().unwrap(),
+            pacman_size(&root, name),
+            "{name}"
+        );
+    }
+    // Removing app-arch takes libmid-arch; libbase-arch stays for tool-arch
+    // (as pacman -Rs would).
+    let tree = env.json(&["size", "--tree", "app-arch", "--json"]);
+    assert_eq!(
+        tree["removal"]["packages"],
+        serde_json::json!(["app-arch", "libmid-arch"])
+    );
+    assert_eq!(
+        tree["removal"]["freed"].as_u64().unwrap(),
+        pacman_size(&root, "app-arch") + pacman_size(&root, "libmid-arch")
+    );
+    let planned = root.pacman_query(&["-Rs", "--print", "--print-format", "%n", "app-arch"]);
+    let planned: BTreeSet<&str> = planned.lines().collect();
+    assert_eq!(planned, BTreeSet::from(["app-arch", "libmid-arch"]));
+    assert_eq!(tree["tree"]["children"][0]["name"], "libmid-arch");
+}
+
+#[test]
+fn arch_blame_names_the_transaction_and_the_reason() {
+    let (_root, env) = arch();
+    let blame = env.json(&["blame", "libmid-arch", "--json"]);
+    let events = blame["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["command"], "install app-arch");
+    assert_eq!(events[0]["as_dependency"], true);
+    assert_eq!(events[0]["with"], serde_json::json!(["app-arch"]));
+    let text = env.omg(&["blame", "libmid-arch"]);
+    ok(&text);
+    assert!(
+        text.stdout.contains("as a dependency of app-arch"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("`omg install app-arch`"),
+        "{}",
+        text.stdout
+    );
+    let explicit = env.omg(&["blame", "tool-arch"]);
+    assert!(
+        explicit.stdout.contains("on request"),
+        "{}",
+        explicit.stdout
+    );
+}
+
+fn debian() -> (DebRoot, Env) {
+    let root = DebRoot::new();
+    root.add("omg-base", "1.0", "");
+    root.add("omg-lib", "1.0", "Depends: omg-base\n");
+    root.add("omg-app", "1.0", "Depends: omg-lib\nRecommends: omg-docs\n");
+    root.add("omg-docs", "1.0", "");
+    root.publish();
+    root.update();
+    let env = root.env();
+    ok(&env.omg(&["install", "omg-app", "--noconfirm"]));
+    (root, env)
+}
+
+#[test]
+fn debian_why_size_and_blame_agree_with_dpkg() {
+    let (root, env) = debian();
+    let why = env.json(&["why", "omg-base", "--json"]);
+    assert_eq!(
+        why["chains"],
+        serde_json::json!([["omg-app", "omg-lib", "omg-base"]])
+    );
+    // Recommends keep a package too (as apt's autoremove counts them).
+    let docs = env.json(&["why", "omg-docs", "--json"]);
+    assert_eq!(docs["weak"], true, "{docs}");
+    assert_eq!(docs["chains"], serde_json::json!([["omg-app", "omg-docs"]]));
+    // apt-cache agrees on what depends on omg-lib.
+    let rdepends =
+        common::system_with(
+            root.apt("apt-cache")
+                .args(["rdepends", "--installed", "omg-lib"]),
+        );
+    assert!(rdepends.contains("omg-app"), "{rdepends}");
+
+    let sizes = env.json(&["size", "--json"]);
+    for row in sizes.as_array().unwrap() {
+        let name = row["name"].as_str().unwrap();
+        let kib = common::system_with(
+            std::process::Command::new("dpkg-query")
+                .arg(format!(
+                    "--admindir={}",
+                    root.path("var/lib/dpkg").display()
+                ))
+                .args(["-W", "-f", "${Installed-Size}", name]),
+        );
+        let kib: u64 = kib.trim().parse().unwrap_or(0);
+        assert_eq!(row["size"].as_u64().unwrap(), kib * 1024, "{name}");
+    }
+    let tree = env.json(&["size", "--tree", "omg-app", "--json"]);
+    let removal: BTreeSet<String> = tree["removal"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    // What apt's autoremove would take after removing omg-app.
+    let simulated =
+        common::system_with(
+            root.apt("apt-get")
+                .args(["-s", "--autoremove", "remove", "omg-app"]),
+        );
+    let apt_removes: BTreeSet<String> = simulated
+        .lines()
+        .filter_map(|l| l.strip_prefix("Remv "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(removal, apt_removes);
+
+    let blame = env.omg(&["blame", "omg-base"]);
+    ok(&blame);
+    assert!(
+        blame.stdout.contains("as a dependency of omg-app"),
+        "{}",
+        blame.stdout
+    );
+}
