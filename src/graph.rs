@@ -40,9 +40,7 @@ pub struct Tree {
     pub version: String,
     pub size: u64,
     /// Shown higher up already (its subtree is not repeated).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub repeated: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Tree>,
 }
 

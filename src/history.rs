@@ -24,7 +24,7 @@ pub struct PackageChange {
     pub new: Option<String>,
     /// The package was (or, for a removal, had been) installed as a
     /// dependency.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub as_dependency: bool,
 }
 

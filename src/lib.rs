@@ -22,6 +22,7 @@ pub mod index;
 pub mod ipc;
 pub mod model;
 pub mod outdated;
+pub mod pins;
 pub mod runtime;
 pub mod security;
 pub mod store;

@@ -97,6 +97,8 @@ pub struct Row {
     pub origin: String,
     /// The vulnerabilities installing `available` fixes, worst first.
     pub fixes: Vec<Fix>,
+    /// `omg pin` keeps it back: upgrades skip it.
+    pub pinned: bool,
 }
 
 impl Row {

@@ -38,6 +38,18 @@ pub enum TransactionAction {
         /// configuration).
         archive: Option<String>,
     },
+    /// Pin a package (or take its pin away): pins.toml, and on Debian a
+    /// dpkg hold.
+    Pin(PinChange),
+}
+
+/// What `omg pin` changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinChange {
+    pub package: String,
+    /// `*` (hold) or a version prefix; none with `unpin`.
+    pub spec: Option<String>,
+    pub unpin: bool,
 }
 
 /// What reverting one package's change means.

@@ -248,3 +248,137 @@ fn debian_why_size_and_blame_agree_with_dpkg() {
         blame.stdout
     );
 }
+
+#[test]
+fn arch_pins_keep_upgrades_back_as_ignorepkg_does() {
+    let root = ArchRoot::new(&[
+        Spec::new("held-arch", "1.0-1", "held"),
+        Spec::new("lined-arch", "1.0-1", "pinned to a line"),
+        Spec::new("free-arch", "1.0-1", "not pinned"),
+    ]);
+    root.pacman(&["-Sy"]);
+    let env = root.omg_env();
+    ok(&env.omg(&[
+        "install",
+        "--noconfirm",
+        "held-arch",
+        "lined-arch",
+        "free-arch",
+    ]));
+    ok(&env.omg(&["pin", "held-arch"]));
+    let lined = env.omg(&["pin", "lined-arch@1"]);
+    ok(&lined);
+    assert!(
+        lined.stdout.contains("lined-arch is pinned to 1"),
+        "{}",
+        lined.stdout
+    );
+    assert_eq!(
+        env.json(&["pin", "--list", "--json"]),
+        serde_json::json!({"held-arch": "*", "lined-arch": "1"})
+    );
+    root.publish(&[
+        Spec::new("held-arch", "1.1-1", "held"),
+        Spec::new("lined-arch", "1.5-1", "pinned to a line"),
+        Spec::new("free-arch", "2.0-1", "not pinned"),
+    ]);
+    ok(&env.omg(&["sync"]));
+    let run = env.omg(&["outdated", "--json"]);
+    assert_eq!(run.code, 100, "{}", run.stderr);
+    let outdated: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let pinned: Vec<&str> = outdated["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["pinned"] == true)
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(pinned, ["held-arch"]);
+    let up = env.omg(&["upgrade", "--noconfirm"]);
+    ok(&up);
+    let q = root.pacman_query(&["-Q"]);
+    assert!(q.contains("held-arch 1.0-1"), "{q}");
+    assert!(q.contains("lined-arch 1.5-1"), "{q}");
+    assert!(q.contains("free-arch 2.0-1"), "{q}");
+    // Out of its line: held back too.
+    root.publish(&[Spec::new("lined-arch", "2.0-1", "pinned to a line")]);
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    assert!(root.pacman_query(&["-Q", "lined-arch"]).contains("1.5-1"));
+    // Unpinned, it moves.
+    ok(&env.omg(&["pin", "--unpin", "held-arch"]));
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    assert!(root.pacman_query(&["-Q", "held-arch"]).contains("1.1-1"));
+    assert_eq!(
+        env.json(&["pin", "--list", "--json"]),
+        serde_json::json!({"lined-arch": "1"})
+    );
+}
+
+#[test]
+fn debian_pins_are_dpkg_holds_that_apt_honours_too() {
+    let root = DebRoot::new();
+    root.add("held-deb", "1.0", "");
+    root.add("lined-deb", "1.0", "");
+    root.add("free-deb", "1.0", "");
+    root.publish();
+    root.update();
+    let env = root.env();
+    ok(&env.omg(&[
+        "install",
+        "held-deb",
+        "lined-deb",
+        "free-deb",
+        "--noconfirm",
+    ]));
+    ok(&env.omg(&["pin", "held-deb"]));
+    ok(&env.omg(&["pin", "lined-deb@1"]));
+    let selections = common::system_with(
+        std::process::Command::new("dpkg")
+            .arg(format!(
+                "--admindir={}",
+                root.path("var/lib/dpkg").display()
+            ))
+            .arg("--get-selections"),
+    );
+    assert!(
+        selections
+            .lines()
+            .any(|l| l.starts_with("held-deb") && l.ends_with("hold")),
+        "{selections}"
+    );
+    root.add("held-deb", "1.1", "");
+    root.add("lined-deb", "1.5", "");
+    root.add("free-deb", "2.0", "");
+    root.publish();
+    root.update();
+    // apt itself keeps the held packages back.
+    let apt = common::system_with(root.apt("apt-get").args(["-s", "upgrade"]));
+    assert!(apt.contains("kept back"), "{apt}");
+    assert!(!apt.contains("Inst held-deb"), "{apt}");
+    // omg upgrades the line-pinned one within its line.
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    let installed = root.installed();
+    let held = || {
+        common::system_with(
+            std::process::Command::new("dpkg-query")
+                .arg(format!(
+                    "--admindir={}",
+                    root.path("var/lib/dpkg").display()
+                ))
+                .args(["-W", "-f", "${db:Status-Abbrev}${Version}", "held-deb"]),
+        )
+    };
+    // dpkg lists a held package as "hi".
+    assert_eq!(held().trim(), "hi 1.0");
+    assert!(
+        installed.contains(&("lined-deb".into(), "1.5".into())),
+        "{installed:?}"
+    );
+    assert!(
+        installed.contains(&("free-deb".into(), "2.0".into())),
+        "{installed:?}"
+    );
+    ok(&env.omg(&["pin", "--unpin", "held-deb"]));
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    assert_eq!(held().trim(), "ii 1.1");
+}

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rust_apt::config::Config;
 use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
 
+mod pins;
 mod rollback;
 mod transaction;
 

@@ -14,6 +14,7 @@ mod info;
 mod list;
 mod outdated;
 pub mod output;
+mod pin;
 mod progress;
 mod rollback;
 mod runtime;
@@ -187,6 +188,22 @@ pub enum Command {
     /// The recorded transactions (package changes, and your runtime
     /// changes), newest first
     History(HistoryArgs),
+    /// Keep a package from being upgraded: PKG holds it at the installed
+    /// version, PKG@VERSION lets it move only within that version line
+    /// (Arch: skipped as IgnorePkg skips; Debian: a dpkg hold)
+    Pin {
+        /// PKG or PKG@VERSION
+        #[arg(required_unless_present = "list")]
+        package: Option<String>,
+        /// Take the pin away
+        #[arg(long, conflicts_with = "list")]
+        unpin: bool,
+        /// Show the pinned packages
+        #[arg(long)]
+        list: bool,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Why a package is installed: the chains from packages installed on
     /// request down to it (--reverse: everything that depends on it)
     Why {
@@ -847,6 +864,18 @@ pub fn run() -> ExitCode {
                     history::run_show(*id, *user, *json)
                 }
             },
+            Command::Pin {
+                list: true, tx, ..
+            } => pin::run_list(tx.json),
+            Command::Pin {
+                package,
+                unpin,
+                tx,
+                ..
+            } => {
+                let target = package.as_deref().unwrap_or_default();
+                pin::run_change(&session, target, *unpin, tx).await
+            }
             Command::Why {
                 package,
                 reverse,

@@ -37,6 +37,7 @@ pub fn project_rows() -> Vec<Row> {
             kind: Kind::Missing,
             origin: wanted.file.display().to_string(),
             fixes: Vec::new(),
+            pinned: false,
         })
         .collect()
 }
@@ -131,7 +132,11 @@ pub async fn run(
                     Cell::new(&r.name, NAME),
                     Cell::plain(r.installed.as_deref().unwrap_or("-")),
                     Cell::new(&r.available, VERSION),
-                    Cell::plain(r.kind.as_str()),
+                    Cell::plain(if r.pinned {
+                        format!("{}, pinned", r.kind.as_str())
+                    } else {
+                        r.kind.as_str().to_string()
+                    }),
                     Cell::new(
                         fixes,
                         r.worst().map_or(anstyle::Style::new(), severity_style),
@@ -180,6 +185,15 @@ pub async fn upgrade_security(
         .rows
         .iter()
         .filter(|r| r.source == Source::Repository && !r.fixes.is_empty())
+        .filter(|r| {
+            if r.pinned {
+                eprintln!(
+                    "omg: {} is pinned: its fix ({}) is not installed (omg pin --unpin {} allows it)",
+                    r.name, r.available, r.name
+                );
+            }
+            !r.pinned
+        })
         .map(|r| r.name.clone())
         .collect();
     if targets.is_empty() {

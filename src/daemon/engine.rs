@@ -139,6 +139,7 @@ pub fn action_of(request: &TransactionRequest) -> &'static str {
         TransactionAction::Upgrade => "io.github.omg.upgrade",
         TransactionAction::Sync { .. } => "io.github.omg.refresh",
         TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
+        TransactionAction::Pin(_) => "io.github.omg.pin",
     }
 }
 
@@ -1753,6 +1754,8 @@ fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, c
         TransactionAction::Rollback { id, .. } => {
             ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
         }
+        TransactionAction::Pin(p) if p.unpin => ("unpin", p.package.clone()),
+        TransactionAction::Pin(p) => ("pin", p.package.clone()),
     };
     let changes: Vec<serde_json::Value> = report
         .changes
@@ -1789,6 +1792,8 @@ fn command_of(request: &TransactionRequest) -> String {
         TransactionAction::Rollback { id, .. } => {
             format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
         }
+        TransactionAction::Pin(p) if p.unpin => format!("pin --unpin {}", p.package),
+        TransactionAction::Pin(p) => format!("pin {}", p.package),
     }
 }
 

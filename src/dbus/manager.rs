@@ -77,6 +77,7 @@ impl Manager1 {
             TransactionAction::Upgrade => "upgrade",
             TransactionAction::Sync { .. } => "refresh",
             TransactionAction::Rollback { .. } => "rollback",
+            TransactionAction::Pin(_) => "pin",
         };
         server
             .at(&path, Transaction1::new(role))

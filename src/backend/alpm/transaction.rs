@@ -37,6 +37,24 @@ pub fn run(
     callbacks::install(&handle, channel);
     let options = &request.options;
     let mut report = TransactionReport::default();
+    if let TransactionAction::Pin(change) = &request.action {
+        // pacman keeps no pins of its own: omg's upgrades skip them as
+        // IgnorePkg does.
+        if !change.unpin && handle.localdb().pkg(change.package.as_str()).is_err() {
+            channel.message(
+                Level::Warning,
+                format!(
+                    "{} is not installed; the pin applies once it is",
+                    change.package
+                ),
+            );
+        }
+        if !options.dry_run {
+            crate::pins::apply(change).map_err(|e| TxError::Failed(e.to_string()))?;
+            report.committed = true;
+        }
+        return Ok(report);
+    }
 
     let refresh = match &request.action {
         TransactionAction::Sync { force } => Some(*force),
@@ -248,12 +266,27 @@ fn within_transaction(
         TransactionAction::Install { targets } => add_targets(handle, targets, channel)?,
         TransactionAction::Remove { targets } => remove_targets(handle, targets, channel)?,
         TransactionAction::Upgrade => {
+            // Pinned packages are skipped as IgnorePkg skips them, unless
+            // the upgrade stays in the pinned line.
+            let pins = crate::pins::system();
+            for name in pins.pins.keys() {
+                let candidate = handle
+                    .syncdbs()
+                    .iter()
+                    .find_map(|db| db.pkg(name.as_str()).ok())
+                    .map(|p| p.version().to_string());
+                if candidate.is_some_and(|c| !pins.allows(name, &c)) {
+                    handle.add_ignorepkg(name.as_str()).map_err(|e| {
+                        TxError::Failed(format!("cannot skip the pinned {name}: {e}"))
+                    })?;
+                }
+            }
             channel.step("starting full system upgrade...");
             handle
                 .sync_sysupgrade(false)
                 .map_err(|e| TxError::Failed(format!("cannot compute the upgrade: {e}")))?;
         }
-        TransactionAction::Sync { .. } => return Ok(()),
+        TransactionAction::Sync { .. } | TransactionAction::Pin(_) => return Ok(()),
     }
     prepare(handle)?;
     let plan = plan(handle);

@@ -43,13 +43,20 @@ pub fn run(
 
     let options = &request.options;
     let mut report = TransactionReport::default();
+    if let TransactionAction::Pin(change) = &request.action {
+        super::pins::pin(&config, change, options.dry_run, channel)?;
+        report.committed = !options.dry_run;
+        return Ok(report);
+    }
     if !options.dry_run {
         finish_interrupted_dpkg(&config, channel)?;
     }
     let refresh = match &request.action {
         TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
         TransactionAction::Install { .. } => options.refresh,
-        TransactionAction::Remove { .. } | TransactionAction::Rollback { .. } => false,
+        TransactionAction::Remove { .. }
+        | TransactionAction::Rollback { .. }
+        | TransactionAction::Pin(_) => false,
     };
     if refresh {
         channel.step("updating the package lists");
@@ -83,13 +90,18 @@ pub fn run(
             marks_changed = mark_install(&cache, targets, request, channel)?;
         }
         TransactionAction::Remove { targets } => mark_remove(&cache, targets, request, channel)?,
-        TransactionAction::Upgrade => cache
-            .upgrade(Upgrade::Upgrade)
-            .map_err(|e| failed("cannot compute the upgrade", &e))?,
+        TransactionAction::Upgrade => {
+            cache
+                .upgrade(Upgrade::Upgrade)
+                .map_err(|e| failed("cannot compute the upgrade", &e))?;
+            super::pins::enforce(&cache, channel);
+        }
         TransactionAction::Rollback { steps, partial, .. } => {
             super::rollback::mark(&cache, steps, &local_debs, *partial, channel)?
         }
-        TransactionAction::Sync { .. } => unreachable!("returned above"),
+        TransactionAction::Sync { .. } | TransactionAction::Pin(_) => {
+            unreachable!("returned above")
+        }
     }
     cache.resolve(false).map_err(|e| TxError::Prepare {
         reason: "unable to satisfy dependencies".into(),

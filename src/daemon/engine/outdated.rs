@@ -239,6 +239,7 @@ impl Engine {
                 available,
                 origin: repository,
                 fixes: Vec::new(),
+                pinned: false,
             });
         }
 
@@ -265,6 +266,7 @@ impl Engine {
                         available: u.aur_version,
                         origin: "aur".into(),
                         fixes: Vec::new(),
+                        pinned: false,
                     });
                 }
             }
@@ -289,6 +291,7 @@ impl Engine {
                             kind: Kind::Devel,
                             origin: format!("aur ({base})"),
                             fixes: Vec::new(),
+                            pinned: false,
                         });
                     }
                 }
@@ -326,6 +329,7 @@ impl Engine {
                         kind: outdated::kind(version, newer, Ecosystem::Release),
                         origin: "upstream".into(),
                         fixes: Vec::new(),
+                        pinned: false,
                     });
                 }
             }
@@ -362,6 +366,13 @@ impl Engine {
                         outdated::fixes(finding, &row.available, &|a, b| self.cmp_versions(a, b));
                 }
             }
+        }
+        let pins = crate::pins::system();
+        for row in rows
+            .iter_mut()
+            .filter(|r| matches!(r.source, Source::Repository | Source::Aur | Source::Devel))
+        {
+            row.pinned = !pins.allows(&row.name, &row.available);
         }
         outdated::rank(&mut rows);
         Ok(ResponseBody::Outdated(Report {
