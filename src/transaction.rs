@@ -41,6 +41,9 @@ pub enum TransactionAction {
     /// Pin a package (or take its pin away): pins.toml, and on Debian a
     /// dpkg hold.
     Pin(PinChange),
+    /// Remove package files from the package cache, keeping the `keep`
+    /// newest versions of each package and the installed one.
+    CleanCache { keep: u32 },
 }
 
 /// What `omg pin` changes.
@@ -178,6 +181,10 @@ pub struct TransactionReport {
     /// Whether the changes were made: false for a dry run or when there was
     /// nothing to do.
     pub committed: bool,
+    /// Package files a cache cleaning removed (or, on a dry run, would).
+    pub cleaned: Vec<String>,
+    /// The bytes that freed.
+    pub freed: u64,
 }
 
 /// Severity of a message from the package manager.
@@ -426,6 +433,86 @@ pub fn accept_partial(
     })
 }
 
+/// Which cached package files to delete: per package, all but the `keep`
+/// newest versions and the installed one. `files` are (path, package,
+/// version, size); `installed` gives a package's installed version.
+pub fn prune(
+    files: &[(std::path::PathBuf, String, String, u64)],
+    keep: usize,
+    installed: &dyn Fn(&str) -> Option<String>,
+    cmp: &dyn Fn(&str, &str) -> std::cmp::Ordering,
+) -> Vec<(std::path::PathBuf, u64)> {
+    let mut by_package: std::collections::BTreeMap<
+        &str,
+        Vec<&(std::path::PathBuf, String, String, u64)>,
+    > = std::collections::BTreeMap::new();
+    for f in files {
+        by_package.entry(f.1.as_str()).or_default().push(f);
+    }
+    let mut doomed = Vec::new();
+    for (name, mut versions) in by_package {
+        versions.sort_by(|a, b| cmp(&b.2, &a.2));
+        let current = installed(name);
+        let mut distinct: Vec<&str> = Vec::new();
+        for f in versions {
+            let version = f.2.as_str();
+            if !distinct.contains(&version) {
+                distinct.push(version);
+            }
+            let rank = distinct.iter().position(|v| *v == version).unwrap_or(0);
+            if rank >= keep && current.as_deref() != Some(version) {
+                doomed.push((f.0.clone(), f.3));
+            }
+        }
+    }
+    doomed
+}
+
+/// Deletes what `prune` chose (and each file's `.sig`), reporting what
+/// went; on a dry run, only reports.
+pub fn delete_cached(
+    doomed: Vec<(std::path::PathBuf, u64)>,
+    dry_run: bool,
+    channel: &TxChannel,
+    report: &mut TransactionReport,
+) -> Result<(), TxError> {
+    if doomed.is_empty() {
+        channel.message(Level::Info, "the package cache has nothing to remove");
+        return Ok(());
+    }
+    let total: u64 = doomed.iter().map(|(_, s)| s).sum();
+    report.freed = total;
+    report.cleaned = doomed
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if dry_run {
+        return Ok(());
+    }
+    if !channel.confirm(
+        format!(
+            "Remove {} package file{} ({} bytes) from the cache?",
+            doomed.len(),
+            if doomed.len() == 1 { "" } else { "s" },
+            total
+        ),
+        true,
+    ) {
+        return Err(TxError::Aborted);
+    }
+    for (path, _) in &doomed {
+        if let Err(e) = std::fs::remove_file(path) {
+            return Err(TxError::Failed(format!(
+                "cannot remove {}: {e}",
+                path.display()
+            )));
+        }
+        let _ = std::fs::remove_file(format!("{}.sig", path.display()));
+    }
+    report.committed = true;
+    Ok(())
+}
+
 /// `:` and one line per detail, or nothing.
 fn bullets(lines: &[String]) -> String {
     if lines.is_empty() {
@@ -561,6 +648,33 @@ fn describe_default(question: &Question, resolved: &Resolved) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pruning_keeps_the_newest_and_the_installed() {
+        let file = |name: &str, version: &str| {
+            (
+                std::path::PathBuf::from(format!("{name}-{version}")),
+                name.to_string(),
+                version.to_string(),
+                10,
+            )
+        };
+        let files = vec![
+            file("vim", "9.1-1"),
+            file("vim", "9.0-1"),
+            file("vim", "8.2-1"),
+            file("vim", "9.2-1"),
+            file("gone", "1.0-1"),
+        ];
+        let installed = |name: &str| (name == "vim").then(|| "8.2-1".to_string());
+        let doomed: Vec<String> = prune(&files, 2, &installed, &crate::version::vercmp)
+            .into_iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        assert_eq!(doomed, ["vim-9.0-1"]);
+        let none: Vec<_> = prune(&files, 0, &|_| None, &crate::version::vercmp);
+        assert_eq!(none.len(), 5);
+    }
 
     #[test]
     fn answers_that_do_not_fit_take_the_default() {

@@ -382,3 +382,121 @@ fn debian_pins_are_dpkg_holds_that_apt_honours_too() {
     ok(&env.omg(&["upgrade", "--noconfirm"]));
     assert_eq!(held().trim(), "ii 1.1");
 }
+
+fn cache_files(dir: &std::path::Path, ext: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(ext))
+        .collect()
+}
+
+#[test]
+fn arch_clean_removes_orphans_old_package_files_and_aur_leftovers() {
+    let root = ArchRoot::new(SPECS);
+    root.pacman(&["-Sy"]);
+    let env = root.omg_env();
+    ok(&env.omg(&["install", "--noconfirm", "app-arch", "tool-arch"]));
+    for version in ["1.1-1", "1.2-1"] {
+        root.publish(&[Spec {
+            depends: &["libbase-arch"],
+            ..Spec::new("tool-arch", version, "a tool")
+        }]);
+        ok(&env.omg(&["upgrade", "--noconfirm"]));
+    }
+    let cache = root.path("root/var/cache/pacman/pkg");
+    let tools = |files: &BTreeSet<String>| -> Vec<String> {
+        files
+            .iter()
+            .filter(|f| f.starts_with("tool-arch-"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(tools(&cache_files(&cache, ".zst")).len(), 3);
+
+    // The cache keeps the newest (the installed one) and nothing else.
+    let dry = env.json(&["clean", "--cache", "--keep", "1", "--dry-run", "--json"]);
+    assert_eq!(
+        dry["cache"]["cleaned"].as_array().unwrap().len(),
+        2,
+        "{dry}"
+    );
+    assert_eq!(
+        tools(&cache_files(&cache, ".zst")).len(),
+        3,
+        "a dry run removes nothing"
+    );
+    ok(&env.omg(&["clean", "--cache", "--keep", "1", "--noconfirm"]));
+    assert_eq!(
+        tools(&cache_files(&cache, ".zst")),
+        ["tool-arch-1.2-1-any.pkg.tar.zst"]
+    );
+    // Other packages' single versions stay.
+    assert!(
+        cache_files(&cache, ".zst")
+            .iter()
+            .any(|f| f.starts_with("app-arch-1.0-1"))
+    );
+
+    // An orphan, as pacman -Qdt says, goes with what only it needed.
+    root.pacman(&["-R", "--noconfirm", "app-arch"]);
+    assert_eq!(root.pacman_query(&["-Qdtq"]).trim(), "libmid-arch");
+    ok(&env.omg(&["clean", "--orphans", "--noconfirm"]));
+    assert_eq!(root.pacman_query(&["-Qdtq"]).trim(), "");
+    let q = root.pacman_query(&["-Qq"]);
+    assert!(!q.contains("libmid-arch"), "{q}");
+    assert!(q.contains("libbase-arch"), "tool-arch still needs it: {q}");
+
+    // AUR build directories: a base nothing installed comes from goes.
+    let aur = env.dir.path().join("cache/aur/old-tool");
+    std::fs::create_dir_all(&aur).unwrap();
+    std::fs::write(
+        aur.join(".SRCINFO"),
+        "pkgbase = old-tool\n\npkgname = old-tool\n",
+    )
+    .unwrap();
+    let run = env.omg(&["clean", "--aur"]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("AUR builds: removed 1"),
+        "{}",
+        run.stdout
+    );
+    assert!(!aur.exists());
+}
+
+#[test]
+fn debian_clean_prunes_the_archive_cache_and_autoremoves_orphans() {
+    let root = DebRoot::new();
+    root.add("omg-lib", "1.0", "");
+    root.add("omg-app", "1.0", "Depends: omg-lib\n");
+    root.publish();
+    let server = root.serve_over_http();
+    let env = root.env();
+    ok(&env.omg(&["install", "omg-app", "--noconfirm"]));
+    root.add("omg-lib", "2.0", "");
+    root.publish();
+    for file in ["Packages", "omg-lib_2.0_all.deb"] {
+        server.put(
+            &format!("/./{file}"),
+            std::fs::read(root.path(&format!("repo/{file}"))).unwrap(),
+        );
+    }
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    let archives = root.path("var/cache/apt/archives");
+    assert!(cache_files(&archives, ".deb").contains("omg-lib_1.0_all.deb"));
+    ok(&env.omg(&["clean", "--cache", "--keep", "1", "--noconfirm"]));
+    let left = cache_files(&archives, ".deb");
+    assert!(!left.contains("omg-lib_1.0_all.deb"), "{left:?}");
+    assert!(left.contains("omg-lib_2.0_all.deb"), "{left:?}");
+    assert!(left.contains("omg-app_1.0_all.deb"), "{left:?}");
+
+    // apt-get remove leaves the library behind; omg clean --orphans takes
+    // it, and apt then has nothing to autoremove.
+    common::system_with(root.apt("apt-get").args(["-y", "-qq", "remove", "omg-app"]));
+    ok(&env.omg(&["clean", "--orphans", "--noconfirm"]));
+    assert!(root.installed().is_empty(), "{:?}", root.installed());
+    let auto = common::system_with(root.apt("apt-get").args(["-s", "autoremove"]));
+    assert!(!auto.contains("Remv"), "{auto}");
+}

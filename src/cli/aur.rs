@@ -322,9 +322,9 @@ async fn execute(
     connection.close().await;
     if args.json {
         print_json(&TransactionReport {
-            databases: Vec::new(),
             changes: reports,
             committed: true,
+            ..TransactionReport::default()
         })?;
     }
     Ok(EXIT_OK)

@@ -5,6 +5,7 @@
 mod audit;
 mod aur;
 mod blame;
+mod clean;
 mod current;
 mod daemon;
 mod doctor;
@@ -188,6 +189,26 @@ pub enum Command {
     /// The recorded transactions (package changes, and your runtime
     /// changes), newest first
     History(HistoryArgs),
+    /// Remove orphaned dependencies, old package files from the cache and
+    /// AUR build leftovers (all three without a flag)
+    Clean {
+        /// Dependencies nothing needs any more, and what only they needed
+        #[arg(long)]
+        orphans: bool,
+        /// Package files in the cache but the newest versions of each
+        /// package and the installed one
+        #[arg(long)]
+        cache: bool,
+        /// How many versions of each package the cache keeps
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        keep: u32,
+        /// AUR build directories: clones of bases nothing installed comes
+        /// from, built packages and work directories of the rest
+        #[arg(long)]
+        aur: bool,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Keep a package from being upgraded: PKG holds it at the installed
     /// version, PKG@VERSION lets it move only within that version line
     /// (Arch: skipped as IgnorePkg skips; Debian: a dpkg hold)
@@ -864,6 +885,21 @@ pub fn run() -> ExitCode {
                     history::run_show(*id, *user, *json)
                 }
             },
+            Command::Clean {
+                orphans,
+                cache,
+                keep,
+                aur,
+                tx,
+            } => {
+                let what = clean::Clean {
+                    orphans: *orphans,
+                    cache: *cache,
+                    keep: *keep,
+                    aur: *aur,
+                };
+                clean::run(&mut session, &what, tx).await
+            }
             Command::Pin {
                 list: true, tx, ..
             } => pin::run_list(tx.json),

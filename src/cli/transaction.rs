@@ -20,9 +20,24 @@ use crate::transaction::{
 pub async fn run(
     session: &Session,
     action: TransactionAction,
-    mut options: TransactionOptions,
+    options: TransactionOptions,
     args: &TxArgs,
 ) -> Result<u8, Failure> {
+    let report = run_report(session, action, options, args).await?;
+    if args.json {
+        print_json(&report)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// Carries out a transaction and returns its outcome (summarised for
+/// people unless `args.json`; the caller prints JSON).
+pub async fn run_report(
+    session: &Session,
+    action: TransactionAction,
+    mut options: TransactionOptions,
+    args: &TxArgs,
+) -> Result<TransactionReport, Failure> {
     options.noconfirm = args.noconfirm;
     options.dry_run = args.dry_run;
     // polkit may ask for a password only when someone is there to type it.
@@ -33,16 +48,11 @@ pub async fn run(
     let outcome = converse(&mut connection, &mut renderer, request.clone()).await;
     renderer.settle();
     connection.close().await;
-    let report = match outcome {
-        Ok(report) => report,
-        Err(failure) => return Err(failure),
-    };
-    if args.json {
-        print_json(&report)?;
-    } else {
+    let report = outcome?;
+    if !args.json {
         summarize(&renderer, &request, &report);
     }
-    Ok(EXIT_OK)
+    Ok(report)
 }
 
 /// Sends the request and relays events and answers until the outcome.

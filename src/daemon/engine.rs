@@ -140,6 +140,7 @@ pub fn action_of(request: &TransactionRequest) -> &'static str {
         TransactionAction::Sync { .. } => "io.github.omg.refresh",
         TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
         TransactionAction::Pin(_) => "io.github.omg.pin",
+        TransactionAction::CleanCache { .. } => "io.github.omg.remove",
     }
 }
 
@@ -462,7 +463,14 @@ impl Engine {
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
         self.watch.touch();
-        if logged.changes_system() && !logged.options.dry_run {
+        // Pins and cache cleaning change no package: the audit log has
+        // them, the history does not.
+        let packages_change = !matches!(
+            logged.action,
+            crate::transaction::TransactionAction::Pin(_)
+                | crate::transaction::TransactionAction::CleanCache { .. }
+        );
+        if logged.changes_system() && !logged.options.dry_run && packages_change {
             record_history(&logged, &outcome, caller);
         }
         match outcome {
@@ -1756,6 +1764,7 @@ fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, c
         }
         TransactionAction::Pin(p) if p.unpin => ("unpin", p.package.clone()),
         TransactionAction::Pin(p) => ("pin", p.package.clone()),
+        TransactionAction::CleanCache { keep } => ("clean-cache", format!("keep {keep}")),
     };
     let changes: Vec<serde_json::Value> = report
         .changes
@@ -1794,6 +1803,7 @@ fn command_of(request: &TransactionRequest) -> String {
         }
         TransactionAction::Pin(p) if p.unpin => format!("pin --unpin {}", p.package),
         TransactionAction::Pin(p) => format!("pin {}", p.package),
+        TransactionAction::CleanCache { keep } => format!("clean --cache --keep {keep}"),
     }
 }
 

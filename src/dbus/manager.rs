@@ -78,6 +78,7 @@ impl Manager1 {
             TransactionAction::Sync { .. } => "refresh",
             TransactionAction::Rollback { .. } => "rollback",
             TransactionAction::Pin(_) => "pin",
+            TransactionAction::CleanCache { .. } => "clean",
         };
         server
             .at(&path, Transaction1::new(role))

@@ -153,6 +153,33 @@ pub(super) fn is_package_file_of(file: &str, name: &str, version: &str, arches: 
         && (arch == "any" || arches.iter().any(|a| a == arch))
 }
 
+/// Every package file in the cache directories: (path, package, version,
+/// size), read from names as pacman writes them
+/// (`name-pkgver-pkgrel-arch.pkg.tar.*`).
+pub(super) fn cached_packages(conf: &PacmanConf) -> Vec<(std::path::PathBuf, String, String, u64)> {
+    let mut out = Vec::new();
+    for dir in &conf.cache_dirs {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let Some((stem, ext)) = file.split_once(".pkg.tar") else {
+                continue;
+            };
+            if ext.ends_with(".sig") || ext.ends_with(".part") {
+                continue;
+            }
+            let mut parts = stem.rsplitn(4, '-');
+            let (Some(_arch), Some(rel), Some(ver), Some(name)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push((entry.path(), name.to_string(), format!("{ver}-{rel}"), size));
+        }
+    }
+    out
+}
+
 /// The package file in one of the cache directories.
 fn in_cache(conf: &PacmanConf, name: &str, version: &str) -> Option<std::path::PathBuf> {
     conf.cache_dirs.iter().find_map(|dir| {

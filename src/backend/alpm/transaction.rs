@@ -37,6 +37,16 @@ pub fn run(
     callbacks::install(&handle, channel);
     let options = &request.options;
     let mut report = TransactionReport::default();
+    if let TransactionAction::CleanCache { keep } = &request.action {
+        let files = super::rollback::cached_packages(conf);
+        let local = handle.localdb();
+        let installed = |name: &str| local.pkg(name).ok().map(|p| p.version().to_string());
+        let doomed = crate::transaction::prune(&files, *keep as usize, &installed, &|a, b| {
+            libalpm::vercmp(a, b)
+        });
+        crate::transaction::delete_cached(doomed, options.dry_run, channel, &mut report)?;
+        return Ok(report);
+    }
     if let TransactionAction::Pin(change) = &request.action {
         // pacman keeps no pins of its own: omg's upgrades skip them as
         // IgnorePkg does.
@@ -286,7 +296,9 @@ fn within_transaction(
                 .sync_sysupgrade(false)
                 .map_err(|e| TxError::Failed(format!("cannot compute the upgrade: {e}")))?;
         }
-        TransactionAction::Sync { .. } | TransactionAction::Pin(_) => return Ok(()),
+        TransactionAction::Sync { .. }
+        | TransactionAction::Pin(_)
+        | TransactionAction::CleanCache { .. } => return Ok(()),
     }
     prepare(handle)?;
     let plan = plan(handle);

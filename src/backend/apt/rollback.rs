@@ -43,6 +43,34 @@ pub(super) fn archive_files(
     out
 }
 
+/// Every `.deb` in apt's archive cache: (path, package, version, size),
+/// read from names as apt writes them (`name_version_arch.deb`, an
+/// epoch's `:` as `%3a`).
+pub(super) fn cached_debs(
+    config: &rust_apt::config::Config,
+) -> Vec<(std::path::PathBuf, String, String, u64)> {
+    let dir = config.dir("Dir::Cache::archives", "/var/cache/apt/archives/");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = file.strip_suffix(".deb") else {
+            continue;
+        };
+        let parts: Vec<&str> = stem.split('_').collect();
+        let [name, version, _arch] = parts[..] else {
+            continue;
+        };
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        out.push((
+            entry.path(),
+            name.to_string(),
+            version.replace("%3a", ":"),
+            size,
+        ));
+    }
+    out
+}
+
 /// Whether `file` is `name`'s package file at `version` as apt names the
 /// files it downloads (`:` of an epoch written `%3a`).
 pub(super) fn is_deb_of(file: &str, name: &str, version: &str) -> bool {

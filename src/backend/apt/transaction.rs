@@ -43,6 +43,25 @@ pub fn run(
 
     let options = &request.options;
     let mut report = TransactionReport::default();
+    if let TransactionAction::CleanCache { keep } = &request.action {
+        let cache =
+            Cache::new::<&str>(&[]).map_err(|e| failed("cannot read the package lists", &e))?;
+        let files = super::rollback::cached_debs(&config);
+        let installed = |name: &str| {
+            cache
+                .get(name)
+                .and_then(|p| p.installed())
+                .map(|v| v.version().to_string())
+        };
+        let doomed = crate::transaction::prune(
+            &files,
+            *keep as usize,
+            &installed,
+            &crate::version::debian_vercmp,
+        );
+        crate::transaction::delete_cached(doomed, options.dry_run, channel, &mut report)?;
+        return Ok(report);
+    }
     if let TransactionAction::Pin(change) = &request.action {
         super::pins::pin(&config, change, options.dry_run, channel)?;
         report.committed = !options.dry_run;
@@ -56,7 +75,8 @@ pub fn run(
         TransactionAction::Install { .. } => options.refresh,
         TransactionAction::Remove { .. }
         | TransactionAction::Rollback { .. }
-        | TransactionAction::Pin(_) => false,
+        | TransactionAction::Pin(_)
+        | TransactionAction::CleanCache { .. } => false,
     };
     if refresh {
         channel.step("updating the package lists");
@@ -99,9 +119,9 @@ pub fn run(
         TransactionAction::Rollback { steps, partial, .. } => {
             super::rollback::mark(&cache, steps, &local_debs, *partial, channel)?
         }
-        TransactionAction::Sync { .. } | TransactionAction::Pin(_) => {
-            unreachable!("returned above")
-        }
+        TransactionAction::Sync { .. }
+        | TransactionAction::Pin(_)
+        | TransactionAction::CleanCache { .. } => unreachable!("returned above"),
     }
     cache.resolve(false).map_err(|e| TxError::Prepare {
         reason: "unable to satisfy dependencies".into(),
