@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dbus;
+pub mod envlock;
 pub mod graph;
 pub mod history;
 pub mod index;

@@ -373,11 +373,6 @@ fn gpg_in(home: &std::path::Path, args: &[&str]) -> String {
     )
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 #[test]
 fn signed_sources_are_checked_against_the_keys_the_user_trusts() {
     let Some(s) = setup() else {
@@ -404,7 +399,7 @@ fn signed_sources_are_checked_against_the_keys_the_user_trusts() {
             "pkgname=signed\npkgver=1.0\npkgrel=1\npkgdesc='signed sources'\narch=('any')\nlicense=('MIT')\n\
              source=('data.txt' 'data.txt.asc')\nsha256sums=('{}' 'SKIP')\nvalidpgpkeys=('{fingerprint}')\n\
              package() {{\n  install -Dm644 data.txt \"$pkgdir/usr/share/signed/data.txt\"\n}}\n",
-            sha256(data.as_bytes())
+            common::sha256_hex(data.as_bytes())
         );
         let spec = [AurSpec {
             name: "signed",

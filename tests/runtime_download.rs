@@ -20,11 +20,6 @@ fn body() -> Vec<u8> {
     (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect()
 }
 
-fn sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 #[test]
 fn a_dropped_download_resumes_where_it_stopped() {
     let data = Arc::new(body());
@@ -84,7 +79,7 @@ fn a_dropped_download_resumes_where_it_stopped() {
     assert_eq!(done.size, data.len() as u64);
     assert_eq!(
         done.sha256,
-        sha(&data),
+        common::sha256_hex(&data),
         "the hash covers the resumed part too"
     );
     assert_eq!(std::fs::read(&dest).unwrap(), *data);

@@ -24,29 +24,11 @@ fn sign(cert: &Cert, data: &[u8]) -> Vec<u8> {
     common::pgp::sign(cert, data, Form::Detached)
 }
 
-/// A gzipped tarball holding one executable script at `path`.
-fn tar_gz(path: &str, script: &str) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    let mut header = tar::Header::new_gnu();
-    header.set_size(script.len() as u64);
-    header.set_mode(0o755);
-    header.set_cksum();
-    tar.append_data(&mut header, path, script.as_bytes())
-        .unwrap();
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
 fn node_archive(version: &str) -> Vec<u8> {
-    tar_gz(
+    common::tar_gz(
         &format!("node-v{version}-linux-x64/bin/node"),
         &format!("#!/bin/sh\necho v{version}\n"),
     )
-}
-
-fn sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 struct Mirror {
@@ -87,7 +69,7 @@ impl Mirror {
         let sums = format!(
             "{}  node-v{version}.tar.gz\n{}  {file}\n",
             "0".repeat(64),
-            hash.map_or_else(|| sha(&archive), str::to_string)
+            hash.map_or_else(|| common::sha256_hex(&archive), str::to_string)
         );
         self.put(&format!("/v{version}/{file}"), archive);
         self.put(
@@ -359,7 +341,7 @@ fn list_which_exec_and_uninstall_work_on_installed_versions() {
 }
 
 fn go_archive(version: &str) -> Vec<u8> {
-    tar_gz(
+    common::tar_gz(
         "go/bin/go",
         &format!("#!/bin/sh\necho go version go{version} linux/amd64\n"),
     )
@@ -384,7 +366,7 @@ fn go_installs_from_its_listing_and_sets_goroot_through_the_hook() {
     let listing = serde_json::json!([
         {"version": "go1.22.3", "stable": true, "files": [
             {"filename": "go1.22.3.linux-amd64.tar.gz", "os": "linux", "arch": "amd64",
-             "version": "go1.22.3", "sha256": sha(&good), "size": good.len(), "kind": "archive"}]},
+             "version": "go1.22.3", "sha256": common::sha256_hex(&good), "size": good.len(), "kind": "archive"}]},
         {"version": "go1.21.10", "stable": true, "files": [
             {"filename": "go1.21.10.linux-amd64.tar.gz", "os": "linux", "arch": "amd64",
              "version": "go1.21.10", "sha256": "0".repeat(64), "size": 1, "kind": "archive"}]}
@@ -457,7 +439,7 @@ fn python_installs_from_a_download_list_in_uv_s_format() {
         return;
     }
     let server = FileServer::start();
-    let archive = tar_gz("python/bin/python3", "#!/bin/sh\necho Python 3.12.4\n");
+    let archive = common::tar_gz("python/bin/python3", "#!/bin/sh\necho Python 3.12.4\n");
     let entry = |patch: u64, sha: String, file: &str| {
         serde_json::json!({
             "name": "cpython", "arch": {"family": "x86_64", "variant": null}, "os": "linux",
@@ -468,7 +450,7 @@ fn python_installs_from_a_download_list_in_uv_s_format() {
     };
     let good = "cpython-3.12.4%2B20240726-x86_64-unknown-linux-gnu-install_only.tar.gz";
     let metadata = serde_json::json!({
-        "cpython-3.12.4-linux-x86_64-gnu": entry(4, sha(&archive), good),
+        "cpython-3.12.4-linux-x86_64-gnu": entry(4, common::sha256_hex(&archive), good),
         "cpython-3.12.3-linux-x86_64-gnu": entry(3, "1".repeat(64), "cpython-3.12.3.tar.gz"),
     });
     server.put("/metadata.json", serde_json::to_vec(&metadata).unwrap());
@@ -519,11 +501,11 @@ fn java_installs_a_temurin_build_and_sets_java_home() {
             None => Reply::not_found(),
         }
     });
-    let archive = tar_gz("jdk-21.0.2+13/bin/java", "#!/bin/sh\necho openjdk 21.0.2\n");
+    let archive = common::tar_gz("jdk-21.0.2+13/bin/java", "#!/bin/sh\necho openjdk 21.0.2\n");
     let name = "OpenJDK21U-jdk_x64_linux_hotspot_21.0.2_13.tar.gz";
     let api = serde_json::json!([{
         "binaries": [{"architecture": "x64", "os": "linux", "image_type": "jdk", "jvm_impl": "hotspot",
-            "package": {"checksum": sha(&archive), "link": format!("{}/files/{name}", server.url), "name": name, "size": archive.len()}}],
+            "package": {"checksum": common::sha256_hex(&archive), "link": format!("{}/files/{name}", server.url), "name": name, "size": archive.len()}}],
         "release_name": "jdk-21.0.2+13",
         "version_data": {"major": 21, "minor": 0, "security": 2, "build": 13, "semver": "21.0.2+13.0.LTS", "openjdk_version": "21.0.2+13-LTS"}
     }]);
@@ -608,7 +590,7 @@ fn bun_installs_from_its_release_zip_checked_against_shasums() {
         let hash = if tampered {
             "e".repeat(64)
         } else {
-            sha(&archive)
+            common::sha256_hex(&archive)
         };
         let sums = format!("{hash}  {file}\n{}  bun-darwin-x64.zip\n", "0".repeat(64));
         server.put(

@@ -10,11 +10,6 @@ use std::path::Path;
 
 use common::http::FileServer;
 
-fn sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 fn tar_gz(files: &[(String, String, u32)]) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
@@ -67,7 +62,7 @@ fn ruby_builds_from_a_verified_source_release() {
         let hash = if tampered {
             "f".repeat(64)
         } else {
-            sha(&tarball)
+            common::sha256_hex(&tarball)
         };
         // The upstream's own URLs: re-rooted on the mirror by omg.
         index.push_str(&format!(

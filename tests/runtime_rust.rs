@@ -23,11 +23,6 @@ fn fixture(name: &str) -> Option<PathBuf> {
     }
 }
 
-fn sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
-
 /// PATH without rustup: omg installs toolchains itself.
 const PLAIN_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
@@ -99,7 +94,7 @@ fn the_full_recorded_manifest_parses() {
         .read_to_string(&mut text)
         .unwrap();
     assert_eq!(
-        sha(text.as_bytes()),
+        common::sha256_hex(text.as_bytes()),
         "5ffe190473b7896d1f39e9d0ddfa04bec72000f25897669bb296814e10ceba42"
     );
     let manifest = parse_manifest(&text).unwrap();
@@ -180,7 +175,7 @@ fn publish(dist: &FileServer, version: &str, date: &str) {
             "[pkg.{pkg}]\nversion = \"{version} (0000000 {date})\"\n\
              [pkg.{pkg}.target.{target}]\navailable = true\n\
              url = \"https://static.rust-lang.org{path}\"\nhash = \"{}\"\n\n",
-            sha(&tarball)
+            common::sha256_hex(&tarball)
         ));
         dist.put(&path, tarball);
     };
@@ -208,7 +203,7 @@ fn publish(dist: &FileServer, version: &str, date: &str) {
     let wasm_table = format!(
         "[pkg.rust-std.target.{wasm}]\navailable = true\n\
          url = \"https://static.rust-lang.org{path}\"\nhash = \"{}\"\n\n",
-        sha(&tarball)
+        common::sha256_hex(&tarball)
     );
     dist.put(&path, tarball);
     let packages = packages.replacen(
@@ -237,7 +232,7 @@ fn publish(dist: &FileServer, version: &str, date: &str) {
             &format!("{path}.sha256"),
             format!(
                 "{}  channel-rust-{channel}.toml\n",
-                sha(manifest.as_bytes())
+                common::sha256_hex(manifest.as_bytes())
             ),
         );
         dist.put(&path, manifest.clone());
@@ -391,7 +386,10 @@ fn a_manifest_or_tarball_that_does_not_match_its_checksum_installs_nothing() {
     let manifest = std::fs::read(path).unwrap();
     dist.put(
         "/dist/channel-rust-1.86.0.toml.sha256",
-        format!("{}  channel-rust-1.86.0.toml\n", sha(&manifest)),
+        format!(
+            "{}  channel-rust-1.86.0.toml\n",
+            common::sha256_hex(&manifest)
+        ),
     );
     dist.put("/dist/channel-rust-1.86.0.toml", manifest);
     for pkg in [

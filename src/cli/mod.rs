@@ -9,6 +9,7 @@ mod clean;
 mod current;
 mod daemon;
 mod doctor;
+mod env;
 mod graph;
 mod history;
 mod info;
@@ -209,6 +210,13 @@ pub enum Command {
         #[command(flatten)]
         tx: TxArgs,
     },
+    /// The environment lockfile (omg.lock): capture the machine's packages,
+    /// runtimes and version files, check the machine against it (exit 1 on
+    /// drift), or install what it lacks
+    Env {
+        #[command(subcommand)]
+        action: EnvAction,
+    },
     /// Keep a package from being upgraded: PKG holds it at the installed
     /// version, PKG@VERSION lets it move only within that version line
     /// (Arch: skipped as IgnorePkg skips; Debian: a dpkg hold)
@@ -346,6 +354,39 @@ pub struct RollbackArgs {
     pub partial: bool,
     #[command(flatten)]
     pub tx: TxArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvAction {
+    /// Write the lockfile: explicitly installed packages (with their
+    /// source; AUR packages with their base and commit), installed runtime
+    /// versions (with the checksum of what was installed) and defaults, the
+    /// project's version files, and a fingerprint
+    Capture {
+        /// The lockfile
+        #[arg(long, default_value = "omg.lock")]
+        file: PathBuf,
+        /// Print the lock as JSON too
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the machine with the lockfile: exit 1 and the differences
+    /// when they differ (the drift flag goes into the status file)
+    Check {
+        #[arg(long, default_value = "omg.lock")]
+        file: PathBuf,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install the packages and runtime versions the lockfile has and the
+    /// machine lacks, and set the runtime defaults back (nothing is removed)
+    Sync {
+        #[arg(long, default_value = "omg.lock")]
+        file: PathBuf,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -884,6 +925,11 @@ pub fn run() -> ExitCode {
                 Some(HistoryAction::Show { id, user, json }) => {
                     history::run_show(*id, *user, *json)
                 }
+            },
+            Command::Env { action } => match action {
+                EnvAction::Capture { file, json } => env::capture(&mut session, file, *json).await,
+                EnvAction::Check { file, json } => env::check(&mut session, file, *json).await,
+                EnvAction::Sync { file, tx } => env::sync(&mut session, file, tx).await,
             },
             Command::Clean {
                 orphans,

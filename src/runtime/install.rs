@@ -360,7 +360,36 @@ pub async fn install_artifact(
         Layout::Zip { under } => archive::unpack_zip(reader, &target, under)?,
     }
     let _ = std::fs::remove_file(&archive_path);
+    write_receipt(&target, artifact.sha256.as_deref(), &artifact.url);
     Ok((artifact.version, target))
+}
+
+/// What an installed version was installed from, kept in it (read by
+/// `omg env capture`).
+pub const RECEIPT: &str = ".omg-receipt.json";
+
+/// The SHA-256 (checked at install) and URL of what `dir` was installed
+/// from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Receipt {
+    pub sha256: Option<String>,
+    pub url: String,
+}
+
+/// Records the receipt; a version without one is still installed.
+pub fn write_receipt(dir: &Path, sha256: Option<&str>, url: &str) {
+    let receipt = Receipt {
+        sha256: sha256.map(str::to_string),
+        url: url.to_string(),
+    };
+    if let Ok(json) = serde_json::to_vec(&receipt) {
+        let _ = std::fs::write(dir.join(RECEIPT), json);
+    }
+}
+
+/// The receipt of an installed version, if it has one.
+pub fn read_receipt(dir: &Path) -> Option<Receipt> {
+    serde_json::from_slice(&std::fs::read(dir.join(RECEIPT)).ok()?).ok()
 }
 
 /// Installs the Go release `request` asks for from `mirror` (go.dev/dl's

@@ -141,6 +141,7 @@ pub async fn install(
     if result.is_ok() {
         let _ = std::fs::remove_file(&archive_path);
         let _ = std::fs::remove_file(&log_path);
+        super::install::write_receipt(&target, Some(&release.sha256), &url);
     }
     result.map(|()| (version, target))
 }

@@ -147,6 +147,26 @@ pub fn shared_fixture(rel: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// A gzipped tarball holding one executable script at `path` (a stand-in
+/// for a runtime's release archive).
+pub fn tar_gz(path: &str, script: &str) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(script.len() as u64);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(&mut header, path, script.as_bytes())
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
 /// Runs a command of the system and returns its stdout; it must succeed.
 pub fn system(program: &str, args: &[&str]) -> String {
     system_with(Command::new(program).args(args))

@@ -6,7 +6,8 @@
 //! omg-fast                 compact summary ("↑3 !1"), empty when all is well
 //! omg-fast updates         system updates available
 //! omg-fast vulns           known vulnerabilities
-//! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} substituted
+//! omg-fast drift           "drift" when the machine differs from the last `omg env check`'s lock
+//! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} {drift} substituted
 //! ```
 //! Counts older than `--max-age SECONDS` (default 86400, env
 //! `OMG_FAST_MAX_AGE`) are marked stale with a trailing `?`.
@@ -49,9 +50,15 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
     let stale = status.last_refresh == 0 || age > max_age;
     let mark = if stale { "?" } else { "" };
     let total = u32::from(status.updates) + u32::from(status.foreign_updates);
+    let drift = if status.has(status::FLAG_RUNTIME_DRIFT) {
+        "drift"
+    } else {
+        ""
+    };
     match what {
         "updates" => format!("{}{mark}", status.updates),
         "vulns" => format!("{}{mark}", status.vulnerabilities),
+        "drift" => drift.to_string(),
         "summary" => {
             let mut parts = Vec::new();
             if total > 0 {
@@ -63,6 +70,9 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
             if status.has(status::FLAG_REBOOT_NEEDED) {
                 parts.push("⟳".to_string());
             }
+            if status.has(status::FLAG_RUNTIME_DRIFT) {
+                parts.push("≠".to_string());
+            }
             parts.join(" ")
         }
         format => format
@@ -71,7 +81,8 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
             .replace("{vulns}", &status.vulnerabilities.to_string())
             .replace("{total}", &total.to_string())
             .replace("{age}", &age.to_string())
-            .replace("{stale}", mark),
+            .replace("{stale}", mark)
+            .replace("{drift}", drift),
     }
 }
 
@@ -84,13 +95,13 @@ fn main() {
         .unwrap_or(DEFAULT_MAX_AGE);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "updates" | "vulns" => what = arg,
+            "updates" | "vulns" | "drift" => what = arg,
             "--format" | "-f" => what = args.next().unwrap_or_default(),
             "--max-age" => max_age = args.next().and_then(|v| v.parse().ok()).unwrap_or(max_age),
             "--help" | "-h" => {
                 println!(
-                    "usage: omg-fast [updates|vulns] [--format FMT] [--max-age SECONDS]\n\
-                     FMT placeholders: {{updates}} {{foreign}} {{vulns}} {{total}} {{age}} {{stale}}"
+                    "usage: omg-fast [updates|vulns|drift] [--format FMT] [--max-age SECONDS]\n\
+                     FMT placeholders: {{updates}} {{foreign}} {{vulns}} {{total}} {{age}} {{stale}} {{drift}}"
                 );
                 return;
             }

@@ -1,0 +1,337 @@
+//! `omg env capture|check|sync [--file omg.lock]`: the environment
+//! lockfile. Capture writes the machine's state (explicitly installed
+//! packages, installed runtimes and the default of each, the project's
+//! version files); check compares the machine with it (exit 1 on drift,
+//! and the drift flag goes into the status file `omg-fast` reads); sync
+//! installs what the lock has and the machine lacks.
+
+use std::path::{Path, PathBuf};
+
+use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpected};
+use crate::envlock::{self, Drift, Lock};
+use crate::ipc::protocol::{RequestBody, ResponseBody};
+use crate::model::ListFilter;
+use crate::runtime::version_file::Runtime;
+
+const RUNTIMES: [Runtime; 7] = [
+    Runtime::Node,
+    Runtime::Python,
+    Runtime::Go,
+    Runtime::Rust,
+    Runtime::Ruby,
+    Runtime::Java,
+    Runtime::Bun,
+];
+
+/// The AUR base (and the commit checked out) a foreign package was built
+/// from, from the build directory's clones.
+fn aur_origin(aur: &Path, name: &str) -> Option<(String, String)> {
+    for entry in std::fs::read_dir(aur).ok()?.flatten() {
+        let base = entry.path();
+        let Ok(srcinfo) = std::fs::read_to_string(base.join(".SRCINFO")) else {
+            continue;
+        };
+        let builds = srcinfo
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pkgname = "))
+            .any(|n| n == name);
+        if !builds {
+            continue;
+        }
+        let head = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&base)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())?;
+        return Some((entry.file_name().to_string_lossy().into_owned(), head));
+    }
+    None
+}
+
+/// The machine as a lock, with the version files found from `project`.
+async fn machine(session: &mut Session, project: &Path) -> Result<Lock, Failure> {
+    let backend = match session.request(RequestBody::Status).await? {
+        ResponseBody::Status(s) => s.backend.as_str().to_string(),
+        _ => return Err(unexpected()),
+    };
+    let explicit = match session
+        .request(RequestBody::List {
+            filter: ListFilter::Explicit,
+        })
+        .await?
+    {
+        ResponseBody::List(list) => list,
+        _ => return Err(unexpected()),
+    };
+    let paths =
+        crate::config::Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    let aur = paths.cache_dir.join("aur");
+    let packages = explicit
+        .into_iter()
+        .map(|p| {
+            let source = p.repository.clone().unwrap_or_else(|| "local".into());
+            let origin = (backend == "alpm" && source == "local")
+                .then(|| aur_origin(&aur, &p.name))
+                .flatten();
+            match origin {
+                Some((pkgbase, commit)) => envlock::Package {
+                    name: p.name,
+                    version: p.version,
+                    source: "aur".into(),
+                    pkgbase: Some(pkgbase),
+                    commit: Some(commit),
+                },
+                None => envlock::Package {
+                    name: p.name,
+                    version: p.version,
+                    source,
+                    pkgbase: None,
+                    commit: None,
+                },
+            }
+        })
+        .collect();
+    let versions = crate::runtime::versions_dir(&paths);
+    let mut runtimes = Vec::new();
+    for runtime in RUNTIMES {
+        let dir = versions.join(runtime.as_str());
+        let current = std::fs::read_link(dir.join("current"))
+            .ok()
+            .map(|p| p.display().to_string());
+        for version in super::runtime::installed(&versions, runtime) {
+            let receipt = crate::runtime::install::read_receipt(&dir.join(&version));
+            runtimes.push(envlock::Runtime {
+                name: runtime.as_str().into(),
+                default: current.as_deref() == Some(version.as_str()),
+                sha256: receipt.and_then(|r| r.sha256),
+                version,
+            });
+        }
+    }
+    let mut files = Vec::new();
+    for wanted in crate::runtime::version_file::detect(project).values() {
+        let Ok(bytes) = std::fs::read(&wanted.file) else {
+            continue;
+        };
+        let path = wanted
+            .file
+            .strip_prefix(project)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| wanted.file.clone());
+        let path = path.display().to_string();
+        if !files.iter().any(|f: &envlock::File| f.path == path) {
+            files.push(envlock::File {
+                path,
+                sha256: envlock::sha256_of(&bytes),
+            });
+        }
+    }
+    Ok(Lock::new(&backend, packages, runtimes, files))
+}
+
+fn project_of(file: &Path) -> PathBuf {
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    absolute
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn read(file: &Path) -> Result<Lock, Failure> {
+    Lock::read(file).map_err(|e| {
+        let hint = match e {
+            envlock::LockError::Read { .. } => " (omg env capture writes one)",
+            _ => "",
+        };
+        Failure::new(format!("{e}{hint}"), EXIT_FAILURE)
+    })
+}
+
+/// `omg env capture`.
+pub async fn capture(session: &mut Session, file: &Path, json: bool) -> Result<u8, Failure> {
+    let lock = machine(session, &project_of(file)).await?;
+    let tmp = file.with_extension("lock.tmp");
+    std::fs::write(&tmp, lock.to_toml())
+        .and_then(|()| std::fs::rename(&tmp, file))
+        .map_err(|e| {
+            Failure::new(
+                format!("cannot write {}: {e}", file.display()),
+                EXIT_FAILURE,
+            )
+        })?;
+    flag_drift(false);
+    if json {
+        print_json(&lock)?;
+    } else {
+        println!(
+            "{}: {} packages, {} runtime versions, {} version files ({})",
+            file.display(),
+            lock.packages.len(),
+            lock.runtimes.len(),
+            lock.files.len(),
+            lock.fingerprint
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// Sets (or clears) the drift flag in the status file prompts read.
+fn flag_drift(drifted: bool) {
+    let Ok(paths) = crate::config::Paths::user() else {
+        return;
+    };
+    let path = paths.status_file();
+    let mut status = omg_status::read(&path).unwrap_or_default();
+    let before = status.flags;
+    if drifted {
+        status.flags |= omg_status::FLAG_RUNTIME_DRIFT;
+    } else {
+        status.flags &= !omg_status::FLAG_RUNTIME_DRIFT;
+    }
+    if status.flags != before || !path.exists() {
+        let _ = omg_status::write(&path, &status);
+    }
+}
+
+async fn drift(session: &mut Session, file: &Path) -> Result<(Lock, Vec<Drift>), Failure> {
+    let lock = read(file)?;
+    let now = machine(session, &project_of(file)).await?;
+    let found = envlock::compare(&lock, &now);
+    Ok((lock, found))
+}
+
+/// `omg env check`: exit 1 on drift.
+pub async fn check(session: &mut Session, file: &Path, json: bool) -> Result<u8, Failure> {
+    let (lock, found) = drift(session, file).await?;
+    flag_drift(!found.is_empty());
+    if json {
+        print_json(&serde_json::json!({
+            "file": file.display().to_string(),
+            "fingerprint": lock.fingerprint,
+            "drift": found,
+        }))?;
+    } else if found.is_empty() {
+        println!(
+            "the machine matches {} ({})",
+            file.display(),
+            lock.fingerprint
+        );
+    } else {
+        println!(
+            "the machine differs from {} (captured {}):",
+            file.display(),
+            lock.captured
+        );
+        for d in &found {
+            println!("  {d}");
+        }
+    }
+    Ok(if found.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+/// `omg env sync`: installs the packages and runtime versions the lock has
+/// and the machine lacks (or has at another version), and sets the
+/// runtime defaults back. Extra packages are left alone; changed version
+/// files are reported.
+pub async fn sync(session: &mut Session, file: &Path, args: &TxArgs) -> Result<u8, Failure> {
+    let (lock, found) = drift(session, file).await?;
+    let mut targets = Vec::new();
+    let mut runtimes = Vec::new();
+    let mut defaults = Vec::new();
+    for d in &found {
+        match d {
+            Drift::MissingPackage { name, version }
+            | Drift::PackageVersion {
+                name,
+                locked: version,
+                ..
+            } => {
+                let locked = lock.packages.iter().find(|p| &p.name == name);
+                let target = match (lock.backend.as_str(), locked.map(|p| p.source.as_str())) {
+                    ("apt", _) => format!("{name}={version}"),
+                    (_, Some("aur")) => format!("aur/{name}"),
+                    _ => name.clone(),
+                };
+                targets.push(target);
+            }
+            Drift::MissingRuntime { name, version } => {
+                runtimes.push((name.clone(), version.clone()))
+            }
+            Drift::RuntimeDefault { name, locked, .. } => {
+                defaults.push((name.clone(), locked.clone()))
+            }
+            Drift::ExtraPackage { .. } | Drift::ExtraRuntime { .. } => {}
+            other => eprintln!("omg: {other} (sync leaves that to you)"),
+        }
+    }
+    if targets.is_empty() && runtimes.is_empty() && defaults.is_empty() {
+        println!(
+            "nothing to install: the machine has everything {} locks",
+            file.display()
+        );
+        flag_drift(
+            found
+                .iter()
+                .any(|d| !matches!(d, Drift::ExtraPackage { .. } | Drift::ExtraRuntime { .. })),
+        );
+        return Ok(EXIT_OK);
+    }
+    if args.dry_run {
+        for t in &targets {
+            println!("would install {t}");
+        }
+        for (name, version) in &runtimes {
+            println!("would install {name} {version}");
+        }
+        for (name, version) in &defaults {
+            println!("would make {name} {version} the default");
+        }
+        return Ok(EXIT_OK);
+    }
+    if !targets.is_empty() {
+        let options = crate::transaction::TransactionOptions::default();
+        let extra = super::aur::AurOptions {
+            remove_make: false,
+            devel: false,
+        };
+        super::aur::install(session, targets, options, args, &extra).await?;
+    }
+    for (name, version) in &runtimes {
+        let Some(runtime) = Runtime::from_name(name) else {
+            continue;
+        };
+        let make_default = defaults.iter().any(|(n, v)| n == name && v == version);
+        super::runtime::install(session, runtime, version, make_default, false).await?;
+        println!("{name} {version} is installed");
+    }
+    let versions = super::runtime::versions_dir()?;
+    for (name, version) in &defaults {
+        if versions.join(name).join(version).is_dir() {
+            crate::runtime::install::set_current(&versions, name, version)
+                .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+            println!("{name} {version} is the default again");
+        }
+    }
+    // What is left.
+    let (_, left) = drift(session, file).await?;
+    let missing: Vec<&Drift> = left
+        .iter()
+        .filter(|d| !matches!(d, Drift::ExtraPackage { .. } | Drift::ExtraRuntime { .. }))
+        .collect();
+    flag_drift(!missing.is_empty());
+    if missing.is_empty() {
+        println!("the machine has everything {} locks", file.display());
+        Ok(EXIT_OK)
+    } else {
+        for d in &missing {
+            eprintln!("omg: still: {d}");
+        }
+        Ok(EXIT_FAILURE)
+    }
+}
