@@ -500,3 +500,46 @@ fn debian_clean_prunes_the_archive_cache_and_autoremoves_orphans() {
     let auto = common::system_with(root.apt("apt-get").args(["-s", "autoremove"]));
     assert!(!auto.contains("Remv"), "{auto}");
 }
+
+#[test]
+fn interactive_search_installs_what_is_chosen() {
+    let root = ArchRoot::new(SPECS);
+    root.pacman(&["-Sy"]);
+    let env = root.omg_env();
+    // One match: number 1, then yes to the plan.
+    let run = env.omg_with_input(&["search", "-i", "tool-arch"], "1\ny\n");
+    ok(&run);
+    assert!(
+        run.stdout.contains("  1 omgtest/tool-arch 1.0-1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("==> Packages to install"),
+        "{}",
+        run.stdout
+    );
+    assert!(root.pacman_query(&["-Qq"]).contains("tool-arch"));
+
+    // Several: the ranked order is the search's; "^1" is all but the first.
+    let ranked = env.json(&["search", "lib", "--json"]);
+    let names: Vec<String> = ranked["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let run = env.omg_with_input(&["install", "-i", "lib", "--noconfirm"], "^1\n");
+    ok(&run);
+    let q = root.pacman_query(&["-Qq"]);
+    assert!(q.contains(&names[1]), "{q}");
+    assert!(!q.contains(&names[0]) || names[0] == "libbase-arch", "{q}");
+
+    // A bad number asks again; nothing chosen changes nothing.
+    let run = env.omg_with_input(&["search", "-i", "app-arch"], "7\n\n");
+    ok(&run);
+    assert!(run.stdout.contains("invalid number: 7"), "{}", run.stdout);
+    assert!(run.stdout.contains("nothing chosen"), "{}", run.stdout);
+    assert!(!root.pacman_query(&["-Qq"]).contains("app-arch"));
+}

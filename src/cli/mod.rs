@@ -16,6 +16,7 @@ mod info;
 mod list;
 mod outdated;
 pub mod output;
+mod pick;
 mod pin;
 mod progress;
 mod rollback;
@@ -505,7 +506,7 @@ pub struct SearchArgs {
     #[arg(short = 'n', long, value_name = "N", default_value_t = 50)]
     pub limit: u32,
     /// Only installed packages
-    #[arg(short, long)]
+    #[arg(short = 'I', long)]
     pub installed: bool,
     /// Only the AUR (Arch)
     #[arg(long, conflicts_with = "repo")]
@@ -514,8 +515,12 @@ pub struct SearchArgs {
     #[arg(long)]
     pub repo: bool,
     /// Print JSON (schema: docs/json.md)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "interactive")]
     pub json: bool,
+    /// Number the results, read which to install (1 2 3, 1-3, ^4) and
+    /// install them
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -550,7 +555,7 @@ pub struct ListArgs {
 }
 
 /// Options every transaction takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct TxArgs {
     /// Ask nothing: every question takes its default answer
     #[arg(long, visible_alias = "yes")]
@@ -592,6 +597,10 @@ pub struct InstallArgs {
     /// Install even what policy.toml forbids (recorded in the audit log)
     #[arg(long)]
     pub override_policy: bool,
+    /// Search for the words given, number the results and install the ones
+    /// chosen (1 2 3, 1-3, ^4)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -895,6 +904,28 @@ pub fn run() -> ExitCode {
             lite: false,
         };
         let result = match &cli.command {
+            Command::Search(args) if args.interactive => {
+                let sources = if args.aur {
+                    crate::ipc::protocol::Sources::Aur
+                } else if args.repo {
+                    crate::ipc::protocol::Sources::Repositories
+                } else {
+                    crate::ipc::protocol::Sources::All
+                };
+                let extra = aur::AurOptions {
+                    remove_make: false,
+                    devel: false,
+                };
+                pick::run(
+                    &mut session,
+                    &args.query.join(" "),
+                    sources,
+                    TransactionOptions::default(),
+                    &TxArgs::default(),
+                    &extra,
+                )
+                .await
+            }
             Command::Search(args) => search::run(&mut session, args).await,
             Command::Info(args) => info::run(&mut session, args).await,
             Command::List(args) if args.runtime.is_some() => {
@@ -1025,6 +1056,30 @@ pub fn run() -> ExitCode {
                 Ok(EXIT_OK)
             }
             Command::HookEnv { shell } => Ok(u8::from(hook_env(shell) != ExitCode::from(EXIT_OK))),
+            Command::Install(args) if args.interactive => {
+                let options = TransactionOptions {
+                    as_deps: args.asdeps,
+                    as_explicit: args.asexplicit,
+                    needed: args.needed,
+                    refresh: args.refresh,
+                    download_only: args.download_only,
+                    override_policy: args.override_policy,
+                    ..TransactionOptions::default()
+                };
+                let extra = aur::AurOptions {
+                    remove_make: args.removemake,
+                    devel: false,
+                };
+                pick::run(
+                    &mut session,
+                    &args.targets.join(" "),
+                    crate::ipc::protocol::Sources::All,
+                    options,
+                    &args.tx,
+                    &extra,
+                )
+                .await
+            }
             Command::Install(args) if runtime::foreign_runtime(&args.targets).is_some() => {
                 let (name, version) = runtime::foreign_runtime(&args.targets).expect("checked");
                 runtime::mise_install(&name, &version)

@@ -383,7 +383,7 @@ async fn ask(renderer: &mut Renderer, input: &mut Input, question: &Question) ->
 
 /// pacman's selection syntax: numbers and ranges (`1-3 5`), `^` to leave
 /// some out of everything (`^2`); empty means all. Indices are from 1.
-fn parse_selection(text: &str, count: usize) -> Result<Option<Vec<u32>>, String> {
+pub(super) fn parse_selection(text: &str, count: usize) -> Result<Option<Vec<u32>>, String> {
     if text.is_empty() {
         return Ok(None);
     }
