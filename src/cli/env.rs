@@ -13,16 +13,6 @@ use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::model::ListFilter;
 use crate::runtime::version_file::Runtime;
 
-const RUNTIMES: [Runtime; 7] = [
-    Runtime::Node,
-    Runtime::Python,
-    Runtime::Go,
-    Runtime::Rust,
-    Runtime::Ruby,
-    Runtime::Java,
-    Runtime::Bun,
-];
-
 /// The AUR base (and the commit checked out) a foreign package was built
 /// from, from the build directory's clones.
 fn aur_origin(aur: &Path, name: &str) -> Option<(String, String)> {
@@ -96,7 +86,7 @@ async fn machine(session: &mut Session, project: &Path) -> Result<Lock, Failure>
         .collect();
     let versions = crate::runtime::versions_dir(&paths);
     let mut runtimes = Vec::new();
-    for runtime in RUNTIMES {
+    for runtime in Runtime::ALL {
         let dir = versions.join(runtime.as_str());
         let current = std::fs::read_link(dir.join("current"))
             .ok()

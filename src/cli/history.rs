@@ -18,6 +18,14 @@ fn histories() -> Vec<(&'static str, History)> {
     out
 }
 
+/// Every entry of each history readable here, by scope.
+pub(super) fn all_entries() -> Vec<(&'static str, Vec<Entry>)> {
+    histories()
+        .into_iter()
+        .map(|(scope, h)| (scope, h.entries().unwrap_or_default()))
+        .collect()
+}
+
 fn all() -> Result<Vec<(&'static str, Entry)>, Failure> {
     let mut rows = Vec::new();
     for (scope, history) in histories() {

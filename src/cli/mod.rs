@@ -8,6 +8,7 @@ mod blame;
 mod clean;
 mod current;
 mod daemon;
+mod dash;
 mod doctor;
 mod env;
 mod graph;
@@ -218,6 +219,10 @@ pub enum Command {
         #[command(subcommand)]
         action: EnvAction,
     },
+    /// A terminal dashboard: pending updates, the ones fixing known
+    /// vulnerabilities, runtimes and the history, keyboard only (Tab or 1-4
+    /// switch tabs, arrows or j/k move, r reloads, q quits)
+    Dash,
     /// Keep a package from being upgraded: PKG holds it at the installed
     /// version, PKG@VERSION lets it move only within that version line
     /// (Arch: skipped as IgnorePkg skips; Debian: a dpkg hold)
@@ -957,6 +962,7 @@ pub fn run() -> ExitCode {
                     history::run_show(*id, *user, *json)
                 }
             },
+            Command::Dash => dash::run(&mut session).await,
             Command::Env { action } => match action {
                 EnvAction::Capture { file, json } => env::capture(&mut session, file, *json).await,
                 EnvAction::Check { file, json } => env::check(&mut session, file, *json).await,

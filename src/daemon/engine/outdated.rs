@@ -23,17 +23,6 @@ struct Fetched<T> {
     value: Result<T, String>,
 }
 
-/// Every runtime omg manages.
-const RUNTIMES: [Runtime; 7] = [
-    Runtime::Node,
-    Runtime::Python,
-    Runtime::Go,
-    Runtime::Rust,
-    Runtime::Ruby,
-    Runtime::Java,
-    Runtime::Bun,
-];
-
 impl Engine {
     fn ecosystem(&self) -> Ecosystem {
         match self.kind {
@@ -75,7 +64,7 @@ impl Engine {
     /// The versions installed of each runtime, newest first.
     fn installed_runtimes(&self) -> BTreeMap<Runtime, Vec<String>> {
         let versions = crate::runtime::versions_dir(&self.paths);
-        RUNTIMES
+        Runtime::ALL
             .iter()
             .map(|r| (*r, installed_versions(&versions.join(r.as_str()))))
             .filter(|(_, v)| !v.is_empty())
