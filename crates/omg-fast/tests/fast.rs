@@ -81,6 +81,19 @@ fn prints_counts_and_never_breaks_a_prompt() {
     };
     omg_status::write(&file, &clean).unwrap();
     assert_eq!(fast(runtime, &[]), (Some(0), String::new()));
+    assert_eq!(fast(runtime, &["drift"]), (Some(0), String::new()));
+    // The machine differs from its omg.lock (omg env check said so).
+    let drifted = Status {
+        flags: omg_status::FLAG_RUNTIME_DRIFT,
+        ..clean
+    };
+    omg_status::write(&file, &drifted).unwrap();
+    assert_eq!(fast(runtime, &[]), (Some(0), "≠\n".to_string()));
+    assert_eq!(fast(runtime, &["drift"]), (Some(0), "drift\n".to_string()));
+    assert_eq!(
+        fast(runtime, &["--format", "[{drift}]"]),
+        (Some(0), "[drift]\n".to_string())
+    );
     // Unknown arguments never fail either.
     assert_eq!(fast(runtime, &["--bogus"]).0, Some(0));
 }
