@@ -38,6 +38,17 @@ hf --export-markdown "$work/info.md" \
 hf --export-markdown "$work/warm.md" \
     -n "omg search vim (warm daemon)" "$omg search vim" \
     -n "apt-cache search vim" "apt-cache search vim"
+# Everyday questions through the warm daemon, beside what apt users run.
+"$omg" outdated >/dev/null || true
+hf -i --export-markdown "$work/outdated.md" \
+    -n "omg outdated (warm daemon)" "$omg outdated" \
+    -n "apt list --upgradable" "apt list --upgradable"
+hf --export-markdown "$work/why.md" \
+    -n "omg why --reverse libc6 (warm daemon)" "$omg why --reverse libc6" \
+    -n "apt-cache rdepends --installed libc6" "apt-cache rdepends --installed libc6"
+hyperfine --warmup 5 --min-runs 30 --style basic --export-markdown "$work/size.md" \
+    -n "omg size (warm daemon)" "$omg size" \
+    -n "dpkg-query | sort | head" "dpkg-query -W -f='\${Installed-Size} \${Package}\n' | sort -rn | head -20"
 memory=$("$omg" daemon status --json | sed -n 's/.*"memory_bytes": \([0-9]*\).*/\1/p')
 "$omg" daemon stop >/dev/null
 
@@ -109,6 +120,8 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo; cat "$work/warm.md"; echo
     echo "Daemon resident memory with the full index loaded: $((memory / 1024 / 1024)) MiB."
     echo
+    echo "## Everyday questions through a warm daemon"
+    echo; cat "$work/outdated.md"; echo; cat "$work/why.md"; echo; cat "$work/size.md"; echo
     echo "## From socket activation to the first answer (cold omgd, valid snapshot)"
     echo; cat "$work/activation.md"; echo
     echo "## Arch: 15,000-package sync database, no daemon"

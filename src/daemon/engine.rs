@@ -108,6 +108,8 @@ pub struct Engine {
     polkit: tokio::sync::OnceCell<Polkit>,
     /// Held while a transaction runs.
     transacting: tokio::sync::Mutex<()>,
+    /// The dependency graph of the database state it was read in.
+    graph: std::sync::Mutex<Option<(String, Arc<Vec<crate::model::GraphNode>>)>>,
 }
 
 /// `(file, signature, keyring)` → the signer, or why not.
@@ -220,6 +222,7 @@ impl Engine {
             system: false,
             polkit: tokio::sync::OnceCell::new(),
             transacting: tokio::sync::Mutex::new(()),
+            graph: std::sync::Mutex::new(None),
             aur,
             signature_check: None,
             keyring_check: None,
@@ -308,11 +311,7 @@ impl Engine {
             RequestBody::AurPlan { targets } => self.aur_plan(targets).await,
             RequestBody::AurUpdates => self.aur_updates().await,
             RequestBody::Outdated { refresh } => self.outdated(refresh).await,
-            RequestBody::Graph => {
-                let backend = self.backend()?;
-                let fingerprint = self.fingerprint()?;
-                Ok(ResponseBody::Graph(backend.graph(&fingerprint).await?))
-            }
+            RequestBody::Graph => self.graph().await,
             RequestBody::VerifySignatures {
                 dir,
                 pairs,
@@ -482,6 +481,29 @@ impl Engine {
             }
             Err(e) => Err(self.transaction_error(e).await),
         }
+    }
+
+    /// The installed packages' dependency graph, read once per database
+    /// state.
+    async fn graph(&self) -> Result<ResponseBody, WireError> {
+        let backend = self.backend()?;
+        let fingerprint = self.fingerprint()?;
+        let cached = self.graph.lock().ok().and_then(|g| {
+            g.as_ref()
+                .filter(|(f, _)| *f == fingerprint)
+                .map(|(_, n)| n.clone())
+        });
+        let nodes = match cached {
+            Some(nodes) => nodes,
+            None => {
+                let nodes = Arc::new(backend.graph(&fingerprint).await?);
+                if let Ok(mut slot) = self.graph.lock() {
+                    *slot = Some((fingerprint, nodes.clone()));
+                }
+                nodes
+            }
+        };
+        Ok(ResponseBody::Graph(nodes.as_ref().clone()))
     }
 
     /// A rollback names a transaction: what reverting it means comes from
