@@ -325,3 +325,45 @@ pub async fn sync(session: &mut Session, file: &Path, args: &TxArgs) -> Result<u
         Ok(EXIT_FAILURE)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    #[test]
+    fn an_aur_package_is_traced_to_its_base_and_the_commit_built() {
+        let aur = tempfile::tempdir().unwrap();
+        let base = aur.path().join("jellyfin");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(
+            base.join(".SRCINFO"),
+            "pkgbase = jellyfin\n\tpkgver = 10.8.8\n\npkgname = jellyfin-server\n\npkgname = jellyfin-web\n",
+        )
+        .unwrap();
+        git(&base, &["init", "--quiet"]);
+        git(&base, &["add", ".SRCINFO"]);
+        git(&base, &["commit", "--quiet", "-m", "10.8.8"]);
+        let head = git(&base, &["rev-parse", "HEAD"]);
+        assert_eq!(
+            aur_origin(aur.path(), "jellyfin-web"),
+            Some(("jellyfin".to_string(), head))
+        );
+        assert_eq!(aur_origin(aur.path(), "jellyfin"), None);
+    }
+}
