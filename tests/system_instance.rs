@@ -274,6 +274,19 @@ fn polkit_decides_who_may_change_the_system() {
         denied.stderr
     );
     assert!(root.installed().is_empty());
+    // Pins and rollbacks have actions of their own.
+    for (args, action) in [
+        (&["pin", "omg-app", "--noconfirm"][..], "io.github.omg.pin"),
+        (&["rollback", "--noconfirm"][..], "io.github.omg.downgrade"),
+    ] {
+        let denied = omg_as_nobody(args);
+        assert_eq!(denied.code, 1, "{args:?}: {}", denied.stderr);
+        assert!(
+            denied.stderr.contains(action),
+            "{args:?}: {}",
+            denied.stderr
+        );
+    }
 
     // The same on the bus: polkit says no for nobody's bus name.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -385,7 +385,6 @@ impl Engine {
         caller: &Caller,
     ) -> Result<ResponseBody, WireError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        self.fill_in_rollback(&mut request, &channel)?;
         let Some(backend) = &self.backend else {
             return Err(WireError::new(
                 ErrorKind::NeedsBackend,
@@ -403,6 +402,8 @@ impl Engine {
             self.authorize(caller, action_of(&request), request.options.interactive)
                 .await?;
         }
+        // Only for a caller allowed to roll back: what the history holds.
+        self.fill_in_rollback(&mut request, &channel)?;
         let assessed = self.assess_targets(&request).await;
         // The grade of what is asked for, before the plan and the question.
         for t in &assessed {
