@@ -195,7 +195,7 @@ fn every_kind_of_pending_update_is_one_ranked_table() {
     assert!(!names.contains(&"aur-tool".to_string()), "{names:?}");
     let table = outdated_in(&m, &[]);
     assert!(
-        table.stderr.contains("the AUR were not checked yet"),
+        table.stderr.contains("the AUR was not checked yet"),
         "{}",
         table.stderr
     );

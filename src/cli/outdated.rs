@@ -83,21 +83,21 @@ pub async fn run(
     }
     let now = crate::unix_now();
     for checked in &report.checked {
-        let what = match checked.source {
-            Source::Repository => "the repositories",
-            Source::Aur => "the AUR",
-            Source::Devel => "VCS packages",
-            Source::Runtime => "runtime releases",
+        let (what, verb) = match checked.source {
+            Source::Repository => ("the repository lists", "were"),
+            Source::Aur => ("the AUR", "was"),
+            Source::Devel => ("the VCS packages' upstreams", "were"),
+            Source::Runtime => ("the runtime release lists", "were"),
             Source::Project => continue,
         };
         match (&checked.error, checked.at) {
             (Some(e), _) => eprintln!("omg: {what}: the last check failed ({e})"),
             (None, None) => {
-                eprintln!("omg: {what} were not checked yet (omg outdated --refresh checks now)")
+                eprintln!("omg: {what} {verb} not checked yet (omg outdated --refresh checks now)")
             }
             (None, Some(at)) if now.saturating_sub(at) > 7 * 86_400 => {
                 eprintln!(
-                    "omg: {what} were last checked {}",
+                    "omg: {what} {verb} last checked {}",
                     output::human_time(at, now)
                 )
             }
