@@ -270,6 +270,7 @@ mod tests {
             depends: depends.iter().map(|s| s.to_string()).collect(),
             recommends: recommends.iter().map(|s| s.to_string()).collect(),
             install_date: None,
+            repository: "test".into(),
         }
     }
 

@@ -330,6 +330,10 @@ pub struct GraphNode {
     pub recommends: Vec<String>,
     /// Unix time of the install, where the database records it.
     pub install_date: Option<u64>,
+    /// Where the installed version comes from: a repository (Arch), an
+    /// archive and component (`bookworm/main`), or `local` when none has
+    /// it (a package file, an AUR build).
+    pub repository: String,
 }
 
 /// An installed package a repository has a newer version of (what a

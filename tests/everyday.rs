@@ -170,6 +170,20 @@ fn arch_blame_names_the_transaction_and_the_reason() {
         "{}",
         explicit.stdout
     );
+    // The lockfile names the repository each explicit package comes from.
+    let lock = env.dir.path().join("omg.lock");
+    ok(&env.omg(&["env", "capture", "--file", lock.to_str().unwrap()]));
+    let lock: toml::Table = toml::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    let packages: Vec<(&str, &str)> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        packages,
+        [("app-arch", "omgtest"), ("tool-arch", "omgtest")]
+    );
 }
 
 fn debian() -> (DebRoot, Env) {

@@ -508,6 +508,11 @@ impl PackageBackend for AlpmBackend {
                 depends,
                 recommends,
                 install_date: pkg.install_date().and_then(|d| u64::try_from(d).ok()),
+                repository: handle
+                    .syncdbs()
+                    .iter()
+                    .find(|db| db.pkg(pkg.name()).is_ok())
+                    .map_or_else(|| "local".to_string(), |db| db.name().to_string()),
             });
         }
         Ok(out)

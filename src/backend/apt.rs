@@ -323,6 +323,16 @@ impl PackageBackend for AptBackend {
                 depends,
                 recommends,
                 install_date,
+                repository: installed
+                    .package_files()
+                    .find_map(|f| {
+                        let archive = f.archive()?;
+                        (archive != "now").then(|| match f.component() {
+                            Some(c) if !c.is_empty() => format!("{archive}/{c}"),
+                            _ => archive.to_string(),
+                        })
+                    })
+                    .unwrap_or_else(|| "local".to_string()),
             });
         }
         Ok(out)

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpected};
 use crate::envlock::{self, Drift, Lock};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
-use crate::model::ListFilter;
 use crate::runtime::version_file::Runtime;
 
 /// The AUR base (and the commit checked out) a foreign package was built
@@ -47,37 +46,33 @@ async fn machine(session: &mut Session, project: &Path) -> Result<Lock, Failure>
         ResponseBody::Status(s) => s.backend.as_str().to_string(),
         _ => return Err(unexpected()),
     };
-    let explicit = match session
-        .request(RequestBody::List {
-            filter: ListFilter::Explicit,
-        })
-        .await?
-    {
-        ResponseBody::List(list) => list,
+    // The graph knows where each installed version comes from.
+    let nodes = match session.request(RequestBody::Graph).await? {
+        ResponseBody::Graph(nodes) => nodes,
         _ => return Err(unexpected()),
     };
     let paths =
         crate::config::Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let aur = paths.cache_dir.join("aur");
-    let packages = explicit
+    let packages = nodes
         .into_iter()
-        .map(|p| {
-            let source = p.repository.clone().unwrap_or_else(|| "local".into());
-            let origin = (backend == "alpm" && source == "local")
-                .then(|| aur_origin(&aur, &p.name))
+        .filter(|n| n.explicit)
+        .map(|n| {
+            let origin = (backend == "alpm" && n.repository == "local")
+                .then(|| aur_origin(&aur, &n.name))
                 .flatten();
             match origin {
                 Some((pkgbase, commit)) => envlock::Package {
-                    name: p.name,
-                    version: p.version,
+                    name: n.name,
+                    version: n.version,
                     source: "aur".into(),
                     pkgbase: Some(pkgbase),
                     commit: Some(commit),
                 },
                 None => envlock::Package {
-                    name: p.name,
-                    version: p.version,
-                    source,
+                    name: n.name,
+                    version: n.version,
+                    source: n.repository,
                     pkgbase: None,
                     commit: None,
                 },
