@@ -58,6 +58,9 @@ impl From<BackendError> for WireError {
     }
 }
 
+/// After the AUR failed to answer, searches go without it this long.
+const AUR_QUIET_SECS: u64 = 60;
+
 /// Cache key: the database state and the request itself.
 type CacheKey = (String, RequestKey);
 
@@ -730,11 +733,21 @@ impl Engine {
             if let Some(stored) = self.stored_aur_search(term) {
                 return Some(Ok(stored));
             }
-            let found = aur.search(term).await;
-            if let Ok(found) = &found {
-                self.store_aur_search(term, found);
+            if let Some(ago) = self.aur_recently_down() {
+                return Some(Err(format!(
+                    "the AUR did not answer {ago} s ago; it is asked again after {AUR_QUIET_SECS} s"
+                )));
             }
-            Some(found)
+            let found = aur.search(term).await;
+            match &found {
+                Ok(found) => self.store_aur_search(term, found),
+                Err(
+                    crate::aur::rpc::AurError::Unreachable { .. }
+                    | crate::aur::rpc::AurError::Timeout(_),
+                ) => self.mark_aur_down(),
+                Err(_) => {}
+            }
+            Some(found.map_err(|e| e.to_string()))
         };
         let (local, remote) = tokio::join!(self.cached(RequestKey::Search(local_request)), remote);
         let ResponseBody::Search(mut local) = local? else {
@@ -776,6 +789,28 @@ impl Engine {
             &installed,
             request.limit,
         )))
+    }
+
+    /// Seconds since the AUR last failed to answer, when that was less than
+    /// `AUR_QUIET_SECS` ago: searches then go without it rather than wait
+    /// for it again (an offline machine searches at full speed).
+    fn aur_recently_down(&self) -> Option<u64> {
+        let store = self.store.as_ref()?;
+        let since = store
+            .with_blob(AUR_CACHE, "down", |b| {
+                b.and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_le_bytes)
+            })
+            .ok()
+            .flatten()?;
+        let ago = crate::unix_now().saturating_sub(since);
+        (ago < AUR_QUIET_SECS).then_some(ago)
+    }
+
+    fn mark_aur_down(&self) {
+        if let Some(store) = &self.store {
+            let _ = store.put_blob(AUR_CACHE, "down", &crate::unix_now().to_le_bytes());
+        }
     }
 
     /// An AUR search answer saved by an earlier process, if still fresh.
