@@ -407,6 +407,23 @@ pub enum TxError {
     Unsupported(String),
 }
 
+/// Warns when a package a rollback touches is no longer as the
+/// transaction left it (`now` and `left`: versions, none when not
+/// installed).
+pub fn warn_changed_since(channel: &TxChannel, name: &str, now: Option<&str>, left: Option<&str>) {
+    if now == left {
+        return;
+    }
+    channel.message(
+        Level::Warning,
+        format!(
+            "{name} has changed since: {} now, {} after that transaction",
+            now.unwrap_or("not installed"),
+            left.unwrap_or("not installed")
+        ),
+    );
+}
+
 /// Versions a rollback cannot find anywhere: said, then the rest goes
 /// ahead only when the user accepts a partial rollback (`partial`, or
 /// yes to the question; the default is no).

@@ -610,6 +610,26 @@ pub struct InstallArgs {
     pub tx: TxArgs,
 }
 
+impl InstallArgs {
+    /// The transaction's and the AUR build's options these flags ask for.
+    fn options(&self) -> (TransactionOptions, aur::AurOptions) {
+        let options = TransactionOptions {
+            as_deps: self.asdeps,
+            as_explicit: self.asexplicit,
+            needed: self.needed,
+            refresh: self.refresh,
+            download_only: self.download_only,
+            override_policy: self.override_policy,
+            ..TransactionOptions::default()
+        };
+        let extra = aur::AurOptions {
+            remove_make: self.removemake,
+            devel: false,
+        };
+        (options, extra)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// Installed packages or groups
@@ -1063,19 +1083,7 @@ pub fn run() -> ExitCode {
             }
             Command::HookEnv { shell } => Ok(u8::from(hook_env(shell) != ExitCode::from(EXIT_OK))),
             Command::Install(args) if args.interactive => {
-                let options = TransactionOptions {
-                    as_deps: args.asdeps,
-                    as_explicit: args.asexplicit,
-                    needed: args.needed,
-                    refresh: args.refresh,
-                    download_only: args.download_only,
-                    override_policy: args.override_policy,
-                    ..TransactionOptions::default()
-                };
-                let extra = aur::AurOptions {
-                    remove_make: args.removemake,
-                    devel: false,
-                };
+                let (options, extra) = args.options();
                 pick::run(
                     &mut session,
                     &args.targets.join(" "),
@@ -1103,19 +1111,7 @@ pub fn run() -> ExitCode {
                 None => runtime::mise_fallback(name, version, *local),
             },
             Command::Install(args) => {
-                let options = TransactionOptions {
-                    as_deps: args.asdeps,
-                    as_explicit: args.asexplicit,
-                    needed: args.needed,
-                    refresh: args.refresh,
-                    download_only: args.download_only,
-                    override_policy: args.override_policy,
-                    ..TransactionOptions::default()
-                };
-                let extra = aur::AurOptions {
-                    remove_make: args.removemake,
-                    devel: false,
-                };
+                let (options, extra) = args.options();
                 aur::install(
                     &mut session,
                     args.targets.clone(),

@@ -45,17 +45,12 @@ pub(super) fn resolve(
     for step in steps {
         let installed = local.pkg(step.name.as_str()).ok();
         let now = installed.map(|p| p.version().to_string());
-        if now != step.left {
-            let then = step.left.as_deref().unwrap_or("not installed");
-            let now = now.as_deref().unwrap_or("not installed");
-            channel.message(
-                Level::Warning,
-                format!(
-                    "{} has changed since: {now} now, {then} after that transaction",
-                    step.name
-                ),
-            );
-        }
+        crate::transaction::warn_changed_since(
+            channel,
+            &step.name,
+            now.as_deref(),
+            step.left.as_deref(),
+        );
         let Some(version) = &step.restore else {
             match &installed {
                 Some(_) => out.removals.push(step.name.clone()),

@@ -98,17 +98,12 @@ pub(super) fn mark(
         let pkg = cache.get(&step.name);
         let installed = pkg.as_ref().and_then(|p| p.installed());
         let now = installed.as_ref().map(|v| v.version().to_string());
-        if now != step.left {
-            let then = step.left.as_deref().unwrap_or("not installed");
-            let now = now.as_deref().unwrap_or("not installed");
-            channel.message(
-                Level::Warning,
-                format!(
-                    "{} has changed since: {now} now, {then} after that transaction",
-                    step.name
-                ),
-            );
-        }
+        crate::transaction::warn_changed_since(
+            channel,
+            &step.name,
+            now.as_deref(),
+            step.left.as_deref(),
+        );
         let Some(version) = &step.restore else {
             match pkg {
                 Some(pkg) if pkg.is_installed() => {
