@@ -65,12 +65,10 @@ impl Pins {
             source,
         };
         std::fs::create_dir_all(config_dir).map_err(write)?;
-        let mut text = String::from(
-            "# Packages omg keeps from upgrading (omg pin / omg pin --unpin).\n# \"*\": held at the installed version; \"1.2\": only versions 1.2, 1.2.x, …\n[pins]\n",
+        let body = toml::to_string(self).map_err(|e| write(std::io::Error::other(e)))?;
+        let text = format!(
+            "# Packages omg keeps from upgrading (omg pin / omg pin --unpin).\n# \"*\": held at the installed version; \"1.2\": only versions 1.2, 1.2.x, …\n{body}"
         );
-        for (name, spec) in &self.pins {
-            text.push_str(&format!("{} = {}\n", toml_key(name), toml_string(spec)));
-        }
         let tmp = path.with_extension("toml.tmp");
         std::fs::write(&tmp, text).map_err(write)?;
         std::fs::rename(&tmp, &path).map_err(write)
@@ -127,29 +125,6 @@ pub fn in_line(spec: &str, version: &str) -> bool {
     version.strip_prefix(&spec).is_some_and(|rest| {
         rest.is_empty() || !rest.starts_with(|c: char| c.is_ascii_alphanumeric())
     })
-}
-
-fn toml_string(s: &str) -> String {
-    let escaped: String = s
-        .chars()
-        .flat_map(|c| match c {
-            '"' => vec!['\\', '"'],
-            '\\' => vec!['\\', '\\'],
-            c => vec![c],
-        })
-        .collect();
-    format!("\"{escaped}\"")
-}
-
-fn toml_key(name: &str) -> String {
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        name.to_string()
-    } else {
-        toml_string(name)
-    }
 }
 
 #[cfg(test)]
