@@ -21,8 +21,13 @@ packages=(
     git
     # the shell hook is tested in each shell it supports
     bash zsh fish
-    # the tests call these to compare answers
-    apt dpkg
+    # the tests call these to compare answers; dpkg-scanpackages (dpkg-dev)
+    # publishes the tests' apt repositories
+    apt dpkg dpkg-dev
+    # omg dash is driven in a real terminal
+    tmux
+    # the hostile-user tests run clients as nobody
+    util-linux
     # systemd-analyze verify and systemd-socket-activate for the daemon tests
     systemd
     # D-Bus and polkit for real in the tests (private buses, gdbus, polkitd)

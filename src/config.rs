@@ -42,6 +42,11 @@ pub enum ConfigError {
 /// idle_timeout = 300       # seconds a socket-activated omgd waits before exiting
 /// refresh_interval = 21600 # seconds between refreshes of a daemon outside systemd
 /// cache_entries = 1024     # hot results kept in memory
+/// question_timeout = 600   # seconds a transaction waits for an answer (then: the safe one)
+/// max_connections = 256    # open connections from users other than root
+/// max_connections_per_user = 32
+/// handshake_timeout = 5    # seconds a new connection has to say Hello
+/// read_timeout = 120       # seconds a connection may stay silent between requests
 ///
 /// [aur]
 /// url = "https://aur.archlinux.org"  # or $OMG_AUR_URL
@@ -269,6 +274,11 @@ pub struct DaemonConfig {
     pub idle_timeout: u64,
     pub refresh_interval: u64,
     pub cache_entries: u64,
+    pub question_timeout: u64,
+    pub max_connections: u32,
+    pub max_connections_per_user: u32,
+    pub handshake_timeout: u64,
+    pub read_timeout: u64,
 }
 
 impl Default for DaemonConfig {
@@ -277,6 +287,11 @@ impl Default for DaemonConfig {
             idle_timeout: 300,
             refresh_interval: 6 * 3600,
             cache_entries: 1024,
+            question_timeout: 600,
+            max_connections: 256,
+            max_connections_per_user: 32,
+            handshake_timeout: 5,
+            read_timeout: 120,
         }
     }
 }
@@ -288,6 +303,18 @@ impl DaemonConfig {
 
     pub fn refresh_interval(&self) -> Duration {
         Duration::from_secs(self.refresh_interval.max(1))
+    }
+
+    pub fn question_timeout(&self) -> Duration {
+        Duration::from_secs(self.question_timeout.max(1))
+    }
+
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_secs(self.handshake_timeout.max(1))
+    }
+
+    pub fn read_timeout(&self) -> Duration {
+        Duration::from_secs(self.read_timeout.max(1))
     }
 }
 

@@ -27,6 +27,7 @@ pub mod pins;
 pub mod runtime;
 pub mod security;
 pub mod store;
+pub mod text;
 pub mod transaction;
 pub mod version;
 

@@ -407,6 +407,26 @@ pub enum TxError {
     Unsupported(String),
 }
 
+/// Whether `request` is a dry run that asked for a refresh it will not
+/// get (said on `channel`): a dry run never writes the databases.
+pub fn dry_run_skips_refresh(request: &TransactionRequest, channel: &TxChannel) -> bool {
+    if !request.options.dry_run {
+        return false;
+    }
+    let wants = match request.action {
+        TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
+        TransactionAction::Install { .. } => request.options.refresh,
+        _ => false,
+    };
+    if wants {
+        channel.message(
+            Level::Info,
+            "a dry run does not refresh the package databases: planning against them as they are",
+        );
+    }
+    true
+}
+
 /// Warns when a package a rollback touches is no longer as the
 /// transaction left it (`now` and `left`: versions, none when not
 /// installed).
@@ -544,23 +564,41 @@ fn bullets(lines: &[String]) -> String {
 }
 
 /// The daemon's end of a transaction's conversation with its client,
-/// shared with the backend thread.
+/// shared with the backend thread. Everything it holds is bounded: events
+/// wait in a queue of `EVENT_QUEUE` (progress a slow client has not read
+/// is dropped), and a question not answered within the question timeout
+/// takes the safe answer, so the transaction and its lock are released.
 pub struct TxChannel {
-    events: tokio::sync::mpsc::UnboundedSender<TxEvent>,
+    events: tokio::sync::mpsc::Sender<TxEvent>,
     answers: Mutex<std::sync::mpsc::Receiver<(u32, Answer)>>,
     noconfirm: bool,
     next_question: AtomicU32,
+    question_timeout: std::time::Duration,
+    /// Whether the caller may have PGP keys imported (asked once, when a
+    /// key is about to be).
+    key_trust: std::sync::OnceLock<KeyTrust>,
+    dropped: AtomicU32,
 }
+
+/// Decides whether the caller may accept a PGP key into the package
+/// manager's keyring; `true` also makes "yes" the question's default.
+pub type KeyTrust = Box<dyn Fn() -> bool + Send + Sync>;
+
+/// Events a transaction may have waiting for its client.
+pub const EVENT_QUEUE: usize = 1024;
 
 /// The client's end, held by the connection serving it.
 pub struct TxClientSide {
-    pub events: tokio::sync::mpsc::UnboundedReceiver<TxEvent>,
+    pub events: tokio::sync::mpsc::Receiver<TxEvent>,
     pub answers: std::sync::mpsc::Sender<(u32, Answer)>,
 }
 
+/// How long a question waits for its answer unless told otherwise.
+const QUESTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 impl TxChannel {
     pub fn new(noconfirm: bool) -> (TxChannel, TxClientSide) {
-        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (events_tx, events_rx) = tokio::sync::mpsc::channel(EVENT_QUEUE);
         let (answers_tx, answers_rx) = std::sync::mpsc::channel();
         (
             TxChannel {
@@ -568,6 +606,9 @@ impl TxChannel {
                 answers: Mutex::new(answers_rx),
                 noconfirm,
                 next_question: AtomicU32::new(1),
+                question_timeout: QUESTION_TIMEOUT,
+                key_trust: std::sync::OnceLock::new(),
+                dropped: AtomicU32::new(0),
             },
             TxClientSide {
                 events: events_rx,
@@ -576,10 +617,39 @@ impl TxChannel {
         )
     }
 
+    /// The same, with questions waiting at most `timeout` for an answer.
+    pub fn with_question_timeout(
+        noconfirm: bool,
+        timeout: std::time::Duration,
+    ) -> (TxChannel, TxClientSide) {
+        let (mut channel, client) = TxChannel::new(noconfirm);
+        channel.question_timeout = timeout;
+        (channel, client)
+    }
+
+    /// Sets who decides on key imports (the daemon, from the caller).
+    pub fn set_key_trust(&self, decide: KeyTrust) {
+        let _ = self.key_trust.set(decide);
+    }
+
+    /// Whether the caller may have a PGP key imported; nobody may unless
+    /// the daemon said how to decide.
+    pub fn may_trust_keys(&self) -> bool {
+        self.key_trust.get().is_some_and(|decide| decide())
+    }
+
     /// Reports an event; a client that has gone away is not an error (the
-    /// transaction carries on or stops at its next question).
+    /// transaction carries on or stops at its next question), and one that
+    /// does not read loses progress rather than growing the queue.
     pub fn send(&self, event: TxEvent) {
-        let _ = self.events.send(event);
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Events the client was too slow to take.
+    pub fn dropped(&self) -> u32 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     pub fn step(&self, text: impl Into<String>) {
@@ -594,9 +664,10 @@ impl TxChannel {
     }
 
     /// Asks the client and waits for the answer. Under `noconfirm` the
-    /// default applies without asking. A client that has hung up gets the
-    /// safe answer: no to yes/no questions, nothing picked from a list
-    /// (a pick-one question takes its default, which libalpm needs).
+    /// default applies without asking. A client that has hung up, cannot
+    /// take the question or does not answer in time gets the safe answer:
+    /// no to yes/no questions, nothing picked from a list (a pick-one
+    /// question takes its default, which libalpm needs).
     pub fn ask(&self, question: Question) -> Resolved {
         if self.noconfirm {
             let resolved = question.resolve(&Answer::Default);
@@ -604,31 +675,43 @@ impl TxChannel {
             return resolved;
         }
         let id = self.next_question.fetch_add(1, Ordering::Relaxed);
-        let hung_up = || match &question {
+        let safe = || match &question {
             Question::YesNo { .. } => Resolved::Bool(false),
             Question::Choose { default, .. } => Resolved::One(*default as usize),
             Question::ChooseMany { .. } => Resolved::Many(Vec::new()),
         };
         if self
             .events
-            .send(TxEvent::Question {
+            .try_send(TxEvent::Question {
                 id,
                 question: question.clone(),
             })
             .is_err()
         {
-            return hung_up();
+            return safe();
         }
         let answers = match self.answers.lock() {
             Ok(a) => a,
-            Err(_) => return hung_up(),
+            Err(_) => return safe(),
         };
+        let deadline = std::time::Instant::now() + self.question_timeout;
         loop {
-            match answers.recv() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match answers.recv_timeout(left) {
                 Ok((got, answer)) if got == id => return question.resolve(&answer),
                 // An answer to an earlier question, arriving late.
                 Ok(_) => continue,
-                Err(_) => return hung_up(),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    self.message(
+                        Level::Warning,
+                        format!(
+                            "no answer within {} s: taking the safe answer",
+                            self.question_timeout.as_secs()
+                        ),
+                    );
+                    return safe();
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return safe(),
             }
         }
     }
@@ -728,6 +811,36 @@ mod tests {
         let (channel, client) = TxChannel::new(false);
         drop(client);
         assert!(!channel.confirm("Proceed with installation?", true));
+    }
+
+    #[test]
+    fn an_unanswered_question_takes_the_safe_answer_in_time() {
+        let (channel, client) =
+            TxChannel::with_question_timeout(false, std::time::Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        assert!(!channel.confirm("Proceed?", true));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(client);
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_costs_a_bounded_queue() {
+        let (channel, client) = TxChannel::new(false);
+        for i in 0..(EVENT_QUEUE as u32 + 500) {
+            channel.step(format!("step {i}"));
+        }
+        assert_eq!(channel.dropped(), 500);
+        // A question that cannot be delivered is not waited for.
+        assert!(!channel.confirm("Proceed?", true));
+        drop(client);
+    }
+
+    #[test]
+    fn keys_are_trusted_only_when_the_daemon_says_so() {
+        let (channel, _client) = TxChannel::new(true);
+        assert!(!channel.may_trust_keys());
+        channel.set_key_trust(Box::new(|| true));
+        assert!(channel.may_trust_keys());
     }
 
     #[test]

@@ -56,6 +56,42 @@ pub struct AurPackage {
     pub keywords: Vec<String>,
 }
 
+impl AurPackage {
+    /// Removes control characters from everything the AUR's users wrote,
+    /// before it can reach a terminal.
+    pub fn clean(&mut self) {
+        use crate::text::clean_in_place;
+        for field in [&mut self.name, &mut self.package_base, &mut self.version] {
+            clean_in_place(field);
+        }
+        for field in [
+            &mut self.description,
+            &mut self.url,
+            &mut self.maintainer,
+            &mut self.url_path,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *field = crate::text::one_line(field).into_owned();
+        }
+        for list in [
+            &mut self.depends,
+            &mut self.make_depends,
+            &mut self.check_depends,
+            &mut self.opt_depends,
+            &mut self.provides,
+            &mut self.conflicts,
+            &mut self.replaces,
+            &mut self.groups,
+            &mut self.license,
+            &mut self.keywords,
+        ] {
+            list.iter_mut().for_each(clean_in_place);
+        }
+    }
+}
+
 /// What the RPC wraps results in.
 #[derive(Debug, Deserialize)]
 struct Envelope {
@@ -229,9 +265,13 @@ impl AurClient {
         let envelope: Result<Envelope, _> = serde_json::from_slice(&body);
         match (envelope, status.is_success()) {
             (Ok(e), _) if e.kind == "error" => Err(AurError::Remote(
-                e.error.unwrap_or_else(|| "unknown error".into()),
+                crate::text::one_line(&e.error.unwrap_or_else(|| "unknown error".into()))
+                    .into_owned(),
             )),
-            (Ok(e), true) => Ok(e.results),
+            (Ok(mut e), true) => {
+                e.results.iter_mut().for_each(AurPackage::clean);
+                Ok(e.results)
+            }
             (_, false) => Err(AurError::Status(status.as_u16())),
             (Err(e), true) => Err(AurError::Malformed(e.to_string())),
         }
@@ -243,5 +283,25 @@ fn retryable(e: &AurError) -> bool {
         AurError::Unreachable { .. } => true,
         AurError::Status(code) => *code == 429 || *code >= 500,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_lose_their_control_characters() {
+        let mut record: AurPackage = serde_json::from_str(
+            r#"{"Name":"evil\u001b[2J","PackageBase":"evil","Version":"1-1","Description":"looks fine\u001b]0;owned\u0007\nsecond line","Depends":["glibc\u009b"]}"#,
+        )
+        .unwrap();
+        record.clean();
+        assert_eq!(record.name, "evil[2J");
+        assert_eq!(
+            record.description.as_deref(),
+            Some("looks fine]0;owned second line")
+        );
+        assert_eq!(record.depends, ["glibc"]);
     }
 }

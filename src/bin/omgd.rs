@@ -92,8 +92,85 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Whether this process is root through sudo for another user: then the
+/// environment and the paths it is given come from that user.
+fn through_sudo() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    root && std::env::var("SUDO_UID").is_ok_and(|uid| uid != "0")
+}
+
+/// A root omgd started through sudo takes nothing from the invoking
+/// user's environment: every `OMG_*` variable goes before anything reads
+/// one. Must run before any thread exists.
+fn forget_the_callers_environment() {
+    let names: Vec<std::ffi::OsString> = std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| name.as_encoded_bytes().starts_with(b"OMG_"))
+        .collect();
+    for name in names {
+        // SAFETY: single-threaded here: nothing else reads the
+        // environment concurrently.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
+/// Why `path`, given to a root omgd through sudo, may not be used: it (or
+/// a directory above it) belongs to someone other than root, or others
+/// may write to it (a sticky directory such as /tmp is fine: nobody can
+/// replace what root owns in it).
+fn unsafe_for_root(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let absolute = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(e) => return Some(format!("{}: {e}", path.display())),
+    };
+    let mut at = Some(absolute.as_path());
+    let mut child_is_dir_entry = false;
+    while let Some(p) = at {
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => return Some(format!("{}: {e}", p.display())),
+        };
+        let sticky = meta.mode() & 0o1000 != 0;
+        if meta.uid() != 0 {
+            return Some(format!(
+                "{} belongs to uid {}, not root",
+                p.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 && !(sticky && child_is_dir_entry) {
+            return Some(format!(
+                "{} may be written by users other than root",
+                p.display()
+            ));
+        }
+        child_is_dir_entry = true;
+        at = p.parent();
+    }
+    None
+}
+
 fn main() -> ExitCode {
+    let sudo = through_sudo();
+    if sudo {
+        forget_the_callers_environment();
+    }
     let args = Args::parse();
+    if sudo {
+        for path in [&args.root, &args.dbpath, &args.pacman_conf, &args.socket]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(why) = unsafe_for_root(path) {
+                return fail(format!(
+                    "refusing {} from the user who ran sudo: {why} (sudo rights on omgd are root rights; give root's own files)",
+                    path.display()
+                ));
+            }
+        }
+    }
     if args.manpage {
         use clap::CommandFactory;
         use std::io::Write;

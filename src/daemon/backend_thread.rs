@@ -4,6 +4,7 @@
 //! names the database state (fingerprint) it is for; when that changes, the
 //! backend drops what it holds open and reads the database afresh.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
@@ -64,6 +65,8 @@ enum Work {
         oneshot::Sender<Result<Vec<crate::security::vulns::Finding>, BackendError>>,
     ),
     Graph(oneshot::Sender<Result<Vec<crate::model::GraphNode>, BackendError>>),
+    /// Proves the thread takes jobs (the watchdog).
+    Ping(oneshot::Sender<Result<(), BackendError>>),
 }
 
 struct Job {
@@ -74,6 +77,8 @@ struct Job {
 /// A handle to the backend thread; cheap to share.
 pub struct BackendHandle {
     jobs: mpsc::Sender<Job>,
+    /// Set while the thread carries out a transaction.
+    transacting: Arc<AtomicBool>,
     pub kind: BackendKind,
     pub library: String,
     /// What the database's fingerprint covers (fixed for the process).
@@ -86,10 +91,18 @@ fn gone() -> BackendError {
     BackendError::Open("the backend thread has stopped".into())
 }
 
+/// The fingerprint a ping carries: it leaves the open database alone.
+const PING: &str = "\0ping";
+
 /// How long the backend keeps the database open after its last job.
 const KEEP_OPEN: std::time::Duration = std::time::Duration::from_secs(30);
 
-fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mpsc::Receiver<Job>) {
+fn work_loop(
+    kind: BackendKind,
+    mut backend: Box<dyn PackageBackend>,
+    queue: mpsc::Receiver<Job>,
+    transacting: &AtomicBool,
+) {
     // The database state the backend's open handles reflect.
     let mut opened_at = String::new();
     loop {
@@ -107,7 +120,7 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        if job.fingerprint != opened_at {
+        if job.fingerprint != opened_at && job.fingerprint != PING {
             backend.forget();
             opened_at = job.fingerprint;
         }
@@ -142,8 +155,13 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             Work::Graph(reply) => {
                 let _ = reply.send(backend.installed_graph());
             }
+            Work::Ping(reply) => {
+                let _ = reply.send(Ok(()));
+            }
             Work::Transact(request, channel, reply) => {
+                transacting.store(true, Ordering::SeqCst);
                 let outcome = backend.transact(&request, &channel);
+                transacting.store(false, Ordering::SeqCst);
                 // The database has changed (or may have): read it afresh.
                 backend.forget();
                 release_freed_memory();
@@ -151,6 +169,7 @@ fn work_loop(kind: BackendKind, mut backend: Box<dyn PackageBackend>, queue: mps
             }
         }));
         if outcome.is_err() {
+            transacting.store(false, Ordering::SeqCst);
             log::error!("the {} backend panicked; its answer is lost", kind.as_str());
             backend.forget();
             opened_at.clear();
@@ -171,12 +190,14 @@ impl BackendHandle {
     pub fn spawn(kind: BackendKind) -> Result<BackendHandle, BackendError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
+        let transacting = Arc::new(AtomicBool::new(false));
+        let flag = transacting.clone();
         std::thread::Builder::new()
             .name("omgd-backend".into())
             .spawn(move || match backend::open(kind) {
                 Ok(b) => {
                     let _ = ready_tx.send(Ok((b.library(), b.watched(), b.lock_file())));
-                    work_loop(kind, b, queue);
+                    work_loop(kind, b, queue, &flag);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -186,6 +207,7 @@ impl BackendHandle {
         let (library, watched, lock_file) = ready_rx.recv().map_err(|_| gone())??;
         Ok(BackendHandle {
             jobs,
+            transacting,
             kind,
             library,
             watched,
@@ -205,6 +227,25 @@ impl BackendHandle {
         };
         self.jobs.send(job).map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
+    }
+
+    /// Whether the thread is alive: it takes a job within `timeout`, or it
+    /// is carrying out a transaction (which is never to be cut short).
+    pub async fn alive(&self, timeout: std::time::Duration) -> bool {
+        if self.transacting.load(Ordering::SeqCst) {
+            return true;
+        }
+        let (tx, rx) = oneshot::channel();
+        // A ping names no database state: it must not close what is open.
+        let job = Job {
+            fingerprint: String::from(PING),
+            work: Work::Ping(tx),
+        };
+        if self.jobs.send(job).is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(timeout, rx).await, Ok(Ok(Ok(()))))
+            || self.transacting.load(Ordering::SeqCst)
     }
 
     /// Reads every package of the database in state `fingerprint` (slow:

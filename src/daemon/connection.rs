@@ -4,7 +4,13 @@
 //! frame gets a `Fatal` error frame and the connection is closed; the daemon
 //! goes on serving everyone else. A transaction streams `Event` frames and
 //! reads the client's `Answer` frames while it runs; requests that arrive
-//! meanwhile are answered after it.
+//! meanwhile are answered after it (a bounded number of them).
+//!
+//! Every request first passes the access table (`Engine::permit`). A
+//! socket connection has `Limits`: a client that does not say Hello in
+//! time, stays silent too long between requests, or does not read what it
+//! is sent is hung up on, and peers other than the daemon's owner send
+//! small frames only.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,18 +19,19 @@ use futures_util::{SinkExt, StreamExt};
 use log::debug;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::engine::Engine;
-use crate::ipc::codec::{self, frame_codec};
+use crate::ipc::codec::{self, FrameCodec, SMALL_FRAME, frame_codec};
 use crate::ipc::protocol::{
     ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Request, RequestBody, Response,
     ServerFrame, Welcome, WireError,
 };
 use crate::transaction::TxChannel;
+use std::time::Duration;
 
 /// Who is on the other end of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     /// The process that started this `omgd --stdio`: it runs with that
     /// process's own rights.
@@ -33,8 +40,9 @@ pub enum Caller {
     Peer(crate::auth::peer::Peer),
     /// A client of the socket the kernel said nothing about.
     Unknown,
-    /// A caller its front end (D-Bus) has already had authorized.
-    Authorized,
+    /// A D-Bus caller (its unique bus name) that the bus front end has
+    /// already had authorized for the transaction it started.
+    Bus(String),
 }
 
 impl Caller {
@@ -52,20 +60,87 @@ impl Caller {
             }
             Caller::Peer(peer) => crate::audit::user_name(peer.uid),
             Caller::Unknown => "unknown".into(),
-            Caller::Authorized => "a D-Bus caller".into(),
+            Caller::Bus(name) => format!("a D-Bus caller ({name})"),
+        }
+    }
+
+    /// The process that started this omgd, or a peer with the daemon's
+    /// own user id (root for the system instance).
+    pub fn is_owner(&self) -> bool {
+        match self {
+            Caller::Parent => true,
+            // SAFETY: geteuid has no preconditions.
+            Caller::Peer(peer) => peer.uid == unsafe { libc::geteuid() },
+            Caller::Unknown | Caller::Bus(_) => false,
         }
     }
 }
 
-type Frames<R> = FramedRead<R, LengthDelimitedCodec>;
-type Sink<W> = FramedWrite<W, LengthDelimitedCodec>;
+/// What one connection may cost the daemon.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest frame the client may send.
+    pub max_frame: usize,
+    /// How long a new connection has to say Hello.
+    pub handshake: Option<Duration>,
+    /// How long the client may stay silent between requests.
+    pub read_idle: Option<Duration>,
+    /// How long a frame may take to be taken by the client.
+    pub write: Option<Duration>,
+    /// Requests that may wait while a transaction runs.
+    pub queued: usize,
+    /// How long a transaction's question waits for its answer.
+    pub question: Duration,
+}
 
-/// Serves requests until the client closes its end, breaks the protocol, or
-/// `stopping` turns true (checked between requests, so one in flight
-/// completes). Returns an error only when the stream itself fails.
+/// How long a write to a socket client may take before it counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests a client may pipeline behind a running transaction.
+const MAX_QUEUED: usize = 32;
+
+impl Limits {
+    /// The process that started `omgd --stdio`: its own rights, no limits
+    /// but the protocol's.
+    pub fn stdio(config: &crate::config::DaemonConfig) -> Limits {
+        Limits {
+            max_frame: MAX_FRAME,
+            handshake: None,
+            read_idle: None,
+            write: None,
+            queued: MAX_QUEUED,
+            question: config.question_timeout(),
+        }
+    }
+
+    /// A socket client; `owner` (root, or the daemon's user) may send
+    /// large frames.
+    pub fn socket(config: &crate::config::DaemonConfig, owner: bool) -> Limits {
+        Limits {
+            max_frame: if owner { MAX_FRAME } else { SMALL_FRAME },
+            handshake: Some(config.handshake_timeout()),
+            read_idle: Some(config.read_timeout()),
+            write: Some(WRITE_TIMEOUT),
+            queued: MAX_QUEUED,
+            question: config.question_timeout(),
+        }
+    }
+}
+
+type Frames<R> = FramedRead<R, FrameCodec>;
+
+/// The writing half, with how long a write may take.
+struct Sink<W> {
+    frames: FramedWrite<W, FrameCodec>,
+    timeout: Option<Duration>,
+}
+
+/// Serves requests until the client closes its end, breaks the protocol or
+/// a limit, or `stopping` turns true (checked between requests, so one in
+/// flight completes). Returns an error only when the stream itself fails.
 pub async fn serve<R, W>(
     engine: &Engine,
     caller: Caller,
+    limits: Limits,
     reader: R,
     writer: W,
     mut stopping: watch::Receiver<bool>,
@@ -74,8 +149,11 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut frames = FramedRead::new(reader, frame_codec());
-    let mut sink = FramedWrite::new(writer, frame_codec());
+    let mut frames = FramedRead::new(reader, FrameCodec::new(limits.max_frame));
+    let mut sink = Sink {
+        frames: FramedWrite::new(writer, frame_codec()),
+        timeout: limits.write,
+    };
     let mut greeted = false;
     // Requests that arrived while a transaction ran.
     let mut queued: VecDeque<Request> = VecDeque::new();
@@ -88,6 +166,7 @@ where
             answer(
                 engine,
                 &caller,
+                &limits,
                 request,
                 &mut frames,
                 &mut sink,
@@ -96,9 +175,25 @@ where
             .await?;
             continue;
         }
+        let wait = if greeted {
+            limits.read_idle
+        } else {
+            limits.handshake
+        };
+        let next = async {
+            match wait {
+                Some(limit) => tokio::time::timeout(limit, frames.next()).await.ok(),
+                None => Some(frames.next().await),
+            }
+        };
         let frame = tokio::select! {
-            frame = frames.next() => frame,
+            frame = next => frame,
             _ = stopping.changed() => return Ok(()),
+        };
+        let Some(frame) = frame else {
+            let what = if greeted { "no request" } else { "no Hello" };
+            let secs = wait.map_or(0, |d| d.as_secs());
+            return fatal(&mut sink, format!("{what} within {secs} s: hanging up")).await;
         };
         let Some(frame) = frame else {
             return Ok(());
@@ -114,9 +209,14 @@ where
             Ok(m) => m,
             Err(e) => return fatal(&mut sink, e.to_string()).await,
         };
+        drop(payload);
         match message {
             ClientFrame::Hello(hello) if !greeted => {
-                debug!("client {} speaks protocol {}", hello.client, hello.protocol);
+                debug!(
+                    "client {:?} speaks protocol {}",
+                    crate::text::one_line(&hello.client),
+                    hello.protocol
+                );
                 send(
                     &mut sink,
                     &ServerFrame::Welcome(Welcome {
@@ -138,6 +238,7 @@ where
                 answer(
                     engine,
                     &caller,
+                    &limits,
                     request,
                     &mut frames,
                     &mut sink,
@@ -151,10 +252,12 @@ where
     }
 }
 
-/// Answers one request (a transaction with its events).
+/// Answers one request (a transaction with its events), once the access
+/// table lets the caller send it.
 async fn answer<R, W>(
     engine: &Engine,
     caller: &Caller,
+    limits: &Limits,
     request: Request,
     frames: &mut Frames<R>,
     sink: &mut Sink<W>,
@@ -164,17 +267,28 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let result = match request.body {
-        RequestBody::Transaction(tx) => {
-            let noconfirm = tx.options.noconfirm;
-            let work = |channel| engine.transaction(tx, channel, caller);
-            streamed(request.id, noconfirm, work, frames, sink, queued).await?
+    let result = match engine.permit(caller, &request.body).await {
+        Err(refused) => {
+            log::info!(
+                "refused {} from {}: {}",
+                crate::auth::access::name(&request.body),
+                caller.user(),
+                refused.message
+            );
+            Err(refused)
         }
-        RequestBody::RuntimeInstall(install) => {
-            let work = |channel| engine.runtime_install(install, channel, caller);
-            streamed(request.id, true, work, frames, sink, queued).await?
-        }
-        body => engine.handle(body).await,
+        Ok(()) => match request.body {
+            RequestBody::Transaction(tx) => {
+                let noconfirm = tx.options.noconfirm;
+                let work = |channel| engine.transaction(tx, channel, caller);
+                streamed(request.id, noconfirm, limits, work, frames, sink, queued).await?
+            }
+            RequestBody::RuntimeInstall(install) => {
+                let work = |channel| engine.runtime_install(install, channel, caller);
+                streamed(request.id, true, limits, work, frames, sink, queued).await?
+            }
+            body => engine.handle(body).await,
+        },
     };
     let response = Response {
         id: request.id,
@@ -190,6 +304,7 @@ where
 async fn streamed<R, W, F>(
     id: u32,
     noconfirm: bool,
+    limits: &Limits,
     work: impl FnOnce(Arc<TxChannel>) -> F,
     frames: &mut Frames<R>,
     sink: &mut Sink<W>,
@@ -200,7 +315,7 @@ where
     W: AsyncWrite + Unpin,
     F: std::future::Future<Output = Result<crate::ipc::protocol::ResponseBody, WireError>>,
 {
-    let (channel, client) = TxChannel::new(noconfirm);
+    let (channel, client) = TxChannel::with_question_timeout(noconfirm, limits.question);
     let mut events = client.events;
     let mut answers = Some(client.answers);
     let work = work(Arc::new(channel));
@@ -228,7 +343,14 @@ where
                             let _ = answers.send((question, answer));
                         }
                     }
-                    Some(ClientFrame::Request(next)) => queued.push_back(next),
+                    Some(ClientFrame::Request(next)) if queued.len() < limits.queued => {
+                        queued.push_back(next);
+                    }
+                    Some(ClientFrame::Request(_)) => {
+                        debug!("a client queued too many requests during a transaction; finishing it without the client");
+                        client_gone = true;
+                        answers = None;
+                    }
                     Some(_) => {}
                     None => {
                         debug!("the client left during a transaction; finishing it");
@@ -287,5 +409,15 @@ async fn send<W: AsyncWrite + Unpin>(
         }))
         .map_err(std::io::Error::other)?;
     }
-    sink.send(payload).await
+    match sink.timeout {
+        None => sink.frames.send(payload).await,
+        Some(limit) => tokio::time::timeout(limit, sink.frames.send(payload))
+            .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the client took nothing for {} s", limit.as_secs()),
+                ))
+            }),
+    }
 }

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+mod authorize;
 mod outdated;
+mod staging;
 
 use log::{debug, warn};
 
@@ -17,7 +19,7 @@ use super::aur::AurService;
 use super::backend_thread::BackendHandle;
 use super::connection::Caller;
 use super::watch::Watch;
-use crate::auth::polkit::{Decision, Polkit, Subject};
+use crate::auth::polkit::Polkit;
 use crate::backend::BackendError;
 use crate::config::{Config, Paths};
 use crate::index::{Index, IndexMeta, flags, rank, snapshot};
@@ -57,6 +59,9 @@ impl From<BackendError> for WireError {
         WireError::new(ErrorKind::Database, e.to_string())
     }
 }
+
+/// AUR answers kept in the store at most.
+const AUR_CACHE_ENTRIES: u64 = 512;
 
 /// After the AUR failed to answer, searches go without it this long.
 const AUR_QUIET_SECS: u64 = 60;
@@ -111,8 +116,43 @@ pub struct Engine {
     polkit: tokio::sync::OnceCell<Polkit>,
     /// Held while a transaction runs.
     transacting: tokio::sync::Mutex<()>,
+    /// Transactions and runtime installs under way (or waiting for the
+    /// one under way): the daemon does not exit while there are any.
+    busy: AtomicU32,
+    /// Set once the daemon is stopping: no new transaction starts.
+    stopping: std::sync::atomic::AtomicBool,
     /// The dependency graph of the database state it was read in.
     graph: std::sync::Mutex<Option<(String, Arc<Vec<crate::model::GraphNode>>)>>,
+}
+
+/// How long checking files a client named may take.
+const FILE_WORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn too_slow() -> WireError {
+    WireError::new(
+        ErrorKind::Internal,
+        format!(
+            "the check took longer than {} s and was given up",
+            FILE_WORK_TIMEOUT.as_secs()
+        ),
+    )
+}
+
+/// Files a client named, each a regular file within the size limit (or,
+/// where allowed, a directory), opened without following links or
+/// blocking.
+fn checked_files(named: &[(&std::path::Path, bool)]) -> Result<(), WireError> {
+    crate::auth::client_files::check_named(named)
+        .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))
+}
+
+/// Holds one count of `Engine::busy`.
+struct BusyGuard<'a>(&'a AtomicU32);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// `(file, signature, keyring)` → the signer, or why not.
@@ -122,6 +162,8 @@ pub type FileCheck =
 /// An install target as the policy sees it.
 struct TargetAssessment {
     name: String,
+    /// Built outside the repositories, as AUR packages are.
+    aur: bool,
     grade: crate::security::grade::Grade,
     reason: String,
     licenses: Vec<String>,
@@ -225,6 +267,8 @@ impl Engine {
             system: false,
             polkit: tokio::sync::OnceCell::new(),
             transacting: tokio::sync::Mutex::new(()),
+            busy: AtomicU32::new(0),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             graph: std::sync::Mutex::new(None),
             aur,
             signature_check: None,
@@ -253,6 +297,50 @@ impl Engine {
 
     pub fn backend_kind(&self) -> BackendKind {
         self.kind
+    }
+
+    /// Counts a transaction or runtime install as under way until the
+    /// guard is dropped; refused once the daemon is stopping.
+    fn busy_guard(&self) -> Result<BusyGuard<'_>, WireError> {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        let guard = BusyGuard(&self.busy);
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(WireError::new(
+                ErrorKind::Locked,
+                "omgd is stopping; ask again in a moment",
+            ));
+        }
+        Ok(guard)
+    }
+
+    /// Transactions and runtime installs under way.
+    pub fn busy(&self) -> u32 {
+        self.busy.load(Ordering::SeqCst)
+    }
+
+    /// From now on no transaction starts (those under way finish).
+    pub fn stop_taking_transactions(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the backend thread answers (or is busy with a transaction,
+    /// which must not be interrupted), within `timeout`.
+    pub async fn backend_alive(&self, timeout: std::time::Duration) -> bool {
+        match &self.backend {
+            Some(backend) => backend.alive(timeout).await,
+            None => true,
+        }
+    }
+
+    /// Whether a repository (not only the local database) has `name`.
+    async fn in_repositories(&self, name: &str) -> bool {
+        match self.index().await {
+            Ok(current) => current
+                .index
+                .find(name)
+                .is_some_and(|p| p.repository != "local"),
+            Err(_) => false,
+        }
     }
 
     /// Whether `omgd work refresh` is running now.
@@ -319,7 +407,7 @@ impl Engine {
                 dir,
                 pairs,
                 validpgpkeys,
-            } => self.verify_signatures(&dir, &pairs, &validpgpkeys),
+            } => self.verify_signatures(dir, pairs, validpgpkeys).await,
             RequestBody::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             RequestBody::Audit { refresh } => self.audit(refresh).await,
             RequestBody::PolicyCheck => self.policy_check().await,
@@ -331,16 +419,21 @@ impl Engine {
                 trusted_root,
             } => {
                 use std::path::Path;
-                crate::security::provenance::verify(
+                let mut named = vec![(Path::new(&file), false), (Path::new(&bundle), false)];
+                named.extend(trusted_root.as_deref().map(|r| (Path::new(r), false)));
+                checked_files(&named)?;
+                let verified = crate::security::provenance::verify(
                     Path::new(&file),
                     Path::new(&bundle),
                     &identity,
                     &issuer,
                     trusted_root.as_deref().map(Path::new),
-                )
-                .await
-                .map(|signer| ResponseBody::Verified { signer })
-                .map_err(|m| WireError::new(ErrorKind::Verification, m))
+                );
+                tokio::time::timeout(FILE_WORK_TIMEOUT, verified)
+                    .await
+                    .map_err(|_| too_slow())?
+                    .map(|signer| ResponseBody::Verified { signer })
+                    .map_err(|m| WireError::new(ErrorKind::Verification, m))
             }
             RequestBody::Osv { queries, refresh } => {
                 let config = &self.config.security;
@@ -367,7 +460,18 @@ impl Engine {
                     ));
                 };
                 use std::path::Path;
-                check(Path::new(&file), Path::new(&signature), Path::new(&keyring))
+                checked_files(&[
+                    (Path::new(&file), false),
+                    (Path::new(&signature), false),
+                    (Path::new(&keyring), true),
+                ])?;
+                let work = tokio::task::spawn_blocking(move || {
+                    check(Path::new(&file), Path::new(&signature), Path::new(&keyring))
+                });
+                tokio::time::timeout(FILE_WORK_TIMEOUT, work)
+                    .await
+                    .map_err(|_| too_slow())?
+                    .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))?
                     .map(|signer| ResponseBody::Verified { signer })
                     .map_err(|m| WireError::new(ErrorKind::Verification, m))
             }
@@ -388,6 +492,7 @@ impl Engine {
         caller: &Caller,
     ) -> Result<ResponseBody, WireError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let _busy = self.busy_guard()?;
         let Some(backend) = &self.backend else {
             return Err(WireError::new(
                 ErrorKind::NeedsBackend,
@@ -401,10 +506,11 @@ impl Engine {
                 "changing the system's packages needs root: this omgd runs as an ordinary user",
             ));
         }
-        if request.changes_system() {
-            self.authorize(caller, action_of(&request), request.options.interactive)
-                .await?;
-        }
+        self.decide_key_trust(caller, request.options.interactive, &channel)
+            .await;
+        // Package files another user names are copied out of their reach
+        // first (and opened with their rights).
+        let _staged = self.stage_package_files(&mut request, caller).await?;
         // Only for a caller allowed to roll back: what the history holds.
         self.fill_in_rollback(&mut request, &channel)?;
         let assessed = self.assess_targets(&request).await;
@@ -432,6 +538,13 @@ impl Engine {
                     ),
                 ));
             }
+            // Overriding the policy is an authorization of its own.
+            self.authorize(
+                caller,
+                crate::auth::access::OVERRIDE_POLICY,
+                request.options.interactive,
+            )
+            .await?;
             if !request.options.dry_run {
                 let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
                 let entry = crate::audit::Entry {
@@ -633,64 +746,6 @@ impl Engine {
         }))
     }
 
-    /// Whether `caller` may do `action`. Only the system instance asks:
-    /// its socket is open to every user. Root and the process that
-    /// started an `omgd --stdio` may; anyone else needs polkit's yes.
-    async fn authorize(
-        &self,
-        caller: &Caller,
-        action: &str,
-        interactive: bool,
-    ) -> Result<(), WireError> {
-        if !self.system {
-            return Ok(());
-        }
-        let peer = match caller {
-            Caller::Parent | Caller::Authorized => return Ok(()),
-            Caller::Peer(peer) if peer.is_root() => return Ok(()),
-            Caller::Peer(peer) => *peer,
-            Caller::Unknown => {
-                return Err(WireError::new(
-                    ErrorKind::NotAuthorized,
-                    "the system instance cannot tell who is asking (no peer credentials)",
-                ));
-            }
-        };
-        let polkit = self
-            .polkit
-            .get_or_try_init(Polkit::connect)
-            .await
-            .map_err(|e| WireError::new(ErrorKind::NotAuthorized, format!("{action}: {e}")))?;
-        match polkit
-            .check(&Subject::Process(peer), action, interactive)
-            .await
-        {
-            Ok(Decision::Allowed) => {
-                log::info!(
-                    "polkit allows {action} for uid {} (pid {})",
-                    peer.uid,
-                    peer.pid
-                );
-                Ok(())
-            }
-            Ok(Decision::Denied { challenge }) => {
-                let how = if challenge && !interactive {
-                    " (authentication is possible: run it from a terminal, or with an authentication agent)"
-                } else {
-                    ""
-                };
-                Err(WireError::new(
-                    ErrorKind::NotAuthorized,
-                    format!("not authorized: polkit does not allow {action} for this user{how}"),
-                ))
-            }
-            Err(e) => Err(WireError::new(
-                ErrorKind::NotAuthorized,
-                format!("{action}: {e}"),
-            )),
-        }
-    }
-
     async fn transaction_error(&self, error: TxError) -> WireError {
         let kind = match &error {
             TxError::Locked { .. } | TxError::Busy { .. } => ErrorKind::Locked,
@@ -838,9 +893,24 @@ impl Engine {
         let Some(store) = &self.store else {
             return;
         };
-        if let Ok(blob) =
-            bincode::serde::encode_to_vec((crate::unix_now(), found), bincode::config::standard())
-            && let Err(e) = store.put_blob(AUR_CACHE, key, &blob)
+        // Answers expire, and however many different searches a caller
+        // makes, the table keeps at most AUR_CACHE_ENTRIES of them.
+        let now = crate::unix_now();
+        let expired_before = now.saturating_sub(self.config.aur.cache_secs);
+        let time_of = |blob: &[u8]| {
+            bincode::decode_from_slice::<u64, _>(blob, bincode::config::standard())
+                .ok()
+                .map(|(t, _)| t)
+        };
+        if let Ok(blob) = bincode::serde::encode_to_vec((now, found), bincode::config::standard())
+            && let Err(e) = store.put_blob_bounded(
+                AUR_CACHE,
+                key,
+                &blob,
+                AUR_CACHE_ENTRIES,
+                expired_before,
+                time_of,
+            )
         {
             debug!("the AUR answer was not saved: {e}");
         }
@@ -984,6 +1054,7 @@ impl Engine {
         use crate::runtime::version_file::Runtime;
         use crate::transaction::{DownloadState, TxEvent};
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let _busy = self.busy_guard()?;
         // Runtimes belong to each user: the system instance installs none
         // for its callers.
         if self.system && !matches!(caller, Caller::Parent) {
@@ -1119,11 +1190,11 @@ impl Engine {
     /// Checks source signatures for an AUR build. Only omgd carries the
     /// OpenPGP library (omg and omgd-lite stay light): elsewhere this asks
     /// for omgd.
-    fn verify_signatures(
+    async fn verify_signatures(
         &self,
-        dir: &str,
-        pairs: &[(String, String)],
-        validpgpkeys: &[String],
+        dir: String,
+        pairs: Vec<(String, String)>,
+        validpgpkeys: Vec<String>,
     ) -> Result<ResponseBody, WireError> {
         let Some(check) = self.signature_check else {
             return Err(WireError::new(
@@ -1131,8 +1202,35 @@ impl Engine {
                 "checking signatures needs omgd",
             ));
         };
+        let base = std::path::Path::new(&dir);
+        let mut named = Vec::new();
+        for (data, signature) in &pairs {
+            for name in [data, signature] {
+                let relative = std::path::Path::new(name);
+                if relative.is_absolute()
+                    || relative
+                        .components()
+                        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+                {
+                    return Err(WireError::new(
+                        ErrorKind::InvalidRequest,
+                        format!("{name:?} is not a file of the build directory"),
+                    ));
+                }
+                named.push(base.join(relative));
+            }
+        }
+        let named: Vec<(&std::path::Path, bool)> =
+            named.iter().map(|p| (p.as_path(), false)).collect();
+        checked_files(&named)?;
         let keys_dir = self.paths.config_dir.join("aur-keys");
-        check(std::path::Path::new(dir), pairs, validpgpkeys, &keys_dir)
+        let work = tokio::task::spawn_blocking(move || {
+            check(std::path::Path::new(&dir), &pairs, &validpgpkeys, &keys_dir)
+        });
+        tokio::time::timeout(FILE_WORK_TIMEOUT, work)
+            .await
+            .map_err(|_| too_slow())?
+            .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))?
             .map(|()| ResponseBody::Done)
             .map_err(|m| WireError::new(ErrorKind::Verification, m))
     }
@@ -1478,12 +1576,21 @@ impl Engine {
         };
         let mut out = Vec::new();
         for target in targets {
-            if target.ends_with(".deb") || target.contains(".pkg.tar") {
+            if crate::auth::client_files::is_package_file(target) {
                 let name = std::path::Path::new(target)
                     .file_name()
                     .map_or(target.clone(), |n| n.to_string_lossy().into_owned());
+                // An Arch package file of a name no repository carries was
+                // built from the AUR (or like it): the policy's allow_aur
+                // applies, as it does to installed foreign packages.
+                let aur = self.kind == BackendKind::Alpm
+                    && match crate::auth::client_files::arch_package_name(&name) {
+                        Some(package) => !self.in_repositories(package).await,
+                        None => true,
+                    };
                 out.push(TargetAssessment {
                     name,
+                    aur,
                     grade: Grade::Community,
                     reason: "a package file: no repository vouches for it".into(),
                     licenses: Vec::new(),
@@ -1496,6 +1603,7 @@ impl Engine {
             };
             let (info, affecting) = self.assess(info);
             out.push(TargetAssessment {
+                aur: info.aur.is_some(),
                 name: info.name.clone(),
                 grade: info.grade.unwrap_or(Grade::Community),
                 reason: info.grade_reason.clone().unwrap_or_default(),
@@ -1519,7 +1627,7 @@ impl Engine {
                 policy.check(&Candidate {
                     name: &t.name,
                     grade: t.grade,
-                    aur: false,
+                    aur: t.aur,
                     licenses: &t.licenses,
                     worst: t.worst,
                 })

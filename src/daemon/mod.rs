@@ -74,7 +74,16 @@ pub fn serve_stdio(engine: &engine::Engine) -> std::io::Result<()> {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let input = tokio::fs::File::from_std(input);
         let output = tokio::fs::File::from_std(output);
-        connection::serve(engine, connection::Caller::Parent, input, output, stop).await
+        let limits = connection::Limits::stdio(&engine.config().daemon);
+        connection::serve(
+            engine,
+            connection::Caller::Parent,
+            limits,
+            input,
+            output,
+            stop,
+        )
+        .await
     });
     match served {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -3,8 +3,14 @@
 //! (`READY=1`, `STATUS=`, `WATCHDOG=1`, `STOPPING=1`; all skipped without
 //! `NOTIFY_SOCKET`), exits when idle if socket-activated, and shuts down
 //! gracefully on SIGTERM/SIGINT or a `Shutdown` request: it stops
-//! accepting, lets in-flight requests finish (bounded), and removes the
-//! socket only if it bound it itself.
+//! accepting, lets in-flight requests finish (bounded), waits for every
+//! transaction under way however long it takes (socket and D-Bus alike:
+//! a commit is never cut short), and removes the socket only if it bound
+//! it itself.
+//!
+//! Connections are limited overall and per user (root's are not counted,
+//! so root is always answered), and the watchdog is fed only while the
+//! accept loop turns and the backend thread takes jobs.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,59 @@ use super::engine::Engine;
 
 /// How long in-flight requests may take to finish once stopping.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Open connections by user; root's are not counted.
+#[derive(Default)]
+struct Counts {
+    total: u32,
+    by_uid: std::collections::HashMap<u32, u32>,
+}
+
+impl Counts {
+    /// Counts a new connection from `uid` if the limits allow it.
+    fn admit(&mut self, uid: Option<u32>, max_total: u32, max_per_user: u32) -> bool {
+        if uid == Some(0) {
+            return true;
+        }
+        let key = uid.unwrap_or(u32::MAX);
+        let mine = self.by_uid.get(&key).copied().unwrap_or(0);
+        if self.total >= max_total || mine >= max_per_user {
+            return false;
+        }
+        self.total += 1;
+        self.by_uid.insert(key, mine + 1);
+        true
+    }
+
+    fn release(&mut self, uid: Option<u32>) {
+        if uid == Some(0) {
+            return;
+        }
+        let key = uid.unwrap_or(u32::MAX);
+        self.total = self.total.saturating_sub(1);
+        if let Some(n) = self.by_uid.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.by_uid.remove(&key);
+            }
+        }
+    }
+}
+
+/// Tells a connection over the limits why it is closed, without waiting
+/// for it.
+fn refuse(stream: &tokio::net::UnixStream) {
+    use crate::ipc::protocol::{ErrorKind, ServerFrame, WireError};
+    let frame = ServerFrame::Fatal(WireError::new(
+        ErrorKind::Locked,
+        "too many connections are open: try again later",
+    ));
+    if let Ok(payload) = crate::ipc::codec::encode(&frame) {
+        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&payload);
+        let _ = stream.try_write(&bytes);
+    }
+}
 
 /// A listening socket and where it came from.
 pub struct Listening {
@@ -154,12 +213,34 @@ pub async fn run(
         None => None,
     };
 
+    // The accept loop stamps this each time round.
+    let heartbeat = Arc::new(Mutex::new(Instant::now()));
     if let Some(interval) = sd_notify::watchdog_enabled() {
+        let engine = engine.clone();
+        let heartbeat = heartbeat.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval / 2);
             loop {
                 tick.tick().await;
-                notify(&[NotifyState::Watchdog]);
+                let turned = heartbeat
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .elapsed();
+                let loop_alive = turned < interval / 2;
+                let backend_alive = engine.backend_alive(interval / 4).await;
+                if loop_alive && backend_alive {
+                    notify(&[NotifyState::Watchdog]);
+                } else {
+                    warn!(
+                        "not feeding the watchdog: accept loop last turned {:.1?} ago, backend {}",
+                        turned,
+                        if backend_alive {
+                            "alive"
+                        } else {
+                            "not answering"
+                        }
+                    );
+                }
             }
         });
     }
@@ -179,11 +260,15 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let last_activity = Arc::new(Mutex::new(Instant::now()));
     let mut connections = JoinSet::new();
+    let counts = Arc::new(Mutex::new(Counts::default()));
+    let limits = &engine.config().daemon;
+    let (max_total, max_per_user) = (limits.max_connections, limits.max_connections_per_user);
     let mut idle_check = tokio::time::interval(
         (idle_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5)),
     );
 
     loop {
+        *heartbeat.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -194,19 +279,37 @@ pub async fn run(
                         continue;
                     }
                 };
-                let engine = engine.clone();
-                let stop = stop_rx.clone();
-                let activity = last_activity.clone();
-                engine.connections.fetch_add(1, Ordering::Relaxed);
                 let caller = match crate::auth::peer::Peer::of(&stream) {
                     Some(peer) => connection::Caller::Peer(peer),
                     None => connection::Caller::Unknown,
                 };
+                let uid = match &caller {
+                    connection::Caller::Peer(peer) => Some(peer.uid),
+                    _ => None,
+                };
+                let admitted = counts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .admit(uid, max_total, max_per_user);
+                if !admitted {
+                    debug!("refusing a connection from uid {uid:?}: too many open");
+                    refuse(&stream);
+                    continue;
+                }
+                let engine = engine.clone();
+                let stop = stop_rx.clone();
+                let activity = last_activity.clone();
+                let counts = counts.clone();
+                engine.connections.fetch_add(1, Ordering::Relaxed);
+                let limits = connection::Limits::socket(&engine.config().daemon, caller.is_owner());
                 connections.spawn(async move {
                     let (read, write) = stream.into_split();
-                    if let Err(e) = connection::serve(&engine, caller, read, write, stop).await {
+                    if let Err(e) =
+                        connection::serve(&engine, caller, limits, read, write, stop).await
+                    {
                         debug!("connection ended: {e}");
                     }
+                    counts.lock().unwrap_or_else(|p| p.into_inner()).release(uid);
                     engine.connections.fetch_sub(1, Ordering::Relaxed);
                     *activity.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
                 });
@@ -215,7 +318,14 @@ pub async fn run(
             _ = terminate.recv() => { info!("SIGTERM: stopping"); break; }
             _ = interrupt.recv() => { info!("SIGINT: stopping"); break; }
             _ = engine.shutdown.notified() => { info!("asked to stop"); break; }
-            _ = idle_check.tick(), if idle_exit => {
+            _ = idle_check.tick() => {
+                if !idle_exit {
+                    continue;
+                }
+                if engine.busy() > 0 {
+                    *last_activity.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                    continue;
+                }
                 let idle = last_activity.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
                 if engine.connections.load(Ordering::Relaxed) == 0 && idle >= idle_timeout {
                     info!("idle for {}s: exiting until the next request", idle.as_secs());
@@ -225,19 +335,35 @@ pub async fn run(
         }
     }
 
+    engine.stop_taking_transactions();
     notify(&[NotifyState::Stopping, NotifyState::Status("Stopping")]);
     drop(listener);
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        warn!(
-            "requests still running after {}s were abandoned",
-            DRAIN_TIMEOUT.as_secs()
-        );
-        connections.abort_all();
+    // Requests finish; transactions finish whatever it takes.
+    let mut waited = Duration::ZERO;
+    loop {
+        let round = Duration::from_secs(1);
+        let drained = tokio::time::timeout(round, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await
+        .is_ok();
+        if engine.busy() == 0 && (drained || waited >= DRAIN_TIMEOUT) {
+            if !drained {
+                warn!(
+                    "requests still running after {}s were abandoned",
+                    DRAIN_TIMEOUT.as_secs()
+                );
+                connections.abort_all();
+            }
+            break;
+        }
+        waited += round;
+        if engine.busy() > 0 {
+            notify(&[NotifyState::Status(
+                "Stopping once the transaction under way has finished",
+            )]);
+        }
     }
     if listening.bound_here
         && let Err(e) = std::fs::remove_file(&listening.path)
@@ -245,4 +371,24 @@ pub async fn run(
         debug!("cannot remove {}: {e}", listening.path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn connections_are_limited_per_user_and_overall_but_not_for_root() {
+        let mut counts = Counts::default();
+        assert!(counts.admit(Some(65534), 3, 2));
+        assert!(counts.admit(Some(65534), 3, 2));
+        assert!(!counts.admit(Some(65534), 3, 2));
+        assert!(counts.admit(Some(1000), 3, 2));
+        assert!(!counts.admit(Some(1001), 3, 2));
+        assert!(counts.admit(Some(0), 3, 2));
+        counts.release(Some(65534));
+        assert!(counts.admit(Some(1001), 3, 2));
+        counts.release(Some(0));
+        assert_eq!(counts.total, 3);
+    }
 }

@@ -60,7 +60,7 @@ impl Manager1 {
             .contains(zbus::message::Flags::AllowInteractiveAuth);
         let action_id = action_of(&request);
         let decision = Polkit::on(connection.clone())
-            .check(&Subject::BusName(sender), action_id, interactive)
+            .check(&Subject::BusName(sender.clone()), action_id, interactive)
             .await
             .map_err(|e| fdo::Error::AccessDenied(format!("{action_id}: {e}")))?;
         if decision != Decision::Allowed {
@@ -89,6 +89,7 @@ impl Manager1 {
             connection.clone(),
             path.clone(),
             request,
+            Caller::Bus(sender),
         ));
         Ok(path)
     }
@@ -246,6 +247,7 @@ async fn run(
     connection: zbus::Connection,
     path: OwnedObjectPath,
     request: TransactionRequest,
+    caller: Caller,
 ) {
     let Ok(iface) = connection
         .object_server()
@@ -296,9 +298,7 @@ async fn run(
         object.status = "running".into();
         let _ = object.status_changed(iface.signal_emitter()).await;
     }
-    let outcome = engine
-        .transaction(request, channel, &Caller::Authorized)
-        .await;
+    let outcome = engine.transaction(request, channel, &caller).await;
     let _ = relay.await;
     let emitter = iface.signal_emitter();
     let exit = {

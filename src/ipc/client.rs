@@ -8,7 +8,7 @@ use std::process::Stdio;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::process::{Child, Command};
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::codec::{self, CodecError, frame_codec};
 use super::protocol::{
@@ -48,8 +48,8 @@ fn exit_note(status: &Option<std::process::ExitStatus>) -> String {
     }
 }
 
-type Reader = FramedRead<Box<dyn AsyncRead + Unpin + Send>, LengthDelimitedCodec>;
-type Writer = FramedWrite<Box<dyn AsyncWrite + Unpin + Send>, LengthDelimitedCodec>;
+type Reader = FramedRead<Box<dyn AsyncRead + Unpin + Send>, super::codec::FrameCodec>;
+type Writer = FramedWrite<Box<dyn AsyncWrite + Unpin + Send>, super::codec::FrameCodec>;
 
 /// What arrives for a streamed request.
 #[derive(Debug)]

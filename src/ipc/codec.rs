@@ -1,10 +1,12 @@
 //! Framing: each message is a 4-byte big-endian length followed by its
-//! bincode (standard configuration) encoding. The length-delimited codec
-//! refuses frames over `MAX_FRAME` before allocating them.
+//! bincode (standard configuration) encoding. A frame over the
+//! connection's limit is refused from its header, and the buffer grows
+//! with the bytes that really arrive, never ahead of them: a header alone
+//! costs the daemon nothing.
 
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};
-use tokio_util::codec::LengthDelimitedCodec;
+use tokio_util::codec::{Decoder, Encoder};
 
 use super::protocol::MAX_FRAME;
 
@@ -19,17 +21,93 @@ pub enum CodecError {
     Trailing(usize),
 }
 
-/// The framing both sides use.
-pub fn frame_codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .big_endian()
-        .max_frame_length(MAX_FRAME)
-        .new_codec()
+/// How much room the buffer is given at a time while a frame arrives.
+const GROW_BY: usize = 64 << 10;
+
+/// The length-prefixed framing, with a limit of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameCodec {
+    max_frame: usize,
+}
+
+impl FrameCodec {
+    pub fn new(max_frame: usize) -> FrameCodec {
+        FrameCodec { max_frame }
+    }
+
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
+        let Some(head) = src.get(..4) else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if len > self.max_frame {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a frame of {len} bytes is over this connection's limit of {} bytes",
+                    self.max_frame
+                ),
+            ));
+        }
+        let have = src.len() - 4;
+        if have < len {
+            // Room for what may come next, not for what the header claims.
+            src.reserve((len - have).min(GROW_BY));
+            return Ok(None);
+        }
+        src.advance(4);
+        Ok(Some(src.split_to(len)))
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        let len = u32::try_from(item.len())
+            .ok()
+            .filter(|l| *l as usize <= self.max_frame)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("a frame of {} bytes is over the limit", item.len()),
+                )
+            })?;
+        dst.reserve(4 + item.len());
+        dst.put_u32(len);
+        dst.extend_from_slice(&item);
+        Ok(())
+    }
+}
+
+/// The framing both sides use, at the largest frame either accepts.
+pub fn frame_codec() -> FrameCodec {
+    FrameCodec::new(MAX_FRAME)
 }
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_FRAME>()
+}
+
+/// Frames up to this size (every frame of a peer that is not root) are
+/// decoded with a tighter budget for what their contents may claim.
+pub const SMALL_FRAME: usize = 64 << 10;
+
+/// What a small frame's contents may claim in all (strings and lists
+/// announce their length before it is read).
+const SMALL_BUDGET: usize = 4 << 20;
+
+fn small_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<SMALL_BUDGET>()
 }
 
 /// Encodes a message into a frame payload.
@@ -42,7 +120,11 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Bytes, CodecError> {
 
 /// Decodes a frame payload; the whole payload must be one message.
 pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecError> {
-    let (message, used) = bincode::serde::decode_from_slice(payload, config())?;
+    let (message, used) = if payload.len() <= SMALL_FRAME {
+        bincode::serde::decode_from_slice(payload, small_config())?
+    } else {
+        bincode::serde::decode_from_slice(payload, config())?
+    };
     if used != payload.len() {
         return Err(CodecError::Trailing(payload.len() - used));
     }
@@ -72,5 +154,30 @@ mod tests {
         assert!(decode::<ClientFrame>(&[0xff, 0xff, 0xff]).is_err());
         // A string claiming to be 4 GiB long is refused, not allocated.
         assert!(decode::<ClientFrame>(&[0, 0, 0xfc, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn a_header_alone_reserves_nothing_like_its_claim() {
+        let mut codec = FrameCodec::new(MAX_FRAME);
+        let mut buffer = BytesMut::from(&(MAX_FRAME as u32).to_be_bytes()[..]);
+        assert!(codec.decode(&mut buffer).unwrap().is_none());
+        assert!(
+            buffer.capacity() <= 4 + GROW_BY + 64,
+            "{}",
+            buffer.capacity()
+        );
+
+        let mut small = FrameCodec::new(1024);
+        let mut over = BytesMut::from(&2048u32.to_be_bytes()[..]);
+        let e = small.decode(&mut over).unwrap_err();
+        assert!(e.to_string().contains("limit of 1024"), "{e}");
+
+        let mut frame = BytesMut::new();
+        codec
+            .encode(Bytes::from_static(b"abc"), &mut frame)
+            .unwrap();
+        frame.extend_from_slice(b"\0\0");
+        assert_eq!(&codec.decode(&mut frame).unwrap().unwrap()[..], b"abc");
+        assert_eq!(codec.decode(&mut frame).unwrap(), None);
     }
 }

@@ -62,6 +62,35 @@ fn link_stays_inside(link: &Path, target: &Path) -> bool {
     true
 }
 
+/// Refuses `relative` (shown as `shown`) when one of the directories on
+/// its way from `dest` — and, with `itself`, the path itself — is a
+/// symbolic link.
+fn through_no_link(
+    dest: &Path,
+    relative: &Path,
+    shown: &Path,
+    itself: bool,
+) -> Result<(), ExtractError> {
+    let mut prefix = dest.to_path_buf();
+    let parts: Vec<_> = relative.components().collect();
+    let checked = if itself {
+        parts.len()
+    } else {
+        parts.len().saturating_sub(1)
+    };
+    for part in &parts[..checked] {
+        prefix.push(part);
+        if std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(ExtractError::Escapes(format!(
+                "{} (through the link {})",
+                shown.display(),
+                prefix.strip_prefix(dest).unwrap_or(&prefix).display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Unpacks the gzipped tar `archive` into `target` (which must not exist),
 /// dropping the top directory. On any failure nothing is left at
 /// `target` or beside it.
@@ -113,6 +142,9 @@ pub fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> 
             continue;
         };
         let kind = entry.header().entry_type();
+        // Never write through a link the archive made earlier: a chain of
+        // links that each stay inside can still lead out together.
+        through_no_link(dest, &relative, &path, false)?;
         if kind.is_symlink() || kind.is_hard_link() {
             let target = entry
                 .link_name()
@@ -132,7 +164,18 @@ pub fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> 
                 });
             }
             if kind.is_hard_link() {
-                let source = dest.join(inside(&target)?.unwrap_or_default());
+                // Nor link to a file reached through one (or to a link):
+                // the same chain would let a hard link name a file
+                // outside.
+                let within = inside(&target)?.unwrap_or_default();
+                through_no_link(dest, &within, &target, true)?;
+                let source = dest.join(&within);
+                if !std::fs::symlink_metadata(&source).is_ok_and(|m| m.file_type().is_file()) {
+                    return Err(ExtractError::LinkEscapes {
+                        link: path.display().to_string(),
+                        target: target.display().to_string(),
+                    });
+                }
                 let at = dest.join(&relative);
                 if let Some(dir) = at.parent() {
                     std::fs::create_dir_all(dir)
@@ -141,19 +184,6 @@ pub fn unpack_into(archive: impl Read, dest: &Path) -> Result<(), ExtractError> 
                 std::fs::hard_link(&source, &at)
                     .map_err(io(format!("cannot link {}", at.display())))?;
                 continue;
-            }
-        }
-        // Never write through a link the archive made earlier: a chain of
-        // links that each stay inside can still lead out together.
-        let mut prefix = dest.to_path_buf();
-        for part in relative.parent().into_iter().flat_map(Path::components) {
-            prefix.push(part);
-            if std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(ExtractError::Escapes(format!(
-                    "{} (through the link {})",
-                    path.display(),
-                    prefix.strip_prefix(dest).unwrap_or(&prefix).display()
-                )));
             }
         }
         if !(kind.is_file() || kind.is_dir() || kind.is_symlink()) {
@@ -228,6 +258,7 @@ mod tests {
         File(&'a str, &'a [u8]),
         Dir(&'a str),
         Symlink(&'a str, &'a str),
+        HardLink(&'a str, &'a str),
     }
 
     fn archive(items: &[Item<'_>]) -> Vec<u8> {
@@ -252,8 +283,12 @@ mod tests {
                     header.set_cksum();
                     builder.append(&header, &[][..]).unwrap();
                 }
-                Item::Symlink(path, target) => {
-                    header.set_entry_type(tar::EntryType::Symlink);
+                Item::Symlink(path, target) | Item::HardLink(path, target) => {
+                    header.set_entry_type(if matches!(item, Item::Symlink(..)) {
+                        tar::EntryType::Symlink
+                    } else {
+                        tar::EntryType::Link
+                    });
                     header.set_size(0);
                     set_path(&mut header, path);
                     header.set_link_name(target).unwrap();
@@ -313,6 +348,18 @@ mod tests {
     }
 
     #[test]
+    fn hard_links_inside_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("v");
+        let data = archive(&[
+            Item::File("top/bin/node", b"node"),
+            Item::HardLink("top/bin/nodejs", "top/bin/node"),
+        ]);
+        unpack_tar_gz(&data[..], &target).unwrap();
+        assert_eq!(std::fs::read(target.join("bin/nodejs")).unwrap(), b"node");
+    }
+
+    #[test]
     fn escapes_are_refused_and_leave_nothing() {
         let cases: Vec<Vec<u8>> = vec![
             archive(&[Item::File("top/../../evil", b"x")]),
@@ -325,6 +372,21 @@ mod tests {
                 Item::Symlink("top/b", "."),
                 Item::Symlink("top/c", "b/.."),
                 Item::File("top/c/evil", b"x"),
+            ]),
+            // A hard link through a link chain that leads out.
+            archive(&[
+                Item::Dir("top/d/"),
+                Item::Symlink("top/d/b", ".."),
+                Item::HardLink("top/h", "top/d/b/../secret"),
+            ]),
+            archive(&[
+                Item::Symlink("top/up", "."),
+                Item::HardLink("top/h", "top/up/secret"),
+            ]),
+            // A hard link to a link.
+            archive(&[
+                Item::Symlink("top/s", "bin"),
+                Item::HardLink("top/h", "top/s"),
             ]),
         ];
         for (i, data) in cases.iter().enumerate() {

@@ -128,9 +128,10 @@ pub fn parse_record(record: &serde_json::Value, query: &Query) -> OsvVuln {
         .unwrap_or_default()
         .chars()
         .take(160)
-        .collect();
+        .collect::<String>();
+    let summary = crate::text::one_line(&summary).into_owned();
     OsvVuln {
-        id: record["id"].as_str().unwrap_or_default().to_string(),
+        id: crate::text::one_line(record["id"].as_str().unwrap_or_default()).into_owned(),
         aliases: record["aliases"]
             .as_array()
             .map(|a| {

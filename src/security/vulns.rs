@@ -67,6 +67,29 @@ pub struct VulnData {
     pub packages: BTreeMap<String, Vec<Advisory>>,
 }
 
+impl VulnData {
+    /// Removes control characters from everything the tracker wrote,
+    /// before it can reach a terminal.
+    pub fn clean(mut self) -> VulnData {
+        use crate::text::{clean_in_place, one_line};
+        self.packages = std::mem::take(&mut self.packages)
+            .into_iter()
+            .map(|(name, mut advisories)| {
+                for a in &mut advisories {
+                    a.id = one_line(&a.id).into_owned();
+                    a.kind = one_line(&a.kind).into_owned();
+                    a.cves.iter_mut().for_each(clean_in_place);
+                    if let Some(fixed) = &mut a.fixed {
+                        clean_in_place(fixed);
+                    }
+                }
+                (one_line(&name).into_owned(), advisories)
+            })
+            .collect();
+        self
+    }
+}
+
 /// An installed package to check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Installed {
@@ -159,7 +182,7 @@ pub fn parse_alsa(text: &str, fetched_at: u64) -> Result<VulnData, FormatError> 
                 .push(advisory.clone());
         }
     }
-    Ok(data)
+    Ok(data.clean())
 }
 
 /// The Debian security tracker's JSON (`tracker/data/json`), keeping
@@ -239,7 +262,7 @@ pub fn parse_debian_tracker(
                 });
         }
     }
-    Ok(data)
+    Ok(data.clean())
 }
 
 /// The advisories in `data` for `name` that affect `version`.

@@ -183,6 +183,48 @@ impl Store {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// Stores `value` under `key`, then keeps `table` within `cap`
+    /// entries: those `time_of` dates before `expired_before` go first,
+    /// then the oldest. Entries `time_of` cannot date are kept.
+    pub fn put_blob_bounded(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+        value: &[u8],
+        cap: u64,
+        expired_before: u64,
+        time_of: impl Fn(&[u8]) -> Option<u64>,
+    ) -> Result<(), StoreError> {
+        use redb::{ReadableTable, ReadableTableMetadata};
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
+            t.insert(key, value).map_err(|e| self.err(e))?;
+            if t.len().map_err(|e| self.err(e))? > cap {
+                let mut dated: Vec<(u64, String)> = Vec::new();
+                for entry in t.iter().map_err(|e| self.err(e))? {
+                    let (k, v) = entry.map_err(|e| self.err(e))?;
+                    if let Some(time) = time_of(v.value()) {
+                        dated.push((time, k.value().to_string()));
+                    }
+                }
+                dated.sort();
+                let mut count = t.len().map_err(|e| self.err(e))?;
+                for (time, k) in dated {
+                    if time >= expired_before && count <= cap {
+                        break;
+                    }
+                    if k == key {
+                        continue;
+                    }
+                    t.remove(k.as_str()).map_err(|e| self.err(e))?;
+                    count -= 1;
+                }
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// Removes every entry of `table`.
     pub fn clear_table(&self, table: TableDefinition<&str, &[u8]>) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
@@ -198,6 +240,40 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounded_tables_drop_the_expired_then_the_oldest() {
+        const T: TableDefinition<&str, &[u8]> = TableDefinition::new("bounded");
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("s.redb")).unwrap();
+        let time_of = |b: &[u8]| <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes);
+        for t in 0..10u64 {
+            store
+                .put_blob_bounded(T, &format!("k{t}"), &t.to_le_bytes(), 4, 0, time_of)
+                .unwrap();
+        }
+        let present: Vec<u64> = (0..10)
+            .filter(|t| {
+                store
+                    .with_blob(T, &format!("k{t}"), |b| b.is_some())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(present, [6, 7, 8, 9]);
+        // Expired entries go once the table is over its cap.
+        store
+            .put_blob_bounded(T, "k20", &20u64.to_le_bytes(), 4, 8, time_of)
+            .unwrap();
+        let present: Vec<u64> = [6, 7, 8, 9, 20]
+            .into_iter()
+            .filter(|t| {
+                store
+                    .with_blob(T, &format!("k{t}"), |b| b.is_some())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(present, [8, 9, 20]);
+    }
 
     #[test]
     fn blobs_round_trip_and_damage_is_set_aside() {

@@ -209,6 +209,19 @@ fn question(question: AnyQuestion, channel: &mut Arc<TxChannel>) {
             };
             #[cfg(all(feature = "alpm-current", not(feature = "alpm")))]
             let (fingerprint, uid) = (q.fingerprint().to_string(), q.uid().to_string());
+            // Trusting a key is an authorization of its own
+            // (io.github.omg.trust-key): without it the answer is no,
+            // whatever the client says.
+            if !channel.may_trust_keys() {
+                channel.message(
+                    crate::transaction::Level::Warning,
+                    format!(
+                        "PGP key {fingerprint} (\"{uid}\") was not imported: this caller may not trust keys (io.github.omg.trust-key)"
+                    ),
+                );
+                q.set_import(false);
+                return;
+            }
             let answer = channel.confirm(format!("Import PGP key {fingerprint}, \"{uid}\"?"), true);
             q.set_import(answer);
         }

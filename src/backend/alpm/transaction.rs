@@ -72,11 +72,16 @@ pub fn run(
         TransactionAction::Install { .. } if options.refresh => Some(false),
         _ => None,
     };
+    // A dry run writes nothing, the databases included.
+    let refresh = refresh.filter(|_| !crate::transaction::dry_run_skips_refresh(request, channel));
     if let Some(force) = refresh {
         report.databases = refresh_databases(&mut handle, conf, force, channel)?;
         if matches!(request.action, TransactionAction::Sync { .. }) {
             return Ok(report);
         }
+    }
+    if matches!(request.action, TransactionAction::Sync { .. }) {
+        return Ok(report);
     }
 
     let mut flags = TransFlag::NONE;

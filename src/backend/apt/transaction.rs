@@ -78,6 +78,8 @@ pub fn run(
         | TransactionAction::Pin(_)
         | TransactionAction::CleanCache { .. } => false,
     };
+    // A dry run writes nothing, the lists included.
+    let refresh = refresh && !crate::transaction::dry_run_skips_refresh(request, channel);
     if refresh {
         channel.step("updating the package lists");
         report.databases = update(channel)?;
