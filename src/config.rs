@@ -47,6 +47,7 @@ pub enum ConfigError {
 /// max_connections_per_user = 32
 /// handshake_timeout = 5    # seconds a new connection has to say Hello
 /// read_timeout = 120       # seconds a connection may stay silent between requests
+/// write_timeout = 30       # seconds a client may leave an answer unread
 ///
 /// [aur]
 /// url = "https://aur.archlinux.org"  # or $OMG_AUR_URL
@@ -279,6 +280,7 @@ pub struct DaemonConfig {
     pub max_connections_per_user: u32,
     pub handshake_timeout: u64,
     pub read_timeout: u64,
+    pub write_timeout: u64,
 }
 
 impl Default for DaemonConfig {
@@ -292,6 +294,7 @@ impl Default for DaemonConfig {
             max_connections_per_user: 32,
             handshake_timeout: 5,
             read_timeout: 120,
+            write_timeout: 30,
         }
     }
 }
@@ -315,6 +318,10 @@ impl DaemonConfig {
 
     pub fn read_timeout(&self) -> Duration {
         Duration::from_secs(self.read_timeout.max(1))
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout.max(1))
     }
 }
 

@@ -93,8 +93,6 @@ pub struct Limits {
     pub question: Duration,
 }
 
-/// How long a write to a socket client may take before it counts as gone.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests a client may pipeline behind a running transaction.
 const MAX_QUEUED: usize = 32;
 
@@ -119,7 +117,7 @@ impl Limits {
             max_frame: if owner { MAX_FRAME } else { SMALL_FRAME },
             handshake: Some(config.handshake_timeout()),
             read_idle: Some(config.read_timeout()),
-            write: Some(WRITE_TIMEOUT),
+            write: Some(config.write_timeout()),
             queued: MAX_QUEUED,
             question: config.question_timeout(),
         }

@@ -9,6 +9,7 @@ pub mod aur;
 pub mod deb;
 pub mod http;
 pub mod pgp;
+pub mod system;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -130,6 +131,17 @@ impl Env {
         serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("omg {args:?} printed invalid JSON ({e}): {}", run.stdout))
     }
+}
+
+/// Says why a test cannot run here and returns `None` for it to stop;
+/// under `OMG_TEST_STRICT=1` (CI) a test may not pass by skipping, so
+/// this fails it instead, naming what is missing.
+pub fn skip<T>(why: &str) -> Option<T> {
+    if std::env::var("OMG_TEST_STRICT").is_ok_and(|v| v == "1") {
+        panic!("cannot run here: {why} (OMG_TEST_STRICT=1 forbids skipping)");
+    }
+    eprintln!("{why}: skipping");
+    None
 }
 
 /// A file of the recorded upstream data in ../shared/fixtures, or `None`
