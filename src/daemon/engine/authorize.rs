@@ -128,9 +128,9 @@ impl Engine {
 
     /// Tells `channel` how to decide, when libalpm is about to import a
     /// PGP key, whether this caller may trust it: root and the stdio
-    /// parent may; on the system instance anyone else needs polkit's yes
-    /// for `io.github.omg.trust-key` (a bus caller is asked about without
-    /// interaction, and its question never defaults to yes).
+    /// parent may; on the system instance a socket peer needs polkit's
+    /// yes for `io.github.omg.trust-key`, and a D-Bus caller (whose
+    /// transactions cannot be asked questions) never has a key imported.
     pub(super) async fn decide_key_trust(
         &self,
         caller: &Caller,
@@ -142,8 +142,7 @@ impl Engine {
             Caller::Parent => None,
             Caller::Peer(peer) if peer.is_root() => None,
             Caller::Peer(peer) => Some((Subject::Process(peer.clone()), interactive)),
-            Caller::Bus(sender) => Some((Subject::BusName(sender.clone()), false)),
-            Caller::Unknown => {
+            Caller::Bus(_) | Caller::Unknown => {
                 channel.set_key_trust(Box::new(|| false));
                 return;
             }
