@@ -822,3 +822,65 @@ fn a_bus_transaction_outlasts_the_idle_timeout() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn through_sudo_omgd_takes_only_roots_own_files() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return common::skip::<()>("sudo's root omgd is tested as root").unwrap_or(());
+    }
+    let env = common::Env::new();
+    // A pacman.conf of the user's, whose HookDir would run as root.
+    let users = env.dir.path().join("mine");
+    std::fs::create_dir_all(&users).unwrap();
+    let conf = users.join("pacman.conf");
+    std::fs::write(&conf, "[options]\nHookDir = /home/someone/hooks\n").unwrap();
+    common::give_to_nobody(&users);
+    let run: common::Run = env
+        .command(common::OMGD)
+        .args(["--stdio", "--system", "--backend", "alpm", "--pacman-conf"])
+        .arg(&conf)
+        .env("SUDO_UID", "65534")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("refusing") && run.stderr.contains("not root"),
+        "{}",
+        run.stderr
+    );
+    // Root's own file in a root-owned directory is taken.
+    let roots = env.dir.path().join("roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    let conf = roots.join("pacman.conf");
+    std::fs::write(&conf, "[options]\n").unwrap();
+    let run: common::Run = env
+        .command(common::OMGD)
+        .args(["--stdio", "--system", "--backend", "alpm", "--pacman-conf"])
+        .arg(&conf)
+        .env("SUDO_UID", "65534")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    assert!(!run.stderr.contains("refusing"), "{}", run.stderr);
+    // Files others may write are refused too, even root's.
+    std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let run: common::Run = env
+        .command(common::OMGD)
+        .args(["--stdio", "--system", "--backend", "alpm", "--pacman-conf"])
+        .arg(&conf)
+        .env("SUDO_UID", "65534")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    assert!(
+        run.stderr
+            .contains("may be written by users other than root"),
+        "{}",
+        run.stderr
+    );
+}
