@@ -21,7 +21,13 @@ fn engine() -> &'static Engine {
             cache_dir: dir.path().join("cache"),
             runtime_dir: dir.path().join("run"),
         };
-        let mut engine = Engine::new(paths, Config::default(), Mode::Stdio, BackendKind::Apt, None);
+        let mut engine = Engine::new(
+            paths,
+            Config::default(),
+            Mode::Stdio,
+            BackendKind::Apt,
+            None,
+        );
         engine.system = true;
         (dir, engine)
     });
