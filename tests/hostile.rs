@@ -38,13 +38,22 @@ struct Instance {
 const CONFIG: &str = "[daemon]\nhandshake_timeout = 1\nread_timeout = 2\nwrite_timeout = 3\nquestion_timeout = 2\nmax_connections = 64\nmax_connections_per_user = 16\nidle_timeout = 2\n\n[runtimes]\nnode_mirror = \"http://127.0.0.1:1\"\n\n[security]\ndebian_tracker_url = \"http://127.0.0.1:1/tracker.json\"\nosv_url = \"http://127.0.0.1:1\"\ndebian_release = \"bookworm\"\n";
 
 impl Instance {
-    fn start(activated: bool) -> Option<Instance> {
+    /// With `dpkg_seconds`, every dpkg run of the root takes that long (apt
+    /// reads its configuration when omgd starts).
+    fn start(activated: bool, dpkg_seconds: u32) -> Option<Instance> {
         let services = SystemServices::start()?;
         let root = DebRoot::new();
         root.add("omg-lib", "1.0", "");
         root.add("omg-app", "1.0", "Depends: omg-lib\n");
         root.publish();
         root.update();
+        if dpkg_seconds > 0 {
+            std::fs::write(
+                root.path("etc/apt/apt.conf.d/50slow"),
+                format!("DPkg::Pre-Invoke {{ \"sleep {dpkg_seconds}\"; }};\n"),
+            )
+            .unwrap();
+        }
         let env = root.env();
         std::fs::create_dir_all(env.dir.path().join("config")).unwrap();
         std::fs::write(env.dir.path().join("config/config.toml"), CONFIG).unwrap();
@@ -574,7 +583,7 @@ impl Raw {
 
 #[test]
 fn nobody_is_refused_or_bounded_and_changes_nothing() {
-    let Some(mut instance) = Instance::start(false) else {
+    let Some(mut instance) = Instance::start(false, 0) else {
         return;
     };
     instance.root_is_answered();
@@ -684,7 +693,7 @@ fn nobody_is_refused_or_bounded_and_changes_nothing() {
 
 #[test]
 fn an_unanswered_question_lets_go_of_the_lock() {
-    let Some(instance) = Instance::start(false) else {
+    let Some(instance) = Instance::start(false, 0) else {
         return;
     };
     let install = |noconfirm: bool| {
@@ -731,15 +740,10 @@ fn an_unanswered_question_lets_go_of_the_lock() {
 
 #[test]
 fn a_bus_transaction_outlasts_the_idle_timeout() {
-    let Some(mut instance) = Instance::start(true) else {
+    // dpkg takes 6 s in this root; the idle timeout is 2 s.
+    let Some(mut instance) = Instance::start(true, 6) else {
         return;
     };
-    // dpkg takes 6 s in this root; the idle timeout is 2 s.
-    std::fs::write(
-        instance.root.path("etc/apt/apt.conf.d/50slow"),
-        "DPkg::Pre-Invoke { \"sleep 6\"; };\n",
-    )
-    .unwrap();
     // The first connection started omgd; it is on the bus once it answers.
     instance.root_is_answered();
     let bus = instance.services.address.clone();
@@ -883,4 +887,138 @@ fn through_sudo_omgd_takes_only_roots_own_files() {
         "{}",
         run.stderr
     );
+}
+
+/// `omg ARGS` as nobody, asking the instance's system socket.
+fn omg_as_nobody(instance: &Instance, client: &common::Env, args: &[&str]) -> common::Run {
+    client
+        .command("/usr/bin/setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--init-groups"])
+        .arg(common::OMG)
+        .args(args)
+        .env("HOME", client.dir.path().join("home"))
+        .env("PATH", "/usr/bin:/bin")
+        .env("OMG_SYSTEM_SOCKET", &instance.socket)
+        .env("APT_CONFIG", &instance.root.conf)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn a_package_file_from_another_user_is_read_with_their_rights() {
+    let Some(instance) = Instance::start(false, 0) else {
+        return;
+    };
+    // polkit lets nobody's group install anything.
+    std::fs::write(
+        common::system::RULES,
+        "polkit.addRule(function(action, subject) {\n  if (action.id.indexOf(\"io.github.omg.\") == 0 && subject.isInGroup(\"nogroup\")) {\n    return polkit.Result.YES;\n  }\n});\n",
+    )
+    .unwrap();
+    let client = common::Env::new();
+    std::fs::create_dir_all(client.dir.path().join("home")).unwrap();
+    // nobody's own package file, a root-only one, and nobody's link to it.
+    let mine = instance.public.join("mine");
+    let secret = instance.public.join("secret");
+    for dir in [&mine, &secret] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let deb = |name: &str| instance.root.path(&format!("repo/{name}_1.0_all.deb"));
+    std::fs::copy(deb("omg-lib"), mine.join("omg-lib_1.0_all.deb")).unwrap();
+    std::fs::copy(deb("omg-lib"), secret.join("omg-lib_1.0_all.deb")).unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(
+        secret.join("omg-lib_1.0_all.deb"),
+        mine.join("linked_1.0_all.deb"),
+    )
+    .unwrap();
+    common::give_to_nobody(client.dir.path());
+    common::system_with(
+        Command::new("chown")
+            .args(["-h", "-R", "nobody:nogroup"])
+            .arg(&mine),
+    );
+    let own = mine.join("omg-lib_1.0_all.deb").display().to_string();
+    // Once polkit has read the rule, nobody's own file installs.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let installed = loop {
+        let run = omg_as_nobody(&instance, &client, &["install", &own, "--noconfirm"]);
+        if run.code == 0 || Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(
+        installed.code, 0,
+        "{}\n{}",
+        installed.stdout, installed.stderr
+    );
+    assert_eq!(
+        instance.root.installed(),
+        [("omg-lib".to_string(), "1.0".to_string())]
+    );
+    // The copy it was installed from is gone with its staging directory.
+    let staging = instance.env.dir.path().join("cache/staging");
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);
+
+    // A file nobody may not read is not read for them, directly or
+    // through their link.
+    for (target, why) in [
+        (secret.join("omg-lib_1.0_all.deb"), "Permission denied"),
+        (mine.join("linked_1.0_all.deb"), "symbolic links"),
+    ] {
+        let target = target.display().to_string();
+        let run = omg_as_nobody(&instance, &client, &["install", &target, "--noconfirm"]);
+        assert_ne!(run.code, 0, "{target}: {}", run.stdout);
+        assert!(run.stderr.contains(why), "{target}: {}", run.stderr);
+    }
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0);
+}
+
+#[test]
+fn sigterm_waits_for_the_transaction_under_way() {
+    // dpkg takes 15 s here: more than the 10 s omgd gives requests after
+    // the signal.
+    let Some(mut instance) = Instance::start(false, 15) else {
+        return;
+    };
+    let mut client = common::RawClient::connect(&instance.socket);
+    client
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    client.hello();
+    client.request(
+        1,
+        RequestBody::Transaction(TransactionRequest {
+            action: TransactionAction::Install {
+                targets: vec!["omg-app".into()],
+            },
+            options: TransactionOptions {
+                noconfirm: true,
+                ..TransactionOptions::default()
+            },
+        }),
+    );
+    // Once dpkg is on its way, omgd is told to stop.
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = instance.daemon.as_ref().unwrap().pid();
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let outcome = loop {
+        match client.receive() {
+            Some(ServerFrame::Response(r)) => break r.result,
+            Some(_) => continue,
+            None => panic!("omgd left without answering:\n{}", instance.log_text()),
+        }
+    };
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(instance.root.installed().len(), 2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while instance.alive() {
+        assert!(Instant::now() < deadline, "omgd did not stop afterwards");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -43,6 +43,19 @@ pub async fn install(
     args: &TxArgs,
     aur: &AurOptions,
 ) -> Result<u8, Failure> {
+    // Package files by absolute path: the daemon's working directory is
+    // not this one.
+    let targets: Vec<String> = targets
+        .into_iter()
+        .map(|t| {
+            let path = std::path::Path::new(&t);
+            if crate::auth::client_files::is_package_file(&t) && path.is_file() {
+                std::path::absolute(path).map_or(t, |p| p.display().to_string())
+            } else {
+                t
+            }
+        })
+        .collect();
     let plan = match plan(session, targets.clone()).await? {
         Some(plan) if !plan.builds.is_empty() => plan,
         _ => {
