@@ -32,9 +32,7 @@ fn synced() -> ArchRoot {
 
 #[test]
 fn search_lists_the_repositories_and_the_aur_together() {
-    let Some(dir) = common::aur::fixtures() else {
-        return;
-    };
+    let dir = common::aur::fixtures();
     let (server, _) = common::aur::server(dir);
     let root = synced();
     let env = env_for(&root, &server.url, "");
@@ -78,9 +76,7 @@ fn search_lists_the_repositories_and_the_aur_together() {
 
 #[test]
 fn sources_can_be_restricted() {
-    let Some(dir) = common::aur::fixtures() else {
-        return;
-    };
+    let dir = common::aur::fixtures();
     let (server, _) = common::aur::server(dir);
     let root = synced();
     let env = env_for(&root, &server.url, "");
@@ -116,9 +112,7 @@ fn a_slow_aur_leaves_the_repositories_results() {
 
 #[test]
 fn info_falls_back_to_the_aur() {
-    let Some(dir) = common::aur::fixtures() else {
-        return;
-    };
+    let dir = common::aur::fixtures();
     let (server, _) = common::aur::server(dir);
     let root = synced();
     let env = env_for(&root, &server.url, "");
@@ -145,9 +139,7 @@ fn info_falls_back_to_the_aur() {
 
 #[test]
 fn debian_systems_never_ask_the_aur() {
-    let Some(dir) = common::aur::fixtures() else {
-        return;
-    };
+    let dir = common::aur::fixtures();
     let (server, _) = common::aur::server(dir);
     let apt = common::AptRoot::new();
     let env = Env::with_apt(&apt);
@@ -164,9 +156,7 @@ fn debian_systems_never_ask_the_aur() {
 
 #[test]
 fn aur_answers_are_kept_between_runs_for_a_while() {
-    let Some(dir) = common::aur::fixtures() else {
-        return;
-    };
+    let dir = common::aur::fixtures();
     let (server, _) = common::aur::server(dir);
     let root = synced();
     let hits = || server.hits.load(std::sync::atomic::Ordering::SeqCst);

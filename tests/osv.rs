@@ -12,14 +12,8 @@ use std::sync::atomic::Ordering;
 
 use common::http::{HttpServer, Reply};
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/osv");
-    if dir.exists() {
-        Some(dir)
-    } else {
-        eprintln!("{} is absent: skipping", dir.display());
-        None
-    }
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream/osv")
 }
 
 type Key = (String, String, String);
@@ -83,9 +77,7 @@ fn recorded(dir: &Path) -> (HashMap<Key, serde_json::Value>, HashMap<String, Vec
 
 #[test]
 fn lockfiles_are_checked_and_answers_kept() {
-    let Some(dir) = fixtures() else {
-        return;
-    };
+    let dir = fixtures();
     let (answers, records) = recorded(&dir);
     let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let down = broken.clone();

@@ -56,7 +56,7 @@ struct Machine {
 }
 
 fn machine() -> Option<Machine> {
-    let alsa_json = common::shared_fixture("alsa/issues-all.vulnerablecode-archlinux.json")?;
+    let alsa_json = common::upstream_fixture("alsa/issues-all.vulnerablecode-archlinux.json");
     let alsa = FileServer::start();
     alsa.put("/issues/all.json", alsa_json);
 
@@ -276,9 +276,7 @@ fn nothing_pending_exits_zero() {
 
 #[test]
 fn debian_security_upgrades_keep_the_automatic_mark() {
-    let Some(json) = common::shared_fixture("debian-security/tracker-data-json.vunnel.json") else {
-        return;
-    };
+    let json = common::upstream_fixture("debian-security/tracker-data-json.vunnel.json");
     let tracker = FileServer::start();
     tracker.put("/tracker/data/json", json);
     let root = common::deb::DebRoot::new();

@@ -11,16 +11,12 @@ use std::path::{Path, PathBuf};
 use common::http::FileServer;
 use omg::runtime::rust::{host, parse_manifest};
 
-fn fixture(name: &str) -> Option<PathBuf> {
+fn fixture(name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/rust")
+        .join("tests/fixtures/upstream/rust")
         .join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("{} is absent: skipping", path.display());
-        None
-    }
+    assert!(path.exists(), "{} is missing", path.display());
+    path
 }
 
 /// PATH without rustup: omg installs toolchains itself.
@@ -28,9 +24,7 @@ const PLAIN_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 #[test]
 fn the_recorded_manifest_gives_the_default_profile_for_linux() {
-    let Some(path) = fixture("channel-rust-stable.2025-04-03.trimmed.toml") else {
-        return;
-    };
+    let path = fixture("channel-rust-stable.2025-04-03.trimmed.toml");
     let manifest = parse_manifest(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(manifest.toolchain_name().as_deref(), Some("1.86.0"));
     let host = "x86_64-unknown-linux-gnu";
@@ -86,9 +80,7 @@ fn the_recorded_manifest_gives_the_default_profile_for_linux() {
 #[test]
 fn the_full_recorded_manifest_parses() {
     use std::io::Read;
-    let Some(path) = fixture("channel-rust-stable.2025-04-03.full.toml.gz") else {
-        return;
-    };
+    let path = fixture("channel-rust-stable.2025-04-03.full.toml.gz");
     let mut text = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
         .read_to_string(&mut text)
@@ -380,9 +372,7 @@ fn a_manifest_or_tarball_that_does_not_match_its_checksum_installs_nothing() {
 
     // The recorded 1.86.0 manifest, served with tarballs that are not
     // the ones it hashes.
-    let Some(path) = fixture("channel-rust-stable.2025-04-03.trimmed.toml") else {
-        return;
-    };
+    let path = fixture("channel-rust-stable.2025-04-03.trimmed.toml");
     let manifest = std::fs::read(path).unwrap();
     dist.put(
         "/dist/channel-rust-1.86.0.toml.sha256",
@@ -421,7 +411,7 @@ fn a_manifest_or_tarball_that_does_not_match_its_checksum_installs_nothing() {
 #[test]
 fn with_rustup_installed_omg_hands_rust_to_it() {
     let Some(rustup) = omg::runtime::rust::rustup() else {
-        eprintln!("rustup is not installed: skipping");
+        common::skip_test("rustup is not installed");
         return;
     };
     let dist = FileServer::start();

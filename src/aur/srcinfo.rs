@@ -212,24 +212,16 @@ fn generic(key: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Option<String> {
+    fn fixture(name: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/aur/srcinfo")
+            .join("tests/fixtures/upstream/aur/srcinfo")
             .join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(_) => {
-                eprintln!("{} is absent: skipping", path.display());
-                None
-            }
-        }
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     #[test]
     fn split_packages_override_the_base() {
-        let Some(text) = fixture("yay-jfin.SRCINFO") else {
-            return;
-        };
+        let text = fixture("yay-jfin.SRCINFO");
         let info = Srcinfo::parse(&text).unwrap();
         assert_eq!(info.pkgbase, "jellyfin");
         assert_eq!(info.version(), "10.8.4-1");
@@ -258,9 +250,7 @@ mod tests {
 
     #[test]
     fn architecture_specific_values_are_added() {
-        let Some(text) = fixture("srcinfo.rs-gdc-bin.SRCINFO") else {
-            return;
-        };
+        let text = fixture("srcinfo.rs-gdc-bin.SRCINFO");
         let info = Srcinfo::parse(&text).unwrap();
         assert_eq!(info.version(), "6.3.0+2.068.2-1");
         let x86 = info.base_values("source", "x86_64");
@@ -275,12 +265,9 @@ mod tests {
 
     #[test]
     fn every_recorded_file_parses() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/aur/srcinfo");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("{} is absent: skipping", dir.display());
-            return;
-        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/upstream/aur/srcinfo");
+        let entries = std::fs::read_dir(&dir).expect("the recorded .SRCINFO files");
         let mut count = 0;
         for entry in entries.flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap();

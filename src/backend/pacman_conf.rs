@@ -470,23 +470,17 @@ impl PacmanConf {
 mod tests {
     use super::*;
 
-    fn fixture(rel: &str) -> Option<PathBuf> {
+    fn fixture(rel: &str) -> PathBuf {
         let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures")
+            .join("tests/fixtures/upstream")
             .join(rel);
-        if p.exists() {
-            Some(p)
-        } else {
-            eprintln!("skipped: {} is not here", p.display());
-            None
-        }
+        assert!(p.exists(), "{} is missing", p.display());
+        p
     }
 
     #[test]
     fn reads_arch_stock_configuration_with_includes() {
-        let Some(stock) = fixture("pacman/pacman.conf.archiso-releng") else {
-            return;
-        };
+        let stock = fixture("pacman/pacman.conf.archiso-releng");
         let dir = tempfile::tempdir().unwrap();
         let mirrorlist = dir.path().join("mirrorlist");
         std::fs::write(&mirrorlist, "## Worldwide\nServer = https://geo.mirror.pkgbuild.com/$repo/os/$arch\nServer = https://mirror.example/$repo/$arch\n").unwrap();

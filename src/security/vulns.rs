@@ -340,17 +340,11 @@ pub fn matching(
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Option<String> {
+    fn fixture(name: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures")
+            .join("tests/fixtures/upstream")
             .join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(t) => Some(t),
-            Err(_) => {
-                eprintln!("{} is absent: skipping", path.display());
-                None
-            }
-        }
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     fn installed(name: &str, version: &str, candidate: Option<&str>) -> Installed {
@@ -365,9 +359,7 @@ mod tests {
 
     #[test]
     fn the_recorded_avg_list_matches_by_version() {
-        let Some(text) = fixture("alsa/issues-all.vulnerablecode-archlinux.json") else {
-            return;
-        };
+        let text = fixture("alsa/issues-all.vulnerablecode-archlinux.json");
         let data = parse_alsa(&text, 1).unwrap();
         assert_eq!(
             data.packages["wireshark-cli"][0].fixed.as_deref(),
@@ -398,9 +390,7 @@ mod tests {
 
     #[test]
     fn the_recorded_debian_tracker_is_read_for_one_release() {
-        let Some(text) = fixture("debian-security/tracker-data-json.vunnel.json") else {
-            return;
-        };
+        let text = fixture("debian-security/tracker-data-json.vunnel.json");
         let data = parse_debian_tracker(&text, "bookworm", 1).unwrap();
         assert_eq!(data.packages["sope"][0].id, "CVE-2025-53603");
         assert_eq!(

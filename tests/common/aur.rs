@@ -1,20 +1,14 @@
 //! A stand-in for the AUR's RPC v5, serving the real recorded answers in
-//! ../shared/fixtures/aur/rpc (and packages a test adds).
+//! tests/fixtures/upstream/aur/rpc (and packages a test adds).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::http::{HttpServer, Reply, Request};
 
-/// Where the recorded AUR answers are, or `None` (the test then skips).
-pub fn fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/aur/rpc");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("{} is absent: skipping", dir.display());
-        None
-    }
+/// Where the recorded AUR answers are.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream/aur/rpc")
 }
 
 /// Result records added by a test, by name (they win over the fixtures).

@@ -144,19 +144,18 @@ pub fn skip<T>(why: &str) -> Option<T> {
     None
 }
 
-/// A file of the recorded upstream data in ../shared/fixtures, or `None`
-/// (said on stderr) when that folder is absent, so the test can skip.
-pub fn shared_fixture(rel: &str) -> Option<Vec<u8>> {
+/// `skip` for a test that returns nothing.
+pub fn skip_test(why: &str) {
+    skip::<()>(why);
+}
+
+/// A file of the recorded upstream data in tests/fixtures/upstream (its
+/// README says where each comes from).
+pub fn upstream_fixture(rel: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures/upstream")
         .join(rel);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!("{} is absent: skipping", path.display());
-            None
-        }
-    }
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A gzipped tarball holding one executable script at `path` (a stand-in
