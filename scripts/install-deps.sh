@@ -4,7 +4,46 @@
 # apt lists (the tests compare omg with apt on this machine's database).
 #   scripts/install-deps.sh          build and test dependencies
 #   scripts/install-deps.sh --bench  also the benchmark tools
+#   scripts/install-deps.sh --check  list every external program and file the
+#                                    tests use, and whether it is here (exit 1
+#                                    when something is missing); installs nothing
 set -euo pipefail
+
+# What the tests run or read, and the package (or step below) it comes from.
+checked=(
+    "apt-get:apt" "apt-cache:apt" "apt-mark:apt" "dpkg:dpkg" "dpkg-deb:dpkg"
+    "dpkg-query:dpkg" "dpkg-scanpackages:dpkg-dev" "pacman:pacman-package-manager"
+    "repo-add:pacman-package-manager" "makepkg:makepkg" "bsdtar:libarchive-tools"
+    "zstd:zstd" "fakeroot:fakeroot" "gpg:gnupg" "gpgconf:gnupg" "sudo:sudo"
+    "visudo:sudo" "git:git" "bash:bash" "zsh:zsh" "fish:fish" "tmux:tmux"
+    "setpriv:util-linux" "chown:coreutils" "make:make" "man:man-db" "groff:groff-base"
+    "ldd:libc-bin" "systemctl:systemd" "systemd-analyze:systemd"
+    "systemd-socket-activate:systemd" "dbus-daemon:dbus" "busctl:systemd"
+    "gdbus:libglib2.0-bin" "pkcheck:polkitd" "/usr/lib/polkit-1/polkitd:polkitd"
+    "python3:python3" "curl:curl" "cargo-nextest:cargo install cargo-nextest"
+    "/opt/omg-test-venv/bin/python:the SBOM validators (this script)"
+    "/opt/omg-test-data/sigstore-5.0.0.tgz:npm's sigstore 5.0.0 (this script)"
+)
+
+if [[ "${1:-}" == "--check" ]]; then
+    status=0
+    for entry in "${checked[@]}"; do
+        what=${entry%%:*}
+        from=${entry#*:}
+        if [[ "$what" == /* ]]; then
+            found=$([[ -e "$what" ]] && echo "$what" || true)
+        else
+            found=$(command -v "$what" 2>/dev/null || true)
+        fi
+        if [[ -n "$found" ]]; then
+            printf 'ok       %-40s %s\n' "$what" "$found"
+        else
+            printf 'MISSING  %-40s from %s\n' "$what" "$from"
+            status=1
+        fi
+    done
+    exit $status
+fi
 
 packages=(
     # rust-apt: libapt-pkg headers and a C++ compiler for its bridge
@@ -26,8 +65,9 @@ packages=(
     apt dpkg dpkg-dev
     # omg dash is driven in a real terminal
     tmux
-    # the hostile-user tests run clients as nobody
-    util-linux
+    # the hostile-user tests run clients as nobody; make install and the man
+    # pages are tested too
+    util-linux make man-db groff-base
     # systemd-analyze verify and systemd-socket-activate for the daemon tests
     systemd
     # D-Bus and polkit for real in the tests (private buses, gdbus, polkitd)

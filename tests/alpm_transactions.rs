@@ -735,7 +735,7 @@ fn a_client_that_leaves_at_a_question_changes_nothing() {
 #[test]
 fn an_ordinary_user_goes_through_sudo() {
     if !std::path::Path::new("/usr/bin/sudo").is_file() {
-        eprintln!("sudo is not installed: skipping (scripts/install-deps.sh installs it)");
+        common::skip_test("sudo is not installed (scripts/install-deps.sh installs it)");
         return;
     }
     let root = synced_root();

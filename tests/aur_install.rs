@@ -25,8 +25,7 @@ struct Setup {
 
 fn setup() -> Option<Setup> {
     if !std::path::Path::new("/usr/bin/sudo").is_file() {
-        eprintln!("sudo is not installed: skipping (scripts/install-deps.sh installs it)");
-        return None;
+        return common::skip("sudo is not installed (scripts/install-deps.sh installs it)");
     }
     let root = ArchRoot::new(REPO);
     root.pacman(&["-Sy"]);

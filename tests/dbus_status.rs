@@ -93,11 +93,11 @@ fn interface(xml: &str) -> String {
 #[test]
 fn widgets_read_the_state_and_hear_about_changes() {
     if Command::new("gdbus").arg("help").output().is_err() {
-        eprintln!("gdbus is not installed: skipping");
+        common::skip_test("gdbus is not installed");
         return;
     }
     let Some(bus) = SessionBus::start() else {
-        eprintln!("dbus-daemon cannot start a session bus: skipping");
+        common::skip_test("dbus-daemon cannot start a session bus");
         return;
     };
     let root = common::AptRoot::new();

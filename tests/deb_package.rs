@@ -3,6 +3,8 @@
 //! answers `omg search vim`, the user units are in place, and `dpkg
 //! --purge` takes it all away again (also when the test fails).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -21,12 +23,12 @@ impl Drop for Installed {
 fn the_deb_installs_works_and_removes_cleanly() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("dpkg -i needs root: skipping");
+        common::skip_test("dpkg -i needs root");
         return;
     }
     let bin = Path::new(OMG).parent().unwrap();
     if !bin.join("omg-fast").exists() {
-        eprintln!("omg-fast is not built (the workspace run builds it): skipping");
+        common::skip_test("omg-fast is not built (the workspace run builds it)");
         return;
     }
     if Path::new("/usr/bin/omg").exists()
@@ -37,7 +39,7 @@ fn the_deb_installs_works_and_removes_cleanly() {
             .status
             .success()
     {
-        eprintln!("omg is already installed on this machine: skipping rather than replace it");
+        common::skip_test("omg is already installed on this machine (not replaced by a test)");
         return;
     }
     let out = tempfile::tempdir().unwrap();

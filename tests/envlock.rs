@@ -49,7 +49,7 @@ fn drift_flag(env: &common::Env) -> bool {
 #[test]
 fn capture_check_and_sync_round_trip_a_machine() {
     if std::env::consts::ARCH != "x86_64" {
-        eprintln!("the Go mirror here serves linux-amd64 only: skipping");
+        common::skip_test("the Go mirror here serves linux-amd64 only");
         return;
     }
     let root = DebRoot::new();

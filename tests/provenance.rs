@@ -17,11 +17,10 @@ fn tarball() -> Option<PathBuf> {
     if path.is_file() {
         Some(path.into())
     } else {
-        eprintln!(
-            "{} is absent (scripts/install-deps.sh fetches it): skipping",
+        common::skip(&format!(
+            "{} is absent (scripts/install-deps.sh fetches it)",
             path.display()
-        );
-        None
+        ))
     }
 }
 

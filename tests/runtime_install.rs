@@ -435,7 +435,7 @@ fn go_installs_from_its_listing_and_sets_goroot_through_the_hook() {
 #[test]
 fn python_installs_from_a_download_list_in_uv_s_format() {
     if std::env::consts::ARCH != "x86_64" {
-        eprintln!("the build names below are x86_64's: skipping");
+        common::skip_test("the build names below are x86_64's");
         return;
     }
     let server = FileServer::start();

@@ -87,7 +87,7 @@ fn the_global_version_applies_outside_projects() {
 #[test]
 fn zsh_switches_once_per_prompt() {
     if !Path::new("/usr/bin/zsh").exists() {
-        eprintln!("zsh is not installed: skipping (scripts/install-deps.sh installs it)");
+        common::skip_test("zsh is not installed (scripts/install-deps.sh installs it)");
         return;
     }
     let env = Env::new();
@@ -112,7 +112,7 @@ fn zsh_switches_once_per_prompt() {
 #[test]
 fn fish_switches_on_cd() {
     if !Path::new("/usr/bin/fish").exists() {
-        eprintln!("fish is not installed: skipping (scripts/install-deps.sh installs it)");
+        common::skip_test("fish is not installed (scripts/install-deps.sh installs it)");
         return;
     }
     let env = Env::new();
