@@ -207,3 +207,69 @@ fn lockfiles_are_checked_and_answers_kept() {
         table.stdout
     );
 }
+
+#[test]
+fn answers_beyond_the_first_page_are_followed() {
+    let dir = fixtures();
+    let (answers, records) = recorded(&dir);
+    let key = (
+        "npm".to_string(),
+        "minimist".to_string(),
+        "0.0.8".to_string(),
+    );
+    let all: Vec<serde_json::Value> = answers[&key]["vulns"].as_array().unwrap().clone();
+    assert!(all.len() >= 2, "{all:?}");
+    let paged = all.clone();
+    // OSV answers one vulnerability a page, each with the next page's token.
+    let server = HttpServer::start(move |request| {
+        if request.path == "/v1/querybatch" {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let results: Vec<serde_json::Value> = body["queries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| {
+                    let page: usize = q["page_token"]
+                        .as_str()
+                        .and_then(|t| t.strip_prefix("page-"))
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    let mut answer = serde_json::json!({"vulns": [paged[page].clone()]});
+                    if page + 1 < paged.len() {
+                        answer["next_page_token"] = format!("page-{}", page + 1).into();
+                    }
+                    answer
+                })
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({"results": results})).unwrap();
+            return Reply::Body(200, "application/json", body);
+        }
+        match request
+            .path
+            .strip_prefix("/v1/vulns/")
+            .and_then(|id| records.get(id))
+        {
+            Some(record) => Reply::Body(200, "application/json", record.clone()),
+            None => Reply::not_found(),
+        }
+    });
+    let env = common::Env::new();
+    env.configure(&format!("[security]\nosv_url = \"{}\"\n", server.url));
+    let project = env.dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("package-lock.json"),
+        r#"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app"},
+            "node_modules/minimist":{"version":"0.0.8"}}}"#,
+    )
+    .unwrap();
+    let report = env.json(&["audit", "project", &project.display().to_string(), "--json"]);
+    let found: Vec<&str> = report["findings"][0]["vulns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = all.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(found, expected, "{report}");
+}

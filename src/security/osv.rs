@@ -231,6 +231,12 @@ pub async fn lookup(
     })
 }
 
+/// The most pages OSV may answer one batch with.
+const MAX_PAGES: usize = 100;
+
+/// The ids of what affects each of `queries`, following OSV's pages: a
+/// result with `next_page_token` is asked again with that token (in the
+/// next round's batch) until none is left.
 async fn query_batch(
     client: &reqwest::Client,
     base: &str,
@@ -241,45 +247,68 @@ async fn query_batch(
         url: url.clone(),
         message,
     };
-    let body = serde_json::json!({
-        "queries": queries.iter().map(|q| serde_json::json!({
-            "package": {"ecosystem": q.ecosystem, "name": q.name},
-            "version": q.version,
-        })).collect::<Vec<_>>()
-    });
-    let response = client
-        .post(&url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(fail(format!("HTTP {}", response.status().as_u16())));
-    }
-    let answer: serde_json::Value = response.json().await.map_err(|e| fail(e.to_string()))?;
-    let results = answer["results"]
-        .as_array()
-        .ok_or_else(|| fail("no results in the answer".into()))?;
-    if results.len() != queries.len() {
-        return Err(fail(format!(
-            "{} answers to {} questions",
-            results.len(),
-            queries.len()
-        )));
-    }
-    Ok(results
-        .iter()
-        .map(|r| {
-            r["vulns"]
+    let mut ids: Vec<Vec<String>> = vec![Vec::new(); queries.len()];
+    // (which query, the page asked for)
+    let mut pending: Vec<(usize, Option<String>)> = (0..queries.len()).map(|i| (i, None)).collect();
+    for _ in 0..MAX_PAGES {
+        if pending.is_empty() {
+            break;
+        }
+        let body = serde_json::json!({
+            "queries": pending.iter().map(|(i, token)| {
+                let q = &queries[*i];
+                let mut query = serde_json::json!({
+                    "package": {"ecosystem": q.ecosystem, "name": q.name},
+                    "version": q.version,
+                });
+                if let Some(token) = token {
+                    query["page_token"] = serde_json::Value::from(token.as_str());
+                }
+                query
+            }).collect::<Vec<_>>()
+        });
+        let response = client
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(fail(format!("HTTP {}", response.status().as_u16())));
+        }
+        let answer: serde_json::Value = response.json().await.map_err(|e| fail(e.to_string()))?;
+        let results = answer["results"]
+            .as_array()
+            .ok_or_else(|| fail("no results in the answer".into()))?;
+        if results.len() != pending.len() {
+            return Err(fail(format!(
+                "{} answers to {} questions",
+                results.len(),
+                pending.len()
+            )));
+        }
+        let mut next = Vec::new();
+        for ((i, _), result) in pending.iter().zip(results) {
+            for id in result["vulns"]
                 .as_array()
-                .map(|v| {
-                    v.iter()
-                        .filter_map(|x| x["id"].as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["id"].as_str())
+            {
+                if !ids[*i].iter().any(|known| known == id) {
+                    ids[*i].push(id.to_string());
+                }
+            }
+            if let Some(token) = result["next_page_token"].as_str().filter(|t| !t.is_empty()) {
+                next.push((*i, Some(token.to_string())));
+            }
+        }
+        pending = next;
+    }
+    if !pending.is_empty() {
+        return Err(fail(format!("OSV still had more pages after {MAX_PAGES}")));
+    }
+    Ok(ids)
 }
 
 /// A vulnerability's details (kept, or asked for); only its id when
