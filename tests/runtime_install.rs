@@ -720,3 +720,41 @@ fn rollback_restores_the_default_and_brings_back_an_uninstalled_version() {
         ]
     );
 }
+
+#[test]
+fn use_switches_between_installed_versions_offline() {
+    let mirror = Mirror::start();
+    mirror.publish("20.10.0", None, &mirror.signer);
+    mirror.publish("18.19.0", None, &mirror.signer);
+    let env = common::Env::new();
+    let configure = |url: &str| {
+        env.configure(&format!(
+            "[runtimes]\nnode_mirror = \"{url}\"\nnode_keys = \"{}\"\n",
+            mirror.keys.path().display()
+        ))
+    };
+    configure(mirror.server.url());
+    for version in ["lts/iron", "18.19.0"] {
+        let result = env.omg(&["install", "node", version]);
+        assert_eq!(result.code, 0, "{}", result.stderr);
+    }
+    // Offline from here: nothing answers at the mirror's address.
+    configure("http://127.0.0.1:1");
+    let current = env.data_dir().join("versions/node/current/bin/node");
+    for (request, expected) in [
+        ("18.19.0", "v18.19.0"),
+        ("20", "v20.10.0"),
+        ("v18.19.0", "v18.19.0"),
+        ("lts/iron", "v20.10.0"),
+        ("18", "v18.19.0"),
+    ] {
+        let result = env.omg(&["use", "node", request]);
+        assert_eq!(result.code, 0, "use node {request}: {}", result.stderr);
+        assert_eq!(run(&current), expected, "use node {request}");
+    }
+    // A version that is not installed needs the mirror, and says so.
+    let result = env.omg(&["use", "node", "21"]);
+    assert_eq!(result.code, 1, "{}", result.stdout);
+    assert!(result.stderr.contains("127.0.0.1:1"), "{}", result.stderr);
+    assert_eq!(run(&current), "v18.19.0");
+}

@@ -1114,7 +1114,31 @@ impl Engine {
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
-        let (version, path) = install::install(request, &mut report).await.map_err(|e| {
+        // A version already installed that answers the request (an exact
+        // version, a partial one, or an alias that resolves against what
+        // is installed) is switched to without asking upstream: `omg use`
+        // works offline for what is here.
+        let here = (install.make_current || install::is_exact(&install.request))
+            .then(|| {
+                crate::runtime::hook::installed_match(&versions, runtime, &install.request)
+                    .filter(|_| !install::moves_upstream(&install.request))
+            })
+            .flatten();
+        let installed = match here {
+            Some(path) => {
+                let version = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                channel.step(format!(
+                    "{} {version} is installed: no download needed",
+                    runtime.as_str()
+                ));
+                Ok((version, path))
+            }
+            None => install::install(request, &mut report).await,
+        };
+        let (version, path) = installed.map_err(|e| {
             let kind = match e {
                 install::InstallError::NoMatch { .. }
                 | install::InstallError::Unavailable { .. } => ErrorKind::NotFound,

@@ -665,6 +665,25 @@ pub async fn install(
     }
 }
 
+/// Whether `request` names one exact version (`20.11.1`, `v20.11.1`,
+/// `1.22.3`), which installed means done.
+pub fn is_exact(request: &str) -> bool {
+    let plain = request.trim().trim_start_matches('v');
+    plain.split('.').count() >= 3
+        && plain.split('.').all(|p| !p.is_empty())
+        && plain.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Whether `request` names whatever upstream's newest is now (`latest`,
+/// `lts`, `lts/*`, `node`, `current`, `nightly`, `beta`): what is installed
+/// may be behind it, so upstream is asked.
+pub fn moves_upstream(request: &str) -> bool {
+    matches!(
+        request.trim().to_lowercase().as_str(),
+        "latest" | "lts" | "lts/*" | "node" | "current" | "nightly" | "beta" | "*" | ""
+    )
+}
+
 /// Makes `versions/<runtime>/current` point at `version`, atomically (a new
 /// link renamed over the old one).
 pub fn set_current(versions: &Path, runtime: &str, version: &str) -> Result<(), InstallError> {
@@ -676,4 +695,17 @@ pub fn set_current(versions: &Path, runtime: &str, version: &str) -> Result<(), 
     std::os::unix::fs::symlink(version, &staged)
         .map_err(io(format!("cannot create {}", staged.display())))?;
     std::fs::rename(&staged, &link).map_err(io(format!("cannot replace {}", link.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_and_moving_requests_are_told_apart() {
+        assert!(is_exact("20.11.1") && is_exact("v20.11.1") && is_exact("3.12.4"));
+        assert!(!is_exact("20") && !is_exact("lts/iron") && !is_exact("1.22"));
+        assert!(moves_upstream("latest") && moves_upstream("lts/*"));
+        assert!(!moves_upstream("lts/iron") && !moves_upstream("20") && !moves_upstream("stable"));
+    }
 }
