@@ -758,3 +758,92 @@ fn use_switches_between_installed_versions_offline() {
     assert!(result.stderr.contains("127.0.0.1:1"), "{}", result.stderr);
     assert_eq!(run(&current), "v18.19.0");
 }
+
+#[test]
+fn every_runtime_lists_what_its_upstream_offers() {
+    let upstream = |rel: &str| common::upstream_fixture(rel);
+    let mut routes: HashMap<String, Vec<u8>> = HashMap::new();
+    routes.insert(
+        "/node/index.json".into(),
+        br#"[{"version":"v20.10.0","date":"2023-11-22","files":["linux-x64"],"lts":"Iron"},
+             {"version":"v21.2.0","date":"2023-11-14","files":["linux-x64"],"lts":false}]"#
+            .to_vec(),
+    );
+    routes.insert(
+        "/go/".into(),
+        upstream("go/dl-mode-json-include-all.setup-go.json"),
+    );
+    routes.insert(
+        "/python.json".into(),
+        upstream("python/uv-download-metadata.trimmed.json"),
+    );
+    routes.insert(
+        "/java/v3/info/available_releases".into(),
+        br#"{"available_lts_releases":[8,11,17,21],"available_releases":[8,11,17,21,23],"most_recent_feature_release":23}"#.to_vec(),
+    );
+    routes.insert(
+        "/bun".into(),
+        br#"[{"tag_name":"bun-v1.2.0-canary","prerelease":true,"draft":false},
+             {"tag_name":"bun-v1.1.8","prerelease":false,"draft":false},
+             {"tag_name":"bun-v1.0.36","prerelease":false,"draft":false}]"#
+            .to_vec(),
+    );
+    let ruby = ["3.4.0-preview1", "3.3.1", "3.2.4"]
+        .iter()
+        .map(|v| {
+            format!(
+                "ruby-{v}\thttps://cache.ruby-lang.org/pub/ruby/ruby-{v}.tar.gz\t{}\t{}\t{}\n",
+                "0".repeat(40),
+                "0".repeat(64),
+                "0".repeat(128)
+            )
+        })
+        .collect::<String>();
+    routes.insert(
+        "/ruby/index.txt".into(),
+        format!("name\turl\tsha1\tsha256\tsha512\n{ruby}").into_bytes(),
+    );
+    routes.insert(
+        "/rust/dist/channel-rust-stable.toml".into(),
+        upstream("rust/channel-rust-stable.2025-04-03.trimmed.toml"),
+    );
+    let server = HttpServer::start(move |request| match routes.get(&request.path) {
+        Some(body) => Reply::Body(200, "application/octet-stream", body.clone()),
+        None => Reply::not_found(),
+    });
+    let url = &server.url;
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\nnode_mirror = \"{url}/node\"\ngo_mirror = \"{url}/go\"\npython_metadata = \"{url}/python.json\"\njava_api = \"{url}/java\"\nbun_api = \"{url}/bun\"\nruby_index = \"{url}/ruby/index.txt\"\nrust_dist_server = \"{url}/rust\"\n"
+    ));
+    for (runtime, newest, also) in [
+        ("node", "20.10.0", "21.2.0"),
+        ("go", "1.13.7", "1.12.16"),
+        ("python", "3.14", "3.13"),
+        ("java", "temurin-23", "temurin-21"),
+        ("bun", "1.1.8", "1.0.36"),
+        ("ruby", "3.3.1", "3.2.4"),
+        ("rust", "1.86.0", "1.86.0"),
+    ] {
+        let listed = env.json(&["list", runtime, "--available", "--json"]);
+        let versions: Vec<&str> = listed
+            .as_array()
+            .unwrap_or_else(|| panic!("{runtime}: {listed}"))
+            .iter()
+            .map(|v| v["version"].as_str().unwrap())
+            .collect();
+        assert!(!versions.is_empty(), "{runtime}: nothing listed");
+        assert!(
+            versions.iter().any(|v| v.starts_with(also)),
+            "{runtime}: {versions:?}"
+        );
+        if runtime == "node" {
+            // Newest first, whatever the LTS line.
+            assert_eq!(versions[0], "21.2.0");
+        } else {
+            assert!(versions[0].starts_with(newest), "{runtime}: {versions:?}");
+        }
+    }
+    let java = env.json(&["list", "java", "--available", "--json"]);
+    assert_eq!(java[1]["lts"], "LTS", "{java}");
+}

@@ -974,72 +974,56 @@ impl Engine {
         ))
     }
 
-    /// What Node.js's index offers, read at most once an hour (kept in the
-    /// store between processes).
+    /// What a runtime's upstream offers (`omg list RUNTIME --available`),
+    /// asked at most once an hour (kept in the store between processes).
     async fn runtime_available(&self, runtime: &str) -> Result<ResponseBody, WireError> {
+        use crate::model::AvailableVersion;
+        use crate::runtime::version_file::Runtime;
         const TTL: u64 = 3600;
-        if crate::runtime::version_file::Runtime::from_name(runtime)
-            != Some(crate::runtime::version_file::Runtime::Node)
-        {
+        let Some(which) = Runtime::from_name(runtime) else {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
-                format!(
-                    "listing {runtime} versions is not available in this version of omg (node is)"
-                ),
+                format!("{runtime} is not a runtime omg manages"),
             ));
-        }
+        };
+        let key = format!("available:{}", which.as_str());
         let stored = self.store.as_ref().and_then(|store| {
             store
-                .with_blob(RUNTIME_INDEX, "node", |blob| {
-                    let ((fetched, text), _): ((u64, String), _) =
+                .with_blob(RUNTIME_INDEX, &key, |blob| {
+                    let ((fetched, list), _): ((u64, Vec<AvailableVersion>), _) =
                         bincode::serde::decode_from_slice(blob?, bincode::config::standard())
                             .ok()?;
-                    (crate::unix_now().saturating_sub(fetched) < TTL).then_some(text)
+                    (crate::unix_now().saturating_sub(fetched) < TTL).then_some(list)
                 })
                 .ok()
                 .flatten()
         });
-        let text = match stored {
-            Some(text) => text,
-            None => {
-                let url = format!(
-                    "{}/index.json",
-                    self.config.runtimes.node_mirror().trim_end_matches('/')
-                );
-                let fail = |m: String| {
-                    WireError::new(ErrorKind::Database, format!("cannot read {url}: {m}"))
-                };
-                let response = reqwest::get(&url).await.map_err(|e| fail(e.to_string()))?;
-                if !response.status().is_success() {
-                    return Err(fail(format!("HTTP {}", response.status().as_u16())));
-                }
-                let text = response.text().await.map_err(|e| fail(e.to_string()))?;
-                if let Some(store) = &self.store
-                    && let Ok(blob) = bincode::serde::encode_to_vec(
-                        (crate::unix_now(), &text),
-                        bincode::config::standard(),
-                    )
-                {
-                    let _ = store.put_blob(RUNTIME_INDEX, "node", &blob);
-                }
-                text
-            }
-        };
-        let mut releases = crate::runtime::node::parse_index_json(&text)
-            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
-        let platform = crate::runtime::node::platform();
-        releases.retain(|r| r.files.iter().any(|f| f == platform));
-        releases.sort_by(|a, b| b.version.cmp(&a.version));
-        Ok(ResponseBody::RuntimeAvailable(
-            releases
-                .into_iter()
-                .map(|r| crate::model::AvailableVersion {
-                    version: r.version.to_string(),
-                    lts: r.lts,
-                    date: r.date,
-                })
-                .collect(),
-        ))
+        if let Some(list) = stored {
+            return Ok(ResponseBody::RuntimeAvailable(list));
+        }
+        let versions = crate::runtime::versions_dir(&self.paths);
+        let installed: Vec<String> = std::fs::read_dir(versions.join(which.as_str()))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n != "current" && !n.starts_with('.'))
+            .collect();
+        let client = crate::runtime::upstream::client()
+            .map_err(|e| WireError::new(ErrorKind::Internal, e))?;
+        let list =
+            crate::runtime::upstream::available(which, &self.config.runtimes, &installed, &client)
+                .await
+                .map_err(|e| WireError::new(ErrorKind::Database, format!("cannot read {e}")))?;
+        if let Some(store) = &self.store
+            && let Ok(blob) = bincode::serde::encode_to_vec(
+                (crate::unix_now(), &list),
+                bincode::config::standard(),
+            )
+        {
+            let _ = store.put_blob(RUNTIME_INDEX, &key, &blob);
+        }
+        Ok(ResponseBody::RuntimeAvailable(list))
     }
 
     /// Installs a runtime version for this user, reporting through

@@ -134,6 +134,77 @@ pub async fn offered(
     }
 }
 
+/// What `omg list RUNTIME --available` shows: the releases upstream
+/// offers for this machine, newest first. Node.js's come with their LTS
+/// line and date (from the same index); Java's are Adoptium's feature
+/// releases (`temurin-21`, LTS ones marked) unless some are installed,
+/// then every build of those.
+pub async fn available(
+    runtime: Runtime,
+    config: &RuntimesConfig,
+    installed: &[String],
+    client: &reqwest::Client,
+) -> Result<Vec<crate::model::AvailableVersion>, String> {
+    use crate::model::AvailableVersion;
+    let plain = |version: String| AvailableVersion {
+        version,
+        lts: None,
+        date: String::new(),
+    };
+    let mut list = match runtime {
+        Runtime::Node => {
+            let url = format!("{}/index.json", config.node_mirror().trim_end_matches('/'));
+            let releases = super::node::parse_index_json(&text(client, &url).await?)
+                .map_err(|e| format!("{url}: {e}"))?;
+            let platform = super::node::platform();
+            releases
+                .into_iter()
+                .filter(|r| r.files.iter().any(|f| f == platform))
+                .map(|r| AvailableVersion {
+                    version: r.version.to_string(),
+                    lts: r.lts,
+                    date: r.date,
+                })
+                .collect()
+        }
+        Runtime::Java if installed.iter().all(|v| super::java::feature(v).is_none()) => {
+            #[derive(serde::Deserialize)]
+            struct Releases {
+                available_releases: Vec<u64>,
+                #[serde(default)]
+                available_lts_releases: Vec<u64>,
+            }
+            let url = format!(
+                "{}/v3/info/available_releases",
+                config.java_api.trim_end_matches('/')
+            );
+            let releases: Releases = serde_json::from_str(&text(client, &url).await?)
+                .map_err(|e| format!("{url}: not the Adoptium API's format: {e}"))?;
+            let mut features = releases.available_releases;
+            features.sort_unstable_by(|a, b| b.cmp(a));
+            return Ok(features
+                .into_iter()
+                .map(|f| AvailableVersion {
+                    version: format!("temurin-{f}"),
+                    lts: releases
+                        .available_lts_releases
+                        .contains(&f)
+                        .then(|| "LTS".to_string()),
+                    date: String::new(),
+                })
+                .collect());
+        }
+        _ => offered(runtime, config, installed, client)
+            .await?
+            .into_iter()
+            .map(plain)
+            .collect::<Vec<_>>(),
+    };
+    list.sort_by(|a, b| crate::version::vercmp(&b.version, &a.version));
+    list.dedup_by(|a, b| a.version == b.version);
+    Ok(list)
+}
+
 /// `1.86.0` out of a channel manifest's `[pkg.rust] version = "1.86.0
 /// (05f9846f8 2025-03-31)"`.
 fn stable_rust_version(manifest: &str) -> Option<String> {
