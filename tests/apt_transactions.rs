@@ -132,13 +132,28 @@ fn install_pulls_dependencies_marks_them_auto_and_remove_purges_them() {
         "{}",
         verify.stdout
     );
-    // Someone edits history: verify names the line after the edit.
+    // Someone edits history: verify names the edited line itself.
     let file = env.data_dir().join("audit/audit.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replacen("omg-app", "omg-ap", 1)).unwrap();
     let verify = env.omg(&["audit", "verify"]);
     assert_eq!(verify.code, 1);
-    assert!(verify.stderr.contains("line 2"), "{}", verify.stderr);
+    assert!(
+        verify.stderr.contains("line 1") && verify.stderr.contains("changed"),
+        "{}",
+        verify.stderr
+    );
+    // Someone cuts the newest entries off: the chain that is left is
+    // whole, but omg knows what it wrote last.
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&file, format!("{}\n", kept.join("\n"))).unwrap();
+    let verify = env.omg(&["audit", "verify"]);
+    assert_eq!(verify.code, 1);
+    assert!(
+        verify.stderr.contains("cut off the end"),
+        "{}",
+        verify.stderr
+    );
 }
 
 #[test]

@@ -1,14 +1,21 @@
 //! The hash-chained audit log (`audit/audit.jsonl`): one JSON object per
-//! line for every state-changing action, each carrying the SHA-256 of the
-//! line before it, so that changing, removing or reordering a line breaks
-//! the chain where it happened. Appends hold an exclusive lock on the file
-//! (concurrent writers queue), write the whole line at once and sync it; a
-//! line left unfinished by a crash is cut away before the next append, so
-//! it never breaks the chain.
+//! line for every state-changing action. Each record carries its own
+//! SHA-256 (of the record without it), so a changed line is named itself,
+//! and the hash of the record before it, so a removed, inserted or
+//! reordered line breaks the chain where it happened. The newest record's
+//! number and hash are also kept outside the log — in omg's database
+//! beside it (`audit-head.redb`) and in the system journal (syslog) — so
+//! lines cut off the end, or a chain rewritten from some line on, are
+//! caught too. Appends hold an exclusive lock on the file (concurrent
+//! writers queue), write the whole line at once and sync it; a line left
+//! unfinished by a crash is cut away before the next append, so it never
+//! breaks the chain. Records written before records had their own hash
+//! are chained by the hash of their line, as they were.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -48,9 +55,34 @@ pub struct Record {
     /// Anything else worth keeping (versions before and after, …).
     #[serde(default)]
     pub details: serde_json::Value,
-    /// SHA-256 (hex) of the previous line, or `GENESIS`.
+    /// The previous record's `hash` (for a record without one, the
+    /// SHA-256 of its line), or `GENESIS`.
     pub prev: String,
+    /// SHA-256 (hex) of this record serialized with `hash` empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
 }
+
+impl Record {
+    /// The hash this record's contents give.
+    fn own_hash(&self) -> String {
+        let mut bare = self.clone();
+        bare.hash = String::new();
+        sha256_hex(&serde_json::to_vec(&bare).unwrap_or_default())
+    }
+
+    /// What the next record's `prev` must be.
+    fn link(&self, line: &[u8]) -> String {
+        if self.hash.is_empty() {
+            sha256_hex(line)
+        } else {
+            self.hash.clone()
+        }
+    }
+}
+
+/// The newest record's number and hash, kept outside the log.
+const HEAD: redb::TableDefinition<&str, (u64, &str)> = redb::TableDefinition::new("audit_head");
 
 /// An entry to append (the log numbers and chains it).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +97,8 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+    /// omg's database of the log's head (beside the `audit` directory).
+    head: PathBuf,
 }
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> AuditError {
@@ -80,11 +114,84 @@ impl AuditLog {
     pub fn in_data_dir(data_dir: &Path) -> AuditLog {
         AuditLog {
             path: data_dir.join("audit").join("audit.jsonl"),
+            head: data_dir.join("audit-head.redb"),
         }
     }
 
     pub fn at(path: PathBuf) -> AuditLog {
-        AuditLog { path }
+        let head = path.with_extension("head.redb");
+        AuditLog { path, head }
+    }
+
+    /// Opens the head's database, waiting while another process has it.
+    fn head_db(&self) -> Result<redb::Database, AuditError> {
+        let fail = |e: redb::DatabaseError| AuditError::Io {
+            context: format!("cannot open {}", self.head.display()),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match redb::Database::create(&self.head) {
+                Ok(db) => return Ok(db),
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+
+    /// The newest record's number and hash as last written, if any.
+    pub fn head(&self) -> Result<Option<(u64, String)>, AuditError> {
+        let fail = |e: String| AuditError::Io {
+            context: format!("cannot read {}", self.head.display()),
+            source: std::io::Error::other(e),
+        };
+        if !self.head.exists() {
+            return Ok(None);
+        }
+        // Read-only: a user checks the system's log without writing to it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let db = loop {
+            match redb::ReadOnlyDatabase::open(&self.head) {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(fail(e.to_string())),
+            }
+        };
+        let tx = db.begin_read().map_err(|e| fail(e.to_string()))?;
+        let table = match tx.open_table(HEAD) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(fail(e.to_string())),
+        };
+        let head = table.get("head").map_err(|e| fail(e.to_string()))?;
+        Ok(head.map(|v| {
+            let (seq, hash) = v.value();
+            (seq, hash.to_string())
+        }))
+    }
+
+    fn set_head(&self, seq: u64, hash: &str) -> Result<(), AuditError> {
+        let fail = |e: String| AuditError::Io {
+            context: format!("cannot write {}", self.head.display()),
+            source: std::io::Error::other(e),
+        };
+        let db = self.head_db()?;
+        let tx = db.begin_write().map_err(|e| fail(e.to_string()))?;
+        {
+            let mut table = tx.open_table(HEAD).map_err(|e| fail(e.to_string()))?;
+            table
+                .insert("head", (seq, hash))
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        tx.commit().map_err(|e| fail(e.to_string()))
     }
 
     pub fn path(&self) -> &Path {
@@ -122,15 +229,16 @@ impl AuditLog {
             .next()
             .filter(|l| !l.is_empty());
         let (prev, seq) = match last {
-            Some(line) => {
-                let seq = serde_json::from_slice::<Record>(line)
-                    .map(|r| r.seq + 1)
-                    .unwrap_or_else(|_| text.iter().filter(|b| **b == b'\n').count() as u64 + 1);
-                (sha256_hex(line), seq)
-            }
+            Some(line) => match serde_json::from_slice::<Record>(line) {
+                Ok(r) => (r.link(line), r.seq + 1),
+                Err(_) => (
+                    sha256_hex(line),
+                    text.iter().filter(|b| **b == b'\n').count() as u64 + 1,
+                ),
+            },
             None => (GENESIS.to_string(), 1),
         };
-        let record = Record {
+        let mut record = Record {
             seq,
             time: crate::unix_now(),
             user: entry.user,
@@ -138,7 +246,9 @@ impl AuditLog {
             subject: entry.subject,
             details: entry.details,
             prev,
+            hash: String::new(),
         };
+        record.hash = record.own_hash();
         let mut line = serde_json::to_vec(&record).map_err(|e| AuditError::Io {
             context: "cannot encode an audit record".into(),
             source: std::io::Error::other(e),
@@ -147,16 +257,29 @@ impl AuditLog {
         file.write_all(&line)
             .and_then(|()| file.sync_data())
             .map_err(io(format!("cannot append to {}", path.display())))?;
+        // The head, outside the log (still under the log's lock).
+        self.set_head(record.seq, &record.hash)?;
+        journal(&format!(
+            "omg audit: entry {} of {} is {} ({} {} by {})",
+            record.seq,
+            path.display(),
+            record.hash,
+            record.action,
+            record.subject,
+            record.user
+        ));
         Ok(record)
     }
 
-    /// Every record, checking the chain: the first line that does not
-    /// parse or does not point at its predecessor is the error. An absent
-    /// log is empty.
+    /// Every record, checking each line's own hash, the chain, and the
+    /// head kept outside the log: the first line that does not parse, was
+    /// changed, or does not follow its predecessor is the error, as are
+    /// lines cut off the end or a chain rewritten after the head was
+    /// written. An absent log is empty.
     pub fn verify(&self) -> Result<Vec<Record>, AuditError> {
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io(format!("cannot read {}", self.path.display()))(e)),
         };
         let broken = |line: usize, reason: String| AuditError::Broken {
@@ -173,10 +296,17 @@ impl AuditLog {
             let n = i + 1;
             let record: Record = serde_json::from_slice(line)
                 .map_err(|e| broken(n, format!("not an audit record ({e})")))?;
+            if !record.hash.is_empty() && record.hash != record.own_hash() {
+                return Err(broken(
+                    n,
+                    "it was changed after it was written (its contents do not match its hash)"
+                        .into(),
+                ));
+            }
             if record.prev != prev {
                 return Err(broken(
                     n,
-                    "it does not follow the line before it (a line was changed, removed or inserted)"
+                    "it does not follow the line before it (a line was removed, inserted or reordered)"
                         .into(),
                 ));
             }
@@ -186,7 +316,7 @@ impl AuditLog {
                     format!("it is numbered {} but is line {n}", record.seq),
                 ));
             }
-            prev = sha256_hex(line);
+            prev = record.link(line);
             records.push(record);
         }
         if !ends_cleanly {
@@ -195,7 +325,66 @@ impl AuditLog {
                 "the last line is unfinished (the next append repairs it)".into(),
             ));
         }
+        match self.head()? {
+            Some((seq, hash)) => {
+                let last = records.len() as u64;
+                if seq > last {
+                    return Err(broken(
+                        last as usize + 1,
+                        format!(
+                            "the log ends at entry {last}, but entry {seq} was written (entries were cut off the end)"
+                        ),
+                    ));
+                }
+                let at = &records[seq as usize - 1];
+                if at.hash != hash {
+                    return Err(broken(
+                        seq as usize,
+                        format!(
+                            "entry {seq} is not the one written (the log was rewritten from here or before)"
+                        ),
+                    ));
+                }
+                if seq < last {
+                    return Err(broken(
+                        seq as usize + 1,
+                        format!(
+                            "entries {} to {last} were added without omg (the last one it wrote is {seq})",
+                            seq + 1
+                        ),
+                    ));
+                }
+            }
+            // Logs from before the head was kept have no record with a
+            // hash of its own; a log that has one must have its head.
+            None if records.iter().any(|r| !r.hash.is_empty()) => {
+                return Err(broken(
+                    records.len() + 1,
+                    format!(
+                        "the record of the newest entry ({}) is missing: entries may have been cut off or rewritten",
+                        self.head.display()
+                    ),
+                ));
+            }
+            None => {}
+        }
         Ok(records)
+    }
+}
+
+/// Sends `message` to the system journal (syslog, authpriv), where a
+/// rewrite of the log cannot reach it.
+fn journal(message: &str) {
+    let Ok(text) = std::ffi::CString::new(message.replace('%', "%%")) else {
+        return;
+    };
+    // SAFETY: a valid C string and a constant format.
+    unsafe {
+        libc::syslog(
+            libc::LOG_AUTHPRIV | libc::LOG_INFO,
+            c"%s".as_ptr(),
+            text.as_ptr(),
+        );
     }
 }
 
@@ -239,12 +428,15 @@ mod tests {
         assert_eq!(records[0].prev, GENESIS);
         assert_eq!(records[2].seq, 3);
 
-        // Tamper with line 2: line 2 still parses, line 3 no longer follows.
+        // Tamper with line 2: line 2 itself is named.
         let text = std::fs::read_to_string(log.path()).unwrap();
         let tampered = text.replacen("\"nano\"", "\"emacs\"", 1);
         std::fs::write(log.path(), &tampered).unwrap();
         match log.verify() {
-            Err(AuditError::Broken { line, .. }) => assert_eq!(line, 3),
+            Err(AuditError::Broken { line, reason, .. }) => {
+                assert_eq!(line, 2);
+                assert!(reason.contains("changed"), "{reason}");
+            }
             other => panic!("{other:?}"),
         }
         // A removed line.
@@ -254,6 +446,64 @@ mod tests {
             Err(AuditError::Broken { line, .. }) => assert_eq!(line, 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn cut_off_ends_and_rewritten_chains_are_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_data_dir(dir.path());
+        for s in ["a", "b", "c", "d"] {
+            log.append(entry("install", s)).unwrap();
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // The last line cut off: the chain alone is still intact.
+        std::fs::write(log.path(), format!("{}\n", lines[..3].join("\n"))).unwrap();
+        match log.verify() {
+            Err(AuditError::Broken { line, reason, .. }) => {
+                assert_eq!(line, 4);
+                assert!(reason.contains("cut off"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A chain rewritten from line 3 on, each hash recomputed.
+        std::fs::write(log.path(), format!("{}\n", lines[..2].join("\n"))).unwrap();
+        let mut prev: Record = serde_json::from_str(lines[1]).unwrap();
+        let mut rewritten = format!("{}\n", lines[..2].join("\n"));
+        for (seq, s) in [(3, "x"), (4, "y")] {
+            let mut r = prev.clone();
+            r.seq = seq;
+            r.subject = s.into();
+            r.prev = prev.hash.clone();
+            r.hash = r.own_hash();
+            rewritten.push_str(&serde_json::to_string(&r).unwrap());
+            rewritten.push('\n');
+            prev = r;
+        }
+        std::fs::write(log.path(), rewritten).unwrap();
+        match log.verify() {
+            Err(AuditError::Broken { line, reason, .. }) => {
+                assert_eq!(line, 4);
+                assert!(reason.contains("rewritten"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The head itself removed.
+        std::fs::remove_file(dir.path().join("audit-head.redb")).unwrap();
+        assert!(matches!(log.verify(), Err(AuditError::Broken { .. })));
+    }
+
+    #[test]
+    fn logs_from_before_records_had_their_own_hash_still_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_data_dir(dir.path());
+        let first = serde_json::json!({"seq":1,"time":1,"user":"root","action":"install","subject":"vim","details":{},"prev":GENESIS}).to_string();
+        std::fs::create_dir_all(log.path().parent().unwrap()).unwrap();
+        std::fs::write(log.path(), format!("{first}\n")).unwrap();
+        assert_eq!(log.verify().unwrap().len(), 1);
+        log.append(entry("remove", "vim")).unwrap();
+        let records = log.verify().unwrap();
+        assert_eq!(records[1].prev, sha256_hex(first.as_bytes()));
     }
 
     #[test]
