@@ -168,16 +168,13 @@ fn flag_drift(drifted: bool) {
         return;
     };
     let path = paths.status_file();
-    let mut status = omg_status::read(&path).unwrap_or_default();
-    let before = status.flags;
-    if drifted {
-        status.flags |= omg_status::FLAG_RUNTIME_DRIFT;
-    } else {
-        status.flags &= !omg_status::FLAG_RUNTIME_DRIFT;
-    }
-    if status.flags != before || !path.exists() {
-        let _ = omg_status::write(&path, &status);
-    }
+    let _ = omg_status::update(&path, |status| {
+        if drifted {
+            status.flags |= omg_status::FLAG_RUNTIME_DRIFT;
+        } else {
+            status.flags &= !omg_status::FLAG_RUNTIME_DRIFT;
+        }
+    });
 }
 
 async fn drift(session: &mut Session, file: &Path) -> Result<(Lock, Vec<Drift>), Failure> {

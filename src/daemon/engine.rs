@@ -722,18 +722,7 @@ impl Engine {
         let data = Arc::new(data);
         let findings = backend.audit(data.clone(), &fingerprint).await?;
         // The count prompts and widgets show.
-        let path = self.paths.status_file();
-        let old = status::read(&path);
-        let new = Status {
-            vulnerabilities: status::saturate(findings.len()),
-            ..old.unwrap_or_default()
-        };
-        if old != Some(new) {
-            match status::write(&path, &new) {
-                Ok(()) => self.status_written.notify_one(),
-                Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
-            }
-        }
+        self.update_status(|s| s.vulnerabilities = status::saturate(findings.len()));
         // `omg status` reports the scan.
         self.cache.invalidate_all();
         let age = crate::unix_now().saturating_sub(data.fetched_at);
@@ -1487,7 +1476,6 @@ impl Engine {
     /// lists, its count wins, and a socket daemon has it recounted for the
     /// packages installed now.
     fn publish_status(&self, index: &Index) {
-        let path = self.paths.status_file();
         let private = self
             .store
             .as_ref()
@@ -1503,20 +1491,25 @@ impl Engine {
             return;
         }
         let upgradable = index.iter().filter(|p| p.has(flags::UPGRADABLE)).count();
-        let old = status::read(&path);
-        let new = Status {
-            updates: status::saturate(upgradable),
-            last_refresh: index
-                .meta
-                .last_refresh
-                .map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
-            ..old.unwrap_or_default()
-        };
-        if old != Some(new) {
-            match status::write(&path, &new) {
-                Ok(()) => self.status_written.notify_one(),
-                Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
-            }
+        let last_refresh = index
+            .meta
+            .last_refresh
+            .map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX));
+        self.update_status(|s| {
+            s.updates = status::saturate(upgradable);
+            s.last_refresh = last_refresh;
+        });
+    }
+
+    /// Changes the status file prompts read (under its lock, so no other
+    /// writer's change is lost), telling D-Bus listeners when it changed.
+    fn update_status(&self, change: impl FnOnce(&mut Status)) {
+        let path = self.paths.status_file();
+        let before = status::read(&path);
+        match status::update(&path, change) {
+            Ok(after) if before != Some(after) => self.status_written.notify_one(),
+            Ok(_) => {}
+            Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::backend::{self, BackendError};
 use crate::config::Paths;
 use crate::ipc::client::Connection;
 use crate::ipc::protocol::RequestBody;
-use crate::status::{self, FLAG_REFRESH_FAILED, Status};
+use crate::status::{self, FLAG_REFRESH_FAILED};
 use crate::store::{REFRESH, Store};
 
 /// What a refresh found.
@@ -118,20 +118,18 @@ pub fn refresh_running(paths: &Paths) -> bool {
 
 /// Puts a refresh result into the status file, keeping its other fields.
 pub fn write_status(path: &Path, result: &RefreshResult) {
-    let old = status::read(path).unwrap_or_default();
-    let mut new = Status {
-        updates: status::saturate(result.updates as usize),
-        last_refresh: result
-            .last_success
-            .map_or(old.last_refresh, |t| u32::try_from(t).unwrap_or(u32::MAX)),
-        ..old
-    };
-    if result.error.is_some() {
-        new.flags |= FLAG_REFRESH_FAILED;
-    } else {
-        new.flags &= !FLAG_REFRESH_FAILED;
-    }
-    if let Err(e) = status::write(path, &new) {
+    let written = status::update(path, |s| {
+        s.updates = status::saturate(result.updates as usize);
+        if let Some(t) = result.last_success {
+            s.last_refresh = u32::try_from(t).unwrap_or(u32::MAX);
+        }
+        if result.error.is_some() {
+            s.flags |= FLAG_REFRESH_FAILED;
+        } else {
+            s.flags &= !FLAG_REFRESH_FAILED;
+        }
+    });
+    if let Err(e) = written {
         log::warn!("cannot write the status file {}: {e}", path.display());
     }
 }

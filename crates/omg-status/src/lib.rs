@@ -11,8 +11,12 @@
 //! | 12..16 | unix time of the last successful refresh (u32) |
 //!
 //! The file is replaced atomically (write to a temporary file, then rename),
-//! so a reader sees either the old or the new contents, never a mix. This
-//! module depends on nothing but `std`: `omg-fast` uses it alone.
+//! so a reader sees either the old or the new contents, never a mix.
+//! Writers change it through `update`, which holds an exclusive lock on
+//! `status.lock` beside it for the whole read-change-write, so two writers
+//! (the daemon's counts, the CLI's drift flag) never lose each other's
+//! change. This module depends on nothing but `std`: `omg-fast` uses it
+//! alone.
 
 use std::io::Write;
 use std::path::Path;
@@ -119,9 +123,67 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     result
 }
 
+/// Reads the status file (the default when missing or malformed), lets
+/// `change` edit it, and writes it back if it changed — all under an
+/// exclusive lock on `status.lock` beside it, so concurrent writers queue.
+/// Returns the status as written (or as it was, when unchanged).
+pub fn update(path: &Path, change: impl FnOnce(&mut Status)) -> std::io::Result<Status> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("status.lock"))?;
+    lock.lock()?;
+    let old = read(path);
+    let mut new = old.unwrap_or_default();
+    change(&mut new);
+    if old != Some(new) {
+        write(path, &new)?;
+    }
+    Ok(new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_writers_never_lose_each_others_change() {
+        let dir = std::env::temp_dir().join(format!("omg-status-update-{}", std::process::id()));
+        let path = dir.join("status.bin");
+        let _ = std::fs::remove_dir_all(&dir);
+        // Two writers change different fields 300 times each, at once.
+        let counts = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                for i in 0..300u16 {
+                    update(&path, |s| s.updates = i + 1).unwrap();
+                }
+            })
+        };
+        let flags = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                for _ in 0..300 {
+                    update(&path, |s| s.vulnerabilities += 1).unwrap();
+                }
+            })
+        };
+        counts.join().unwrap();
+        flags.join().unwrap();
+        let end = read(&path).unwrap();
+        assert_eq!(end.updates, 300);
+        assert_eq!(end.vulnerabilities, 300, "an increment was lost");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn round_trip_and_malformed() {
