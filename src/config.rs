@@ -400,7 +400,7 @@ impl Paths {
         self.data_dir.join("omg.redb")
     }
 
-    /// The 16-byte status file that `omg-fast` reads.
+    /// The status file that `omg-fast` reads.
     pub fn status_file(&self) -> PathBuf {
         self.runtime_dir.join("status.bin")
     }

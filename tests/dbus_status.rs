@@ -108,7 +108,7 @@ fn widgets_read_the_state_and_hear_about_changes() {
     tracker.put(
         "/tracker.json",
         r#"{"hello-omg": {"CVE-2099-0001": {"description": "test",
-            "releases": {"bookworm": {"status": "open", "fixed_version": null, "urgency": "high"}}}}}"#,
+            "releases": {"bookworm": {"status": "resolved", "fixed_version": "2.0-1", "urgency": "high"}}}}}"#,
     );
     env.configure(&format!(
         "[security]\ndebian_tracker_url = \"{}/tracker.json\"\ndebian_release = \"bookworm\"\n",
@@ -255,19 +255,75 @@ fn widgets_read_the_state_and_hear_about_changes() {
         bus.call("io.github.omg.Status1.ListVulnerabilities", &[]),
         "(@a(ssss) [],)"
     );
+    // hello-omg comes back; the scan finds the advisory its pending
+    // upgrade fixes: one security update, as `omg outdated --security`
+    // counts it.
+    let mut monitor = Command::new("gdbus")
+        .args(["monitor", "--session", "--dest", "io.github.omg"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let heard = heard.clone();
+        let out = monitor.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let mut h = heard.lock().unwrap();
+                h.push_str(&line);
+                h.push('\n');
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !heard.lock().unwrap().contains("is owned by") {
+        assert!(Instant::now() < deadline, "gdbus monitor never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::fs::write(&status, text).unwrap();
     let scan = env.omg(&["audit", "--refresh"]);
     assert_eq!(scan.code, 0, "{}", scan.stderr);
     let listed = bus.call("io.github.omg.Status1.ListVulnerabilities", &[]);
     assert!(
-        listed.contains("('hello-omg', 'CVE-2099-0001', 'high', '')"),
+        listed.contains("('hello-omg', 'CVE-2099-0001', 'high', '2.0-1')"),
         "{listed}"
     );
+    let run = env.omg(&["outdated", "--security", "--json"]);
+    assert_eq!(run.code, 100, "{}", run.stderr);
+    let security: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rows = security["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{security}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while bus.property("VulnerableCount") != "(<uint32 1>,)" {
-        assert!(Instant::now() < deadline, "VulnerableCount never became 1");
-        std::thread::sleep(Duration::from_millis(100));
+    for (property, value) in [
+        ("VulnerableCount", "(<uint32 1>,)"),
+        ("SecurityUpdateCount", "(<uint32 1>,)"),
+        ("UpdateCount", "(<uint32 1>,)"),
+    ] {
+        while bus.property(property) != value {
+            assert!(
+                Instant::now() < deadline,
+                "{property} never became {value}: {}",
+                bus.property(property)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
+    let summary = bus.call("io.github.omg.Status1.GetSummary", &[]);
+    assert!(
+        summary.contains("'SecurityUpdateCount': <uint32 1>"),
+        "{summary}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let _ = reader.join();
+    let heard = heard.lock().unwrap().clone();
+    assert!(
+        heard.contains("UpdatesChanged (uint32 1, uint32 1)"),
+        "{heard}"
+    );
     let _ = daemon.kill();
     let _ = daemon.wait();
 }

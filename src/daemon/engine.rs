@@ -393,6 +393,7 @@ impl Engine {
                 self.cache.invalidate_all();
                 self.watch.touch();
                 self.index().await?;
+                self.count_security_updates().await;
                 Ok(ResponseBody::Done)
             }
             RequestBody::Shutdown => {
@@ -684,10 +685,16 @@ impl Engine {
                 "no vulnerability data has been fetched yet",
             ));
         }
-        self.audit(false).await
+        self.audit_counting(false, false).await
     }
 
     pub async fn audit(&self, refresh: bool) -> Result<ResponseBody, WireError> {
+        self.audit_counting(refresh, true).await
+    }
+
+    /// The audit; with `count`, the security updates are counted again
+    /// afterwards (which itself reads the audit, without counting).
+    async fn audit_counting(&self, refresh: bool, count: bool) -> Result<ResponseBody, WireError> {
         use crate::security::{scan, vulns::AuditReport};
         let backend = self.backend()?;
         let config = &self.config.security;
@@ -723,6 +730,10 @@ impl Engine {
         let findings = backend.audit(data.clone(), &fingerprint).await?;
         // The count prompts and widgets show.
         self.update_status(|s| s.vulnerabilities = status::saturate(findings.len()));
+        // Which pending updates fix something follows from the findings.
+        if count {
+            self.count_security_updates().await;
+        }
         // `omg status` reports the scan.
         self.cache.invalidate_all();
         let age = crate::unix_now().saturating_sub(data.fetched_at);
@@ -1503,7 +1514,7 @@ impl Engine {
 
     /// Changes the status file prompts read (under its lock, so no other
     /// writer's change is lost), telling D-Bus listeners when it changed.
-    fn update_status(&self, change: impl FnOnce(&mut Status)) {
+    pub(super) fn update_status(&self, change: impl FnOnce(&mut Status)) {
         let path = self.paths.status_file();
         let before = status::read(&path);
         match status::update(&path, change) {
@@ -1645,7 +1656,7 @@ impl Engine {
         use crate::security::policy::Candidate;
         let policy = self.policy()?;
         let current = self.index().await?;
-        let findings = match self.audit(false).await {
+        let findings = match self.audit_counting(false, false).await {
             Ok(ResponseBody::Audit(report)) => report.findings,
             _ => Vec::new(),
         };

@@ -189,6 +189,7 @@ pub async fn run(
             ))]),
             Err(e) => warn!("cannot load the package index: {e}"),
         }
+        warm.count_security_updates().await;
     });
     notify(&[
         NotifyState::Ready,

@@ -1,6 +1,6 @@
 //! `io.github.omg.Status1` at `/io/github/omg`: what a desktop widget
 //! needs, read-only and without authorization. Counts come from the
-//! status file (the same 16 bytes `omg-fast` reads) and the daemon;
+//! status file (the same bytes `omg-fast` reads) and the daemon;
 //! `PropertiesChanged` and `UpdatesChanged` are emitted only when a value
 //! changes. Queries (`Search`, `Info`, `ListUpdates`) go through the same
 //! engine as the socket.
@@ -99,7 +99,7 @@ impl Status1 {
     /// Pending updates that fix a known vulnerability.
     #[zbus(property)]
     fn security_update_count(&self) -> u32 {
-        0
+        self.status().security_updates.into()
     }
 
     /// AUR (foreign) packages with a newer version.
@@ -152,7 +152,10 @@ impl Status1 {
             }
         };
         put("UpdateCount", Value::U32(status.updates.into()));
-        put("SecurityUpdateCount", Value::U32(0));
+        put(
+            "SecurityUpdateCount",
+            Value::U32(status.security_updates.into()),
+        );
         put(
             "ForeignUpdateCount",
             Value::U32(status.foreign_updates.into()),
@@ -314,6 +317,9 @@ pub async fn watch_changes(connection: zbus::Connection, engine: Arc<Engine>) {
         if new.foreign_updates != old.foreign_updates {
             warn_on(object.foreign_update_count_changed(emitter).await);
         }
+        if new.security_updates != old.security_updates {
+            warn_on(object.security_update_count_changed(emitter).await);
+        }
         if new.vulnerabilities != old.vulnerabilities {
             warn_on(object.vulnerable_count_changed(emitter).await);
         }
@@ -326,8 +332,14 @@ pub async fn watch_changes(connection: zbus::Connection, engine: Arc<Engine>) {
         if now.locked != before.locked {
             warn_on(object.locked_changed(emitter).await);
         }
-        if new.updates != old.updates || new.foreign_updates != old.foreign_updates {
-            warn_on(Status1::updates_changed(emitter, new.updates.into(), 0).await);
+        if new.updates != old.updates
+            || new.foreign_updates != old.foreign_updates
+            || new.security_updates != old.security_updates
+        {
+            warn_on(
+                Status1::updates_changed(emitter, new.updates.into(), new.security_updates.into())
+                    .await,
+            );
         }
     }
 }

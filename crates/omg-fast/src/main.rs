@@ -58,6 +58,7 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
     match what {
         "updates" => format!("{}{mark}", status.updates),
         "vulns" => format!("{}{mark}", status.vulnerabilities),
+        "security" => format!("{}{mark}", status.security_updates),
         "drift" => drift.to_string(),
         "summary" => {
             let mut parts = Vec::new();
@@ -79,6 +80,7 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
             .replace("{updates}", &status.updates.to_string())
             .replace("{foreign}", &status.foreign_updates.to_string())
             .replace("{vulns}", &status.vulnerabilities.to_string())
+            .replace("{security}", &status.security_updates.to_string())
             .replace("{total}", &total.to_string())
             .replace("{age}", &age.to_string())
             .replace("{stale}", mark)
@@ -95,13 +97,13 @@ fn main() {
         .unwrap_or(DEFAULT_MAX_AGE);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "updates" | "vulns" | "drift" => what = arg,
+            "updates" | "vulns" | "security" | "drift" => what = arg,
             "--format" | "-f" => what = args.next().unwrap_or_default(),
             "--max-age" => max_age = args.next().and_then(|v| v.parse().ok()).unwrap_or(max_age),
             "--help" | "-h" => {
                 println!(
-                    "usage: omg-fast [updates|vulns|drift] [--format FMT] [--max-age SECONDS]\n\
-                     FMT placeholders: {{updates}} {{foreign}} {{vulns}} {{total}} {{age}} {{stale}} {{drift}}"
+                    "usage: omg-fast [updates|vulns|security|drift] [--format FMT] [--max-age SECONDS]\n\
+                     FMT placeholders: {{updates}} {{foreign}} {{vulns}} {{security}} {{total}} {{age}} {{stale}} {{drift}}"
                 );
                 return;
             }

@@ -1,14 +1,17 @@
-//! The 16-byte status file that prompts read through `omg-fast`
-//! (`$XDG_RUNTIME_DIR/omg/status.bin`). Little-endian layout:
+//! The status file that prompts read through `omg-fast`
+//! (`$XDG_RUNTIME_DIR/omg/status.bin`). Little-endian layout (format 2,
+//! 20 bytes; format 1 was the first 16 and is still read):
 //!
 //! | bytes  | field |
 //! |--------|-------|
-//! | 0..4   | magic `OMG` and format version `1` |
+//! | 0..4   | magic `OMG` and format version (`2`) |
 //! | 4..6   | system package updates available (saturating u16) |
 //! | 6..8   | AUR / foreign package updates |
 //! | 8..10  | known vulnerabilities affecting installed packages |
 //! | 10..12 | flags: bit0 refresh failed, bit1 reboot needed, bit2 runtime drift, bit3 policy violations |
 //! | 12..16 | unix time of the last successful refresh (u32) |
+//! | 16..18 | pending updates that fix a known vulnerability (`omg outdated --security`) |
+//! | 18..20 | reserved (0) |
 //!
 //! The file is replaced atomically (write to a temporary file, then rename),
 //! so a reader sees either the old or the new contents, never a mix.
@@ -21,8 +24,11 @@
 use std::io::Write;
 use std::path::Path;
 
-pub const MAGIC: [u8; 4] = *b"OMG\x01";
-pub const SIZE: usize = 16;
+pub const MAGIC: [u8; 4] = *b"OMG\x02";
+pub const SIZE: usize = 20;
+/// Format 1: the first 16 bytes, without the security count.
+const MAGIC_V1: [u8; 4] = *b"OMG\x01";
+const SIZE_V1: usize = 16;
 
 pub const FLAG_REFRESH_FAILED: u16 = 1;
 pub const FLAG_REBOOT_NEEDED: u16 = 1 << 1;
@@ -36,6 +42,7 @@ pub struct Status {
     pub vulnerabilities: u16,
     pub flags: u16,
     pub last_refresh: u32,
+    pub security_updates: u16,
 }
 
 /// Clamps a count into the file's 16-bit fields.
@@ -52,13 +59,16 @@ impl Status {
         b[8..10].copy_from_slice(&self.vulnerabilities.to_le_bytes());
         b[10..12].copy_from_slice(&self.flags.to_le_bytes());
         b[12..16].copy_from_slice(&self.last_refresh.to_le_bytes());
+        b[16..18].copy_from_slice(&self.security_updates.to_le_bytes());
         b
     }
 
-    /// Parses the file's bytes; anything but exactly 16 bytes with the
-    /// right magic is `None`.
+    /// Parses the file's bytes; anything but exactly 20 bytes with the
+    /// magic of format 2 (or 16 with format 1's) is `None`.
     pub fn from_bytes(b: &[u8]) -> Option<Status> {
-        if b.len() != SIZE || b[0..4] != MAGIC {
+        let current = b.len() == SIZE && b[0..4] == MAGIC;
+        let first = b.len() == SIZE_V1 && b[0..4] == MAGIC_V1;
+        if !current && !first {
             return None;
         }
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
@@ -68,6 +78,7 @@ impl Status {
             vulnerabilities: u16_at(8),
             flags: u16_at(10),
             last_refresh: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+            security_updates: if current { u16_at(16) } else { 0 },
         })
     }
 
@@ -196,9 +207,21 @@ mod tests {
             vulnerabilities: 70,
             flags: FLAG_REBOOT_NEEDED,
             last_refresh: 1_700_000_000,
+            security_updates: 2,
         };
         write(&path, &s).unwrap();
         assert_eq!(read(&path), Some(s));
+        // A file of format 1 still reads, without the security count.
+        let mut first = s.to_bytes()[..16].to_vec();
+        first[3] = 1;
+        std::fs::write(&path, &first).unwrap();
+        assert_eq!(
+            read(&path),
+            Some(Status {
+                security_updates: 0,
+                ..s
+            })
+        );
         std::fs::write(&path, &s.to_bytes()[..10]).unwrap();
         assert_eq!(read(&path), None);
         let mut long = s.to_bytes().to_vec();
@@ -220,6 +243,7 @@ mod tests {
             vulnerabilities: 1,
             flags: 1,
             last_refresh: 1,
+            security_updates: 1,
         };
         let b = Status {
             updates: 0xffff,
@@ -227,6 +251,7 @@ mod tests {
             vulnerabilities: 0xffff,
             flags: 0xffff,
             last_refresh: 0xffff_ffff,
+            security_updates: 0xffff,
         };
         write(&path, &a).unwrap();
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

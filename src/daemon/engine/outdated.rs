@@ -149,6 +149,26 @@ impl Engine {
         Checked { source, at, error }
     }
 
+    /// Counts the pending repository updates that fix a known
+    /// vulnerability (what `omg outdated --security` would take, pinned
+    /// packages aside) into the status file, where prompts and D-Bus
+    /// widgets read it. Nothing is fetched.
+    pub async fn count_security_updates(&self) {
+        if self.backend.is_none() {
+            return;
+        }
+        // Boxed: the report reads the audit, which counts again.
+        let Ok(ResponseBody::Outdated(report)) = Box::pin(self.outdated(false)).await else {
+            return;
+        };
+        let count = report
+            .rows
+            .iter()
+            .filter(|r| r.source == Source::Repository && !r.pinned && !r.fixes.is_empty())
+            .count();
+        self.update_status(|s| s.security_updates = crate::status::saturate(count));
+    }
+
     /// The report: every pending update omg knows of, with what each fixes.
     pub async fn outdated(&self, refresh: bool) -> Result<ResponseBody, WireError> {
         // Matching advisories needs the package database (omgd-lite sends
