@@ -35,9 +35,18 @@ fn the_policy_refuses_names_its_rule_and_can_be_overridden() {
     // Other packages are fine.
     let fine = env.omg(&["install", "omg-app", "--noconfirm"]);
     assert_eq!(fine.code, 0, "{}", fine.stderr);
-    // Its grade is shown before the plan.
+    // Its grade is shown before the plan: the fixture's source is
+    // `[trusted=yes]`, which apt trusts but no signature verified.
     let all = format!("{}{}", fine.stdout, fine.stderr);
-    assert!(all.contains("security: omg-app is "), "{all}");
+    assert!(
+        all.contains(
+            "security: omg-app is COMMUNITY (from a repository whose packages are not signed)"
+        ),
+        "{all}"
+    );
+    let info = env.json(&["info", "omg-app", "--json"]);
+    let info = if info.is_array() { &info[0] } else { &info };
+    assert_eq!(info["grade"], "community", "{info}");
 
     let forced = env.omg(&["install", "omg-tool", "--override-policy", "--noconfirm"]);
     assert_eq!(forced.code, 0, "{}\n{}", forced.stdout, forced.stderr);

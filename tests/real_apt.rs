@@ -191,3 +191,12 @@ fn info_agrees_with_apt_cache_for_a_package_not_installed() {
     let summary = show["Description"].lines().next().unwrap();
     assert_eq!(info["summary"].as_str().unwrap(), summary);
 }
+
+#[test]
+fn packages_from_this_machine_s_signed_sources_are_verified() {
+    // bash comes from a source whose InRelease apt checked.
+    let env = Env::new();
+    let info = env.json(&["info", "bash", "--json"]);
+    let info = if info.is_array() { &info[0] } else { &info };
+    assert_eq!(info["grade"], "verified", "{info}");
+}

@@ -280,12 +280,13 @@ impl PackageBackend for AlpmBackend {
     fn info(&mut self, name: &str) -> Result<Option<PackageInfo>, BackendError> {
         let hold = self.conf.hold_pkg.clone();
         // Repositories whose packages must carry a valid signature.
-        let signing: Vec<String> = self
+        // How each repository's packages are checked (SigLevel): only a
+        // signature pacman checks vouches for a package.
+        let checks: Vec<(String, Check)> = self
             .conf
             .repos
             .iter()
-            .filter(|r| r.sig_level.package.check == Check::Required)
-            .map(|r| r.name.clone())
+            .map(|r| (r.name.clone(), r.sig_level.package.check))
             .collect();
         let handle = self.handle()?;
         let local = handle.localdb();
@@ -377,9 +378,18 @@ impl PackageBackend for AlpmBackend {
                 .and_then(|l| l.install_date())
                 .and_then(time),
             validation: installed.as_ref().map(validation).unwrap_or_default(),
-            signed: candidate
-                .as_ref()
-                .map(|(repo, pkg)| signing.contains(repo) || pkg.base64_sig().is_some()),
+            signed: candidate.as_ref().map(|(repo, pkg)| {
+                match checks
+                    .iter()
+                    .find(|(name, _)| name == repo)
+                    .map(|(_, c)| *c)
+                {
+                    Some(Check::Required) => true,
+                    // Checked when present.
+                    Some(Check::Optional) => pkg.base64_sig().is_some(),
+                    _ => false,
+                }
+            }),
             grade: None,
             grade_reason: None,
             aur: None,

@@ -523,7 +523,7 @@ impl PackageBackend for AptBackend {
             signed: shown
                 .package_files()
                 .find(|f| f.is_downloadable())
-                .map(|f| f.index_file().is_trusted()),
+                .map(|f| f.index_file().is_trusted() && f.filename().is_some_and(signed_list)),
             grade: None,
             grade_reason: None,
             aur: None,
@@ -548,5 +548,60 @@ mod tests {
             long_description("summary\n first paragraph\n .\n second"),
             "first paragraph\n\nsecond"
         );
+    }
+}
+
+/// Whether the package list `list` (in apt's lists directory) came with a
+/// signed release file: apt keeps `InRelease`, or `Release` with
+/// `Release.gpg`, beside it. A source marked `[trusted=yes]` has neither:
+/// apt trusts it, but no signature verified it.
+fn signed_list(list: &str) -> bool {
+    let path = std::path::Path::new(list);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return false;
+    };
+    let prefix = match name.find("_dists_") {
+        // …_dists_<suite>_<component>_binary-<arch>_Packages
+        Some(at) => {
+            let suite = at + "_dists_".len();
+            match name[suite..].find('_') {
+                Some(end) => &name[..suite + end + 1],
+                None => return false,
+            }
+        }
+        // A flat repository: …_Packages beside …_Release.
+        None => match name.rfind("Packages") {
+            Some(at) => &name[..at],
+            None => return false,
+        },
+    };
+    let beside = |suffix: &str| dir.join(format!("{prefix}{suffix}")).is_file();
+    beside("InRelease") || (beside("Release") && beside("Release.gpg"))
+}
+
+#[cfg(test)]
+mod signed_lists {
+    use super::signed_list;
+
+    #[test]
+    fn only_lists_with_a_signed_release_count_as_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let put = |name: &str| std::fs::write(dir.path().join(name), "x").unwrap();
+        let list = |name: &str| dir.path().join(name).display().to_string();
+        put("deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages");
+        put("deb.debian.org_debian_dists_bookworm_InRelease");
+        assert!(signed_list(&list(
+            "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
+        )));
+        // [trusted=yes] flat repository: a Release, no signature.
+        put("_srv_repo_._Packages");
+        put("_srv_repo_._Release");
+        assert!(!signed_list(&list("_srv_repo_._Packages")));
+        put("_srv_repo_._Release.gpg");
+        assert!(signed_list(&list("_srv_repo_._Packages")));
+        put("example.org_dists_stable_main_binary-amd64_Packages.lz4");
+        assert!(!signed_list(&list(
+            "example.org_dists_stable_main_binary-amd64_Packages.lz4"
+        )));
     }
 }
