@@ -100,6 +100,7 @@ install:
 	install -Dm644 packaging/config.toml.sample $(SHARE)/doc/omg/config.toml.sample
 	install -Dm644 data/sigstore/trusted_root.json $(SHARE)/omg/sigstore/trusted_root.json
 	install -d $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun
+	install -m644 data/keys/node/*.asc data/keys/node/keys.list $(SHARE)/omg/keys/node/
 
 uninstall:
 	rm -f $(BIN)/omg $(BIN)/omgd $(BIN)/omgd-lite $(BIN)/omg-fast
@@ -115,6 +116,7 @@ uninstall:
 		$(SHARE)/fish/vendor_completions.d/omg.fish
 	rm -f $(SHARE)/libalpm/hooks/omg-notify.hook $(DESTDIR)/etc/apt/apt.conf.d/90omg-notify
 	rm -f $(SHARE)/doc/omg/config.toml.sample $(SHARE)/omg/sigstore/trusted_root.json
+	rm -f $(SHARE)/omg/keys/node/*.asc $(SHARE)/omg/keys/node/keys.list
 	-rmdir $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun $(SHARE)/omg/keys $(SHARE)/omg/sigstore $(SHARE)/omg $(SHARE)/doc/omg 2>/dev/null
 
 clean:

@@ -235,6 +235,34 @@ impl RuntimesConfig {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| self.rust_dist_server.clone())
     }
+
+    /// Where the Node.js release keys are (see `keys_dir`).
+    pub fn node_keys_dir(&self) -> PathBuf {
+        keys_dir(&self.node_keys, "node")
+    }
+
+    /// Where Bun's release key is (see `keys_dir`).
+    pub fn bun_keys_dir(&self) -> PathBuf {
+        keys_dir(&self.bun_keys, "bun")
+    }
+}
+
+/// A runtime's release keys: the configured directory; or, while it is
+/// the default and does not exist, where `make install` put them for this
+/// executable's prefix (`<prefix>/share/omg/keys/<runtime>`, e.g. under
+/// /usr/local).
+fn keys_dir(configured: &str, runtime: &str) -> PathBuf {
+    let chosen = PathBuf::from(configured);
+    let default = format!("/usr/share/omg/keys/{runtime}");
+    if configured != default || chosen.is_dir() {
+        return chosen;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .map(|prefix| prefix.join("share/omg/keys").join(runtime))
+        .filter(|dir| dir.is_dir())
+        .unwrap_or(chosen)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

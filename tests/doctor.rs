@@ -23,12 +23,44 @@ fn verdicts(run: &common::Run) -> std::collections::BTreeMap<String, String> {
 fn doctor_names_problems_and_their_fixes() {
     let root = common::AptRoot::new();
     let env = common::Env::with_apt(&root);
+    // The Node.js keys omg ships; no Bun key (omg cannot ship it).
+    let no_bun = env.dir.path().join("bun-keys");
+    std::fs::create_dir_all(&no_bun).unwrap();
+    env.configure(&format!(
+        "[runtimes]\nnode_keys = \"{}/data/keys/node\"\nbun_keys = \"{}\"\n",
+        env!("CARGO_MANIFEST_DIR"),
+        no_bun.display()
+    ));
     let run = env.omg(&["doctor", "--json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let v = verdicts(&run);
     assert_eq!(v["database"], "ok");
     assert_eq!(v["daemon"], "ok");
     assert_eq!(v["shell hook"], "warning", "no hook in this environment");
+    assert_eq!(v["node release keys"], "ok");
+    assert_eq!(v["bun release key"], "warning");
+    assert_eq!(v["runtime checksums"], "ok");
+    let text = env.omg(&["doctor"]).stdout;
+    assert!(
+        text.contains("no Bun release key in") && text.contains("github.com/oven-sh/bun/releases"),
+        "{text}"
+    );
+    // Without the Node.js keys: a problem, saying where they come from.
+    env.configure(&format!(
+        "[runtimes]\nnode_keys = \"{}\"\n",
+        no_bun.display()
+    ));
+    let run = env.omg(&["doctor"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("github.com/nodejs/release-keys"),
+        "{}",
+        run.stdout
+    );
+    env.configure(&format!(
+        "[runtimes]\nnode_keys = \"{}/data/keys/node\"\n",
+        env!("CARGO_MANIFEST_DIR")
+    ));
 
     // The hook's state, and omg's versions first on PATH.
     let versions = env.data_dir().join("versions/node/20.10.0/bin");

@@ -64,6 +64,9 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
         "usr/share/libalpm/hooks/omg-notify.hook",
         "etc/apt/apt.conf.d/90omg-notify",
         "usr/share/doc/omg/config.toml.sample",
+        "usr/share/omg/keys/node/keys.list",
+        "usr/share/omg/keys/node/4ED778F539E3634C779C87C6D7062848A1AB005C.asc",
+        "usr/share/omg/sigstore/trusted_root.json",
     ] {
         let path = root.join(file);
         assert!(path.is_file(), "{file} is not installed");

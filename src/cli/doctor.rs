@@ -38,6 +38,98 @@ fn check(name: &'static str, verdict: Verdict, detail: String, fix: Option<&str>
     }
 }
 
+/// The key files (`*.asc`, `*.gpg`, `*.pgp`, `*.key`) in `dir`, by name.
+fn key_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| {
+                    [".asc", ".gpg", ".pgp", ".key"]
+                        .iter()
+                        .any(|ext| n.ends_with(ext))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The Node.js release keys: present, and every fingerprint `keys.list`
+/// names among them (the files are named by fingerprint).
+fn node_keys(dir: &Path) -> Check {
+    let (_, how) = crate::runtime::install::key_help("node");
+    let files = key_files(dir);
+    if files.is_empty() {
+        return check(
+            "node release keys",
+            Verdict::Problem,
+            format!(
+                "no Node.js release keys in {}: omg install node refuses every release",
+                dir.display()
+            ),
+            Some(how),
+        );
+    }
+    let listed: Vec<String> = std::fs::read_to_string(dir.join("keys.list"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let missing: Vec<&String> = listed
+        .iter()
+        .filter(|fp| !files.iter().any(|f| f.starts_with(fp.as_str())))
+        .collect();
+    if !missing.is_empty() {
+        return check(
+            "node release keys",
+            Verdict::Problem,
+            format!(
+                "{} lists keys that are not in {}: {}",
+                dir.join("keys.list").display(),
+                dir.display(),
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(how),
+        );
+    }
+    check(
+        "node release keys",
+        Verdict::Ok,
+        format!("{} keys in {}", files.len(), dir.display()),
+        None,
+    )
+}
+
+/// Bun's release key, which omg cannot ship.
+fn bun_key(dir: &Path) -> Check {
+    let (_, how) = crate::runtime::install::key_help("bun");
+    let files = key_files(dir);
+    if files.is_empty() {
+        check(
+            "bun release key",
+            Verdict::Warning,
+            format!(
+                "no Bun release key in {}: omg install bun refuses every release until it is there",
+                dir.display()
+            ),
+            Some(how),
+        )
+    } else {
+        check(
+            "bun release key",
+            Verdict::Ok,
+            format!("{} in {}", files.join(", "), dir.display()),
+            None,
+        )
+    }
+}
+
 /// The first of `dirs` holding `file`.
 fn found_in(dirs: &[PathBuf], file: &str) -> Option<PathBuf> {
     dirs.iter().map(|d| d.join(file)).find(|p| p.is_file())
@@ -294,6 +386,19 @@ pub async fn run(session: &mut Session, json: bool) -> Result<u8, Failure> {
     });
 
     checks.push(status_check);
+
+    // What each runtime's downloads are checked against.
+    let runtimes = crate::config::Config::load(&paths.config_dir)
+        .map(|c| c.runtimes)
+        .unwrap_or_default();
+    checks.push(node_keys(&runtimes.node_keys_dir()));
+    checks.push(bun_key(&runtimes.bun_keys_dir()));
+    checks.push(check(
+        "runtime checksums",
+        Verdict::Ok,
+        "go, python, java, ruby and rust downloads are checked against the SHA-256 their upstream listings publish: no keys needed".into(),
+        None,
+    ));
 
     let bad = checks.iter().any(|c| c.verdict == Verdict::Problem);
     if json {

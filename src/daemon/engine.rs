@@ -1127,6 +1127,7 @@ impl Engine {
                 install::InstallError::NoMatch { .. }
                 | install::InstallError::Unavailable { .. } => ErrorKind::NotFound,
                 install::InstallError::Mismatch { .. }
+                | install::InstallError::NoKeys { .. }
                 | install::InstallError::BadSignature { .. }
                 | install::InstallError::NoChecksum { .. } => ErrorKind::Verification,
                 _ => ErrorKind::Database,

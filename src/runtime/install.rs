@@ -33,6 +33,14 @@ pub enum InstallError {
     },
     #[error("{runtime}: {message}")]
     Unavailable { runtime: String, message: String },
+    #[error(
+        "no {whose} in {dir}, so the release cannot be verified: refusing to install it (--insecure installs without). {how}"
+    )]
+    NoKeys {
+        whose: &'static str,
+        dir: String,
+        how: &'static str,
+    },
     #[error("building {what} failed: {step} (the whole log is {log}):\n{tail}")]
     Build {
         what: String,
@@ -631,11 +639,24 @@ pub async fn install(
         progress,
     };
     let inst = &mut inst;
+    let bun_keys = config.bun_keys_dir();
+    // Without the keys nothing could be verified: say so before fetching.
+    let keys = match runtime {
+        Runtime::Node => Some(config.node_keys_dir()),
+        Runtime::Bun => Some(bun_keys.clone()),
+        _ => None,
+    };
+    if let Some(missing) = keys
+        .filter(|_| !insecure)
+        .and_then(|k| missing_keys(&k, runtime.as_str()))
+    {
+        return Err(missing);
+    }
     match runtime {
         Runtime::Node => {
             let source = NodeSource {
                 mirror: config.node_mirror(),
-                keys_dir: config.node_keys.clone().into(),
+                keys_dir: config.node_keys_dir(),
                 verify,
             };
             install_node(inst, &source, version).await
@@ -647,7 +668,7 @@ pub async fn install(
             let source = BunSource {
                 releases: &config.bun_releases,
                 api: &config.bun_api,
-                keys_dir: Path::new(&config.bun_keys),
+                keys_dir: &bun_keys,
                 verify,
             };
             install_bun(inst, &source, version).await
@@ -663,6 +684,44 @@ pub async fn install(
         }
         Runtime::Ruby => super::ruby::install(inst, &config.ruby_index, version).await,
     }
+}
+
+/// Whose keys `runtime` (node or bun) needs, and how to get them.
+pub fn key_help(runtime: &str) -> (&'static str, &'static str) {
+    if runtime == "bun" {
+        (
+            "Bun release key",
+            "Put the public key that signs each Bun release's SHASUMS256.txt.asc (an armored .asc file) there; Bun publishes its releases and that signature at https://github.com/oven-sh/bun/releases.",
+        )
+    } else {
+        (
+            "Node.js release keys",
+            "omg ships them (make install puts them in <prefix>/share/omg/keys/node; [runtimes] node_keys points elsewhere); the Node.js project publishes them at https://github.com/nodejs/release-keys.",
+        )
+    }
+}
+
+/// Whether `keys_dir` holds at least one key file; the error saying which
+/// of `runtime`'s keys are missing and where to get them when not.
+pub fn missing_keys(keys_dir: &Path, runtime: &str) -> Option<InstallError> {
+    let has_keys = std::fs::read_dir(keys_dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            [".asc", ".gpg", ".pgp", ".key"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+    });
+    if has_keys {
+        return None;
+    }
+    let (whose, how) = key_help(runtime);
+    Some(InstallError::NoKeys {
+        whose,
+        dir: keys_dir.display().to_string(),
+        how,
+    })
 }
 
 /// Whether `request` names one exact version (`20.11.1`, `v20.11.1`,
