@@ -100,6 +100,11 @@ pub struct TransactionOptions {
     /// Install: only upgrade these installed packages, keeping how each
     /// was installed (`omg upgrade --security`).
     pub upgrade_only: bool,
+    /// Where a dry run that asks for a refresh keeps its own copy of the
+    /// package lists (filled in by omgd from its cache directory; what a
+    /// client sends is replaced). A dry run never writes the system's.
+    #[serde(default)]
+    pub private_lists: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,18 +412,22 @@ pub enum TxError {
     Unsupported(String),
 }
 
+/// Whether `request` asks to refresh the databases first.
+pub fn wants_refresh(request: &TransactionRequest) -> bool {
+    match request.action {
+        TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
+        TransactionAction::Install { .. } => request.options.refresh,
+        _ => false,
+    }
+}
+
 /// Whether `request` is a dry run that asked for a refresh it will not
 /// get (said on `channel`): a dry run never writes the databases.
 pub fn dry_run_skips_refresh(request: &TransactionRequest, channel: &TxChannel) -> bool {
     if !request.options.dry_run {
         return false;
     }
-    let wants = match request.action {
-        TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
-        TransactionAction::Install { .. } => request.options.refresh,
-        _ => false,
-    };
-    if wants {
+    if wants_refresh(request) {
         channel.message(
             Level::Info,
             "a dry run does not refresh the package databases: planning against them as they are",

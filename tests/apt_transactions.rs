@@ -311,3 +311,59 @@ fn an_interrupted_dpkg_run_is_finished_before_the_next_transaction() {
         [pair("omg-app", "1.0"), pair("omg-lib", "1.0")]
     );
 }
+
+#[test]
+fn a_dry_run_refreshes_a_private_copy_of_the_lists_and_plans_against_it() {
+    let root = root();
+    // Over HTTP, so the lists are apt's copies (a file: source is read in
+    // place).
+    let server = root.serve_over_http();
+    let env = root.env();
+    // The repository moves on; the system's lists do not know yet.
+    root.add("omg-new", "1.0", "");
+    root.publish();
+    for entry in std::fs::read_dir(root.path("repo")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        server.put(&format!("/./{name}"), std::fs::read(entry.path()).unwrap());
+    }
+    let lists = root.path("var/lib/apt/lists");
+    let before: Vec<(std::path::PathBuf, std::time::SystemTime, Vec<u8>)> =
+        std::fs::read_dir(&lists)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| {
+                let p = e.path();
+                (
+                    p.clone(),
+                    std::fs::metadata(&p).unwrap().modified().unwrap(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+    // Without a refresh the system does not know omg-new.
+    let plain = env.omg(&["install", "omg-new", "--dry-run"]);
+    assert_eq!(plain.code, 1, "{}", plain.stdout);
+    let dry = env.omg(&["install", "omg-new", "--dry-run", "--refresh", "--json"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(!dry.stderr.contains("Permission denied"), "{}", dry.stderr);
+    let report: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(report["changes"][0]["name"], "omg-new", "{report}");
+    let shown = env.omg(&["install", "omg-new", "--dry-run", "--refresh"]);
+    assert!(
+        format!("{}{}", shown.stdout, shown.stderr).contains("private copy"),
+        "{}\n{}",
+        shown.stdout,
+        shown.stderr
+    );
+    // The system's lists are as they were, byte for byte and in time.
+    for (path, modified, bytes) in before {
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified,
+            "{}",
+            path.display()
+        );
+    }
+}

@@ -509,6 +509,16 @@ impl Engine {
         }
         self.decide_key_trust(caller, request.options.interactive, &channel)
             .await;
+        // A dry run refreshes a private copy of the lists, never the
+        // system's: where, this daemon says.
+        request.options.private_lists = request.options.dry_run.then(|| {
+            self.paths
+                .cache_dir
+                .join("lists")
+                .join(self.kind.as_str())
+                .display()
+                .to_string()
+        });
         // Package files another user names are copied out of their reach
         // first (and opened with their rights).
         let _staged = self.stage_package_files(&mut request, caller).await?;

@@ -78,8 +78,24 @@ pub fn run(
         | TransactionAction::Pin(_)
         | TransactionAction::CleanCache { .. } => false,
     };
-    // A dry run writes nothing, the lists included.
-    let refresh = refresh && !crate::transaction::dry_run_skips_refresh(request, channel);
+    // A dry run writes nothing of the system's, the lists included: it
+    // refreshes omg's private copy and plans against that.
+    let _private = match (&options.private_lists, options.dry_run && refresh) {
+        (Some(lists), true) => {
+            channel.message(
+                crate::transaction::Level::Info,
+                format!(
+                    "a dry run does not touch the system's package lists: refreshing omg's private copy in {lists} and planning against it"
+                ),
+            );
+            let private = PrivateLists::open(std::path::Path::new(lists), &config)?;
+            channel.step("updating the package lists (private copy)");
+            report.databases = update(channel)?;
+            Some(private)
+        }
+        _ => None,
+    };
+    let refresh = refresh && !options.dry_run;
     if refresh {
         channel.step("updating the package lists");
         report.databases = update(channel)?;
@@ -254,6 +270,60 @@ fn finish_interrupted_dpkg(
 }
 
 /// `apt update`, reporting each list as a database.
+/// apt reading (and updating) a private copy of the package lists until
+/// dropped, when the system's come back: a dry run's refresh. The copy
+/// starts as the system's lists; no binary cache is written.
+struct PrivateLists {
+    saved: Vec<(&'static str, String)>,
+}
+
+impl PrivateLists {
+    fn open(
+        lists: &std::path::Path,
+        config: &rust_apt::config::Config,
+    ) -> Result<PrivateLists, TxError> {
+        let fail =
+            |e: std::io::Error| TxError::Failed(format!("cannot prepare {}: {e}", lists.display()));
+        crate::config::ensure_private_dir(&lists.join("partial")).map_err(fail)?;
+        let system = config.dir("Dir::State::Lists", "/var/lib/apt/lists/");
+        let empty = std::fs::read_dir(lists)
+            .map_err(fail)?
+            .flatten()
+            .all(|e| e.file_name() == "partial");
+        if empty {
+            for entry in std::fs::read_dir(&system).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if path.is_file() && name != "lock" {
+                    std::fs::copy(&path, lists.join(name)).map_err(fail)?;
+                }
+            }
+        }
+        let keys = [
+            "Dir::State::Lists",
+            "Dir::Cache::pkgcache",
+            "Dir::Cache::srcpkgcache",
+        ];
+        let saved = keys
+            .iter()
+            .map(|k| (*k, config.get(k).unwrap_or_default()))
+            .collect();
+        config.set("Dir::State::Lists", &format!("{}/", lists.display()));
+        config.set("Dir::Cache::pkgcache", "");
+        config.set("Dir::Cache::srcpkgcache", "");
+        Ok(PrivateLists { saved })
+    }
+}
+
+impl Drop for PrivateLists {
+    fn drop(&mut self) {
+        let config = rust_apt::config::Config::new();
+        for (key, value) in &self.saved {
+            config.set(key, value);
+        }
+    }
+}
+
 fn update(channel: &Arc<TxChannel>) -> Result<Vec<DatabaseRefresh>, TxError> {
     let cache = Cache::new::<&str>(&[]).map_err(|e| failed("cannot read the package lists", &e))?;
     let lists = Arc::new(std::sync::Mutex::new(Vec::new()));
