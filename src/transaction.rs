@@ -105,6 +105,11 @@ pub struct TransactionOptions {
     /// client sends is replaced). A dry run never writes the system's.
     #[serde(default)]
     pub private_lists: Option<String>,
+    /// Where the package manager's own output (dpkg's, scriptlets') is
+    /// kept for this transaction (filled in by omgd; what a client sends is
+    /// replaced).
+    #[serde(default)]
+    pub log_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

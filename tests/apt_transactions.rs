@@ -367,3 +367,60 @@ fn a_dry_run_refreshes_a_private_copy_of_the_lists_and_plans_against_it() {
         );
     }
 }
+
+#[test]
+fn dpkg_s_own_output_goes_to_the_transaction_log_and_progress_counts_packages() {
+    let root = root();
+    root.add_with_postinst(
+        "omg-failing",
+        "1.0",
+        "",
+        Some("#!/bin/sh\necho 'omg-failing: the postinst gives up' >&2\nexit 3\n"),
+    );
+    root.publish();
+    root.update();
+    let env = root.env();
+    let run = env.omg(&["install", "omg-app", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shown = format!("{}{}", run.stdout, run.stderr);
+    for raw in [
+        "Reading database",
+        "Unpacking",
+        "Setting up",
+        "Selecting previously",
+    ] {
+        assert!(
+            !shown.contains(raw),
+            "dpkg's {raw:?} reached the terminal:\n{shown}"
+        );
+    }
+    // Packages are counted: the first and the last of two.
+    assert!(shown.contains("(1/2)"), "{shown}");
+    assert!(shown.contains("(2/2)"), "{shown}");
+    assert!(!shown.contains("(0/"), "{shown}");
+    let logs: Vec<std::path::PathBuf> = std::fs::read_dir(env.dir.path().join("cache/logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let log = std::fs::read_to_string(&logs[0]).unwrap();
+    assert!(log.contains("Setting up omg-app"), "{log}");
+    assert!(shown.contains(&logs[0].display().to_string()), "{shown}");
+
+    // A failing maintainer script: the error quotes the end of dpkg's
+    // output, which says why.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let failed = env.omg(&["install", "omg-failing", "--noconfirm"]);
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    assert!(
+        failed.stderr.contains("the end of dpkg's output"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("omg-failing") && failed.stderr.contains("postinst"),
+        "{}",
+        failed.stderr
+    );
+}

@@ -7,6 +7,7 @@ pub mod alpm;
 pub mod apt;
 pub mod detect;
 pub mod fingerprint;
+pub mod output_log;
 pub mod pacman_conf;
 pub mod stale_lock;
 

@@ -509,6 +509,16 @@ impl Engine {
         }
         self.decide_key_trust(caller, request.options.interactive, &channel)
             .await;
+        // dpkg's own output goes to a log of this transaction, not to the
+        // client's terminal.
+        request.options.log_file = (!request.options.dry_run).then(|| {
+            self.paths
+                .cache_dir
+                .join("logs")
+                .join(format!("transaction-{}.log", crate::unix_now()))
+                .display()
+                .to_string()
+        });
         // A dry run refreshes a private copy of the lists, never the
         // system's: where, this daemon says.
         request.options.private_lists = request.options.dry_run.then(|| {

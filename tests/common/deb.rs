@@ -67,9 +67,26 @@ impl DebRoot {
     /// Builds `name_version_all.deb` into the repository: it installs
     /// `/usr/share/<name>/VERSION`; `control` adds fields (`Depends: …`).
     pub fn add(&self, name: &str, version: &str, control: &str) {
+        self.add_with_postinst(name, version, control, None);
+    }
+
+    /// Like `add`, with a `postinst` maintainer script.
+    pub fn add_with_postinst(
+        &self,
+        name: &str,
+        version: &str,
+        control: &str,
+        postinst: Option<&str>,
+    ) {
         let build = tempfile::tempdir().unwrap();
         let b = build.path();
         std::fs::create_dir_all(b.join("DEBIAN")).unwrap();
+        if let Some(script) = postinst {
+            use std::os::unix::fs::PermissionsExt;
+            let path = b.join("DEBIAN/postinst");
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         std::fs::create_dir_all(b.join("usr/share").join(name)).unwrap();
         std::fs::write(
             b.join("usr/share").join(name).join("VERSION"),

@@ -167,9 +167,7 @@ pub fn run(
             // Only manual/automatic marks changed: apt writes them when it
             // commits, here a commit with nothing to install.
             let mut acquire = AcquireProgress::new(Fetch::new(channel.clone()));
-            let mut install = InstallProgress::new(Dpkg {
-                channel: channel.clone(),
-            });
+            let mut install = InstallProgress::new(Dpkg::new(channel, 0));
             cache
                 .commit(&mut acquire, &mut install)
                 .map_err(|e| locked_or(&e, "cannot record the packages' marks"))?;
@@ -211,12 +209,37 @@ pub fn run(
         return Ok(report);
     }
     channel.step("downloading and installing");
-    let mut install = InstallProgress::new(Dpkg {
-        channel: channel.clone(),
-    });
-    cache
-        .commit(&mut acquire, &mut install)
-        .map_err(|e| locked_or(&e, "failed to commit the transaction"))?;
+    let mut install = InstallProgress::new(Dpkg::new(channel, report.changes.len()));
+    // dpkg's own lines go to the transaction's log, not between the
+    // progress bars; a failure quotes their end.
+    let captured = options
+        .log_file
+        .as_deref()
+        .map(|log| crate::backend::output_log::Captured::start(std::path::Path::new(log)))
+        .transpose()
+        .map_err(|e| TxError::Failed(format!("cannot open the transaction's log: {e}")))?;
+    let committed = cache.commit(&mut acquire, &mut install);
+    let log = captured.map(crate::backend::output_log::Captured::finish);
+    committed.map_err(|e| {
+        let mut error = locked_or(&e, "failed to commit the transaction");
+        if let (TxError::Commit { details, .. }, Some(log)) = (&mut error, &log) {
+            let tail = crate::backend::output_log::tail(log, 15);
+            if !tail.is_empty() {
+                details.push(format!(
+                    "the end of dpkg's output (all of it is in {}):",
+                    log.display()
+                ));
+                details.extend(tail.into_iter().map(|l| format!("  {l}")));
+            }
+        }
+        error
+    })?;
+    if let Some(log) = &log {
+        channel.message(
+            Level::Info,
+            format!("dpkg's output is in {}", log.display()),
+        );
+    }
     report.committed = true;
     Ok(report)
 }
@@ -783,9 +806,24 @@ impl DynAcquireProgress for Fetch {
     fn stop(&mut self, _status: &AcqTextStatus) {}
 }
 
-/// dpkg's progress (through apt's status pipe) as transaction events.
+/// dpkg's progress (apt's status pipe: a step count over the whole run
+/// and the package each step is about) as transaction events counting
+/// packages: the n-th package of the plan's `count`, with the run's
+/// percentage.
 struct Dpkg {
     channel: Arc<TxChannel>,
+    count: u32,
+    seen: Vec<String>,
+}
+
+impl Dpkg {
+    fn new(channel: &Arc<TxChannel>, count: usize) -> Dpkg {
+        Dpkg {
+            channel: channel.clone(),
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            seen: Vec::new(),
+        }
+    }
 }
 
 impl DynInstallProgress for Dpkg {
@@ -798,13 +836,22 @@ impl DynInstallProgress for Dpkg {
         } else {
             ProgressAction::Installing
         };
+        let name = package.split(':').next().unwrap_or(&package).to_string();
+        let position = match self.seen.iter().position(|p| *p == name) {
+            Some(i) => i + 1,
+            None => {
+                self.seen.push(name.clone());
+                self.seen.len()
+            }
+        };
+        let count = self.count.max(self.seen.len() as u32);
         let percent = (done * 100).checked_div(total).unwrap_or(0).min(100) as u8;
         self.channel.send(TxEvent::Progress {
             action: kind,
-            package: package.clone(),
+            package: name,
             percent,
-            current: done as u32,
-            count: total as u32,
+            current: position as u32,
+            count,
         });
     }
 
