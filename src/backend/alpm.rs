@@ -403,34 +403,8 @@ impl PackageBackend for AlpmBackend {
         lists: &Path,
         offline: bool,
     ) -> Result<Vec<crate::model::PendingUpdate>, BackendError> {
-        // As checkupdates: a private database directory whose `local` is
-        // the real local database and whose `sync` is a private copy.
-        let sync = lists.join("sync");
-        crate::config::ensure_private_dir(&sync).map_err(|source| BackendError::Unreadable {
-            path: sync.clone(),
-            source,
-        })?;
-        let local_link = lists.join("local");
-        if std::fs::symlink_metadata(&local_link).is_err() {
-            std::os::unix::fs::symlink(self.conf.db_path.join("local"), &local_link).map_err(
-                |source| BackendError::Unreadable {
-                    path: local_link.clone(),
-                    source,
-                },
-            )?;
-        }
-        if list_dir(&sync, &[]).is_empty() {
-            for file in list_dir(&self.conf.db_path.join("sync"), &[]) {
-                if let Some(name) = file.file_name() {
-                    std::fs::copy(&file, sync.join(name)).map_err(|source| {
-                        BackendError::Unreadable {
-                            path: file.clone(),
-                            source,
-                        }
-                    })?;
-                }
-            }
-        }
+        private_dbpath(&self.conf.db_path, lists)
+            .map_err(|(path, source)| BackendError::Unreadable { path, source })?;
         self.conf.db_path = lists.to_path_buf();
         self.handle = None;
         self.handle()?;
@@ -635,4 +609,39 @@ mod tests {
         };
         assert_eq!(sig_level(&never), S::empty());
     }
+}
+
+/// Prepares `lists` as a private database directory, as checkupdates does:
+/// its `local` is (a link to) the real local database of `db_path`, its
+/// `sync` a private copy of the sync databases (copied once, then
+/// refreshed there). Refreshing it never writes the system's.
+pub fn private_dbpath(
+    db_path: &Path,
+    lists: &Path,
+) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+    let sync = lists.join("sync");
+    crate::config::ensure_private_dir(&sync).map_err(|e| (sync.clone(), e))?;
+    let local_link = lists.join("local");
+    if std::fs::symlink_metadata(&local_link).is_err() {
+        std::os::unix::fs::symlink(db_path.join("local"), &local_link)
+            .map_err(|e| (local_link.clone(), e))?;
+    }
+    if list_dir(&sync, &[]).is_empty() {
+        for file in list_dir(&db_path.join("sync"), &[]) {
+            if let Some(name) = file.file_name() {
+                let copy = sync.join(name);
+                std::fs::copy(&file, &copy).map_err(|e| (file.clone(), e))?;
+                // As old as the original: a refresh then asks the mirror
+                // for anything newer than what the system has.
+                let modified = std::fs::metadata(&file).and_then(|m| m.modified());
+                if let Ok(modified) = modified {
+                    let _ = std::fs::File::options()
+                        .write(true)
+                        .open(&copy)
+                        .and_then(|f| f.set_modified(modified));
+                }
+            }
+        }
+    }
+    Ok(())
 }

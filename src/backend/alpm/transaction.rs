@@ -33,6 +33,29 @@ pub fn run(
             ),
         );
     }
+    // A dry run that asks for a refresh refreshes a private copy of the
+    // sync databases (as checkupdates) and plans against it.
+    let private;
+    let conf = match (&request.options.private_lists, request.options.dry_run) {
+        (Some(lists), true) if crate::transaction::wants_refresh(request) => {
+            let lists = std::path::Path::new(lists);
+            super::private_dbpath(&conf.db_path, lists).map_err(|(path, e)| {
+                TxError::Failed(format!("cannot prepare {}: {e}", path.display()))
+            })?;
+            channel.message(
+                Level::Info,
+                format!(
+                    "a dry run does not touch the system's package databases: refreshing omg's private copy in {} and planning against it",
+                    lists.display()
+                ),
+            );
+            let mut copy = conf.clone();
+            copy.db_path = lists.to_path_buf();
+            private = copy;
+            &private
+        }
+        _ => conf,
+    };
     let mut handle = open_handle(conf).map_err(|e| TxError::Failed(e.to_string()))?;
     callbacks::install(&handle, channel);
     let options = &request.options;
@@ -72,8 +95,12 @@ pub fn run(
         TransactionAction::Install { .. } if options.refresh => Some(false),
         _ => None,
     };
-    // A dry run writes nothing, the databases included.
-    let refresh = refresh.filter(|_| !crate::transaction::dry_run_skips_refresh(request, channel));
+    // A dry run writes nothing of the system's: it refreshes only a
+    // private copy of the databases (above).
+    let refresh = refresh.filter(|_| {
+        request.options.private_lists.is_some()
+            || !crate::transaction::dry_run_skips_refresh(request, channel)
+    });
     if let Some(force) = refresh {
         report.databases = refresh_databases(&mut handle, conf, force, channel)?;
         if matches!(request.action, TransactionAction::Sync { .. }) {
