@@ -571,6 +571,41 @@ fn installed_flags(pkg: &Package<'_>) -> u16 {
     bits
 }
 
+/// Prepares `lists` as a private database directory, as checkupdates does:
+/// its `local` is (a link to) the real local database of `db_path`, its
+/// `sync` a private copy of the sync databases (copied once, then
+/// refreshed there). Refreshing it never writes the system's.
+pub fn private_dbpath(
+    db_path: &Path,
+    lists: &Path,
+) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+    let sync = lists.join("sync");
+    crate::config::ensure_private_dir(&sync).map_err(|e| (sync.clone(), e))?;
+    let local_link = lists.join("local");
+    if std::fs::symlink_metadata(&local_link).is_err() {
+        std::os::unix::fs::symlink(db_path.join("local"), &local_link)
+            .map_err(|e| (local_link.clone(), e))?;
+    }
+    if list_dir(&sync, &[]).is_empty() {
+        for file in list_dir(&db_path.join("sync"), &[]) {
+            if let Some(name) = file.file_name() {
+                let copy = sync.join(name);
+                std::fs::copy(&file, &copy).map_err(|e| (file.clone(), e))?;
+                // As old as the original: a refresh then asks the mirror
+                // for anything newer than what the system has.
+                let modified = std::fs::metadata(&file).and_then(|m| m.modified());
+                if let Ok(modified) = modified {
+                    let _ = std::fs::File::options()
+                        .write(true)
+                        .open(&copy)
+                        .and_then(|f| f.set_modified(modified));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,39 +644,4 @@ mod tests {
         };
         assert_eq!(sig_level(&never), S::empty());
     }
-}
-
-/// Prepares `lists` as a private database directory, as checkupdates does:
-/// its `local` is (a link to) the real local database of `db_path`, its
-/// `sync` a private copy of the sync databases (copied once, then
-/// refreshed there). Refreshing it never writes the system's.
-pub fn private_dbpath(
-    db_path: &Path,
-    lists: &Path,
-) -> Result<(), (std::path::PathBuf, std::io::Error)> {
-    let sync = lists.join("sync");
-    crate::config::ensure_private_dir(&sync).map_err(|e| (sync.clone(), e))?;
-    let local_link = lists.join("local");
-    if std::fs::symlink_metadata(&local_link).is_err() {
-        std::os::unix::fs::symlink(db_path.join("local"), &local_link)
-            .map_err(|e| (local_link.clone(), e))?;
-    }
-    if list_dir(&sync, &[]).is_empty() {
-        for file in list_dir(&db_path.join("sync"), &[]) {
-            if let Some(name) = file.file_name() {
-                let copy = sync.join(name);
-                std::fs::copy(&file, &copy).map_err(|e| (file.clone(), e))?;
-                // As old as the original: a refresh then asks the mirror
-                // for anything newer than what the system has.
-                let modified = std::fs::metadata(&file).and_then(|m| m.modified());
-                if let Ok(modified) = modified {
-                    let _ = std::fs::File::options()
-                        .write(true)
-                        .open(&copy)
-                        .and_then(|f| f.set_modified(modified));
-                }
-            }
-        }
-    }
-    Ok(())
 }
