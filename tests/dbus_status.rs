@@ -11,6 +11,56 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `gdbus monitor` on io.github.omg, collecting what it prints.
+struct Monitor {
+    child: std::process::Child,
+    heard: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Monitor {
+    /// Starts listening; returns once subscribed (it names the owner).
+    fn start(bus: &SessionBus) -> Monitor {
+        let mut child = Command::new("gdbus")
+            .args(["monitor", "--session", "--dest", "io.github.omg"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = {
+            let heard = heard.clone();
+            let out = child.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    let mut h = heard.lock().unwrap();
+                    h.push_str(&line);
+                    h.push('\n');
+                }
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !heard.lock().unwrap().contains("is owned by") {
+            assert!(Instant::now() < deadline, "gdbus monitor never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Monitor {
+            child,
+            heard,
+            reader,
+        }
+    }
+
+    /// Stops listening; everything heard.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.reader.join();
+        self.heard.lock().unwrap().clone()
+    }
+}
+
 struct SessionBus {
     address: String,
     pid: i32,
@@ -186,31 +236,7 @@ fn widgets_read_the_state_and_hear_about_changes() {
 
     // Listen; then dpkg removes hello-omg behind omg's back, and its hook
     // calls NotifyStateChanged.
-    let mut monitor = Command::new("gdbus")
-        .args(["monitor", "--session", "--dest", "io.github.omg"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader = {
-        let heard = heard.clone();
-        let out = monitor.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                let mut h = heard.lock().unwrap();
-                h.push_str(&line);
-                h.push('\n');
-            }
-        })
-    };
-    // Subscribed once it names the owner.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !heard.lock().unwrap().contains("is owned by") {
-        assert!(Instant::now() < deadline, "gdbus monitor never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let monitor = Monitor::start(&bus);
     let status = root.path("var/lib/dpkg/status");
     let text = std::fs::read_to_string(&status).unwrap();
     let removed: Vec<&str> = text
@@ -229,10 +255,7 @@ fn widgets_read_the_state_and_hear_about_changes() {
         "()"
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let _ = monitor.kill();
-    let _ = monitor.wait();
-    let _ = reader.join();
-    let heard = heard.lock().unwrap().clone();
+    let heard = monitor.stop();
     assert!(
         heard.contains("PropertiesChanged ('io.github.omg.Status1', {'UpdateCount': <uint32 0>}"),
         "{heard}"
@@ -258,30 +281,7 @@ fn widgets_read_the_state_and_hear_about_changes() {
     // hello-omg comes back; the scan finds the advisory its pending
     // upgrade fixes: one security update, as `omg outdated --security`
     // counts it.
-    let mut monitor = Command::new("gdbus")
-        .args(["monitor", "--session", "--dest", "io.github.omg"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader = {
-        let heard = heard.clone();
-        let out = monitor.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                let mut h = heard.lock().unwrap();
-                h.push_str(&line);
-                h.push('\n');
-            }
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !heard.lock().unwrap().contains("is owned by") {
-        assert!(Instant::now() < deadline, "gdbus monitor never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let monitor = Monitor::start(&bus);
     std::fs::write(&status, text).unwrap();
     let scan = env.omg(&["audit", "--refresh"]);
     assert_eq!(scan.code, 0, "{}", scan.stderr);
@@ -316,10 +316,7 @@ fn widgets_read_the_state_and_hear_about_changes() {
         "{summary}"
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let _ = monitor.kill();
-    let _ = monitor.wait();
-    let _ = reader.join();
-    let heard = heard.lock().unwrap().clone();
+    let heard = monitor.stop();
     assert!(
         heard.contains("UpdatesChanged (uint32 1, uint32 1)"),
         "{heard}"
