@@ -230,8 +230,8 @@ fn status_counts() {
 
     // The status file for prompts carries the update count.
     let bytes = std::fs::read(env.runtime_dir().join("status.bin")).expect("status file");
-    assert_eq!(bytes.len(), 16);
-    assert_eq!(&bytes[..4], b"OMG\x01");
+    assert_eq!(bytes.len(), 20);
+    assert_eq!(&bytes[..4], b"OMG\x02");
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
 }
 

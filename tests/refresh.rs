@@ -14,11 +14,11 @@ fn refresh(env: &Env) -> common::Run {
         .into()
 }
 
-fn status_bytes(env: &Env) -> [u8; 16] {
+fn status_bytes(env: &Env) -> [u8; 20] {
     std::fs::read(env.runtime_dir().join("status.bin"))
         .expect("a status file")
         .try_into()
-        .expect("16 bytes")
+        .expect("20 bytes")
 }
 
 /// The system's lists as apt left them: names with their link targets (apt
@@ -50,7 +50,7 @@ fn refresh_counts_updates_from_a_private_copy() {
     let run = refresh(&env);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let bytes = status_bytes(&env);
-    assert_eq!(&bytes[..4], b"OMG\x01");
+    assert_eq!(&bytes[..4], b"OMG\x02");
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1, "hello-omg");
     let refreshed_at = u32::from_le_bytes(bytes[12..16].try_into().unwrap());
     assert!(u64::from(refreshed_at) + 60 > omg::unix_now());

@@ -1122,7 +1122,10 @@ impl Engine {
         // version, a partial one, or an alias that resolves against what
         // is installed) is switched to without asking upstream: `omg use`
         // works offline for what is here.
-        let here = (install.make_current || install::is_exact(&install.request))
+        // (Not when components or targets are asked for: those may be
+        // missing from what is installed.)
+        let plain = install.components.is_empty() && install.targets.is_empty();
+        let here = (plain && (install.make_current || install::is_exact(&install.request)))
             .then(|| {
                 crate::runtime::hook::installed_match(&versions, runtime, &install.request)
                     .filter(|_| !install::moves_upstream(&install.request))
