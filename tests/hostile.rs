@@ -1022,3 +1022,49 @@ fn sigterm_waits_for_the_transaction_under_way() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn overriding_the_policy_is_an_authorization_of_its_own() {
+    let Some(instance) = Instance::start(false, 0) else {
+        return;
+    };
+    // nobody's group may install, but not against the policy.
+    std::fs::write(
+        common::system::RULES,
+        "polkit.addRule(function(action, subject) {\n  if (action.id == \"io.github.omg.override-policy\") {\n    return polkit.Result.NO;\n  }\n  if (action.id.indexOf(\"io.github.omg.\") == 0 && subject.isInGroup(\"nogroup\")) {\n    return polkit.Result.YES;\n  }\n});\n",
+    )
+    .unwrap();
+    std::fs::write(
+        instance.env.dir.path().join("config/policy.toml"),
+        "blocked_packages = [\"omg-app\"]\n",
+    )
+    .unwrap();
+    let client = common::Env::new();
+    std::fs::create_dir_all(client.dir.path().join("home")).unwrap();
+    common::give_to_nobody(client.dir.path());
+    // Once polkit has read the rule, an allowed install goes through.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let allowed = loop {
+        let run = omg_as_nobody(&instance, &client, &["install", "omg-lib", "--noconfirm"]);
+        if run.code == 0 || Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    let refused = omg_as_nobody(
+        &instance,
+        &client,
+        &["install", "omg-app", "--override-policy", "--noconfirm"],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("io.github.omg.override-policy"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        instance.root.installed(),
+        [("omg-lib".to_string(), "1.0".to_string())]
+    );
+}
