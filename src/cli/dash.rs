@@ -80,9 +80,7 @@ fn build(report: &Report) -> Data {
     let mut runtimes = Vec::new();
     if let Ok(versions) = super::runtime::versions_dir() {
         for runtime in crate::runtime::version_file::Runtime::ALL {
-            let current = std::fs::read_link(versions.join(runtime.as_str()).join("current"))
-                .ok()
-                .map(|p| p.display().to_string());
+            let current = crate::runtime::versions::current(&versions, runtime.as_str());
             for version in super::runtime::installed(&versions, runtime) {
                 let newer = report
                     .rows

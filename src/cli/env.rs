@@ -83,9 +83,7 @@ async fn machine(session: &mut Session, project: &Path) -> Result<Lock, Failure>
     let mut runtimes = Vec::new();
     for runtime in Runtime::ALL {
         let dir = versions.join(runtime.as_str());
-        let current = std::fs::read_link(dir.join("current"))
-            .ok()
-            .map(|p| p.display().to_string());
+        let current = crate::runtime::versions::current(&versions, runtime.as_str());
         for version in super::runtime::installed(&versions, runtime) {
             let receipt = crate::runtime::install::read_receipt(&dir.join(&version));
             runtimes.push(envlock::Runtime {

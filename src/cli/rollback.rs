@@ -251,10 +251,8 @@ async fn rollback_runtimes(
                 let Some(which) = Runtime::from_name(runtime) else {
                     continue;
                 };
-                let link = versions.join(runtime).join("current");
-                let before = std::fs::read_link(&link)
-                    .ok()
-                    .map(|p| p.display().to_string());
+                let link = crate::runtime::versions::current_link(&versions, runtime);
+                let before = crate::runtime::versions::current(&versions, runtime);
                 match version {
                     Some(v) if installed(runtime, v) => {
                         crate::runtime::install::set_current(&versions, runtime, v)

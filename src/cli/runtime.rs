@@ -166,15 +166,7 @@ fn write_tool_version(
 
 /// The installed versions of `runtime`, newest first.
 pub fn installed(versions: &std::path::Path, runtime: Runtime) -> Vec<String> {
-    let dir = versions.join(runtime.as_str());
-    let mut found: Vec<String> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().is_dir() && !e.path().is_symlink())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| !n.starts_with('.') && n != "current")
-        .collect();
+    let mut found = crate::runtime::versions::installed(versions, runtime.as_str());
     found.sort_by(|a, b| crate::version::vercmp(b, a));
     found
 }
@@ -193,7 +185,7 @@ fn in_use(versions: &std::path::Path, runtime: Runtime) -> Option<(std::path::Pa
         Some(wanted) => crate::runtime::hook::installed_match(versions, runtime, &wanted.version)
             .map(|dir| (dir, wanted.file.display().to_string())),
         None => {
-            let current = versions.join(runtime.as_str()).join("current");
+            let current = crate::runtime::versions::current_link(versions, runtime.as_str());
             let target = std::fs::read_link(&current).ok()?;
             Some((
                 current.parent()?.join(target),
@@ -376,12 +368,8 @@ pub(super) fn remove_version(
                 EXIT_FAILURE,
             )
         })?;
-    let current = dir.join("current");
     let was_current =
-        std::fs::read_link(&current).is_ok_and(|t| t == std::path::Path::new(version));
-    if was_current {
-        let _ = std::fs::remove_file(&current);
-    }
+        crate::runtime::versions::clear_current_if(versions, runtime.as_str(), version);
     let log =
         crate::audit::AuditLog::in_data_dir(versions.parent().unwrap_or(std::path::Path::new(".")));
     // SAFETY: getuid has no preconditions.

@@ -1022,13 +1022,7 @@ impl Engine {
             return Ok(ResponseBody::RuntimeAvailable(list));
         }
         let versions = crate::runtime::versions_dir(&self.paths);
-        let installed: Vec<String> = std::fs::read_dir(versions.join(which.as_str()))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n != "current" && !n.starts_with('.'))
-            .collect();
+        let installed = crate::runtime::versions::installed(&versions, which.as_str());
         let client = crate::runtime::upstream::client()
             .map_err(|e| WireError::new(ErrorKind::Internal, e))?;
         let list =
@@ -1112,12 +1106,7 @@ impl Engine {
             downloads: &downloads,
         };
         // What was there before, to tell a new install from a switch.
-        let existed: Vec<String> = std::fs::read_dir(versions.join(runtime.as_str()))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
+        let existed = crate::runtime::versions::installed(&versions, runtime.as_str());
         // A version already installed that answers the request (an exact
         // version, a partial one, or an alias that resolves against what
         // is installed) is switched to without asking upstream: `omg use`
@@ -1169,9 +1158,7 @@ impl Engine {
             warn!("audit log: {e}");
         }
         let history = crate::history::History::runtimes_in(&self.paths.data_dir);
-        let previous = std::fs::read_link(versions.join(name).join("current"))
-            .ok()
-            .map(|p| p.display().to_string());
+        let previous = crate::runtime::versions::current(&versions, name);
         let mut changes = Vec::new();
         if !existed.contains(&version) {
             changes.push(crate::history::PackageChange {

@@ -145,7 +145,7 @@ fn fingerprint(cwd: &Path, versions: &Path) -> u64 {
     for runtime in Runtime::ALL {
         let dir = versions.join(runtime.as_str());
         stamp(&dir, &mut hasher);
-        if let Ok(target) = std::fs::read_link(dir.join("current")) {
+        if let Some(target) = super::versions::current(versions, runtime.as_str()) {
             target.hash(&mut hasher);
         }
     }
@@ -169,13 +169,7 @@ pub fn installed_match(versions: &Path, runtime: Runtime, request: &str) -> Opti
     if !plain.is_empty() && !plain.contains('/') && exact.is_dir() {
         return Some(exact);
     }
-    let installed: Vec<String> = std::fs::read_dir(&dir)
-        .ok()?
-        .flatten()
-        .filter(|e| e.path().is_dir() && !e.path().is_symlink())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| !n.starts_with('.') && n != "current")
-        .collect();
+    let installed = super::versions::installed(versions, runtime.as_str());
     // Rust's moving channels: the newest nightly or beta installed.
     if runtime == Runtime::Rust && (request == "nightly" || request == "beta") {
         return installed
@@ -271,7 +265,7 @@ pub fn hook_env(
                 }
             },
             None => {
-                let current = versions.join(runtime.as_str()).join("current");
+                let current = super::versions::current_link(versions, runtime.as_str());
                 current.is_dir().then_some(current)
             }
         };

@@ -746,14 +746,13 @@ pub fn moves_upstream(request: &str) -> bool {
 /// Makes `versions/<runtime>/current` point at `version`, atomically (a new
 /// link renamed over the old one).
 pub fn set_current(versions: &Path, runtime: &str, version: &str) -> Result<(), InstallError> {
-    let dir = versions.join(runtime);
-    let link = dir.join("current");
-    let staged = dir.join(format!(".current.{}", std::process::id()));
-    let _ = std::fs::remove_file(&staged);
-    let io = |context: String| move |source| InstallError::Io { context, source };
-    std::os::unix::fs::symlink(version, &staged)
-        .map_err(io(format!("cannot create {}", staged.display())))?;
-    std::fs::rename(&staged, &link).map_err(io(format!("cannot replace {}", link.display())))
+    super::versions::set_current(versions, runtime, version).map_err(|source| InstallError::Io {
+        context: format!(
+            "cannot make {version} the default in {}",
+            super::versions::dir(versions, runtime).display()
+        ),
+        source,
+    })
 }
 
 #[cfg(test)]

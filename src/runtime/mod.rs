@@ -24,3 +24,4 @@ pub mod ruby;
 pub mod rust;
 pub mod upstream;
 pub mod version_file;
+pub mod versions;

@@ -66,7 +66,7 @@ impl Engine {
         let versions = crate::runtime::versions_dir(&self.paths);
         Runtime::ALL
             .iter()
-            .map(|r| (*r, installed_versions(&versions.join(r.as_str()))))
+            .map(|r| (*r, installed_versions(&versions, r.as_str())))
             .filter(|(_, v)| !v.is_empty())
             .collect()
     }
@@ -393,15 +393,8 @@ impl Engine {
 }
 
 /// Installed versions in a runtime's directory, newest first.
-fn installed_versions(dir: &std::path::Path) -> Vec<String> {
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().is_dir() && !e.path().is_symlink())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| !n.starts_with('.') && n != "current")
-        .collect();
+fn installed_versions(versions: &std::path::Path, runtime: &str) -> Vec<String> {
+    let mut found = crate::runtime::versions::installed(versions, runtime);
     found.sort_by(|a, b| outdated::release_cmp(b, a));
     found
 }
