@@ -60,10 +60,7 @@ impl Rng {
 }
 
 fn framed(frame: &ClientFrame) -> Vec<u8> {
-    let payload = omg::ipc::codec::encode(frame).unwrap();
-    let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
-    bytes.extend_from_slice(&payload);
-    bytes
+    omg::ipc::codec::frame(frame).unwrap()
 }
 
 /// A valid conversation: Hello and a few requests of every kind.

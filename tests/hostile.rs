@@ -494,9 +494,7 @@ fn nobody_side() {
                         filter: ListFilter::All,
                     },
                 });
-                let payload = omg::ipc::codec::encode(&frame).unwrap();
-                let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
-                bytes.extend_from_slice(&payload);
+                let bytes = omg::ipc::codec::frame(&frame).unwrap();
                 match client.stream.write_all(&bytes) {
                     Ok(()) => sent += 1,
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -555,10 +553,7 @@ impl Raw {
     }
 
     fn send(&mut self, frame: &ClientFrame) {
-        let payload = omg::ipc::codec::encode(frame).unwrap();
-        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
-        bytes.extend_from_slice(&payload);
-        self.write(&bytes);
+        self.write(&omg::ipc::codec::frame(frame).unwrap());
     }
 
     fn hello(&mut self) {

@@ -25,10 +25,7 @@ fn spawn(env: &Env) -> Child {
 }
 
 fn frame(message: &ClientFrame) -> Vec<u8> {
-    let payload = codec::encode(message).unwrap();
-    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(&payload);
-    out
+    codec::frame(message).unwrap()
 }
 
 fn hello(protocol: u32) -> Vec<u8> {

@@ -76,9 +76,7 @@ fn refuse(stream: &tokio::net::UnixStream) {
         ErrorKind::Locked,
         "too many connections are open: try again later",
     ));
-    if let Ok(payload) = crate::ipc::codec::encode(&frame) {
-        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
-        bytes.extend_from_slice(&payload);
+    if let Ok(bytes) = crate::ipc::codec::frame(&frame) {
         let _ = stream.try_write(&bytes);
     }
 }

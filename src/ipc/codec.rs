@@ -118,6 +118,15 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Bytes, CodecError> {
     )?))
 }
 
+/// A whole frame of `message` as it goes on the wire: its length, then its
+/// encoding (for writers that do not go through `FrameCodec`).
+pub fn frame<T: Serialize>(message: &T) -> Result<Vec<u8>, CodecError> {
+    let payload = encode(message)?;
+    let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
 /// Decodes a frame payload; the whole payload must be one message.
 pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecError> {
     let (message, used) = if payload.len() <= SMALL_FRAME {

@@ -412,10 +412,7 @@ impl RawClient {
     }
 
     pub fn send(&mut self, frame: &omg::ipc::protocol::ClientFrame) {
-        let payload = omg::ipc::codec::encode(frame).unwrap();
-        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
-        bytes.extend_from_slice(&payload);
-        self.send_raw(&bytes);
+        self.send_raw(&omg::ipc::codec::frame(frame).unwrap());
     }
 
     pub fn hello(&mut self) {
