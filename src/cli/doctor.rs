@@ -38,28 +38,11 @@ fn check(name: &'static str, verdict: Verdict, detail: String, fix: Option<&str>
     }
 }
 
-/// The key files (`*.asc`, `*.gpg`, `*.pgp`, `*.key`) in `dir`, by name.
-fn key_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| {
-                    [".asc", ".gpg", ".pgp", ".key"]
-                        .iter()
-                        .any(|ext| n.ends_with(ext))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The Node.js release keys: present, and every fingerprint `keys.list`
 /// names among them (the files are named by fingerprint).
 fn node_keys(dir: &Path) -> Check {
     let (_, how) = crate::runtime::install::key_help("node");
-    let files = key_files(dir);
+    let files = crate::security::pgp::key_files(dir);
     if files.is_empty() {
         return check(
             "node release keys",
@@ -109,7 +92,7 @@ fn node_keys(dir: &Path) -> Check {
 /// Bun's release key, which omg cannot ship.
 fn bun_key(dir: &Path) -> Check {
     let (_, how) = crate::runtime::install::key_help("bun");
-    let files = key_files(dir);
+    let files = crate::security::pgp::key_files(dir);
     if files.is_empty() {
         check(
             "bun release key",

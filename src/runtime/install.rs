@@ -704,16 +704,7 @@ pub fn key_help(runtime: &str) -> (&'static str, &'static str) {
 /// Whether `keys_dir` holds at least one key file; the error saying which
 /// of `runtime`'s keys are missing and where to get them when not.
 pub fn missing_keys(keys_dir: &Path, runtime: &str) -> Option<InstallError> {
-    let has_keys = std::fs::read_dir(keys_dir).is_ok_and(|entries| {
-        entries.flatten().any(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            [".asc", ".gpg", ".pgp", ".key"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
-        })
-    });
-    if has_keys {
+    if !crate::security::pgp::key_files(keys_dir).is_empty() {
         return None;
     }
     let (whose, how) = key_help(runtime);

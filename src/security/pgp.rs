@@ -24,6 +24,25 @@ pub enum PgpError {
     Rejected { file: String, reason: String },
 }
 
+/// Whether `path` names a key file a keyring directory is read from
+/// (`.asc`, `.gpg`, `.pgp`, `.key`).
+pub fn is_key_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| ["asc", "gpg", "pgp", "key"].iter().any(|x| e == *x))
+}
+
+/// The names of the key files in the directory `dir` (none when it cannot
+/// be read).
+pub fn key_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| is_key_file(&e.path()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}
+
 /// The certificates in `dir` (`.asc`, `.gpg`, `.pgp` and `.key` files, one
 /// or more certificates each), or in `dir` itself when it is a keyring
 /// file. A missing directory is an empty keyring.
@@ -51,10 +70,7 @@ pub fn load_keyring(dir: &Path) -> Result<Vec<Cert>, PgpError> {
     let mut certs = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        let wanted = path
-            .extension()
-            .is_some_and(|e| ["asc", "gpg", "pgp", "key"].iter().any(|x| e == *x));
-        if !wanted {
+        if !is_key_file(&path) {
             continue;
         }
         let parser = CertParser::from_file(&path).map_err(|e| PgpError::Keyring {
