@@ -32,6 +32,21 @@ async fn text(client: &reqwest::Client, url: &str) -> Result<String, String> {
     response.text().await.map_err(|e| format!("{url}: {e}"))
 }
 
+/// Node.js's releases for this machine, from the mirror's index.json.
+async fn node_releases(
+    config: &RuntimesConfig,
+    client: &reqwest::Client,
+) -> Result<Vec<super::node::Release>, String> {
+    let url = format!("{}/index.json", config.node_mirror().trim_end_matches('/'));
+    let releases = super::node::parse_index_json(&text(client, &url).await?)
+        .map_err(|e| format!("{url}: {e}"))?;
+    let platform = super::node::platform();
+    Ok(releases
+        .into_iter()
+        .filter(|r| r.files.iter().any(|f| f == platform))
+        .collect())
+}
+
 /// The releases `runtime`'s upstream offers for this machine (no
 /// pre-releases). `installed` are the versions installed here: Adoptium
 /// is asked once per Java feature release among them.
@@ -42,18 +57,12 @@ pub async fn offered(
     client: &reqwest::Client,
 ) -> Result<Vec<String>, String> {
     match runtime {
-        Runtime::Node => {
-            let url = format!("{}/index.json", config.node_mirror().trim_end_matches('/'));
-            let releases = super::node::parse_index_json(&text(client, &url).await?)
-                .map_err(|e| e.to_string())?;
-            let platform = super::node::platform();
-            Ok(releases
-                .into_iter()
-                .filter(|r| r.files.iter().any(|f| f == platform))
-                .filter(|r| r.version.pre.is_empty())
-                .map(|r| r.version.to_string())
-                .collect())
-        }
+        Runtime::Node => Ok(node_releases(config, client)
+            .await?
+            .into_iter()
+            .filter(|r| r.version.pre.is_empty())
+            .map(|r| r.version.to_string())
+            .collect()),
         Runtime::Go => {
             let url = format!(
                 "{}/?mode=json&include=all",
@@ -152,21 +161,15 @@ pub async fn available(
         date: String::new(),
     };
     let mut list = match runtime {
-        Runtime::Node => {
-            let url = format!("{}/index.json", config.node_mirror().trim_end_matches('/'));
-            let releases = super::node::parse_index_json(&text(client, &url).await?)
-                .map_err(|e| format!("{url}: {e}"))?;
-            let platform = super::node::platform();
-            releases
-                .into_iter()
-                .filter(|r| r.files.iter().any(|f| f == platform))
-                .map(|r| AvailableVersion {
-                    version: r.version.to_string(),
-                    lts: r.lts,
-                    date: r.date,
-                })
-                .collect()
-        }
+        Runtime::Node => node_releases(config, client)
+            .await?
+            .into_iter()
+            .map(|r| AvailableVersion {
+                version: r.version.to_string(),
+                lts: r.lts,
+                date: r.date,
+            })
+            .collect(),
         Runtime::Java if installed.iter().all(|v| super::java::feature(v).is_none()) => {
             #[derive(serde::Deserialize)]
             struct Releases {
