@@ -432,6 +432,13 @@ impl Paths {
     pub fn status_file(&self) -> PathBuf {
         self.runtime_dir.join("status.bin")
     }
+
+    /// omg's private copy of `backend`'s package lists (or sync
+    /// databases): what `omgd work refresh` and dry runs refresh, never
+    /// the system's.
+    pub fn private_lists(&self, backend: &str) -> PathBuf {
+        self.cache_dir.join("lists").join(backend)
+    }
 }
 
 /// Creates `dir` (and its parents) with owner-only permissions if missing.

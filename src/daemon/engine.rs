@@ -138,6 +138,18 @@ fn too_slow() -> WireError {
     )
 }
 
+/// Runs `work` (file and crypto work a client asked for) on a blocking
+/// thread, not the async workers, giving up after `FILE_WORK_TIMEOUT`.
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WireError> {
+    let task = tokio::task::spawn_blocking(work);
+    tokio::time::timeout(FILE_WORK_TIMEOUT, task)
+        .await
+        .map_err(|_| too_slow())?
+        .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))
+}
+
 /// Files a client named, each a regular file within the size limit (or,
 /// where allowed, a directory), opened without following links or
 /// blocking.
@@ -177,7 +189,7 @@ pub fn action_of(request: &TransactionRequest) -> &'static str {
         TransactionAction::Install { targets }
             if targets
                 .iter()
-                .any(|t| t.ends_with(".deb") || t.contains(".pkg.tar")) =>
+                .any(|t| crate::auth::client_files::is_package_file(t)) =>
         {
             "io.github.omg.install-untrusted"
         }
@@ -466,15 +478,12 @@ impl Engine {
                     (Path::new(&signature), false),
                     (Path::new(&keyring), true),
                 ])?;
-                let work = tokio::task::spawn_blocking(move || {
+                off_the_workers(move || {
                     check(Path::new(&file), Path::new(&signature), Path::new(&keyring))
-                });
-                tokio::time::timeout(FILE_WORK_TIMEOUT, work)
-                    .await
-                    .map_err(|_| too_slow())?
-                    .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))?
-                    .map(|signer| ResponseBody::Verified { signer })
-                    .map_err(|m| WireError::new(ErrorKind::Verification, m))
+                })
+                .await?
+                .map(|signer| ResponseBody::Verified { signer })
+                .map_err(|m| WireError::new(ErrorKind::Verification, m))
             }
             RequestBody::Transaction(_) | RequestBody::RuntimeInstall(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
@@ -523,9 +532,7 @@ impl Engine {
         // system's: where, this daemon says.
         request.options.private_lists = request.options.dry_run.then(|| {
             self.paths
-                .cache_dir
-                .join("lists")
-                .join(self.kind.as_str())
+                .private_lists(self.kind.as_str())
                 .display()
                 .to_string()
         });
@@ -1243,13 +1250,8 @@ impl Engine {
             named.iter().map(|p| (p.as_path(), false)).collect();
         checked_files(&named)?;
         let keys_dir = self.paths.config_dir.join("aur-keys");
-        let work = tokio::task::spawn_blocking(move || {
-            check(std::path::Path::new(&dir), &pairs, &validpgpkeys, &keys_dir)
-        });
-        tokio::time::timeout(FILE_WORK_TIMEOUT, work)
-            .await
-            .map_err(|_| too_slow())?
-            .map_err(|e| WireError::new(ErrorKind::Internal, e.to_string()))?
+        off_the_workers(move || check(std::path::Path::new(&dir), &pairs, &validpgpkeys, &keys_dir))
+            .await?
             .map(|()| ResponseBody::Done)
             .map_err(|m| WireError::new(ErrorKind::Verification, m))
     }
@@ -1527,10 +1529,9 @@ impl Engine {
     /// writer's change is lost), telling D-Bus listeners when it changed.
     pub(super) fn update_status(&self, change: impl FnOnce(&mut Status)) {
         let path = self.paths.status_file();
-        let before = status::read(&path);
         match status::update(&path, change) {
-            Ok(after) if before != Some(after) => self.status_written.notify_one(),
-            Ok(_) => {}
+            Ok(Some(_)) => self.status_written.notify_one(),
+            Ok(None) => {}
             Err(e) => debug!("cannot write the status file {}: {e}", path.display()),
         }
     }

@@ -53,7 +53,7 @@ pub async fn run(
     // Held while the refresh runs: one refresh at a time, and how the
     // daemon tells that one is running (`RefreshInProgress`).
     let _running = take_refresh_lock(paths).await;
-    let lists = paths.cache_dir.join("lists").join(kind.as_str());
+    let lists = paths.private_lists(kind.as_str());
     let counted = {
         let mut backend = backend::open(kind)?;
         backend.refresh_private(&lists, offline)

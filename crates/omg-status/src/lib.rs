@@ -137,8 +137,9 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
 /// Reads the status file (the default when missing or malformed), lets
 /// `change` edit it, and writes it back if it changed — all under an
 /// exclusive lock on `status.lock` beside it, so concurrent writers queue.
-/// Returns the status as written (or as it was, when unchanged).
-pub fn update(path: &Path, change: impl FnOnce(&mut Status)) -> std::io::Result<Status> {
+/// Returns the status as written, or `None` when `change` left it as it
+/// was (nothing was written).
+pub fn update(path: &Path, change: impl FnOnce(&mut Status)) -> std::io::Result<Option<Status>> {
     let dir = path.parent().unwrap_or(Path::new("."));
     {
         use std::os::unix::fs::DirBuilderExt;
@@ -156,10 +157,11 @@ pub fn update(path: &Path, change: impl FnOnce(&mut Status)) -> std::io::Result<
     let old = read(path);
     let mut new = old.unwrap_or_default();
     change(&mut new);
-    if old != Some(new) {
-        write(path, &new)?;
+    if old == Some(new) {
+        return Ok(None);
     }
-    Ok(new)
+    write(path, &new)?;
+    Ok(Some(new))
 }
 
 #[cfg(test)]
