@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use common::http::{HttpServer, Reply};
+use common::http::{HttpServer, Reply, Request};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream/osv")
@@ -75,6 +75,35 @@ fn recorded(dir: &Path) -> (HashMap<Key, serde_json::Value>, HashMap<String, Vec
     (answers, records)
 }
 
+/// OSV's answer to a querybatch `request`: `answer` for each query, in
+/// order.
+fn batch_reply(
+    request: &Request,
+    answer: impl Fn(&serde_json::Value) -> serde_json::Value,
+) -> Reply {
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    let results: Vec<serde_json::Value> = body["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(answer)
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({"results": results})).unwrap();
+    Reply::Body(200, "application/json", body)
+}
+
+/// OSV's `/v1/vulns/<id>`: the recorded record, or 404.
+fn record_reply(records: &HashMap<String, Vec<u8>>, request: &Request) -> Reply {
+    match request
+        .path
+        .strip_prefix("/v1/vulns/")
+        .and_then(|id| records.get(id))
+    {
+        Some(record) => Reply::Body(200, "application/json", record.clone()),
+        None => Reply::not_found(),
+    }
+}
+
 #[test]
 fn lockfiles_are_checked_and_answers_kept() {
     let dir = fixtures();
@@ -86,34 +115,19 @@ fn lockfiles_are_checked_and_answers_kept() {
             return Reply::Body(503, "text/plain", b"down".to_vec());
         }
         if request.path == "/v1/querybatch" {
-            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let results: Vec<serde_json::Value> = body["queries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|q| {
-                    let key = (
-                        q["package"]["ecosystem"].as_str().unwrap().to_string(),
-                        q["package"]["name"].as_str().unwrap().to_string(),
-                        q["version"].as_str().unwrap().to_string(),
-                    );
-                    answers
-                        .get(&key)
-                        .cloned()
-                        .unwrap_or_else(|| serde_json::json!({}))
-                })
-                .collect();
-            let body = serde_json::to_vec(&serde_json::json!({"results": results})).unwrap();
-            return Reply::Body(200, "application/json", body);
+            return batch_reply(request, |q| {
+                let key = (
+                    q["package"]["ecosystem"].as_str().unwrap().to_string(),
+                    q["package"]["name"].as_str().unwrap().to_string(),
+                    q["version"].as_str().unwrap().to_string(),
+                );
+                answers
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| serde_json::json!({}))
+            });
         }
-        match request
-            .path
-            .strip_prefix("/v1/vulns/")
-            .and_then(|id| records.get(id))
-        {
-            Some(record) => Reply::Body(200, "application/json", record.clone()),
-            None => Reply::not_found(),
-        }
+        record_reply(&records, request)
     });
     let env = common::Env::new();
     env.configure(&format!("[security]\nosv_url = \"{}\"\n", server.url));
@@ -223,35 +237,20 @@ fn answers_beyond_the_first_page_are_followed() {
     // OSV answers one vulnerability a page, each with the next page's token.
     let server = HttpServer::start(move |request| {
         if request.path == "/v1/querybatch" {
-            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            let results: Vec<serde_json::Value> = body["queries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|q| {
-                    let page: usize = q["page_token"]
-                        .as_str()
-                        .and_then(|t| t.strip_prefix("page-"))
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(0);
-                    let mut answer = serde_json::json!({"vulns": [paged[page].clone()]});
-                    if page + 1 < paged.len() {
-                        answer["next_page_token"] = format!("page-{}", page + 1).into();
-                    }
-                    answer
-                })
-                .collect();
-            let body = serde_json::to_vec(&serde_json::json!({"results": results})).unwrap();
-            return Reply::Body(200, "application/json", body);
+            return batch_reply(request, |q| {
+                let page: usize = q["page_token"]
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("page-"))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let mut answer = serde_json::json!({"vulns": [paged[page].clone()]});
+                if page + 1 < paged.len() {
+                    answer["next_page_token"] = format!("page-{}", page + 1).into();
+                }
+                answer
+            });
         }
-        match request
-            .path
-            .strip_prefix("/v1/vulns/")
-            .and_then(|id| records.get(id))
-        {
-            Some(record) => Reply::Body(200, "application/json", record.clone()),
-            None => Reply::not_found(),
-        }
+        record_reply(&records, request)
     });
     let env = common::Env::new();
     env.configure(&format!("[security]\nosv_url = \"{}\"\n", server.url));
