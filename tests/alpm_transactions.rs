@@ -825,16 +825,7 @@ fn a_dry_run_refreshes_a_private_copy_of_the_sync_databases() {
     // The repository gains a package the synced database does not know.
     root.publish(&[Spec::new("fresh-arch", "1.0-1", "published after -Sy")]);
     let sync = root.path("root/var/lib/pacman/sync");
-    let before: Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> =
-        std::fs::read_dir(&sync)
-            .unwrap()
-            .flatten()
-            .map(|e| {
-                let p = e.path();
-                let m = std::fs::metadata(&p).unwrap().modified().unwrap();
-                (p.clone(), std::fs::read(&p).unwrap(), m)
-            })
-            .collect();
+    let before = common::Snapshot::of(&[sync]);
     let unknown = env.omg(&["install", "fresh-arch", "--dry-run", "--noconfirm"]);
     assert_eq!(unknown.code, 1, "{}", unknown.stdout);
     let dry = env.omg(&[
@@ -848,14 +839,6 @@ fn a_dry_run_refreshes_a_private_copy_of_the_sync_databases() {
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     let report: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
     assert_eq!(report["changes"][0]["name"], "fresh-arch", "{report}");
-    for (path, bytes, modified) in before {
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().modified().unwrap(),
-            modified,
-            "{}",
-            path.display()
-        );
-    }
+    before.assert_unchanged();
     assert!(!pacman_q(&root).iter().any(|l| l.starts_with("fresh-arch")));
 }

@@ -327,20 +327,7 @@ fn a_dry_run_refreshes_a_private_copy_of_the_lists_and_plans_against_it() {
         server.put(&format!("/./{name}"), std::fs::read(entry.path()).unwrap());
     }
     let lists = root.path("var/lib/apt/lists");
-    let before: Vec<(std::path::PathBuf, std::time::SystemTime, Vec<u8>)> =
-        std::fs::read_dir(&lists)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().is_file())
-            .map(|e| {
-                let p = e.path();
-                (
-                    p.clone(),
-                    std::fs::metadata(&p).unwrap().modified().unwrap(),
-                    std::fs::read(&p).unwrap(),
-                )
-            })
-            .collect();
+    let before = common::Snapshot::of(&[lists]);
     // Without a refresh the system does not know omg-new.
     let plain = env.omg(&["install", "omg-new", "--dry-run"]);
     assert_eq!(plain.code, 1, "{}", plain.stdout);
@@ -357,15 +344,7 @@ fn a_dry_run_refreshes_a_private_copy_of_the_lists_and_plans_against_it() {
         shown.stderr
     );
     // The system's lists are as they were, byte for byte and in time.
-    for (path, modified, bytes) in before {
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().modified().unwrap(),
-            modified,
-            "{}",
-            path.display()
-        );
-    }
+    before.assert_unchanged();
 }
 
 #[test]

@@ -102,31 +102,12 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
         });
     }
 
-    let mut activate = Command::new("systemd-socket-activate");
-    activate.arg("-l").arg(env.socket());
-    for var in [
-        "OMG_DATA_DIR",
-        "OMG_CACHE_DIR",
-        "OMG_CONFIG_DIR",
-        "OMG_RUNTIME_DIR",
-        "APT_CONFIG",
-    ] {
-        let value = env
-            .command("true")
-            .get_envs()
-            .find(|(k, _)| *k == var)
-            .and_then(|(_, v)| v)
-            .unwrap()
-            .to_owned();
-        activate
-            .arg("-E")
-            .arg(format!("{var}={}", value.to_string_lossy()));
-    }
+    let notify = notify_path.display().to_string();
+    let mut activate = env.socket_activate(
+        &env.socket(),
+        &[("NOTIFY_SOCKET", &notify), ("WATCHDOG_USEC", "200000")],
+    );
     activate
-        .arg("-E")
-        .arg(format!("NOTIFY_SOCKET={}", notify_path.display()))
-        .arg("-E")
-        .arg("WATCHDOG_USEC=200000")
         .arg(OMGD)
         .arg("--user")
         .stdout(Stdio::null())

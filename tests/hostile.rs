@@ -73,20 +73,14 @@ impl Instance {
             log,
         };
         let mut command = if activated {
-            let mut c = instance.env.command("systemd-socket-activate");
-            c.arg("-l").arg(&instance.socket);
-            // It hands on only the variables it is told to.
-            for var in [
-                "OMG_DATA_DIR",
-                "OMG_CACHE_DIR",
-                "OMG_CONFIG_DIR",
-                "OMG_RUNTIME_DIR",
-                "APT_CONFIG",
-                "DBUS_SYSTEM_BUS_ADDRESS",
-                "PATH",
-            ] {
-                c.arg("-E").arg(var);
-            }
+            let path = std::env::var("PATH").unwrap_or_default();
+            let mut c = instance.env.socket_activate(
+                &instance.socket,
+                &[
+                    ("DBUS_SYSTEM_BUS_ADDRESS", &instance.services.address),
+                    ("PATH", &path),
+                ],
+            );
             c.arg(common::OMGD);
             c.args(["--system", "--verbose"]);
             c
@@ -150,33 +144,17 @@ impl Instance {
     }
 
     /// What must not change: the lists, dpkg's status, omg's data.
-    fn state(&self) -> Vec<(String, Vec<u8>, Option<std::time::SystemTime>)> {
-        let mut files = vec![
+    fn state(&self) -> common::Snapshot {
+        common::Snapshot::of(&[
             self.env.data_dir().join("history.redb"),
             self.env.data_dir().join("runtime-history.redb"),
             self.env.dir.path().join("config/pins.toml"),
-        ];
-        for dir in [
             self.root.path("var/lib/apt/lists"),
             self.root.path("var/lib/dpkg"),
             self.root.path("var/cache/apt"),
             self.env.data_dir().join("audit"),
             self.env.data_dir().join("versions"),
-        ] {
-            collect(&dir, &mut files);
-        }
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| {
-                let meta = std::fs::metadata(&p).ok();
-                (
-                    p.display().to_string(),
-                    std::fs::read(&p).unwrap_or_default(),
-                    meta.and_then(|m| m.modified().ok()),
-                )
-            })
-            .collect()
+        ])
     }
 
     /// The daemon's resident memory, from /proc.
@@ -198,20 +176,6 @@ impl Drop for Instance {
             let _ = daemon.child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.public);
-    }
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else {
-            out.push(path);
-        }
     }
 }
 
@@ -678,10 +642,8 @@ fn nobody_is_refused_or_bounded_and_changes_nothing() {
 
     assert!(instance.alive(), "{}", instance.log_text());
     instance.root_is_answered();
-    assert!(
-        instance.state() == before,
-        "something changed on disk during the attacks"
-    );
+    // Nothing changed on disk during the attacks.
+    before.assert_unchanged();
     // The client's name reached the log without its escape sequence.
     assert!(!instance.log_text().contains('\u{1b}'));
 }
@@ -907,11 +869,7 @@ fn a_package_file_from_another_user_is_read_with_their_rights() {
         return;
     };
     // polkit lets nobody's group install anything.
-    std::fs::write(
-        common::system::RULES,
-        "polkit.addRule(function(action, subject) {\n  if (action.id.indexOf(\"io.github.omg.\") == 0 && subject.isInGroup(\"nogroup\")) {\n    return polkit.Result.YES;\n  }\n});\n",
-    )
-    .unwrap();
+    common::system::allow_nogroup(&[]);
     let client = common::Env::new();
     std::fs::create_dir_all(client.dir.path().join("home")).unwrap();
     // nobody's own package file, a root-only one, and nobody's link to it.
@@ -937,14 +895,9 @@ fn a_package_file_from_another_user_is_read_with_their_rights() {
     );
     let own = mine.join("omg-lib_1.0_all.deb").display().to_string();
     // Once polkit has read the rule, nobody's own file installs.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let installed = loop {
-        let run = omg_as_nobody(&instance, &client, &["install", &own, "--noconfirm"]);
-        if run.code == 0 || Instant::now() > deadline {
-            break run;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let installed = common::system::once_polkit_allows(|| {
+        omg_as_nobody(&instance, &client, &["install", &own, "--noconfirm"])
+    });
     assert_eq!(
         installed.code, 0,
         "{}\n{}",
@@ -1024,11 +977,7 @@ fn overriding_the_policy_is_an_authorization_of_its_own() {
         return;
     };
     // nobody's group may install, but not against the policy.
-    std::fs::write(
-        common::system::RULES,
-        "polkit.addRule(function(action, subject) {\n  if (action.id == \"io.github.omg.override-policy\") {\n    return polkit.Result.NO;\n  }\n  if (action.id.indexOf(\"io.github.omg.\") == 0 && subject.isInGroup(\"nogroup\")) {\n    return polkit.Result.YES;\n  }\n});\n",
-    )
-    .unwrap();
+    common::system::allow_nogroup(&["io.github.omg.override-policy"]);
     std::fs::write(
         instance.env.dir.path().join("config/policy.toml"),
         "blocked_packages = [\"omg-app\"]\n",
@@ -1038,14 +987,9 @@ fn overriding_the_policy_is_an_authorization_of_its_own() {
     std::fs::create_dir_all(client.dir.path().join("home")).unwrap();
     common::give_to_nobody(client.dir.path());
     // Once polkit has read the rule, an allowed install goes through.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let allowed = loop {
-        let run = omg_as_nobody(&instance, &client, &["install", "omg-lib", "--noconfirm"]);
-        if run.code == 0 || Instant::now() > deadline {
-            break run;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let allowed = common::system::once_polkit_allows(|| {
+        omg_as_nobody(&instance, &client, &["install", "omg-lib", "--noconfirm"])
+    });
     assert_eq!(allowed.code, 0, "{}", allowed.stderr);
     let refused = omg_as_nobody(
         &instance,

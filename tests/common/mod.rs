@@ -97,6 +97,31 @@ impl Env {
         c
     }
 
+    /// `systemd-socket-activate -l SOCKET`, handing the program it starts
+    /// this environment's directories and `APT_CONFIG` (it passes on only
+    /// the variables it is told to) and the `extra` ones.
+    pub fn socket_activate(&self, socket: &Path, extra: &[(&str, &str)]) -> Command {
+        let mut activate = Command::new("systemd-socket-activate");
+        activate.arg("-l").arg(socket);
+        let mine = self.command("true");
+        let ours = [
+            "OMG_DATA_DIR",
+            "OMG_CACHE_DIR",
+            "OMG_CONFIG_DIR",
+            "OMG_RUNTIME_DIR",
+            "APT_CONFIG",
+        ]
+        .into_iter()
+        .filter_map(|var| {
+            let (_, value) = mine.get_envs().find(|(k, _)| *k == var)?;
+            Some((var, value?.to_string_lossy().into_owned()))
+        });
+        for (var, value) in ours.chain(extra.iter().map(|(k, v)| (*k, v.to_string()))) {
+            activate.arg("-E").arg(format!("{var}={value}"));
+        }
+        activate
+    }
+
     /// Runs `omg ARGS`.
     pub fn omg(&self, args: &[&str]) -> Run {
         self.command(OMG)
@@ -142,6 +167,58 @@ pub fn skip<T>(why: &str) -> Option<T> {
     }
     eprintln!("{why}: skipping");
     None
+}
+
+/// Files as they are now — contents and modification time — to show
+/// later that nothing changed them.
+pub struct Snapshot {
+    roots: Vec<PathBuf>,
+    files: Vec<(PathBuf, Option<Vec<u8>>, Option<std::time::SystemTime>)>,
+}
+
+impl Snapshot {
+    /// `paths`: a directory stands for every file below it, a file (even
+    /// one that does not exist yet) for itself.
+    pub fn of(paths: &[PathBuf]) -> Snapshot {
+        fn files(path: &Path, out: &mut Vec<PathBuf>) {
+            match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    for entry in entries.flatten() {
+                        files(&entry.path(), out);
+                    }
+                }
+                Err(_) => out.push(path.to_path_buf()),
+            }
+        }
+        let mut all = Vec::new();
+        for path in paths {
+            files(path, &mut all);
+        }
+        all.sort();
+        let files = all
+            .into_iter()
+            .map(|p| {
+                let modified = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+                let bytes = std::fs::read(&p).ok();
+                (p, bytes, modified)
+            })
+            .collect();
+        Snapshot {
+            roots: paths.to_vec(),
+            files,
+        }
+    }
+
+    /// Fails naming the first file that was added, removed or changed.
+    pub fn assert_unchanged(&self) {
+        let now = Snapshot::of(&self.roots);
+        for (before, after) in self.files.iter().zip(&now.files) {
+            assert!(before == after, "{} changed", before.0.display());
+        }
+        let names =
+            |s: &Snapshot| -> Vec<PathBuf> { s.files.iter().map(|f| f.0.clone()).collect() };
+        assert_eq!(names(self), names(&now), "files were added or removed");
+    }
 }
 
 /// `skip` for a test that returns nothing.

@@ -115,6 +115,37 @@ impl Drop for SystemServices {
     }
 }
 
+/// Installs a polkit rule that lets nobody's group (`nogroup`) do every
+/// omg action except those in `refused` (which it refuses outright).
+pub fn allow_nogroup(refused: &[&str]) {
+    let refusals: String = refused
+        .iter()
+        .map(|action| {
+            format!("  if (action.id == \"{action}\") {{\n    return polkit.Result.NO;\n  }}\n")
+        })
+        .collect();
+    std::fs::write(
+        RULES,
+        format!(
+            "polkit.addRule(function(action, subject) {{\n{refusals}  if (action.id.indexOf(\"io.github.omg.\") == 0 && subject.isInGroup(\"nogroup\")) {{\n    return polkit.Result.YES;\n  }}\n}});\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Runs `attempt` until it exits 0 or 20 s have passed (polkit reads a new
+/// rule file a moment after it appears); the last run.
+pub fn once_polkit_allows(mut attempt: impl FnMut() -> super::Run) -> super::Run {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let run = attempt();
+        if run.code == 0 || Instant::now() > deadline {
+            return run;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// A system bus configuration: the stock rules, at `socket`, with the
 /// distribution's service policies and those in `policies`.
 fn bus_config(socket: &Path, policies: &Path) -> String {
