@@ -32,8 +32,16 @@ pub fn is_key_file(path: &Path) -> bool {
 }
 
 /// The names of the key files in the directory `dir` (none when it cannot
-/// be read).
+/// be read), or `dir`'s own name when it is a keyring file, as
+/// `load_keyring` reads either.
 pub fn key_files(dir: &Path) -> Vec<String> {
+    if dir.is_file() {
+        return dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .into_iter()
+            .collect();
+    }
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -422,6 +430,17 @@ mod tests {
         let mallory = key("mallory <mallory@example.org>");
         let theirs = signed(&mallory, sums.as_bytes(), true);
         assert!(verify_with_keyring(sums.as_bytes(), &theirs, dir.path()).is_err());
+    }
+
+    #[test]
+    fn key_files_are_the_keys_of_a_directory_or_a_keyring_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(key_files(dir.path()).is_empty());
+        std::fs::write(dir.path().join("a.asc"), "k").unwrap();
+        std::fs::write(dir.path().join("README.md"), "not a key").unwrap();
+        assert_eq!(key_files(dir.path()), ["a.asc"]);
+        assert_eq!(key_files(&dir.path().join("a.asc")), ["a.asc"]);
+        assert!(key_files(&dir.path().join("missing")).is_empty());
     }
 
     #[test]
