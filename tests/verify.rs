@@ -94,3 +94,52 @@ fn good_signatures_pass_and_everything_else_is_refused() {
     assert_eq!(empty.code, 1);
     assert!(empty.stderr.contains("no keys"), "{}", empty.stderr);
 }
+
+#[test]
+fn files_a_client_names_are_regular_files_of_the_build_directory() {
+    use omg::ipc::protocol::{ErrorKind, RequestBody, ServerFrame};
+    let env = common::Env::new();
+    let dir = env.dir.path();
+    let alice = key("Alice Release <alice@example.org>");
+    let data = b"release tarball\n";
+    std::fs::write(dir.join("release.tar"), data).unwrap();
+    std::fs::write(dir.join("release.tar.asc"), armored_sig(&alice, data)).unwrap();
+    std::fs::write(dir.join("alice.asc"), public(&alice)).unwrap();
+    std::os::unix::fs::symlink(dir.join("release.tar"), dir.join("link.tar")).unwrap();
+    let s = |p: &str| dir.join(p).display().to_string();
+    let _daemon = env.start_daemon();
+    let refusal = |body: RequestBody| {
+        let mut client = common::RawClient::connect(&env.socket());
+        client.hello();
+        client.request(1, body);
+        match client.receive() {
+            Some(ServerFrame::Response(r)) => r.result.unwrap_err(),
+            other => panic!("{other:?}"),
+        }
+    };
+    // A device, and a link, are refused before anything reads them.
+    for (file, why) in [
+        ("/dev/zero".to_string(), "is not a regular file"),
+        (s("link.tar"), "symbolic links"),
+    ] {
+        let e = refusal(RequestBody::VerifyFile {
+            file: file.clone(),
+            signature: s("release.tar.asc"),
+            keyring: s("alice.asc"),
+        });
+        assert_eq!(e.kind, ErrorKind::InvalidRequest, "{file}: {}", e.message);
+        assert!(e.message.contains(why), "{file}: {}", e.message);
+    }
+    // Source signatures name files of the build directory only.
+    let e = refusal(RequestBody::VerifySignatures {
+        dir: dir.display().to_string(),
+        pairs: vec![("../../etc/passwd".into(), "release.tar.asc".into())],
+        validpgpkeys: Vec::new(),
+    });
+    assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    assert!(
+        e.message.contains("is not a file of the build directory"),
+        "{}",
+        e.message
+    );
+}
