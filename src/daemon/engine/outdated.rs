@@ -157,6 +157,15 @@ impl Engine {
         if self.backend.is_none() {
             return;
         }
+        // Without advisories nothing is known to fix anything: no report
+        // is built (daemon start, reloads) until a scan has run.
+        let scanned = crate::security::scan::key(self.kind, &self.config.security)
+            .zip(self.store.as_ref())
+            .is_some_and(|(key, store)| crate::security::scan::load(store, &key).is_some());
+        if !scanned {
+            self.update_status(|s| s.security_updates = 0);
+            return;
+        }
         // Boxed: the report reads the audit, which counts again.
         let Ok(ResponseBody::Outdated(report)) = Box::pin(self.outdated(false)).await else {
             return;
