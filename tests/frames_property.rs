@@ -10,8 +10,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use omg::auth::caller::Caller;
 use omg::config::{Config, Paths};
-use omg::daemon::connection::{Caller, Limits, serve};
+use omg::daemon::connection::{Limits, serve};
 use omg::daemon::engine::{Engine, Mode};
 use omg::ipc::protocol::{
     ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, SearchRequest, Sources,
@@ -153,16 +154,16 @@ fn mutated_and_random_frames_never_panic_or_overallocate() {
         cache_dir: dir.path().join("cache"),
         runtime_dir: dir.path().join("run"),
     };
-    let mut engine = Engine::new(
+    let engine = Engine::new(
         paths,
         Config::default(),
         Mode::Stdio,
         BackendKind::Apt,
         None,
-    );
+    )
     // The system instance, and a peer it cannot identify: what a hostile
     // user gets at worst.
-    engine.system = true;
+    .as_system_instance(true);
     let limits = Limits::socket(&Config::default().daemon, false);
     let cases = std::env::var("OMG_FRAME_CASES")
         .ok()

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use omg::config::{Config, Paths};
-use omg::daemon::connection::{Caller, Limits, serve};
+use omg::auth::caller::Caller;
+use omg::daemon::connection::{Limits, serve};
 use omg::daemon::engine::{Engine, Mode};
 use omg::model::BackendKind;
 
@@ -21,14 +22,14 @@ fn engine() -> &'static Engine {
             cache_dir: dir.path().join("cache"),
             runtime_dir: dir.path().join("run"),
         };
-        let mut engine = Engine::new(
+        let engine = Engine::new(
             paths,
             Config::default(),
             Mode::Stdio,
             BackendKind::Apt,
             None,
-        );
-        engine.system = true;
+        )
+        .as_system_instance(true);
         (dir, engine)
     });
     engine

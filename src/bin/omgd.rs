@@ -265,10 +265,7 @@ fn main() -> ExitCode {
     };
     let config_refresh = config.daemon.refresh_interval();
     let engine = match omg::daemon::engine_with_backend(paths, config, mode) {
-        Ok(mut e) => {
-            e.system = args.system;
-            Arc::new(e)
-        }
+        Ok(e) => Arc::new(e.as_system_instance(args.system)),
         Err(e) => return fail(e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -22,59 +22,14 @@ use tokio::sync::watch;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::engine::Engine;
+use crate::auth::caller::Caller;
 use crate::ipc::codec::{self, FrameCodec, SMALL_FRAME, frame_codec};
 use crate::ipc::protocol::{
-    ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Request, RequestBody, Response,
-    ServerFrame, Welcome, WireError,
+    ClientFrame, ErrorKind, MAX_FRAME, PROTOCOL_VERSION, Request, Response, ServerFrame, Welcome,
+    WireError,
 };
 use crate::transaction::TxChannel;
 use std::time::Duration;
-
-/// Who is on the other end of a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// The process that started this `omgd --stdio`: it runs with that
-    /// process's own rights.
-    Parent,
-    /// A client of the socket, as the kernel names it.
-    Peer(crate::auth::peer::Peer),
-    /// A client of the socket the kernel said nothing about.
-    Unknown,
-    /// A D-Bus caller (its unique bus name) that the bus front end has
-    /// already had authorized for the transaction it started.
-    Bus(String),
-}
-
-impl Caller {
-    /// Who this is, for the audit log: the user a sudo came from, the
-    /// socket peer's user, or the bus caller.
-    pub fn user(&self) -> String {
-        match self {
-            Caller::Parent => {
-                let uid = std::env::var("SUDO_UID")
-                    .ok()
-                    .and_then(|u| u.parse().ok())
-                    // SAFETY: getuid has no preconditions.
-                    .unwrap_or_else(|| unsafe { libc::getuid() });
-                crate::audit::user_name(uid)
-            }
-            Caller::Peer(peer) => crate::audit::user_name(peer.uid),
-            Caller::Unknown => "unknown".into(),
-            Caller::Bus(name) => format!("a D-Bus caller ({name})"),
-        }
-    }
-
-    /// The process that started this omgd, or a peer with the daemon's
-    /// own user id (root for the system instance).
-    pub fn is_owner(&self) -> bool {
-        match self {
-            Caller::Parent => true,
-            // SAFETY: geteuid has no preconditions.
-            Caller::Peer(peer) => peer.uid == unsafe { libc::geteuid() },
-            Caller::Unknown | Caller::Bus(_) => false,
-        }
-    }
-}
 
 /// What one connection may cost the daemon.
 #[derive(Debug, Clone, Copy)]
@@ -275,17 +230,12 @@ where
             );
             Err(refused)
         }
-        Ok(()) => match request.body {
-            RequestBody::Transaction(tx) => {
-                let noconfirm = tx.options.noconfirm;
-                let work = |channel| engine.transaction(tx, channel, caller);
+        Ok(()) => match request.body.streaming() {
+            Some(noconfirm) => {
+                let work = |channel| engine.stream(request.body, channel, caller);
                 streamed(request.id, noconfirm, limits, work, frames, sink, queued).await?
             }
-            RequestBody::RuntimeInstall(install) => {
-                let work = |channel| engine.runtime_install(install, channel, caller);
-                streamed(request.id, true, limits, work, frames, sink, queued).await?
-            }
-            body => engine.handle(body).await,
+            None => engine.handle(request.body).await,
         },
     };
     let response = Response {

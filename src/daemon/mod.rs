@@ -24,11 +24,12 @@ pub fn engine_with_backend(
 ) -> Result<engine::Engine, BackendError> {
     let kind = crate::backend::detect::detect(config.backend)?;
     let backend = backend_thread::BackendHandle::spawn(kind)?;
-    let mut engine = engine::Engine::new(paths, config, mode, kind, Some(backend));
-    engine.signature_check = Some(crate::security::pgp::verify_sources);
-    engine.keyring_check = Some(crate::security::pgp::verify_with_keyring);
-    engine.file_check = Some(crate::security::pgp::verify_file);
-    Ok(engine)
+    let verifiers = engine::Verifiers {
+        sources: Some(crate::security::pgp::verify_sources),
+        keyring: Some(crate::security::pgp::verify_with_keyring),
+        file: Some(crate::security::pgp::verify_file),
+    };
+    Ok(engine::Engine::new(paths, config, mode, kind, Some(backend)).with_verifiers(verifiers))
 }
 
 /// Moves the protocol off descriptors 0 and 1: the programs a transaction
@@ -77,7 +78,7 @@ pub fn serve_stdio(engine: &engine::Engine) -> std::io::Result<()> {
         let limits = connection::Limits::stdio(&engine.config().daemon);
         connection::serve(
             engine,
-            connection::Caller::Parent,
+            crate::auth::caller::Caller::Parent,
             limits,
             input,
             output,

@@ -279,11 +279,11 @@ pub async fn run(
                     }
                 };
                 let caller = match crate::auth::peer::Peer::of(&stream) {
-                    Some(peer) => connection::Caller::Peer(peer),
-                    None => connection::Caller::Unknown,
+                    Some(peer) => crate::auth::caller::Caller::Peer(peer),
+                    None => crate::auth::caller::Caller::Unknown,
                 };
                 let uid = match &caller {
-                    connection::Caller::Peer(peer) => Some(peer.uid),
+                    crate::auth::caller::Caller::Peer(peer) => Some(peer.uid),
                     _ => None,
                 };
                 let admitted = counts

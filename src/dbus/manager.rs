@@ -13,8 +13,8 @@ use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedObjectPath;
 use zbus::{fdo, interface};
 
+use crate::auth::caller::Caller;
 use crate::auth::polkit::{Decision, Polkit, Subject};
-use crate::daemon::connection::Caller;
 use crate::daemon::engine::{Engine, action_of};
 use crate::transaction::{
     TransactionAction, TransactionOptions, TransactionRequest, TxChannel, TxEvent,

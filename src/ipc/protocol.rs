@@ -151,6 +151,19 @@ pub enum RequestBody {
     },
 }
 
+impl RequestBody {
+    /// Whether this request streams `Event` frames (and may ask questions)
+    /// before its answer, and if so whether its questions take their
+    /// default answers: the one place that decides which requests stream.
+    pub fn streaming(&self) -> Option<bool> {
+        match self {
+            RequestBody::Transaction(tx) => Some(tx.options.noconfirm),
+            RequestBody::RuntimeInstall(_) => Some(true),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeInstallRequest {
     pub runtime: String,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::Engine;
 use crate::auth::access::{self, Access};
+use crate::auth::caller::Caller;
 use crate::auth::polkit::{Decision, Polkit, Subject};
-use crate::daemon::connection::Caller;
 use crate::ipc::protocol::{ErrorKind, RequestBody, WireError};
 use crate::transaction::TxChannel;
 

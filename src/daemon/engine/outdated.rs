@@ -24,14 +24,14 @@ struct Fetched<T> {
 }
 
 impl Engine {
-    fn ecosystem(&self) -> Ecosystem {
+    pub(super) fn ecosystem(&self) -> Ecosystem {
         match self.kind {
             BackendKind::Alpm => Ecosystem::Arch,
             BackendKind::Apt => Ecosystem::Debian,
         }
     }
 
-    fn cmp_versions(&self, a: &str, b: &str) -> std::cmp::Ordering {
+    pub(super) fn cmp_versions(&self, a: &str, b: &str) -> std::cmp::Ordering {
         match self.kind {
             BackendKind::Alpm => crate::version::vercmp(a, b),
             BackendKind::Apt => crate::version::debian_vercmp(a, b),
@@ -62,7 +62,7 @@ impl Engine {
     }
 
     /// The versions installed of each runtime, newest first.
-    fn installed_runtimes(&self) -> BTreeMap<Runtime, Vec<String>> {
+    pub(super) fn installed_runtimes(&self) -> BTreeMap<Runtime, Vec<String>> {
         let versions = crate::runtime::versions_dir(&self.paths);
         Runtime::ALL
             .iter()
@@ -122,7 +122,7 @@ impl Engine {
 
     /// Stores `found`; a failure keeps the last good answer beside the
     /// error.
-    fn keep_good<T>(&self, key: &str, found: Result<T, String>)
+    pub(super) fn keep_good<T>(&self, key: &str, found: Result<T, String>)
     where
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
@@ -137,7 +137,7 @@ impl Engine {
     }
 
     /// When `key` was fetched well last, and the error of a later attempt.
-    fn checked(&self, source: Source, key: &str) -> Checked {
+    pub(super) fn checked(&self, source: Source, key: &str) -> Checked {
         let good = self.load_fetched::<serde_json::Value>(key);
         let failed = self.load_fetched::<()>(&format!("{key}:error"));
         let at = good.as_ref().map(|g| g.at);

@@ -6,8 +6,8 @@
 //! when the transaction ends.
 
 use super::Engine;
+use crate::auth::caller::Caller;
 use crate::auth::client_files::{self, FileError, MAX_CLIENT_FILE, Staging};
-use crate::daemon::connection::Caller;
 use crate::ipc::protocol::{ErrorKind, WireError};
 use crate::transaction::{TransactionAction, TransactionRequest};
 

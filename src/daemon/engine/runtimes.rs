@@ -1,0 +1,228 @@
+//! The runtime family: what a runtime's upstream offers, and installing a
+//! version for the daemon's own user (through `runtime::install`, with
+//! `runtime::versions` owning the versions directory).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use log::warn;
+
+use super::Engine;
+use crate::auth::caller::Caller;
+use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
+use crate::store::RUNTIME_INDEX;
+use crate::transaction::TxChannel;
+
+impl Engine {
+    /// What a runtime's upstream offers (`omg list RUNTIME --available`),
+    /// asked at most once an hour (kept in the store between processes).
+    pub(super) async fn runtime_available(&self, runtime: &str) -> Result<ResponseBody, WireError> {
+        use crate::model::AvailableVersion;
+        use crate::runtime::version_file::Runtime;
+        const TTL: u64 = 3600;
+        let Some(which) = Runtime::from_name(runtime) else {
+            return Err(WireError::new(
+                ErrorKind::Unsupported,
+                format!("{runtime} is not a runtime omg manages"),
+            ));
+        };
+        let key = format!("available:{}", which.as_str());
+        let stored = self.store.as_ref().and_then(|store| {
+            store
+                .with_blob(RUNTIME_INDEX, &key, |blob| {
+                    let ((fetched, list), _): ((u64, Vec<AvailableVersion>), _) =
+                        bincode::serde::decode_from_slice(blob?, bincode::config::standard())
+                            .ok()?;
+                    (crate::unix_now().saturating_sub(fetched) < TTL).then_some(list)
+                })
+                .ok()
+                .flatten()
+        });
+        if let Some(list) = stored {
+            return Ok(ResponseBody::RuntimeAvailable(list));
+        }
+        let versions = crate::runtime::versions_dir(&self.paths);
+        let installed = crate::runtime::versions::installed(&versions, which.as_str());
+        let client = crate::runtime::upstream::client()
+            .map_err(|e| WireError::new(ErrorKind::Internal, e))?;
+        let list =
+            crate::runtime::upstream::available(which, &self.config.runtimes, &installed, &client)
+                .await
+                .map_err(|e| WireError::new(ErrorKind::Database, format!("cannot read {e}")))?;
+        if let Some(store) = &self.store
+            && let Ok(blob) = bincode::serde::encode_to_vec(
+                (crate::unix_now(), &list),
+                bincode::config::standard(),
+            )
+        {
+            let _ = store.put_blob(RUNTIME_INDEX, &key, &blob);
+        }
+        Ok(ResponseBody::RuntimeAvailable(list))
+    }
+
+    /// Installs a runtime version for this user, reporting through
+    /// `channel`.
+    pub async fn runtime_install(
+        &self,
+        install: crate::ipc::protocol::RuntimeInstallRequest,
+        channel: Arc<TxChannel>,
+        caller: &Caller,
+    ) -> Result<ResponseBody, WireError> {
+        use crate::runtime::install::{self, Progress};
+        use crate::runtime::version_file::Runtime;
+        use crate::transaction::{DownloadState, TxEvent};
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let _busy = self.busy_guard()?;
+        // Runtimes belong to each user: the system instance installs none
+        // for its callers.
+        if self.system && !matches!(caller, Caller::Parent) {
+            return Err(WireError::new(
+                ErrorKind::NotAuthorized,
+                "runtimes are installed per user: the system instance installs none (omg runs your own omgd for them)",
+            ));
+        }
+        let Some(runtime) = Runtime::from_name(&install.runtime) else {
+            return Err(WireError::new(
+                ErrorKind::Unsupported,
+                format!("{} is not a runtime omg manages", install.runtime),
+            ));
+        };
+        let Some(verify) = self.verifiers.keyring else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "installing runtimes needs omgd",
+            ));
+        };
+        let versions = crate::runtime::versions_dir(&self.paths);
+        let downloads = self.paths.cache_dir.join("downloads");
+        let mut report = |p: Progress<'_>| match p {
+            Progress::Step(text) => channel.step(text),
+            Progress::Download {
+                file,
+                received,
+                total,
+            } => channel.send(TxEvent::Download {
+                file: file.to_string(),
+                state: DownloadState::Progress,
+                received,
+                total,
+            }),
+            Progress::Done { file, size } => channel.send(TxEvent::Download {
+                file: file.to_string(),
+                state: DownloadState::Done,
+                received: size,
+                total: size,
+            }),
+        };
+        let request = install::Request {
+            runtime,
+            version: &install.request,
+            components: &install.components,
+            targets: &install.targets,
+            insecure: install.insecure,
+            config: &self.config.runtimes,
+            verify,
+            versions: &versions,
+            downloads: &downloads,
+        };
+        // What was there before, to tell a new install from a switch.
+        let existed = crate::runtime::versions::installed(&versions, runtime.as_str());
+        // A version already installed that answers the request (an exact
+        // version, a partial one, or an alias that resolves against what
+        // is installed) is switched to without asking upstream: `omg use`
+        // works offline for what is here.
+        // (Not when components or targets are asked for: those may be
+        // missing from what is installed.)
+        let plain = install.components.is_empty() && install.targets.is_empty();
+        let here = (plain && (install.make_current || install::is_exact(&install.request)))
+            .then(|| {
+                crate::runtime::hook::installed_match(&versions, runtime, &install.request)
+                    .filter(|_| !install::moves_upstream(&install.request))
+            })
+            .flatten();
+        let installed = match here {
+            Some(path) => {
+                let version = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                channel.step(format!(
+                    "{} {version} is installed: no download needed",
+                    runtime.as_str()
+                ));
+                Ok((version, path))
+            }
+            None => install::install(request, &mut report).await,
+        };
+        let (version, path) = installed.map_err(|e| {
+            let kind = match e {
+                install::InstallError::NoMatch { .. }
+                | install::InstallError::Unavailable { .. } => ErrorKind::NotFound,
+                install::InstallError::Mismatch { .. }
+                | install::InstallError::NoKeys { .. }
+                | install::InstallError::BadSignature { .. }
+                | install::InstallError::NoChecksum { .. } => ErrorKind::Verification,
+                _ => ErrorKind::Database,
+            };
+            WireError::new(kind, e.to_string())
+        })?;
+        let name = runtime.as_str();
+        let log = crate::audit::AuditLog::in_data_dir(&self.paths.data_dir);
+        let record = |action: &str| crate::audit::Entry {
+            user: caller.user(),
+            action: action.into(),
+            subject: format!("{name} {version}"),
+            details: serde_json::json!({ "requested": install.request, "path": path.display().to_string() }),
+        };
+        if let Err(e) = log.append(record("runtime-install")) {
+            warn!("audit log: {e}");
+        }
+        let history = crate::history::History::runtimes_in(&self.paths.data_dir);
+        let previous = crate::runtime::versions::current(&versions, name);
+        let mut changes = Vec::new();
+        if !existed.contains(&version) {
+            changes.push(crate::history::PackageChange {
+                name: name.to_string(),
+                change: "install".into(),
+                old: None,
+                new: Some(version.clone()),
+                as_dependency: false,
+            });
+        }
+        if install.make_current && previous.as_deref() != Some(version.as_str()) {
+            changes.push(crate::history::PackageChange {
+                name: name.to_string(),
+                change: "switch".into(),
+                old: previous,
+                new: Some(version.clone()),
+                as_dependency: false,
+            });
+        }
+        let command = format!(
+            "{} {name} {}",
+            if install.make_current {
+                "use"
+            } else {
+                "install"
+            },
+            install.request
+        );
+        if !changes.is_empty()
+            && let Err(e) = history.record(&caller.user(), &command, changes, "ok")
+        {
+            warn!("{e}");
+        }
+        if install.make_current {
+            install::set_current(&versions, name, &version)
+                .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+            if let Err(e) = log.append(record("runtime-switch")) {
+                warn!("audit log: {e}");
+            }
+        }
+        Ok(ResponseBody::RuntimeInstalled {
+            runtime: name.into(),
+            version,
+            path: path.display().to_string(),
+        })
+    }
+}

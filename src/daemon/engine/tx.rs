@@ -1,0 +1,417 @@
+//! The transaction family, as named stages: authorize (done by the
+//! connection), prepare (log, private lists, staged files, rollback
+//! steps), assess against the policy, take the lock, run on the backend,
+//! record in the history and the audit log.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use log::warn;
+
+use super::{Engine, SUGGESTIONS};
+use crate::auth::caller::Caller;
+use crate::config::Paths;
+use crate::index::rank;
+use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
+use crate::model::BackendKind;
+use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
+
+/// An install target as the policy sees it.
+struct TargetAssessment {
+    name: String,
+    /// Built outside the repositories, as AUR packages are.
+    aur: bool,
+    grade: crate::security::grade::Grade,
+    reason: String,
+    licenses: Vec<String>,
+    worst: Option<crate::security::vulns::Severity>,
+}
+
+impl Engine {
+    /// Carries out a transaction, streaming its events and questions
+    /// through `channel`. Changing the system needs a daemon running as
+    /// root; a dry run does not.
+    pub async fn transaction(
+        &self,
+        mut request: TransactionRequest,
+        channel: Arc<TxChannel>,
+        caller: &Caller,
+    ) -> Result<ResponseBody, WireError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let _busy = self.busy_guard()?;
+        let Some(backend) = &self.backend else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "transactions need the package database",
+            ));
+        };
+        // SAFETY: geteuid has no preconditions.
+        if request.changes_system() && unsafe { libc::geteuid() } != 0 {
+            return Err(WireError::new(
+                ErrorKind::NeedsRoot,
+                "changing the system's packages needs root: this omgd runs as an ordinary user",
+            ));
+        }
+        self.decide_key_trust(caller, request.options.interactive, &channel)
+            .await;
+        // dpkg's own output goes to a log of this transaction, not to the
+        // client's terminal.
+        request.options.log_file = (!request.options.dry_run).then(|| {
+            self.paths
+                .cache_dir
+                .join("logs")
+                .join(format!("transaction-{}.log", crate::unix_now()))
+                .display()
+                .to_string()
+        });
+        // A dry run refreshes a private copy of the lists, never the
+        // system's: where, this daemon says.
+        request.options.private_lists = request.options.dry_run.then(|| {
+            self.paths
+                .private_lists(self.kind.as_str())
+                .display()
+                .to_string()
+        });
+        // Package files another user names are copied out of their reach
+        // first (and opened with their rights).
+        let _staged = self.stage_package_files(&mut request, caller).await?;
+        // Only for a caller allowed to roll back: what the history holds.
+        self.fill_in_rollback(&mut request, &channel)?;
+        let assessed = self.assess_targets(&request).await;
+        // The grade of what is asked for, before the plan and the question.
+        for t in &assessed {
+            channel.message(
+                crate::transaction::Level::Info,
+                format!(
+                    "security: {} is {} ({})",
+                    t.name,
+                    t.grade.as_str(),
+                    t.reason
+                ),
+            );
+        }
+        let violations = self.policy_violations(&assessed)?;
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            if !request.options.override_policy {
+                return Err(WireError::new(
+                    ErrorKind::PolicyDenied,
+                    format!(
+                        "the policy forbids this install (--override-policy installs anyway):\n  {}",
+                        list.join("\n  ")
+                    ),
+                ));
+            }
+            // Overriding the policy is an authorization of its own.
+            self.authorize(
+                caller,
+                crate::auth::access::OVERRIDE_POLICY,
+                request.options.interactive,
+            )
+            .await?;
+            if !request.options.dry_run {
+                let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
+                let entry = crate::audit::Entry {
+                    user: caller.user(),
+                    action: "policy-override".into(),
+                    subject: violations
+                        .iter()
+                        .map(|v| v.package.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    details: serde_json::json!({ "violations": list }),
+                };
+                if let Err(e) = log.append(entry) {
+                    warn!("audit log: {e}");
+                }
+            }
+            channel.message(
+                crate::transaction::Level::Warning,
+                format!("installing against the policy: {}", list.join("; ")),
+            );
+        }
+        // One transaction at a time; the next waits, and says so.
+        let _one_at_a_time = match self.transacting.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                channel.step("waiting for the transaction already running to finish");
+                self.transacting.lock().await
+            }
+        };
+        let logged = request.clone();
+        let outcome = backend.transact(request, channel).await;
+        // Whatever happened, the database may have changed.
+        self.cache.invalidate_all();
+        self.watch.touch();
+        // Pins and cache cleaning change no package: the audit log has
+        // them, the history does not.
+        let packages_change = !matches!(
+            logged.action,
+            crate::transaction::TransactionAction::Pin(_)
+                | crate::transaction::TransactionAction::CleanCache { .. }
+        );
+        if logged.changes_system() && !logged.options.dry_run && packages_change {
+            record_history(&logged, &outcome, caller);
+        }
+        match outcome {
+            Ok(report) => {
+                if report.committed {
+                    audit_transaction(&logged, &report, caller);
+                }
+                Ok(ResponseBody::Transaction(report))
+            }
+            Err(e) => Err(self.transaction_error(e).await),
+        }
+    }
+
+    /// A rollback names a transaction: what reverting it means comes from
+    /// this omgd's own history (never from the client), and where the Arch
+    /// Linux Archive is from its configuration.
+    pub(super) fn fill_in_rollback(
+        &self,
+        request: &mut TransactionRequest,
+        channel: &TxChannel,
+    ) -> Result<(), WireError> {
+        use crate::transaction::TransactionAction;
+        let TransactionAction::Rollback {
+            id, steps, archive, ..
+        } = &mut request.action
+        else {
+            return Ok(());
+        };
+        let history = crate::history::History::in_data_dir(&Paths::system().data_dir);
+        let entries = history
+            .entries()
+            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        let entry = crate::history::pick(&entries, *id).ok_or_else(|| {
+            let message = match id {
+                Some(id) => {
+                    format!("there is no transaction {id} in the history (omg history lists them)")
+                }
+                None => "the history has no transaction to roll back".to_string(),
+            };
+            WireError::new(ErrorKind::NotFound, message)
+        })?;
+        if !entry.reversible() {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "transaction {} changed nothing, so there is nothing to roll back (result: {})",
+                    entry.id, entry.result
+                ),
+            ));
+        }
+        channel.step(format!(
+            "rolling back transaction {} ({}, by {})",
+            entry.id, entry.command, entry.user
+        ));
+        *id = Some(entry.id);
+        *steps = entry.revert_steps();
+        *archive = (self.kind == BackendKind::Alpm).then(|| self.config.arch.archive_url());
+        Ok(())
+    }
+
+    pub(super) async fn transaction_error(&self, error: TxError) -> WireError {
+        let kind = match &error {
+            TxError::Locked { .. } | TxError::Busy { .. } => ErrorKind::Locked,
+            TxError::NotFound { .. } | TxError::Unavailable { .. } => ErrorKind::NotFound,
+            TxError::Aborted => ErrorKind::Aborted,
+            TxError::NeedsRoot(_) => ErrorKind::NeedsRoot,
+            TxError::Unsupported(_) => ErrorKind::Unsupported,
+            TxError::Prepare { .. } | TxError::Commit { .. } | TxError::Failed(_) => {
+                ErrorKind::TransactionFailed
+            }
+        };
+        let mut wire = WireError::new(kind, error.to_string());
+        if let TxError::NotFound { targets, .. } = &error
+            && let Ok(current) = self.index().await
+        {
+            for target in targets {
+                let bare = target.rsplit_once('/').map_or(target.as_str(), |(_, n)| n);
+                wire.suggestions
+                    .extend(rank::suggest(&current.index, bare, SUGGESTIONS));
+            }
+        }
+        wire
+    }
+
+    /// The grade of each install target of `request`: (name, grade, why,
+    /// licences, the worst vulnerability affecting it). Package files are
+    /// COMMUNITY; unknown names are the transaction's to report.
+    async fn assess_targets(&self, request: &TransactionRequest) -> Vec<TargetAssessment> {
+        use crate::security::grade::Grade;
+        use crate::transaction::TransactionAction;
+        let TransactionAction::Install { targets } = &request.action else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for target in targets {
+            if crate::auth::client_files::is_package_file(target) {
+                let name = std::path::Path::new(target)
+                    .file_name()
+                    .map_or(target.clone(), |n| n.to_string_lossy().into_owned());
+                // An Arch package file of a name no repository carries was
+                // built from the AUR (or like it): the policy's allow_aur
+                // applies, as it does to installed foreign packages.
+                let aur = self.kind == BackendKind::Alpm
+                    && match crate::auth::client_files::arch_package_name(&name) {
+                        Some(package) => !self.in_repositories(package).await,
+                        None => true,
+                    };
+                out.push(TargetAssessment {
+                    name,
+                    aur,
+                    grade: Grade::Community,
+                    reason: "a package file: no repository vouches for it".into(),
+                    licenses: Vec::new(),
+                    worst: None,
+                });
+                continue;
+            }
+            let Ok(info) = self.info(target).await else {
+                continue;
+            };
+            let (info, affecting) = self.assess(info);
+            out.push(TargetAssessment {
+                aur: info.aur.is_some(),
+                name: info.name.clone(),
+                grade: info.grade.unwrap_or(Grade::Community),
+                reason: info.grade_reason.clone().unwrap_or_default(),
+                licenses: info.licenses.clone(),
+                worst: affecting.iter().map(|a| a.severity).max(),
+            });
+        }
+        out
+    }
+
+    /// The rules the assessed install targets break.
+    fn policy_violations(
+        &self,
+        assessed: &[TargetAssessment],
+    ) -> Result<Vec<crate::security::policy::Violation>, WireError> {
+        use crate::security::policy::Candidate;
+        let policy = self.policy()?;
+        Ok(assessed
+            .iter()
+            .flat_map(|t| {
+                policy.check(&Candidate {
+                    name: &t.name,
+                    grade: t.grade,
+                    aur: t.aur,
+                    licenses: &t.licenses,
+                    worst: t.worst,
+                })
+            })
+            .collect())
+    }
+}
+
+/// The polkit action a transaction needs.
+pub fn action_of(request: &TransactionRequest) -> &'static str {
+    use crate::transaction::TransactionAction;
+    match &request.action {
+        TransactionAction::Install { targets }
+            if targets
+                .iter()
+                .any(|t| crate::auth::client_files::is_package_file(t)) =>
+        {
+            "io.github.omg.install-untrusted"
+        }
+        TransactionAction::Install { .. } => "io.github.omg.install",
+        TransactionAction::Remove { .. } => "io.github.omg.remove",
+        TransactionAction::Upgrade => "io.github.omg.upgrade",
+        TransactionAction::Sync { .. } => "io.github.omg.refresh",
+        TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
+        TransactionAction::Pin(_) => "io.github.omg.pin",
+        TransactionAction::CleanCache { .. } => "io.github.omg.remove",
+    }
+}
+
+/// Appends a committed transaction to the system's audit log.
+fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, caller: &Caller) {
+    use crate::transaction::TransactionAction;
+    let (action, subject) = match &request.action {
+        TransactionAction::Install { targets } => ("install", targets.join(" ")),
+        TransactionAction::Remove { targets } => ("remove", targets.join(" ")),
+        TransactionAction::Upgrade => ("upgrade", "*".to_string()),
+        TransactionAction::Sync { .. } => ("sync", "*".to_string()),
+        TransactionAction::Rollback { id, .. } => {
+            ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
+        }
+        TransactionAction::Pin(p) if p.unpin => ("unpin", p.package.clone()),
+        TransactionAction::Pin(p) => ("pin", p.package.clone()),
+        TransactionAction::CleanCache { keep } => ("clean-cache", format!("keep {keep}")),
+    };
+    let changes: Vec<serde_json::Value> = report
+        .changes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "change": c.kind.as_str(),
+                "old": c.old_version,
+                "new": c.new_version,
+            })
+        })
+        .collect();
+    let entry = crate::audit::Entry {
+        user: caller.user(),
+        action: action.into(),
+        subject,
+        details: serde_json::json!({ "changes": changes }),
+    };
+    let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
+    if let Err(e) = log.append(entry) {
+        warn!("audit log: {e}");
+    }
+}
+
+/// What a transaction asked for, as a command line.
+fn command_of(request: &TransactionRequest) -> String {
+    use crate::transaction::TransactionAction;
+    match &request.action {
+        TransactionAction::Install { targets } => format!("install {}", targets.join(" ")),
+        TransactionAction::Remove { targets } => format!("remove {}", targets.join(" ")),
+        TransactionAction::Upgrade => "upgrade".into(),
+        TransactionAction::Sync { .. } => "sync".into(),
+        TransactionAction::Rollback { id, .. } => {
+            format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
+        }
+        TransactionAction::Pin(p) if p.unpin => format!("pin --unpin {}", p.package),
+        TransactionAction::Pin(p) => format!("pin {}", p.package),
+        TransactionAction::CleanCache { keep } => format!("clean --cache --keep {keep}"),
+    }
+}
+
+/// Records a transaction that changed something, or failed, in the
+/// system's history.
+fn record_history(
+    request: &TransactionRequest,
+    outcome: &Result<TransactionReport, TxError>,
+    caller: &Caller,
+) {
+    let (changes, result) = match outcome {
+        Ok(report) if report.committed => (
+            report
+                .changes
+                .iter()
+                .map(|c| crate::history::PackageChange {
+                    name: c.name.clone(),
+                    change: c.kind.as_str().into(),
+                    old: c.old_version.clone(),
+                    new: c.new_version.clone(),
+                    as_dependency: c.as_dependency,
+                })
+                .collect(),
+            "ok".to_string(),
+        ),
+        // Nothing was done (nothing to do, a refresh only).
+        Ok(_) => return,
+        Err(TxError::Aborted) => return,
+        Err(e) => (Vec::new(), format!("failed: {e}")),
+    };
+    let history = crate::history::History::in_data_dir(&Paths::system().data_dir);
+    if let Err(e) = history.record(&caller.user(), &command_of(request), changes, &result) {
+        warn!("{e}");
+    }
+}
