@@ -11,6 +11,100 @@ use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::audit::{AuditLog, Record};
 use crate::config::Paths;
 use crate::ipc::protocol::{RequestBody, ResponseBody};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub action: PolicyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// List the installed packages that break a rule (exit 1 if any)
+    Check {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    /// Fetch the advisories now rather than use the last fetch
+    #[arg(long)]
+    pub refresh: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the chain of the system's and this user's audit logs (exit 1
+    /// naming the first bad line)
+    Verify {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// The pinned dependencies of a project's lockfiles (package-lock.json,
+    /// Cargo.lock, poetry.lock, requirements.txt, go.sum) and the Go
+    /// toolchains omg installed, against OSV
+    Project {
+        /// The project directory (default: here)
+        dir: Option<std::path::PathBuf>,
+        /// Ask OSV again rather than use answers kept from before
+        #[arg(long)]
+        refresh: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// A software bill of materials of the installed packages and runtimes
+    Sbom {
+        /// cyclonedx (CycloneDX 1.5 JSON) or spdx (SPDX 2.3 JSON)
+        #[arg(long, default_value = "cyclonedx", value_parser = ["cyclonedx", "spdx"])]
+        format: String,
+        /// Include the known vulnerabilities (CycloneDX)
+        #[arg(long)]
+        vulns: bool,
+    },
+    /// Show what the audit logs recorded
+    Log {
+        /// Only entries since a date (2026-11-01), a time or a span (7days)
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `omg policy check`.
+pub async fn run_policy(session: &mut Session, args: &PolicyArgs) -> Result<u8, Failure> {
+    match &args.action {
+        PolicyAction::Check { json } => run_policy_check(session, *json).await,
+    }
+}
+
+/// `omg audit` and its subcommands.
+pub async fn run(session: &mut Session, args: &AuditArgs) -> Result<u8, Failure> {
+    match &args.action {
+        None => run_scan(session, args.refresh, args.json).await,
+        Some(AuditAction::Verify { json }) => run_verify(*json),
+        Some(AuditAction::Project { dir, refresh, json }) => {
+            run_project(session, dir.as_deref(), *refresh, *json).await
+        }
+        Some(AuditAction::Sbom { format, vulns }) => {
+            super::sbom::run(session, format, *vulns).await
+        }
+        Some(AuditAction::Log { since, json }) => run_log(since.as_deref(), *json),
+    }
+}
 
 /// `omg audit [--refresh] [--json]`.
 pub async fn run_scan(session: &mut Session, refresh: bool, json: bool) -> Result<u8, Failure> {

@@ -7,7 +7,7 @@
 use std::io::{IsTerminal, Write};
 
 use super::progress::Renderer;
-use super::transaction::{connect, converse, summarize};
+use super::transaction::{converse, summarize};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
 use crate::aur::build;
 use crate::aur::resolve::Plan;
@@ -20,6 +20,7 @@ use crate::transaction::{
 };
 
 /// What the AUR part of a command needs to know.
+#[derive(Debug, Default)]
 pub struct AurOptions {
     /// Remove the repository packages needed only to build, afterwards.
     pub remove_make: bool,
@@ -223,14 +224,9 @@ async fn execute(
     let aur_url = config.aur.base_url();
     let cache = paths.cache_dir.join("aur");
     // Building for another root: makepkg cannot see that database.
-    let nodeps = session.env.iter().any(|(var, _)| {
-        matches!(
-            *var,
-            "OMG_ALPM_ROOT" | "OMG_ALPM_DBPATH" | "OMG_PACMAN_CONF"
-        )
-    });
+    let nodeps = session.other_database();
 
-    let mut connection = connect(session, true).await?;
+    let mut connection = session.privileged(true).await?;
     let mut reports: Vec<Change> = Vec::new();
     let mut installed_deps: Vec<String> = Vec::new();
     let base = TransactionOptions {

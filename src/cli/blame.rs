@@ -11,6 +11,15 @@ use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::config::Paths;
 use crate::history::History;
 use crate::ipc::protocol::{RequestBody, ResponseBody};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct BlameArgs {
+    pub package: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// One recorded change to the package.
 #[derive(Debug, serde::Serialize)]
@@ -27,7 +36,8 @@ struct Event {
     with: Vec<String>,
 }
 
-pub async fn run(session: &mut Session, name: &str, json: bool) -> Result<u8, Failure> {
+pub async fn run(session: &mut Session, args: &BlameArgs) -> Result<u8, Failure> {
+    let (name, json) = (args.package.as_str(), args.json);
     let entries = History::in_data_dir(&Paths::system().data_dir)
         .entries()
         .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;

@@ -8,19 +8,34 @@
 
 use std::path::Path;
 
+use clap::Args;
+
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::transaction::{TransactionAction, TransactionOptions};
 
-/// What to clean.
-pub struct Clean {
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Dependencies nothing needs any more, and what only they needed
+    #[arg(long)]
     pub orphans: bool,
+    /// Package files in the cache but the newest versions of each
+    /// package and the installed one
+    #[arg(long)]
     pub cache: bool,
+    /// How many versions of each package the cache keeps
+    #[arg(long, default_value_t = 3, value_name = "N")]
     pub keep: u32,
+    /// AUR build directories: clones of bases nothing installed comes
+    /// from, built packages and work directories of the rest
+    #[arg(long)]
     pub aur: bool,
+    #[command(flatten)]
+    pub tx: TxArgs,
 }
 
-pub async fn run(session: &mut Session, what: &Clean, args: &TxArgs) -> Result<u8, Failure> {
+pub async fn run(session: &mut Session, what: &CleanArgs) -> Result<u8, Failure> {
+    let args = &what.tx;
     let all = !what.orphans && !what.cache && !what.aur;
     let mut summary = serde_json::Map::new();
     let quiet = TxArgs {

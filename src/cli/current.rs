@@ -6,6 +6,14 @@ use std::io::Write;
 use super::output::{self, Cell, NAME, Table, VERSION};
 use super::{EXIT_OK, Failure, print_json};
 use crate::runtime::version_file;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct CurrentArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub fn run(json: bool) -> Result<u8, Failure> {
     let here = std::env::current_dir()

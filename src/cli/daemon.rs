@@ -6,11 +6,34 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::output::{self, Fields};
-use super::{DaemonAction, EXIT_FAILURE, EXIT_OK, Failure, print_json, unexpected};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, print_json, unexpected};
 use crate::config::Paths;
 use crate::ipc::client::{Connection, daemon_binary};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::model::DaemonStatus;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub action: DaemonAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Show whether omgd runs, and its pid, uptime, index, cache and memory
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start omgd in the background (through systemd when it manages omgd)
+    Start,
+    /// Stop omgd once its in-flight requests are answered
+    Stop,
+    /// Stop omgd, then start it again
+    Restart,
+}
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -28,10 +51,10 @@ async fn daemon_status(socket: &Path) -> Option<DaemonStatus> {
     }
 }
 
-pub async fn run(action: &DaemonAction, verbose: bool) -> Result<u8, Failure> {
+pub async fn run(args: &DaemonArgs, verbose: bool) -> Result<u8, Failure> {
     let paths = Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let socket = paths.socket();
-    match action {
+    match &args.action {
         DaemonAction::Status { json } => status(&socket, *json).await,
         DaemonAction::Start => start(&paths, &socket, verbose).await,
         DaemonAction::Stop => stop(&socket).await,

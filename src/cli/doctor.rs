@@ -11,6 +11,14 @@ use serde::Serialize;
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json};
 use crate::config::Paths;
 use crate::ipc::protocol::{RequestBody, ResponseBody};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -11,6 +11,54 @@ use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpec
 use crate::envlock::{self, Drift, Lock};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::runtime::version_file::Runtime;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(subcommand)]
+    pub action: EnvAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvAction {
+    /// Write the lockfile: explicitly installed packages (with their
+    /// source; AUR packages with their base and commit), installed runtime
+    /// versions (with the checksum of what was installed) and defaults, the
+    /// project's version files, and a fingerprint
+    Capture {
+        /// The lockfile
+        #[arg(long, default_value = "omg.lock")]
+        file: PathBuf,
+        /// Print the lock as JSON too
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the machine with the lockfile: exit 1 and the differences
+    /// when they differ (the drift flag goes into the status file)
+    Check {
+        #[arg(long, default_value = "omg.lock")]
+        file: PathBuf,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install the packages and runtime versions the lockfile has and the
+    /// machine lacks, and set the runtime defaults back (nothing is removed)
+    Sync {
+        #[arg(long, default_value = "omg.lock")]
+        file: PathBuf,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+}
+
+pub async fn run(session: &mut Session, args: &EnvArgs) -> Result<u8, Failure> {
+    match &args.action {
+        EnvAction::Capture { file, json } => capture(session, file, *json).await,
+        EnvAction::Check { file, json } => check(session, file, *json).await,
+        EnvAction::Sync { file, tx } => sync(session, file, tx).await,
+    }
+}
 
 /// The AUR base (and the commit checked out) a foreign package was built
 /// from, from the build directory's clones.

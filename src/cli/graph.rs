@@ -9,6 +9,41 @@ use super::output::{self, Cell, NAME, Table, VERSION};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::graph::{Graph, Tree};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    pub package: String,
+    /// Show every installed package that depends on it, as a tree
+    #[arg(long)]
+    pub reverse: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// How many to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Show this package's dependency tree with sizes instead
+    #[arg(long, value_name = "PKG")]
+    pub tree: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `omg why`.
+pub async fn why(session: &mut Session, args: &WhyArgs) -> Result<u8, Failure> {
+    run_why(session, &args.package, args.reverse, args.json).await
+}
+
+/// `omg size`.
+pub async fn size(session: &mut Session, args: &SizeArgs) -> Result<u8, Failure> {
+    run_size(session, args.limit, args.tree.as_deref(), args.json).await
+}
 
 async fn graph(session: &mut Session) -> Result<Graph, Failure> {
     match session.request(RequestBody::Graph).await? {

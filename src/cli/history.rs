@@ -8,6 +8,41 @@ use super::output::{self, Cell, NAME, Table};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, print_json};
 use crate::config::Paths;
 use crate::history::{Entry, History};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+    /// How many to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Everything about one transaction
+    Show {
+        id: u64,
+        /// One of your runtime changes rather than a system transaction
+        #[arg(long)]
+        user: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: &HistoryArgs) -> Result<u8, Failure> {
+    match &args.action {
+        None => run_list(args.limit, args.json),
+        Some(HistoryAction::Show { id, user, json }) => run_show(*id, *user, *json),
+    }
+}
 
 fn histories() -> Vec<(&'static str, History)> {
     let system = History::in_data_dir(&Paths::system().data_dir);

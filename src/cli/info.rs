@@ -3,10 +3,21 @@
 use std::io::Write;
 
 use super::output::{self, Fields, NAME, VERSION};
-use super::{EXIT_FAILURE, EXIT_OK, Failure, InfoArgs, Session, print_json, report, unexpected};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, report, unexpected};
 use crate::ipc::client::ClientError;
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
 use crate::model::{InstallReason, PackageInfo};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Package names
+    #[arg(required = true, num_args = 1..)]
+    pub names: Vec<String>,
+    /// Print JSON: an array with one object per package found
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(session: &mut Session, args: &InfoArgs) -> Result<u8, Failure> {
     let mut found = Vec::new();

@@ -5,11 +5,47 @@
 use std::io::Write;
 
 use super::output::{self, Cell, DIM, NAME, REPO, Table, VERSION};
-use super::{EXIT_OK, Failure, ListArgs, Session, print_json, unexpected};
+use super::{EXIT_OK, EXIT_USAGE, Failure, Session, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::model::{InstallReason, ListFilter};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// A runtime (node, python, …): list its installed versions instead
+    pub runtime: Option<String>,
+    /// With a runtime: the versions its upstream offers
+    #[arg(short, long, requires = "runtime")]
+    pub available: bool,
+    /// Only packages installed on request (as `apt-mark showmanual`)
+    #[arg(short, long, group = "filter")]
+    pub explicit: bool,
+    /// Only packages with a newer version available
+    #[arg(short, long, group = "filter")]
+    pub upgradable: bool,
+    /// Only dependencies nothing needs any more (as `apt autoremove` would remove)
+    #[arg(short, long, group = "filter")]
+    pub orphans: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> {
+    if let Some(name) = args.runtime.as_deref() {
+        return match crate::runtime::version_file::Runtime::from_name(name) {
+            Some(which) if args.available => {
+                super::runtime::run_available(session, which, args.json).await
+            }
+            Some(which) => super::runtime::run_list(which, args.json),
+            None => Err(Failure::new(
+                format!(
+                    "{name} is not a runtime omg knows (node, python, go, rust, ruby, java, bun)"
+                ),
+                EXIT_USAGE,
+            )),
+        };
+    }
     let filter = if args.explicit {
         ListFilter::Explicit
     } else if args.upgradable {

@@ -11,6 +11,21 @@ use super::{EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::outdated::{Kind, Report, Row, Source};
 use crate::security::vulns::Severity;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Only the updates that fix known vulnerabilities
+    #[arg(long)]
+    pub security: bool,
+    /// Ask the AUR, VCS upstreams and runtime release lists now (else
+    /// the answers of the last refresh are used: no network)
+    #[arg(long)]
+    pub refresh: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// The exit code when updates are pending (as `dnf check-update`).
 pub const EXIT_PENDING: u8 = 100;
@@ -62,12 +77,8 @@ fn severity_style(severity: Severity) -> anstyle::Style {
     }
 }
 
-pub async fn run(
-    session: &mut Session,
-    json: bool,
-    security: bool,
-    refresh: bool,
-) -> Result<u8, Failure> {
+pub async fn run(session: &mut Session, args: &OutdatedArgs) -> Result<u8, Failure> {
+    let (json, security, refresh) = (args.json, args.security, args.refresh);
     let mut report = report(session, refresh).await?;
     if security {
         report.rows.retain(|r| !r.fixes.is_empty());

@@ -9,6 +9,29 @@ use super::output::{self, Cell, NAME, Table};
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, TxArgs, print_json};
 use crate::pins::{HOLD, Pins};
 use crate::transaction::{PinChange, TransactionAction, TransactionOptions};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// PKG or PKG@VERSION
+    #[arg(required_unless_present = "list")]
+    pub package: Option<String>,
+    /// Take the pin away
+    #[arg(long, conflicts_with = "list")]
+    pub unpin: bool,
+    /// Show the pinned packages
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+pub async fn run(session: &Session, args: &PinArgs) -> Result<u8, Failure> {
+    match args.package.as_deref() {
+        Some(target) if !args.list => run_change(session, target, args.unpin, &args.tx).await,
+        _ => run_list(args.tx.json),
+    }
+}
 
 /// `omg pin --list [--json]`.
 pub fn run_list(json: bool) -> Result<u8, Failure> {

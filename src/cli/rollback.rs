@@ -7,6 +7,8 @@
 //! installed are removed — in that order, so a failure part-way leaves the
 //! default pointing at an installed version.
 
+use clap::Args;
+
 use super::runtime::{change, record, remove_version, user_history, versions_dir};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
 use crate::config::Paths;
@@ -14,24 +16,31 @@ use crate::history::{self, Entry, History, PackageChange};
 use crate::runtime::version_file::Runtime;
 use crate::transaction::{TransactionAction, TransactionOptions};
 
-/// What to roll back.
-pub struct Request<'a> {
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The transaction to revert (omg history lists them)
     pub id: Option<u64>,
+    /// One of your runtime changes rather than a system transaction
+    #[arg(long)]
     pub user: bool,
+    /// When some old versions are no longer available anywhere, roll back
+    /// the rest without asking
+    #[arg(long)]
     pub partial: bool,
-    pub tx: &'a TxArgs,
+    #[command(flatten)]
+    pub tx: TxArgs,
 }
 
-pub async fn run(session: &mut Session, request: &Request<'_>) -> Result<u8, Failure> {
+pub async fn run(session: &mut Session, args: &RollbackArgs) -> Result<u8, Failure> {
     let user_entries = match versions_dir() {
         Ok(versions) => user_history(&versions).entries().unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let newest_user = history::pick(&user_entries, None);
-    let runtime_entry = if request.user {
-        Some(history::pick(&user_entries, request.id).ok_or_else(|| {
+    let runtime_entry = if args.user {
+        Some(history::pick(&user_entries, args.id).ok_or_else(|| {
             Failure::new(
-                match request.id {
+                match args.id {
                     Some(id) => format!(
                         "there is no runtime change {id} in your history (omg history lists them)"
                     ),
@@ -40,7 +49,7 @@ pub async fn run(session: &mut Session, request: &Request<'_>) -> Result<u8, Fai
                 EXIT_FAILURE,
             )
         })?)
-    } else if request.id.is_none() {
+    } else if args.id.is_none() {
         // The newest of both histories (the system's may be unreadable:
         // omgd then picks its newest).
         let system = History::in_data_dir(&Paths::system().data_dir)
@@ -55,16 +64,15 @@ pub async fn run(session: &mut Session, request: &Request<'_>) -> Result<u8, Fai
         None
     };
     match runtime_entry {
-        Some(entry) => rollback_runtimes(session, entry, request).await,
+        Some(entry) => rollback_runtimes(session, entry, args).await,
         None => {
             let action = TransactionAction::Rollback {
-                id: request.id,
-                partial: request.partial,
+                id: args.id,
+                partial: args.partial,
                 steps: Vec::new(),
                 archive: None,
             };
-            super::transaction::run(session, action, TransactionOptions::default(), request.tx)
-                .await
+            super::transaction::run(session, action, TransactionOptions::default(), &args.tx).await
         }
     }
 }
@@ -154,7 +162,7 @@ fn describe(step: &Step) -> String {
 async fn rollback_runtimes(
     session: &mut Session,
     entry: &Entry,
-    request: &Request<'_>,
+    args: &RollbackArgs,
 ) -> Result<u8, Failure> {
     let versions = versions_dir()?;
     let installed = |runtime: &str, version: &str| {
@@ -162,7 +170,7 @@ async fn rollback_runtimes(
         dir.is_dir() && !dir.is_symlink()
     };
     let plan = steps(entry, &installed);
-    let json = request.tx.json;
+    let json = args.tx.json;
     if !json {
         println!(
             "rolling back your runtime change {} ({})",
@@ -178,7 +186,7 @@ async fn rollback_runtimes(
             EXIT_FAILURE,
         ));
     }
-    if request.tx.dry_run {
+    if args.tx.dry_run {
         if json {
             print_json(
                 &serde_json::json!({ "id": entry.id, "scope": "user", "steps": plan, "committed": false }),
@@ -188,8 +196,7 @@ async fn rollback_runtimes(
         }
         return Ok(EXIT_OK);
     }
-    if !request.tx.noconfirm
-        && !super::transaction::confirm("Proceed with the rollback?", true).await
+    if !args.tx.noconfirm && !super::transaction::confirm("Proceed with the rollback?", true).await
     {
         return Err(Failure::new(
             "the rollback was cancelled; nothing was changed",
@@ -217,8 +224,8 @@ async fn rollback_runtimes(
         }
     }
     if !missing.is_empty() {
-        let accept = request.partial
-            || (!request.tx.noconfirm
+        let accept = args.partial
+            || (!args.tx.noconfirm
                 && super::transaction::confirm(
                     &format!(
                         "{} cannot be installed again. Roll back the rest without them?",

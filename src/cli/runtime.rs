@@ -4,10 +4,63 @@
 
 use super::progress::Renderer;
 use super::transaction::stream;
-use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, unexpected};
-use crate::ipc::client::{Connection, daemon_binary};
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, unexpected};
+
 use crate::ipc::protocol::{RequestBody, ResponseBody, RuntimeInstallRequest};
 use crate::runtime::version_file::Runtime;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// Write the choice into this directory's version file instead of
+    /// the default
+    #[arg(long)]
+    pub local: bool,
+    /// node, python, go, rust, ruby, java or bun (others go to mise)
+    pub runtime: String,
+    /// A version, a partial version or an alias (lts, lts/iron, latest)
+    pub version: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    pub runtime: String,
+    pub version: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WhichArgs {
+    pub program: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// RUNTIME@VERSION
+    pub spec: String,
+    /// The command and its arguments
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `omg use RUNTIME VERSION [--local]`; runtimes omg does not manage go
+/// to mise.
+pub async fn use_command(session: &Session, args: &UseArgs) -> Result<u8, Failure> {
+    match Runtime::from_name(&args.runtime) {
+        Some(which) => run_use(session, which, &args.version, args.local).await,
+        None => mise_fallback(&args.runtime, &args.version, args.local),
+    }
+}
+
+/// `omg uninstall RUNTIME VERSION`.
+pub fn uninstall_command(args: &UninstallArgs) -> Result<u8, Failure> {
+    match Runtime::from_name(&args.runtime) {
+        Some(which) => run_uninstall(which, &args.version),
+        None => Err(Failure::new(
+            format!("{} is not a runtime omg knows", args.runtime),
+            EXIT_USAGE,
+        )),
+    }
+}
 
 /// `node 20`, `node@20`, `python 3.12`: a runtime and a version request,
 /// if that is what `targets` are.
@@ -39,8 +92,7 @@ pub async fn install(
     insecure: bool,
 ) -> Result<(String, String), Failure> {
     // The full omgd: downloads and signatures live there.
-    let mut connection =
-        Connection::spawn_stdio(&daemon_binary(), session.verbose, &session.env).await?;
+    let mut connection = session.own_daemon().await?;
     let mut renderer = Renderer::new(false);
     let (components, targets) = match runtime {
         Runtime::Rust => super::rustup::project_extras(request),

@@ -3,13 +3,56 @@
 use std::io::Write;
 
 use super::output::{self, Cell, MARK, NAME, REPO, Table, VERSION};
-use super::{
-    EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, SearchArgs, Session, print_json, unexpected,
-};
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, TxArgs, print_json, unexpected};
 use crate::ipc::protocol::{MAX_QUERY_LEN, RequestBody, ResponseBody, SearchRequest, Sources};
 use crate::model::SearchHit;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for; several words must all match
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Show at most N results (0: all)
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
+    /// Only installed packages
+    #[arg(short = 'I', long)]
+    pub installed: bool,
+    /// Only the AUR (Arch)
+    #[arg(long, conflicts_with = "repo")]
+    pub aur: bool,
+    /// Only the repositories, not the AUR
+    #[arg(long)]
+    pub repo: bool,
+    /// Print JSON (schema: docs/json.md)
+    #[arg(long, conflicts_with = "interactive")]
+    pub json: bool,
+    /// Number the results, read which to install (1 2 3, 1-3, ^4) and
+    /// install them
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+}
+
+/// Where `--aur` and `--repo` say to look.
+fn sources(args: &SearchArgs) -> Sources {
+    if args.aur {
+        Sources::Aur
+    } else if args.repo {
+        Sources::Repositories
+    } else {
+        Sources::All
+    }
+}
 
 pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure> {
+    if args.interactive {
+        let query = args.query.join(" ");
+        let options = crate::transaction::TransactionOptions::default();
+        let extra = super::aur::AurOptions::default();
+        let tx = TxArgs::default();
+        return super::pick::run(session, &query, sources(args), options, &tx, &extra).await;
+    }
     let query = args.query.join(" ");
     let trimmed = query.trim();
     if trimmed.is_empty() {
@@ -25,13 +68,7 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
         query: trimmed.to_string(),
         limit: args.limit,
         installed_only: args.installed,
-        sources: if args.aur {
-            Sources::Aur
-        } else if args.repo {
-            Sources::Repositories
-        } else {
-            Sources::All
-        },
+        sources: sources(args),
     });
     let ResponseBody::Search(results) = session.request(body).await? else {
         return Err(unexpected());

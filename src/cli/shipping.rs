@@ -10,6 +10,18 @@ use clap::CommandFactory;
 
 use super::{Cli, EXIT_OK, Failure, Session, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest, Sources};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_parser = ["bash", "zsh", "fish"])]
+    pub shell: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    pub prefix: String,
+}
 
 /// Subcommands whose arguments are package names.
 const PACKAGE_COMMANDS: &str = "install add remove rm info show";

@@ -3,9 +3,17 @@
 use std::io::Write;
 
 use super::output::{self, Fields};
-use super::{EXIT_OK, Failure, Session, StatusArgs, print_json, unexpected};
+use super::{EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::model::IndexSource;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure> {
     let ResponseBody::Status(s) = session.request(RequestBody::Status).await? else {

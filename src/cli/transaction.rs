@@ -2,20 +2,31 @@
 //! sent to an `omgd` running as root (started through sudo when the user is
 //! not root), its events drawn as they come, its questions put to the user.
 
-use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-
-use tokio::process::Command;
 
 use super::progress::Renderer;
-use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpected};
-use crate::ipc::client::{Connection, Streamed, daemon_binary};
+use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
+use crate::ipc::client::{Connection, Streamed};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
 use crate::transaction::{
     Answer, ChangeKind, Question, TransactionAction, TransactionOptions, TransactionReport,
     TransactionRequest, TxEvent,
 };
+use clap::Args;
+
+/// Options every transaction takes.
+#[derive(Debug, Default, Args)]
+pub struct TxArgs {
+    /// Ask nothing: every question takes its default answer
+    #[arg(long, visible_alias = "yes")]
+    pub noconfirm: bool,
+    /// Show what would be done, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the outcome as JSON (progress goes to stderr)
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(
     session: &Session,
@@ -43,7 +54,7 @@ pub async fn run_report(
     // polkit may ask for a password only when someone is there to type it.
     options.interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let request = TransactionRequest { action, options };
-    let mut connection = connect(session, request.changes_system()).await?;
+    let mut connection = session.privileged(request.changes_system()).await?;
     let mut renderer = Renderer::new(args.json);
     let outcome = converse(&mut connection, &mut renderer, request.clone()).await;
     renderer.settle();
@@ -153,112 +164,6 @@ pub(super) fn summarize(
     } else if request.options.dry_run {
         renderer.line("dry run: nothing was changed");
     }
-}
-
-/// Where the system instance listens (`OMG_SYSTEM_SOCKET` overrides).
-fn system_socket() -> std::path::PathBuf {
-    std::env::var_os("OMG_SYSTEM_SOCKET")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| "/run/omg/omgd.sock".into(), Into::into)
-}
-
-/// An omgd that may change the system: this user's own when no root is
-/// needed or the user is root; else the system instance when it runs
-/// (polkit decides there); else one started through sudo.
-pub(super) async fn connect(session: &Session, needs_root: bool) -> Result<Connection, Failure> {
-    let daemon = daemon_binary();
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root || !needs_root {
-        return Ok(Connection::spawn_stdio(&daemon, session.verbose, &session.env).await?);
-    }
-    let socket = system_socket();
-    if socket.exists() {
-        match Connection::connect_socket(&socket, std::time::Duration::from_secs(10)).await {
-            Ok(connection) => {
-                if session.verbose {
-                    eprintln!("omg: asking the system instance on {}", socket.display());
-                }
-                return Ok(connection);
-            }
-            Err(e) => {
-                if session.verbose {
-                    eprintln!(
-                        "omg: the system instance on {} does not answer: {e}",
-                        socket.display()
-                    );
-                }
-            }
-        }
-    }
-    let Some(sudo) = find_program("sudo") else {
-        return Err(Failure {
-            message: "changing the system's packages needs root, and sudo is not installed".into(),
-            hint: Some("run omg as root".into()),
-            code: EXIT_FAILURE,
-        });
-    };
-    // sudo clears the environment: everything goes on the command line,
-    // including the backend this user's config.toml picks.
-    let daemon = program(&daemon);
-    let mut command = Command::new(&sudo);
-    // Nobody at a terminal to type a password: sudo must not wait for one.
-    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        command.arg("-n");
-    }
-    command.arg("--").arg(&daemon).args(["--stdio", "--system"]);
-    let chosen = session.env.iter().any(|(var, _)| *var == "OMG_BACKEND");
-    if !chosen
-        && let Ok(paths) = crate::config::Paths::user()
-        && let Ok(config) = crate::config::Config::load(&paths.config_dir)
-        && let Some(kind) = config.backend
-    {
-        command.args(["--backend", kind.as_str()]);
-    }
-    for (var, value) in &session.env {
-        match *var {
-            "OMG_BACKEND" => command.arg("--backend").arg(value),
-            "OMG_ALPM_ROOT" => command.arg("--root").arg(absolute(Path::new(value))),
-            "OMG_ALPM_DBPATH" => command.arg("--dbpath").arg(absolute(Path::new(value))),
-            "OMG_PACMAN_CONF" => command.arg("--pacman-conf").arg(absolute(Path::new(value))),
-            _ => continue,
-        };
-    }
-    if session.verbose {
-        command.arg("--verbose");
-        eprintln!(
-            "omg: starting {} {} --stdio as root",
-            sudo.display(),
-            daemon.display()
-        );
-    }
-    Ok(Connection::spawn(command, &sudo).await?)
-}
-
-/// Where a program is: a bare name is looked up on this PATH (sudo's may
-/// differ), anything else made absolute.
-fn program(path: &Path) -> OsString {
-    if path.components().count() == 1
-        && !path.is_absolute()
-        && let Some(found) = find_program(&path.to_string_lossy())
-    {
-        return found.into_os_string();
-    }
-    absolute(path)
-}
-
-/// `path` made absolute (root's working directory may differ).
-fn absolute(path: &Path) -> OsString {
-    std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .into_os_string()
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// The user's answers: lines of standard input (the terminal, or a pipe

@@ -4,8 +4,56 @@
 //! FILE --bundle B --identity … --issuer …`: a Sigstore provenance bundle,
 //! checked offline by omgd.
 
-use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, unexpected};
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signed file
+    pub file: std::path::PathBuf,
+    /// Its detached signature (binary or armored)
+    #[arg(
+        long,
+        value_name = "SIG",
+        required_unless_present = "bundle",
+        conflicts_with = "bundle"
+    )]
+    pub sig: Option<std::path::PathBuf>,
+    /// A keyring file or a directory of keys (default: <config>/keys)
+    #[arg(long, value_name = "K", requires = "sig")]
+    pub keyring: Option<std::path::PathBuf>,
+    /// A Sigstore bundle (.sigstore.json) for the file
+    #[arg(long, value_name = "B", requires_all = ["identity", "issuer"])]
+    pub bundle: Option<std::path::PathBuf>,
+    /// The identity the signing certificate must name (SAN: a workflow
+    /// URI or an e-mail)
+    #[arg(long, value_name = "ID", requires = "bundle")]
+    pub identity: Option<String>,
+    /// The OIDC issuer that must have vouched for it
+    #[arg(long, value_name = "URL", requires = "bundle")]
+    pub issuer: Option<String>,
+    /// A Sigstore trusted_root.json instead of the bundled public-good root
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    pub trusted_root: Option<std::path::PathBuf>,
+}
+
+/// `omg verify FILE --sig SIG` or `--bundle B --identity ID --issuer URL`.
+pub async fn run(session: &mut Session, args: &VerifyArgs) -> Result<u8, Failure> {
+    match (&args.sig, &args.bundle) {
+        (Some(sig), _) => signature(session, &args.file, sig, args.keyring.as_deref()).await,
+        (None, Some(bundle)) => {
+            let provenance = Provenance {
+                bundle,
+                identity: args.identity.as_deref().unwrap_or_default(),
+                issuer: args.issuer.as_deref().unwrap_or_default(),
+                trusted_root: args.trusted_root.as_deref(),
+            };
+            run_provenance(session, &args.file, &provenance).await
+        }
+        (None, None) => Err(Failure::new("give --sig or --bundle", EXIT_USAGE)),
+    }
+}
 
 fn absolute(path: &std::path::Path) -> Result<String, Failure> {
     std::path::absolute(path)
@@ -13,7 +61,7 @@ fn absolute(path: &std::path::Path) -> Result<String, Failure> {
         .map_err(|e| Failure::new(format!("{}: {e}", path.display()), EXIT_FAILURE))
 }
 
-pub async fn run(
+async fn signature(
     session: &mut Session,
     file: &std::path::Path,
     signature: &std::path::Path,

@@ -1,0 +1,43 @@
+//! `omg upgrade`: refresh, then upgrade every package (repositories and,
+//! on Arch, the AUR), or with `--security` only the updates that fix
+//! known vulnerabilities.
+
+use clap::Args;
+
+use super::aur::{self, AurOptions};
+use super::{Failure, Session, TxArgs, outdated};
+use crate::transaction::TransactionOptions;
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// AUR: remove the repository packages needed only to build, afterwards
+    #[arg(long)]
+    pub removemake: bool,
+    /// AUR: also rebuild VCS packages (-git, …) whose upstream has new commits
+    #[arg(long)]
+    pub devel: bool,
+    /// Debian: only download the packages into apt's archive cache
+    #[arg(long)]
+    pub download_only: bool,
+    /// Only the updates that fix known vulnerabilities (omg outdated
+    /// --security lists them), with what they need
+    #[arg(long, conflicts_with_all = ["devel", "removemake"])]
+    pub security: bool,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+pub async fn run(session: &mut Session, args: &UpgradeArgs) -> Result<u8, Failure> {
+    let options = TransactionOptions {
+        download_only: args.download_only,
+        ..TransactionOptions::default()
+    };
+    if args.security {
+        return outdated::upgrade_security(session, options, &args.tx).await;
+    }
+    let extra = AurOptions {
+        remove_make: args.removemake,
+        devel: args.devel,
+    };
+    aur::upgrade(session, options, &args.tx, &extra).await
+}
