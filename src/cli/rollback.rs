@@ -9,11 +9,12 @@
 
 use clap::Args;
 
-use super::runtime::{change, record, remove_version, user_history, versions_dir};
+use super::runtime::{record, remove_version, versions_dir};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
 use crate::config::Paths;
 use crate::history::{self, Entry, History, PackageChange};
 use crate::runtime::version_file::Runtime;
+use crate::runtime::versions;
 use crate::transaction::{TransactionAction, TransactionOptions};
 
 #[derive(Debug, Args)]
@@ -33,7 +34,7 @@ pub struct RollbackArgs {
 
 pub async fn run(session: &mut Session, args: &RollbackArgs) -> Result<u8, Failure> {
     let user_entries = match versions_dir() {
-        Ok(versions) => user_history(&versions).entries().unwrap_or_default(),
+        Ok(versions) => versions::history(&versions).entries().unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let newest_user = history::pick(&user_entries, None);
@@ -258,8 +259,7 @@ async fn rollback_runtimes(
                 let Some(which) = Runtime::from_name(runtime) else {
                     continue;
                 };
-                let link = crate::runtime::versions::current_link(&versions, runtime);
-                let before = crate::runtime::versions::current(&versions, runtime);
+                let before = versions::current(&versions, runtime);
                 match version {
                     Some(v) if installed(runtime, v) => {
                         crate::runtime::install::set_current(&versions, runtime, v)
@@ -267,20 +267,12 @@ async fn rollback_runtimes(
                     }
                     // Not back (accepted as partial): the default stays.
                     Some(_) => continue,
-                    None => {
-                        if let Err(e) = std::fs::remove_file(&link)
-                            && e.kind() != std::io::ErrorKind::NotFound
-                        {
-                            return Err(Failure::new(
-                                format!("cannot remove {}: {e}", link.display()),
-                                EXIT_FAILURE,
-                            ));
-                        }
-                    }
+                    None => versions::clear_current(&versions, runtime)
+                        .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?,
                 }
                 if before != *version {
-                    changes.push(change(
-                        which,
+                    changes.push(versions::change(
+                        which.as_str(),
                         "switch",
                         before.as_deref(),
                         version.as_deref(),
@@ -296,9 +288,9 @@ async fn rollback_runtimes(
                     continue;
                 }
                 let was_current = remove_version(&versions, which, version)?;
-                changes.push(change(which, "remove", Some(version), None));
+                changes.push(versions::change(runtime, "remove", Some(version), None));
                 if was_current {
-                    changes.push(change(which, "switch", Some(version), None));
+                    changes.push(versions::change(runtime, "switch", Some(version), None));
                 }
             }
         }
@@ -338,7 +330,7 @@ mod tests {
     }
 
     fn c(kind: &str, old: Option<&str>, new: Option<&str>) -> PackageChange {
-        change(Runtime::Node, kind, old, new)
+        versions::change("node", kind, old, new)
     }
 
     #[test]

@@ -344,9 +344,20 @@ pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
     }
     let version = version.strip_prefix('v').unwrap_or(version);
     let was_current = remove_version(&versions, runtime, version)?;
-    let mut changes = vec![change(runtime, "remove", Some(version), None)];
+    let name = runtime.as_str();
+    let mut changes = vec![crate::runtime::versions::change(
+        name,
+        "remove",
+        Some(version),
+        None,
+    )];
     if was_current {
-        changes.push(change(runtime, "switch", Some(version), None));
+        changes.push(crate::runtime::versions::change(
+            name,
+            "switch",
+            Some(version),
+            None,
+        ));
         println!(
             "{} {version} was the default; there is none now",
             runtime.as_str()
@@ -361,81 +372,38 @@ pub fn run_uninstall(runtime: Runtime, version: &str) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-/// One runtime change for the history.
-pub(super) fn change(
-    runtime: Runtime,
-    kind: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-) -> crate::history::PackageChange {
-    crate::history::PackageChange {
-        name: runtime.as_str().into(),
-        change: kind.into(),
-        old: old.map(str::to_string),
-        new: new.map(str::to_string),
-        as_dependency: false,
-    }
+/// The user running omg, as the history and audit log name them.
+pub(super) fn this_user() -> String {
+    // SAFETY: getuid has no preconditions.
+    crate::audit::user_name(unsafe { libc::getuid() })
 }
 
-/// The user's history (beside the runtimes).
-pub(super) fn user_history(versions: &std::path::Path) -> crate::history::History {
-    crate::history::History::runtimes_in(versions.parent().unwrap_or(std::path::Path::new(".")))
-}
-
-/// Records runtime changes in the user's history.
+/// Records runtime changes in the user's history (a failure is said, not
+/// fatal: the change itself is done).
 pub(super) fn record(
     versions: &std::path::Path,
     command: &str,
     changes: Vec<crate::history::PackageChange>,
 ) {
-    // SAFETY: getuid has no preconditions.
-    let user = crate::audit::user_name(unsafe { libc::getuid() });
-    if let Err(e) = user_history(versions).record(&user, command, changes, "ok") {
-        eprintln!("omg: the history was not written: {e}");
+    if let Err(e) = crate::runtime::versions::record(versions, &this_user(), command, changes) {
+        eprintln!("omg: {e}");
     }
 }
 
-/// Deletes an installed version (moved out of the way first, atomically:
-/// never half a version) and the default link when it pointed there;
-/// says whether it did. Recorded in the audit log.
+/// Deletes an installed version (and the default when it named it); says
+/// whether the default went too.
 pub(super) fn remove_version(
     versions: &std::path::Path,
     runtime: Runtime,
     version: &str,
 ) -> Result<bool, Failure> {
-    let dir = versions.join(runtime.as_str());
-    let target = dir.join(version);
-    if !crate::aur::build::valid_name(version) || !target.is_dir() || target.is_symlink() {
-        return Err(Failure::new(
-            format!("{} {version} is not installed", runtime.as_str()),
-            EXIT_FAILURE,
-        ));
+    let removed =
+        crate::runtime::versions::remove(versions, &this_user(), runtime.as_str(), version)
+            .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    if let Some(e) = removed.not_recorded {
+        eprintln!("omg: {e}");
     }
-    let doomed = dir.join(format!(".removing-{version}-{}", std::process::id()));
-    std::fs::rename(&target, &doomed)
-        .and_then(|()| std::fs::remove_dir_all(&doomed))
-        .map_err(|e| {
-            Failure::new(
-                format!("cannot remove {}: {e}", target.display()),
-                EXIT_FAILURE,
-            )
-        })?;
-    let was_current =
-        crate::runtime::versions::clear_current_if(versions, runtime.as_str(), version);
-    let log =
-        crate::audit::AuditLog::in_data_dir(versions.parent().unwrap_or(std::path::Path::new(".")));
-    // SAFETY: getuid has no preconditions.
-    let user = crate::audit::user_name(unsafe { libc::getuid() });
-    let entry = crate::audit::Entry {
-        user,
-        action: "runtime-uninstall".into(),
-        subject: format!("{} {version}", runtime.as_str()),
-        details: serde_json::json!({}),
-    };
-    if let Err(e) = log.append(entry) {
-        eprintln!("omg: the audit log was not written: {e}");
-    }
-    Ok(was_current)
+    Ok(removed.was_current)
 }
 
 /// `omg exec node@18 -- node -v`: runs a command with that version first

@@ -2,9 +2,29 @@
 //! `<data>/versions/<runtime>/<version>/` for each installed version and
 //! `<data>/versions/<runtime>/current`, a symbolic link naming the default
 //! version. Everything that lists installed versions, reads the default
-//! or changes it goes through here.
+//! or changes it goes through here, and so does recording those changes:
+//! in the user's runtime history (`omg history`, rollback) and audit log,
+//! both beside `versions/` in the data directory, whichever process (omg,
+//! or the user's own omgd) made the change.
 
 use std::path::{Path, PathBuf};
+
+use crate::history::{History, HistoryError, PackageChange};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VersionsError {
+    #[error("{runtime} {version} is not installed")]
+    NotInstalled { runtime: String, version: String },
+    #[error("cannot change {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the history was not written: {0}")]
+    History(#[from] HistoryError),
+    #[error("the audit log was not written: {0}")]
+    Audit(#[from] crate::audit::AuditError),
+}
 
 /// The directory of `runtime`'s versions.
 pub fn dir(versions: &Path, runtime: &str) -> PathBuf {
@@ -56,6 +76,119 @@ pub fn clear_current_if(versions: &Path, runtime: &str, version: &str) -> bool {
         let _ = std::fs::remove_file(&link);
     }
     was
+}
+
+/// Takes `runtime`'s default away, whatever it was.
+pub fn clear_current(versions: &Path, runtime: &str) -> Result<(), VersionsError> {
+    let link = current_link(versions, runtime);
+    match std::fs::remove_file(&link) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(VersionsError::Io {
+            path: link,
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What `remove` did.
+#[derive(Debug)]
+pub struct Removed {
+    /// The version was the default (there is none now).
+    pub was_current: bool,
+    /// The removal is done but the audit log could not record it.
+    pub not_recorded: Option<VersionsError>,
+}
+
+/// Deletes an installed version — moved out of the way first, atomically,
+/// so there is never half a version — and the default when it named it.
+/// The audit log records the removal.
+pub fn remove(
+    versions: &Path,
+    user: &str,
+    runtime: &str,
+    version: &str,
+) -> Result<Removed, VersionsError> {
+    let dir = dir(versions, runtime);
+    let target = dir.join(version);
+    if !crate::aur::build::valid_name(version) || !target.is_dir() || target.is_symlink() {
+        return Err(VersionsError::NotInstalled {
+            runtime: runtime.into(),
+            version: version.into(),
+        });
+    }
+    let doomed = dir.join(format!(".removing-{version}-{}", std::process::id()));
+    std::fs::rename(&target, &doomed)
+        .and_then(|()| std::fs::remove_dir_all(&doomed))
+        .map_err(|source| VersionsError::Io {
+            path: target.clone(),
+            source,
+        })?;
+    let was_current = clear_current_if(versions, runtime, version);
+    let subject = format!("{runtime} {version}");
+    let recorded = audit(
+        versions,
+        user,
+        "runtime-uninstall",
+        &subject,
+        serde_json::json!({}),
+    );
+    Ok(Removed {
+        was_current,
+        not_recorded: recorded.err(),
+    })
+}
+
+/// One runtime change, as the history keeps it.
+pub fn change(runtime: &str, kind: &str, old: Option<&str>, new: Option<&str>) -> PackageChange {
+    PackageChange {
+        name: runtime.into(),
+        change: kind.into(),
+        old: old.map(str::to_string),
+        new: new.map(str::to_string),
+        as_dependency: false,
+    }
+}
+
+/// The data directory `versions` lives in.
+fn data_dir(versions: &Path) -> &Path {
+    versions.parent().unwrap_or(Path::new("."))
+}
+
+/// The user's runtime history (beside the versions).
+pub fn history(versions: &Path) -> History {
+    History::runtimes_in(data_dir(versions))
+}
+
+/// Records the changes `command` made in the user's runtime history.
+pub fn record(
+    versions: &Path,
+    user: &str,
+    command: &str,
+    changes: Vec<PackageChange>,
+) -> Result<(), VersionsError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    history(versions).record(user, command, changes, "ok")?;
+    Ok(())
+}
+
+/// Appends a runtime change to the user's audit log.
+pub fn audit(
+    versions: &Path,
+    user: &str,
+    action: &str,
+    subject: &str,
+    details: serde_json::Value,
+) -> Result<(), VersionsError> {
+    let entry = crate::audit::Entry {
+        user: user.into(),
+        action: action.into(),
+        subject: subject.into(),
+        details,
+    };
+    crate::audit::AuditLog::in_data_dir(data_dir(versions)).append(entry)?;
+    Ok(())
 }
 
 #[cfg(test)]

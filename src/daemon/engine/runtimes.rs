@@ -10,6 +10,7 @@ use log::warn;
 use super::Engine;
 use crate::auth::caller::Caller;
 use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
+use crate::runtime::versions;
 use crate::store::RUNTIME_INDEX;
 use crate::transaction::TxChannel;
 
@@ -93,7 +94,7 @@ impl Engine {
                 "installing runtimes needs omgd",
             ));
         };
-        let versions = crate::runtime::versions_dir(&self.paths);
+        let versions_dir = crate::runtime::versions_dir(&self.paths);
         let downloads = self.paths.cache_dir.join("downloads");
         let mut report = |p: Progress<'_>| match p {
             Progress::Step(text) => channel.step(text),
@@ -122,11 +123,11 @@ impl Engine {
             insecure: install.insecure,
             config: &self.config.runtimes,
             verify,
-            versions: &versions,
+            versions: &versions_dir,
             downloads: &downloads,
         };
         // What was there before, to tell a new install from a switch.
-        let existed = crate::runtime::versions::installed(&versions, runtime.as_str());
+        let existed = versions::installed(&versions_dir, runtime.as_str());
         // A version already installed that answers the request (an exact
         // version, a partial one, or an alias that resolves against what
         // is installed) is switched to without asking upstream: `omg use`
@@ -136,7 +137,7 @@ impl Engine {
         let plain = install.components.is_empty() && install.targets.is_empty();
         let here = (plain && (install.make_current || install::is_exact(&install.request)))
             .then(|| {
-                crate::runtime::hook::installed_match(&versions, runtime, &install.request)
+                crate::runtime::hook::installed_match(&versions_dir, runtime, &install.request)
                     .filter(|_| !install::moves_upstream(&install.request))
             })
             .flatten();
@@ -154,69 +155,50 @@ impl Engine {
             }
             None => install::install(request, &mut report).await,
         };
-        let (version, path) = installed.map_err(|e| {
-            let kind = match e {
-                install::InstallError::NoMatch { .. }
-                | install::InstallError::Unavailable { .. } => ErrorKind::NotFound,
-                install::InstallError::Mismatch { .. }
-                | install::InstallError::NoKeys { .. }
-                | install::InstallError::BadSignature { .. }
-                | install::InstallError::NoChecksum { .. } => ErrorKind::Verification,
-                _ => ErrorKind::Database,
-            };
-            WireError::new(kind, e.to_string())
-        })?;
+        let (version, path) = installed?;
         let name = runtime.as_str();
-        let log = crate::audit::AuditLog::in_data_dir(&self.paths.data_dir);
-        let record = |action: &str| crate::audit::Entry {
-            user: caller.user(),
-            action: action.into(),
-            subject: format!("{name} {version}"),
-            details: serde_json::json!({ "requested": install.request, "path": path.display().to_string() }),
-        };
-        if let Err(e) = log.append(record("runtime-install")) {
-            warn!("audit log: {e}");
-        }
-        let history = crate::history::History::runtimes_in(&self.paths.data_dir);
-        let previous = crate::runtime::versions::current(&versions, name);
+        let user = caller.user();
+        let details = serde_json::json!({
+            "requested": install.request,
+            "path": path.display().to_string(),
+        });
+        let subject = format!("{name} {version}");
+        let previous = versions::current(&versions_dir, name);
         let mut changes = Vec::new();
         if !existed.contains(&version) {
-            changes.push(crate::history::PackageChange {
-                name: name.to_string(),
-                change: "install".into(),
-                old: None,
-                new: Some(version.clone()),
-                as_dependency: false,
-            });
+            changes.push(versions::change(name, "install", None, Some(&version)));
         }
         if install.make_current && previous.as_deref() != Some(version.as_str()) {
-            changes.push(crate::history::PackageChange {
-                name: name.to_string(),
-                change: "switch".into(),
-                old: previous,
-                new: Some(version.clone()),
-                as_dependency: false,
-            });
+            changes.push(versions::change(
+                name,
+                "switch",
+                previous.as_deref(),
+                Some(&version),
+            ));
         }
-        let command = format!(
-            "{} {name} {}",
-            if install.make_current {
-                "use"
-            } else {
-                "install"
-            },
-            install.request
-        );
-        if !changes.is_empty()
-            && let Err(e) = history.record(&caller.user(), &command, changes, "ok")
-        {
+        let verb = if install.make_current {
+            "use"
+        } else {
+            "install"
+        };
+        let command = format!("{verb} {name} {}", install.request);
+        let recorded = versions::audit(
+            &versions_dir,
+            &user,
+            "runtime-install",
+            &subject,
+            details.clone(),
+        )
+        .and_then(|()| versions::record(&versions_dir, &user, &command, changes));
+        if let Err(e) = recorded {
             warn!("{e}");
         }
         if install.make_current {
-            install::set_current(&versions, name, &version)
-                .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
-            if let Err(e) = log.append(record("runtime-switch")) {
-                warn!("audit log: {e}");
+            install::set_current(&versions_dir, name, &version)?;
+            if let Err(e) =
+                versions::audit(&versions_dir, &user, "runtime-switch", &subject, details)
+            {
+                warn!("{e}");
             }
         }
         Ok(ResponseBody::RuntimeInstalled {
@@ -224,5 +206,20 @@ impl Engine {
             version,
             path: path.display().to_string(),
         })
+    }
+}
+
+impl From<crate::runtime::install::InstallError> for WireError {
+    fn from(e: crate::runtime::install::InstallError) -> Self {
+        use crate::runtime::install::InstallError as E;
+        let kind = match e {
+            E::NoMatch { .. } | E::Unavailable { .. } => ErrorKind::NotFound,
+            E::Mismatch { .. }
+            | E::NoKeys { .. }
+            | E::BadSignature { .. }
+            | E::NoChecksum { .. } => ErrorKind::Verification,
+            _ => ErrorKind::Database,
+        };
+        WireError::new(kind, e.to_string())
     }
 }
