@@ -56,7 +56,7 @@ pub fn required(body: &RequestBody) -> Access {
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
             Access::Polkit(REFRESH)
         }
-        RequestBody::Transaction(tx) => Access::Polkit(crate::daemon::engine::action_of(tx)),
+        RequestBody::Transaction(tx) => Access::Polkit(tx.polkit_action()),
         RequestBody::Shutdown | RequestBody::Reload | RequestBody::Osv { .. } => Access::Owner,
         RequestBody::RuntimeInstall(_)
         | RequestBody::VerifyFile { .. }

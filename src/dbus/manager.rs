@@ -15,7 +15,7 @@ use zbus::{fdo, interface};
 
 use crate::auth::caller::Caller;
 use crate::auth::polkit::{Decision, Polkit, Subject};
-use crate::daemon::engine::{Engine, action_of};
+use crate::daemon::engine::Engine;
 use crate::transaction::{
     TransactionAction, TransactionOptions, TransactionRequest, TxChannel, TxEvent,
 };
@@ -58,7 +58,7 @@ impl Manager1 {
             .primary()
             .flags()
             .contains(zbus::message::Flags::AllowInteractiveAuth);
-        let action_id = action_of(&request);
+        let action_id = request.polkit_action();
         let decision = Polkit::on(connection.clone())
             .check(&Subject::BusName(sender.clone()), action_id, interactive)
             .await
@@ -71,15 +71,7 @@ impl Manager1 {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = OwnedObjectPath::try_from(format!("{}/Transaction/{n}", super::status::PATH))
             .map_err(|e| fdo::Error::Failed(e.to_string()))?;
-        let role = match &request.action {
-            TransactionAction::Install { .. } => "install",
-            TransactionAction::Remove { .. } => "remove",
-            TransactionAction::Upgrade => "upgrade",
-            TransactionAction::Sync { .. } => "refresh",
-            TransactionAction::Rollback { .. } => "rollback",
-            TransactionAction::Pin(_) => "pin",
-            TransactionAction::CleanCache { .. } => "clean",
-        };
+        let role = request.action.dbus_role();
         server
             .at(&path, Transaction1::new(role))
             .await

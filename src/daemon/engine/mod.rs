@@ -23,8 +23,6 @@ mod tx;
 
 use log::warn;
 
-pub use tx::action_of;
-
 use super::aur::AurService;
 use super::backend_thread::BackendHandle;
 use super::watch::Watch;

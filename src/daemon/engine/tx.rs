@@ -145,12 +145,7 @@ impl Engine {
         self.watch.touch();
         // Pins and cache cleaning change no package: the audit log has
         // them, the history does not.
-        let packages_change = !matches!(
-            logged.action,
-            crate::transaction::TransactionAction::Pin(_)
-                | crate::transaction::TransactionAction::CleanCache { .. }
-        );
-        if logged.changes_system() && !logged.options.dry_run && packages_change {
+        if logged.changes_system() && !logged.options.dry_run && logged.action.changes_packages() {
             record_history(&logged, &outcome, caller);
         }
         match outcome {
@@ -306,42 +301,9 @@ impl Engine {
     }
 }
 
-/// The polkit action a transaction needs.
-pub fn action_of(request: &TransactionRequest) -> &'static str {
-    use crate::transaction::TransactionAction;
-    match &request.action {
-        TransactionAction::Install { targets }
-            if targets
-                .iter()
-                .any(|t| crate::auth::client_files::is_package_file(t)) =>
-        {
-            "io.github.omg.install-untrusted"
-        }
-        TransactionAction::Install { .. } => "io.github.omg.install",
-        TransactionAction::Remove { .. } => "io.github.omg.remove",
-        TransactionAction::Upgrade => "io.github.omg.upgrade",
-        TransactionAction::Sync { .. } => "io.github.omg.refresh",
-        TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
-        TransactionAction::Pin(_) => "io.github.omg.pin",
-        TransactionAction::CleanCache { .. } => "io.github.omg.remove",
-    }
-}
-
 /// Appends a committed transaction to the system's audit log.
 fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, caller: &Caller) {
-    use crate::transaction::TransactionAction;
-    let (action, subject) = match &request.action {
-        TransactionAction::Install { targets } => ("install", targets.join(" ")),
-        TransactionAction::Remove { targets } => ("remove", targets.join(" ")),
-        TransactionAction::Upgrade => ("upgrade", "*".to_string()),
-        TransactionAction::Sync { .. } => ("sync", "*".to_string()),
-        TransactionAction::Rollback { id, .. } => {
-            ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
-        }
-        TransactionAction::Pin(p) if p.unpin => ("unpin", p.package.clone()),
-        TransactionAction::Pin(p) => ("pin", p.package.clone()),
-        TransactionAction::CleanCache { keep } => ("clean-cache", format!("keep {keep}")),
-    };
+    let (action, subject) = request.action.audit_entry();
     let changes: Vec<serde_json::Value> = report
         .changes
         .iter()
@@ -363,23 +325,6 @@ fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, c
     let log = crate::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
     if let Err(e) = log.append(entry) {
         warn!("audit log: {e}");
-    }
-}
-
-/// What a transaction asked for, as a command line.
-fn command_of(request: &TransactionRequest) -> String {
-    use crate::transaction::TransactionAction;
-    match &request.action {
-        TransactionAction::Install { targets } => format!("install {}", targets.join(" ")),
-        TransactionAction::Remove { targets } => format!("remove {}", targets.join(" ")),
-        TransactionAction::Upgrade => "upgrade".into(),
-        TransactionAction::Sync { .. } => "sync".into(),
-        TransactionAction::Rollback { id, .. } => {
-            format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
-        }
-        TransactionAction::Pin(p) if p.unpin => format!("pin --unpin {}", p.package),
-        TransactionAction::Pin(p) => format!("pin {}", p.package),
-        TransactionAction::CleanCache { keep } => format!("clean --cache --keep {keep}"),
     }
 }
 
@@ -411,7 +356,12 @@ fn record_history(
         Err(e) => (Vec::new(), format!("failed: {e}")),
     };
     let history = crate::history::History::in_data_dir(&Paths::system().data_dir);
-    if let Err(e) = history.record(&caller.user(), &command_of(request), changes, &result) {
+    if let Err(e) = history.record(
+        &caller.user(),
+        &request.action.command_line(),
+        changes,
+        &result,
+    ) {
         warn!("{e}");
     }
 }
