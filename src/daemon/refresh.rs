@@ -13,7 +13,7 @@ use crate::config::Paths;
 use crate::ipc::client::Connection;
 use crate::ipc::protocol::RequestBody;
 use crate::status::{self, FLAG_REFRESH_FAILED};
-use crate::store::{REFRESH, Store};
+use crate::store::{Cache, REFRESH, Store};
 
 /// What a refresh found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,14 +32,9 @@ pub struct RefreshResult {
 
 /// The stored result for `backend`, if any.
 pub fn stored(store: &Store, backend: &str) -> Option<RefreshResult> {
-    store
-        .with_blob(REFRESH, backend, |b| {
-            bincode::serde::decode_from_slice(b?, bincode::config::standard())
-                .ok()
-                .map(|(r, _)| r)
-        })
-        .ok()
-        .flatten()
+    Cache::new(Some(store), REFRESH)
+        .get(backend)
+        .map(|s| s.value)
 }
 
 /// Runs one refresh; `offline` recounts against the private lists without
@@ -80,12 +75,7 @@ pub async fn run(
             error: Some(e.to_string()),
         },
     };
-    if let Some(store) = &store
-        && let Ok(bytes) = bincode::serde::encode_to_vec(&result, bincode::config::standard())
-        && let Err(e) = store.put_blob(REFRESH, kind.as_str(), &bytes)
-    {
-        log::warn!("cannot store the refresh result: {e}");
-    }
+    Cache::new(store.as_ref(), REFRESH).put(kind.as_str(), &result);
     drop(store);
     write_status(&paths.status_file(), &result);
     reload_daemon(&paths.socket()).await;

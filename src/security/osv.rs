@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Store, VULNS};
+use crate::store::{Cache, Store, VULNS};
 
 /// One package version to ask about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -61,20 +61,15 @@ fn store_key(q: &Query) -> String {
     format!("osv:q:{}:{}@{}", q.ecosystem, q.name, q.version)
 }
 
-fn load<T: for<'de> Deserialize<'de>>(store: Option<&Store>, key: &str) -> Option<(u64, T)> {
-    store?
-        .with_blob(VULNS, key, |b| serde_json::from_slice(b?).ok())
-        .ok()
-        .flatten()
+/// The OSV answer kept under `key`, with when it was fetched.
+fn load<T: serde::de::DeserializeOwned>(store: Option<&Store>, key: &str) -> Option<(u64, T)> {
+    let stored = Cache::new(store, VULNS).get::<T>(key)?;
+    Some((stored.at, stored.value))
 }
 
-fn save<T: Serialize>(store: Option<&Store>, key: &str, value: &(u64, T)) {
-    if let Some(store) = store
-        && let Ok(bytes) = serde_json::to_vec(value)
-        && let Err(e) = store.put_blob(VULNS, key, &bytes)
-    {
-        log::warn!("cannot keep an OSV answer: {e}");
-    }
+/// Keeps an OSV answer (fetched now).
+fn save<T: Serialize>(store: Option<&Store>, key: &str, value: &T) {
+    Cache::new(store, VULNS).put(key, value);
 }
 
 /// The fixed version for `package` after `version` in an OSV record's
@@ -184,7 +179,7 @@ pub async fn lookup(
         match query_batch(&client, base, chunk).await {
             Ok(ids) => {
                 for (q, ids) in chunk.iter().zip(ids) {
-                    save(store, &store_key(q), &(now, ids.clone()));
+                    save(store, &store_key(q), &ids);
                     answers.push((q.clone(), now, ids));
                 }
             }
@@ -323,7 +318,8 @@ async fn details(
 ) -> OsvVuln {
     let key = format!("osv:v:{id}");
     // Kept answers include "OSV has no record" (null).
-    let kept = load::<serde_json::Value>(store, &key);
+    let kept = load::<String>(store, &key)
+        .and_then(|(at, text)| Some((at, serde_json::from_str::<serde_json::Value>(&text).ok()?)));
     let record = match kept {
         Some((_, record)) if !refresh => Some(record),
         kept => {
@@ -341,7 +337,7 @@ async fn details(
             .await;
             match fetched {
                 Some(record) => {
-                    save(store, &key, &(crate::unix_now(), record.clone()));
+                    save(store, &key, &record.to_string());
                     Some(record)
                 }
                 None => kept.map(|(_, r)| r),

@@ -6,7 +6,7 @@
 use crate::config::SecurityConfig;
 use crate::model::BackendKind;
 use crate::security::vulns::{self, VulnData};
-use crate::store::{Store, VULNS};
+use crate::store::{Cache, Store, VULNS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -62,24 +62,10 @@ pub async fn fetch(kind: BackendKind, config: &SecurityConfig) -> Result<VulnDat
 
 /// Keeps `data` under its source.
 pub fn save(store: &Store, data: &VulnData) {
-    match bincode::serde::encode_to_vec(data, bincode::config::standard()) {
-        Ok(bytes) => {
-            if let Err(e) = store.put_blob(VULNS, &data.source, &bytes) {
-                log::warn!("cannot keep the vulnerability data: {e}");
-            }
-        }
-        Err(e) => log::warn!("cannot encode the vulnerability data: {e}"),
-    }
+    Cache::new(Some(store), VULNS).put(&data.source, data);
 }
 
 /// The data last fetched for `key`, if any.
 pub fn load(store: &Store, key: &str) -> Option<VulnData> {
-    store
-        .with_blob(VULNS, key, |bytes| {
-            bincode::serde::decode_from_slice(bytes?, bincode::config::standard())
-                .ok()
-                .map(|(d, _)| d)
-        })
-        .ok()
-        .flatten()
+    Cache::new(Some(store), VULNS).get(key).map(|s| s.value)
 }

@@ -10,6 +10,10 @@ use redb::{
     TableError,
 };
 
+pub mod cached;
+
+pub use cached::Cache;
+
 /// The index snapshot of each backend, keyed by backend name.
 pub const INDEX_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("index_snapshot");
 /// The header (`IndexMeta`) of each snapshot, small enough to read alone.

@@ -5,13 +5,11 @@
 
 use std::sync::Arc;
 
-use log::debug;
-
 use super::{Engine, RequestKey};
 use crate::daemon::aur::AurService;
 use crate::ipc::protocol::{ErrorKind, ResponseBody, SearchRequest, Sources, WireError};
 use crate::model::PackageInfo;
-use crate::store::AUR_CACHE;
+use crate::store::{AUR_CACHE, Cache};
 
 /// AUR answers kept in the store at most.
 const AUR_CACHE_ENTRIES: u64 = 512;
@@ -105,22 +103,18 @@ impl Engine {
     /// `AUR_QUIET_SECS` ago: searches then go without it rather than wait
     /// for it again (an offline machine searches at full speed).
     pub(super) fn aur_recently_down(&self) -> Option<u64> {
-        let store = self.store.as_ref()?;
-        let since = store
-            .with_blob(AUR_CACHE, "down", |b| {
-                b.and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map(u64::from_le_bytes)
-            })
-            .ok()
-            .flatten()?;
+        let since = self.aur_cache().stored_at("down")?;
         let ago = crate::unix_now().saturating_sub(since);
         (ago < AUR_QUIET_SECS).then_some(ago)
     }
 
     pub(super) fn mark_aur_down(&self) {
-        if let Some(store) = &self.store {
-            let _ = store.put_blob(AUR_CACHE, "down", &crate::unix_now().to_le_bytes());
-        }
+        self.aur_cache().put("down", &());
+    }
+
+    /// AUR answers kept between processes (a one-shot omgd starts empty).
+    fn aur_cache(&self) -> Cache<'_> {
+        Cache::new(self.store.as_ref(), AUR_CACHE)
     }
 
     /// An AUR search answer saved by an earlier process, if still fresh.
@@ -137,41 +131,16 @@ impl Engine {
 
     /// AUR records saved under `key` by an earlier process, if still fresh.
     pub(super) fn stored_aur(&self, key: &str) -> Option<Vec<crate::aur::rpc::AurPackage>> {
-        let store = self.store.as_ref()?;
-        let max_age = self.config.aur.cache_secs;
-        let found = store.with_blob(AUR_CACHE, key, |blob| {
-            let ((fetched, records), _): ((u64, Vec<crate::aur::rpc::AurPackage>), _) =
-                bincode::serde::decode_from_slice(blob?, bincode::config::standard()).ok()?;
-            (crate::unix_now().saturating_sub(fetched) < max_age).then_some(records)
-        });
-        found.ok().flatten()
+        self.aur_cache().fresh(key, self.config.aur.cache_secs)
     }
 
+    /// Keeps AUR records under `key`: answers expire, and however many
+    /// different searches a caller makes, the table keeps at most
+    /// `AUR_CACHE_ENTRIES` of them.
     pub(super) fn store_aur(&self, key: &str, found: &[crate::aur::rpc::AurPackage]) {
-        let Some(store) = &self.store else {
-            return;
-        };
-        // Answers expire, and however many different searches a caller
-        // makes, the table keeps at most AUR_CACHE_ENTRIES of them.
-        let now = crate::unix_now();
-        let expired_before = now.saturating_sub(self.config.aur.cache_secs);
-        let time_of = |blob: &[u8]| {
-            bincode::decode_from_slice::<u64, _>(blob, bincode::config::standard())
-                .ok()
-                .map(|(t, _)| t)
-        };
-        if let Ok(blob) = bincode::serde::encode_to_vec((now, found), bincode::config::standard())
-            && let Err(e) = store.put_blob_bounded(
-                AUR_CACHE,
-                key,
-                &blob,
-                AUR_CACHE_ENTRIES,
-                expired_before,
-                time_of,
-            )
-        {
-            debug!("the AUR answer was not saved: {e}");
-        }
+        let max_age = self.config.aur.cache_secs;
+        self.aur_cache()
+            .put_bounded(key, &found, AUR_CACHE_ENTRIES, max_age);
     }
 
     pub(super) fn aur_or_unsupported(&self) -> Result<&AurService, WireError> {

@@ -15,13 +15,7 @@ use crate::model::BackendKind;
 use crate::outdated::{self, Checked, Ecosystem, Kind, Report, Row, Source};
 use crate::runtime::version_file::Runtime;
 use crate::store::OUTDATED;
-
-/// A fetched answer kept in the store: when, and what (or why not).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Fetched<T> {
-    at: u64,
-    value: Result<T, String>,
-}
+use crate::store::cached::{Cache, Stored};
 
 impl Engine {
     pub(super) fn ecosystem(&self) -> Ecosystem {
@@ -38,27 +32,20 @@ impl Engine {
         }
     }
 
-    fn load_fetched<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<Fetched<T>> {
-        let store = self.store.as_ref()?;
-        store
-            .with_blob(OUTDATED, key, |blob| {
-                serde_json::from_slice::<Fetched<T>>(blob?).ok()
-            })
-            .ok()
-            .flatten()
+    /// Answers fetched from upstreams: when, and what (or why not).
+    fn fetched(&self) -> Cache<'_> {
+        Cache::new(self.store.as_ref(), OUTDATED)
+    }
+
+    fn load_fetched<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Option<Stored<Result<T, String>>> {
+        self.fetched().get(key)
     }
 
     fn save_fetched<T: serde::Serialize>(&self, key: &str, value: Result<T, String>) {
-        let Some(store) = &self.store else { return };
-        let fetched = Fetched {
-            at: crate::unix_now(),
-            value,
-        };
-        if let Ok(bytes) = serde_json::to_vec(&fetched)
-            && let Err(e) = store.put_blob(OUTDATED, key, &bytes)
-        {
-            log::warn!("cannot store {key}: {e}");
-        }
+        self.fetched().put(key, &value);
     }
 
     /// The versions installed of each runtime, newest first.
@@ -138,9 +125,8 @@ impl Engine {
 
     /// When `key` was fetched well last, and the error of a later attempt.
     pub(super) fn checked(&self, source: Source, key: &str) -> Checked {
-        let good = self.load_fetched::<serde_json::Value>(key);
+        let at = self.fetched().stored_at(key);
         let failed = self.load_fetched::<()>(&format!("{key}:error"));
-        let at = good.as_ref().map(|g| g.at);
         let error = match (failed, at) {
             (Some(f), Some(at)) if f.at > at => f.value.err(),
             (Some(f), None) => f.value.err(),
@@ -263,7 +249,7 @@ impl Engine {
 
         // The AUR and VCS packages, as last fetched.
         if self.aur.is_some() {
-            if let Some(Fetched {
+            if let Some(Stored {
                 value: Ok(list), ..
             }) = self.load_fetched::<Vec<crate::model::AurUpdate>>("aur")
             {
@@ -289,7 +275,7 @@ impl Engine {
                 }
             }
             checked.push(self.checked(Source::Aur, "aur"));
-            if let Some(Fetched {
+            if let Some(Stored {
                 value: Ok(list), ..
             }) = self.load_fetched::<Vec<(String, Vec<String>)>>("devel")
             {
@@ -322,7 +308,7 @@ impl Engine {
         let installed = self.installed_runtimes();
         for (runtime, versions) in &installed {
             let key = format!("runtime:{}", runtime.as_str());
-            if let Some(Fetched {
+            if let Some(Stored {
                 value: Ok(offered), ..
             }) = self.load_fetched::<Vec<String>>(&key)
             {
@@ -355,10 +341,7 @@ impl Engine {
         if !installed.is_empty() {
             let at = installed
                 .keys()
-                .filter_map(|r| {
-                    self.load_fetched::<serde_json::Value>(&format!("runtime:{}", r.as_str()))
-                        .map(|f| f.at)
-                })
+                .filter_map(|r| self.fetched().stored_at(&format!("runtime:{}", r.as_str())))
                 .min();
             let error = installed.keys().find_map(|r| {
                 self.checked(Source::Runtime, &format!("runtime:{}", r.as_str()))

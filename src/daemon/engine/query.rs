@@ -16,7 +16,7 @@ use crate::model::{
     StatusReport, UpdateCheck,
 };
 use crate::status;
-use crate::store::PACKAGE_INFO;
+use crate::store::{Cache, PACKAGE_INFO};
 
 impl Engine {
     /// `omg info NAME`: the details, with the security grade.
@@ -102,28 +102,18 @@ impl Engine {
             .ok_or_else(|| {
                 WireError::new(ErrorKind::NotFound, format!("no package named {name}"))
             })?;
-        if let Some(store) = &self.store {
-            let encoded =
-                bincode::serde::encode_to_vec((fingerprint, &info), bincode::config::standard());
-            if let Ok(bytes) = encoded
-                && let Err(e) = store.put_blob(PACKAGE_INFO, &key, &bytes)
-            {
-                debug!("cannot cache the details of {name}: {e}");
-            }
-        }
+        self.info_cache().put_tagged(&key, fingerprint, &info);
         Ok(info)
     }
 
+    /// Details of single packages, each for the database state
+    /// (fingerprint) it was read in.
+    fn info_cache(&self) -> Cache<'_> {
+        Cache::new(self.store.as_ref(), PACKAGE_INFO)
+    }
+
     pub(super) fn cached_info(&self, key: &str, fingerprint: &str) -> Option<PackageInfo> {
-        let store = self.store.as_ref()?;
-        let found = store.with_blob(PACKAGE_INFO, key, |b| {
-            let (stored_fp, info): (String, PackageInfo) =
-                bincode::serde::decode_from_slice(b?, bincode::config::standard())
-                    .ok()?
-                    .0;
-            (stored_fp == fingerprint).then_some(info)
-        });
-        found.ok().flatten()
+        self.info_cache().tagged(key, fingerprint)
     }
 
     pub(super) fn status(&self, current: &Current) -> StatusReport {

@@ -11,7 +11,7 @@ use super::Engine;
 use crate::auth::caller::Caller;
 use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
 use crate::runtime::versions;
-use crate::store::RUNTIME_INDEX;
+use crate::store::{Cache, RUNTIME_INDEX};
 use crate::transaction::TxChannel;
 
 impl Engine {
@@ -28,18 +28,8 @@ impl Engine {
             ));
         };
         let key = format!("available:{}", which.as_str());
-        let stored = self.store.as_ref().and_then(|store| {
-            store
-                .with_blob(RUNTIME_INDEX, &key, |blob| {
-                    let ((fetched, list), _): ((u64, Vec<AvailableVersion>), _) =
-                        bincode::serde::decode_from_slice(blob?, bincode::config::standard())
-                            .ok()?;
-                    (crate::unix_now().saturating_sub(fetched) < TTL).then_some(list)
-                })
-                .ok()
-                .flatten()
-        });
-        if let Some(list) = stored {
+        let cache = Cache::new(self.store.as_ref(), RUNTIME_INDEX);
+        if let Some(list) = cache.fresh::<Vec<AvailableVersion>>(&key, TTL) {
             return Ok(ResponseBody::RuntimeAvailable(list));
         }
         let versions = crate::runtime::versions_dir(&self.paths);
@@ -50,14 +40,7 @@ impl Engine {
             crate::runtime::upstream::available(which, &self.config.runtimes, &installed, &client)
                 .await
                 .map_err(|e| WireError::new(ErrorKind::Database, format!("cannot read {e}")))?;
-        if let Some(store) = &self.store
-            && let Ok(blob) = bincode::serde::encode_to_vec(
-                (crate::unix_now(), &list),
-                bincode::config::standard(),
-            )
-        {
-            let _ = store.put_blob(RUNTIME_INDEX, &key, &blob);
-        }
+        cache.put(&key, &list);
         Ok(ResponseBody::RuntimeAvailable(list))
     }
 
