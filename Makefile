@@ -44,6 +44,7 @@ run: build
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	python3 scripts/structure-check.py src
 
 # Each backend must build on its own.
 check-features:

@@ -201,6 +201,9 @@ pub struct RuntimesConfig {
     pub ruby_index: String,
 }
 
+/// Where rustup's distribution server is, unless configured otherwise.
+pub const RUST_DIST_SERVER: &str = "https://static.rust-lang.org";
+
 impl Default for RuntimesConfig {
     fn default() -> Self {
         RuntimesConfig {
@@ -214,7 +217,7 @@ impl Default for RuntimesConfig {
             bun_releases: "https://github.com/oven-sh/bun/releases/download".into(),
             bun_api: "https://api.github.com/repos/oven-sh/bun/releases".into(),
             bun_keys: "/usr/share/omg/keys/bun".into(),
-            rust_dist_server: crate::runtime::rust::DIST_SERVER.into(),
+            rust_dist_server: RUST_DIST_SERVER.into(),
             rust_profile: "default".into(),
             ruby_index: "https://cache.ruby-lang.org/pub/ruby/index.txt".into(),
         }

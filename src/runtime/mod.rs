@@ -17,6 +17,7 @@ pub mod download;
 pub mod go;
 pub mod hook;
 pub mod install;
+pub mod installer;
 pub mod java;
 pub mod node;
 pub mod python;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::archive;
-use super::install::{InstallError, Installer, Lock};
+use super::installer::{InstallError, Installer, Lock};
 
 /// The upstream the index's URLs point at; re-rooted on the index's own
 /// directory when the index comes from a mirror.
@@ -141,7 +141,7 @@ pub async fn install(
     if result.is_ok() {
         let _ = std::fs::remove_file(&archive_path);
         let _ = std::fs::remove_file(&log_path);
-        super::install::write_receipt(&target, Some(&release.sha256), &url);
+        super::installer::write_receipt(&target, Some(&release.sha256), &url);
     }
     result.map(|()| (version, target))
 }

@@ -11,11 +11,11 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::archive;
-use super::install::{InstallError, Installer, Lock};
+use super::installer::{InstallError, Installer, Lock};
 
 /// Where rustup's manifests and tarballs are published; URLs in a manifest
 /// start with it and are re-rooted on the configured server.
-pub const DIST_SERVER: &str = "https://static.rust-lang.org";
+pub const DIST_SERVER: &str = crate::config::RUST_DIST_SERVER;
 
 /// What a toolchain request names: the manifest to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
