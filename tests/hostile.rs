@@ -22,7 +22,10 @@ use omg::ipc::protocol::{
     SearchRequest, ServerFrame, Sources,
 };
 use omg::model::ListFilter;
-use omg::transaction::{PinChange, TransactionAction, TransactionOptions, TransactionRequest};
+use omg::transaction::{
+    Maintenance, MaintenanceRequest, PinChange, TransactionAction, TransactionOptions,
+    TransactionRequest,
+};
 
 /// A root system instance with tight limits, on a fixture Debian root.
 struct Instance {
@@ -193,6 +196,14 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             },
         })
     };
+    let maintain = |task: Maintenance| {
+        RequestBody::Maintain(MaintenanceRequest {
+            task,
+            dry_run: true,
+            noconfirm: true,
+            interactive: false,
+        })
+    };
     let requests = vec![
         (
             RequestBody::Search(SearchRequest {
@@ -267,18 +278,15 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             Some("io.github.omg.downgrade"),
         ),
         (
-            tx(
-                TransactionAction::Pin(PinChange {
-                    package: "omg-app".into(),
-                    spec: Some("*".into()),
-                    unpin: false,
-                }),
-                true,
-            ),
+            maintain(Maintenance::Pin(PinChange {
+                package: "omg-app".into(),
+                spec: Some("*".into()),
+                unpin: false,
+            })),
             Some("io.github.omg.pin"),
         ),
         (
-            tx(TransactionAction::CleanCache { keep: 0 }, true),
+            maintain(Maintenance::CleanCache { keep: 0 }),
             Some("io.github.omg.remove"),
         ),
         (
@@ -362,6 +370,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::Reload
             | RequestBody::Shutdown
             | RequestBody::Transaction(_)
+            | RequestBody::Maintain(_)
             | RequestBody::AurPlan { .. }
             | RequestBody::AurUpdates
             | RequestBody::RuntimeAvailable { .. }

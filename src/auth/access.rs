@@ -57,6 +57,7 @@ pub fn required(body: &RequestBody) -> Access {
             Access::Polkit(REFRESH)
         }
         RequestBody::Transaction(tx) => Access::Polkit(tx.polkit_action()),
+        RequestBody::Maintain(m) => Access::Polkit(m.polkit_action()),
         RequestBody::Shutdown | RequestBody::Reload | RequestBody::Osv { .. } => Access::Owner,
         RequestBody::RuntimeInstall(_)
         | RequestBody::VerifyFile { .. }
@@ -76,6 +77,7 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::Reload => "Reload",
         RequestBody::Shutdown => "Shutdown",
         RequestBody::Transaction(_) => "Transaction",
+        RequestBody::Maintain(_) => "Maintain",
         RequestBody::AurPlan { .. } => "AurPlan",
         RequestBody::AurUpdates => "AurUpdates",
         RequestBody::RuntimeAvailable { .. } => "RuntimeAvailable",

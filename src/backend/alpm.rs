@@ -5,6 +5,7 @@
 //! confined to `handle()` and `sig_level()`.
 
 mod callbacks;
+mod maintenance;
 mod rollback;
 mod transaction;
 
@@ -524,6 +525,15 @@ impl PackageBackend for AlpmBackend {
             });
         }
         Ok(out)
+    }
+
+    fn maintain(
+        &mut self,
+        request: &crate::transaction::MaintenanceRequest,
+        channel: &Arc<TxChannel>,
+    ) -> Result<TransactionReport, TxError> {
+        self.handle = None;
+        maintenance::run(&self.conf, request, channel)
     }
 
     fn transact(

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use rust_apt::config::Config;
 use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
 
+mod maintenance;
+mod marks;
 mod pins;
+mod progress;
 mod rollback;
 mod transaction;
 
@@ -366,6 +369,15 @@ impl PackageBackend for AptBackend {
         // Not rust-apt's cmp_versions: it orders a version before its own
         // extension ("1" after "1+a"), unlike dpkg.
         crate::version::debian_vercmp(a, b)
+    }
+
+    fn maintain(
+        &mut self,
+        request: &crate::transaction::MaintenanceRequest,
+        channel: &std::sync::Arc<crate::transaction::TxChannel>,
+    ) -> Result<crate::transaction::TransactionReport, crate::transaction::TxError> {
+        self.cache = None;
+        maintenance::run(request, channel)
     }
 
     fn transact(

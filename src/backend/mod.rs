@@ -136,6 +136,20 @@ pub trait PackageBackend {
         ))
     }
 
+    /// Pins a package or cleans the package cache, reporting through
+    /// `channel`. The caller has checked the privileges it needs.
+    fn maintain(
+        &mut self,
+        request: &crate::transaction::MaintenanceRequest,
+        channel: &Arc<TxChannel>,
+    ) -> Result<TransactionReport, TxError> {
+        let _ = (request, channel);
+        Err(TxError::Unsupported(format!(
+            "pins and cache cleaning through the {} backend are not available in this version of omg",
+            self.kind().as_str()
+        )))
+    }
+
     /// Carries out a transaction, reporting progress and asking questions
     /// through `channel`. The caller has checked the privileges it needs.
     fn transact(

@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
-use crate::transaction::{TransactionAction, TransactionOptions};
+use crate::transaction::{Maintenance, TransactionAction, TransactionOptions};
 
 #[derive(Debug, Args)]
 pub struct CleanArgs {
@@ -73,13 +73,8 @@ pub async fn run(session: &mut Session, what: &CleanArgs) -> Result<u8, Failure>
         }
     }
     if all || what.cache {
-        let report = super::transaction::run_report(
-            session,
-            TransactionAction::CleanCache { keep: what.keep },
-            TransactionOptions::default(),
-            &quiet,
-        )
-        .await?;
+        let task = Maintenance::CleanCache { keep: what.keep };
+        let report = super::transaction::maintain(session, task, &quiet).await?;
         if !args.json && !report.cleaned.is_empty() {
             let verb = if report.committed {
                 "removed"

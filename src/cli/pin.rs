@@ -8,7 +8,7 @@ use std::io::Write;
 use super::output::{self, Cell, NAME, Table};
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, TxArgs, print_json};
 use crate::pins::{HOLD, Pins};
-use crate::transaction::{PinChange, TransactionAction, TransactionOptions};
+use crate::transaction::{Maintenance, PinChange};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -97,13 +97,7 @@ pub async fn run_change(
         dry_run: args.dry_run,
         json: false,
     };
-    super::transaction::run(
-        session,
-        TransactionAction::Pin(change),
-        TransactionOptions::default(),
-        &quiet,
-    )
-    .await?;
+    super::transaction::maintain(session, Maintenance::Pin(change), &quiet).await?;
     let what = match (&spec, unpin) {
         (_, true) => format!("{package} is no longer pinned"),
         (Some(v), false) => format!("{package} is pinned {}", describe(v)),

@@ -9,8 +9,8 @@ use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::ipc::client::{Connection, Streamed};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
 use crate::transaction::{
-    Answer, ChangeKind, Question, TransactionAction, TransactionOptions, TransactionReport,
-    TransactionRequest, TxEvent,
+    Answer, ChangeKind, Maintenance, MaintenanceRequest, Question, TransactionAction,
+    TransactionOptions, TransactionReport, TransactionRequest, TxEvent,
 };
 use clap::Args;
 
@@ -64,6 +64,35 @@ pub async fn run_report(
         summarize(&renderer, &request, &report);
     }
     Ok(report)
+}
+
+/// Pins a package or cleans the package cache through a root omgd (its
+/// messages drawn as they come); the outcome, for the caller to print.
+pub async fn maintain(
+    session: &Session,
+    task: Maintenance,
+    args: &TxArgs,
+) -> Result<TransactionReport, Failure> {
+    let request = MaintenanceRequest {
+        task,
+        dry_run: args.dry_run,
+        noconfirm: args.noconfirm,
+        interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
+    };
+    let mut connection = session.privileged(!request.dry_run).await?;
+    let mut renderer = Renderer::new(args.json);
+    let outcome = stream(
+        &mut connection,
+        &mut renderer,
+        RequestBody::Maintain(request),
+    )
+    .await;
+    renderer.settle();
+    connection.close().await;
+    match outcome? {
+        ResponseBody::Transaction(report) => Ok(report),
+        _ => Err(unexpected()),
+    }
 }
 
 /// Sends the request and relays events and answers until the outcome.

@@ -13,7 +13,9 @@ use crate::aur::resolve::{self, Records, Resolution, ResolveError, Satisfier, Sy
 use crate::backend::fingerprint::Watched;
 use crate::backend::{self, BackendError, IndexRead, PackageBackend};
 use crate::model::{BackendKind, PackageInfo};
-use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
+use crate::transaction::{
+    MaintenanceRequest, TransactionReport, TransactionRequest, TxChannel, TxError,
+};
 
 /// The system as the AUR resolver sees it, through the backend.
 struct BackendSystem<'a> {
@@ -57,6 +59,11 @@ enum Work {
     ),
     Transact(
         TransactionRequest,
+        Arc<TxChannel>,
+        oneshot::Sender<Result<TransactionReport, TxError>>,
+    ),
+    Maintain(
+        MaintenanceRequest,
         Arc<TxChannel>,
         oneshot::Sender<Result<TransactionReport, TxError>>,
     ),
@@ -157,6 +164,13 @@ fn work_loop(
             }
             Work::Ping(reply) => {
                 let _ = reply.send(Ok(()));
+            }
+            Work::Maintain(request, channel, reply) => {
+                transacting.store(true, Ordering::SeqCst);
+                let outcome = backend.maintain(&request, &channel);
+                transacting.store(false, Ordering::SeqCst);
+                backend.forget();
+                let _ = reply.send(outcome);
             }
             Work::Transact(request, channel, reply) => {
                 transacting.store(true, Ordering::SeqCst);
@@ -265,6 +279,23 @@ impl BackendHandle {
         let job = Job {
             fingerprint: String::new(),
             work: Work::Transact(request, channel, tx),
+        };
+        let stopped = || TxError::Failed("the backend thread has stopped".into());
+        self.jobs.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Pins a package or cleans the package cache, reporting through
+    /// `channel`.
+    pub async fn maintain(
+        &self,
+        request: MaintenanceRequest,
+        channel: Arc<TxChannel>,
+    ) -> Result<TransactionReport, TxError> {
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            fingerprint: String::new(),
+            work: Work::Maintain(request, channel, tx),
         };
         let stopped = || TxError::Failed("the backend thread has stopped".into());
         self.jobs.send(job).map_err(|_| stopped())?;

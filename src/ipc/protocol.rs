@@ -10,7 +10,7 @@ use crate::model::{
 use crate::transaction::{Answer, TransactionReport, TransactionRequest, TxEvent};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 11;
+pub const PROTOCOL_VERSION: u32 = 12;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -91,6 +91,9 @@ pub enum RequestBody {
     /// ask questions, and ends with a `Transaction` response. Needs a
     /// daemon running as root (unless it is a dry run).
     Transaction(TransactionRequest),
+    /// Pin a package or clean the package cache: streams `Event` frames
+    /// and ends with a `Transaction` response, as a transaction does.
+    Maintain(crate::transaction::MaintenanceRequest),
     /// Plan installing `targets` across the repositories and the AUR
     /// (Arch): what to build, in which order, and what it needs.
     AurPlan {
@@ -158,6 +161,7 @@ impl RequestBody {
     pub fn streaming(&self) -> Option<bool> {
         match self {
             RequestBody::Transaction(tx) => Some(tx.options.noconfirm),
+            RequestBody::Maintain(m) => Some(m.noconfirm),
             RequestBody::RuntimeInstall(_) => Some(true),
             _ => None,
         }

@@ -1,8 +1,8 @@
-//! What a `TransactionAction` is, answered in one place: the polkit
-//! action it needs, how the audit log and the history name it, and the
-//! role a D-Bus client sees.
+//! What a `TransactionAction` or a `Maintenance` task is, answered in one
+//! place: the polkit action it needs, how the audit log and the history
+//! name it, and the role a D-Bus client sees.
 
-use super::{TransactionAction, TransactionRequest};
+use super::{Maintenance, MaintenanceRequest, TransactionAction, TransactionRequest};
 
 impl TransactionRequest {
     /// The polkit action carrying it out needs.
@@ -20,8 +20,6 @@ impl TransactionRequest {
             TransactionAction::Upgrade => "io.github.omg.upgrade",
             TransactionAction::Sync { .. } => "io.github.omg.refresh",
             TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
-            TransactionAction::Pin(_) => "io.github.omg.pin",
-            TransactionAction::CleanCache { .. } => "io.github.omg.remove",
         }
     }
 }
@@ -37,9 +35,6 @@ impl TransactionAction {
             TransactionAction::Rollback { id, .. } => {
                 ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
             }
-            TransactionAction::Pin(p) if p.unpin => ("unpin", p.package.clone()),
-            TransactionAction::Pin(p) => ("pin", p.package.clone()),
-            TransactionAction::CleanCache { keep } => ("clean-cache", format!("keep {keep}")),
         }
     }
 
@@ -53,19 +48,7 @@ impl TransactionAction {
             TransactionAction::Rollback { id, .. } => {
                 format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
             }
-            TransactionAction::Pin(p) if p.unpin => format!("pin --unpin {}", p.package),
-            TransactionAction::Pin(p) => format!("pin {}", p.package),
-            TransactionAction::CleanCache { keep } => format!("clean --cache --keep {keep}"),
         }
-    }
-
-    /// Whether it installs, removes or changes packages (what the history
-    /// records): pins and cache cleaning do not, the audit log has them.
-    pub fn changes_packages(&self) -> bool {
-        !matches!(
-            self,
-            TransactionAction::Pin(_) | TransactionAction::CleanCache { .. }
-        )
     }
 
     /// The role a D-Bus `Transaction1` object reports.
@@ -76,8 +59,27 @@ impl TransactionAction {
             TransactionAction::Upgrade => "upgrade",
             TransactionAction::Sync { .. } => "refresh",
             TransactionAction::Rollback { .. } => "rollback",
-            TransactionAction::Pin(_) => "pin",
-            TransactionAction::CleanCache { .. } => "clean",
+        }
+    }
+}
+
+impl MaintenanceRequest {
+    /// The polkit action carrying it out needs.
+    pub fn polkit_action(&self) -> &'static str {
+        match self.task {
+            Maintenance::Pin(_) => "io.github.omg.pin",
+            Maintenance::CleanCache { .. } => "io.github.omg.remove",
+        }
+    }
+}
+
+impl Maintenance {
+    /// The audit log's verb and subject for it.
+    pub fn audit_entry(&self) -> (&'static str, String) {
+        match self {
+            Maintenance::Pin(p) if p.unpin => ("unpin", p.package.clone()),
+            Maintenance::Pin(p) => ("pin", p.package.clone()),
+            Maintenance::CleanCache { keep } => ("clean-cache", format!("keep {keep}")),
         }
     }
 }

@@ -44,12 +44,31 @@ pub enum TransactionAction {
         /// configuration).
         archive: Option<String>,
     },
+}
+
+/// Changes to the package manager's state that install nothing: requests
+/// of their own, not package transactions (no plan, no history), though
+/// they need root, stream their messages and are audited as transactions
+/// are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Maintenance {
     /// Pin a package (or take its pin away): pins.toml, and on Debian a
     /// dpkg hold.
     Pin(PinChange),
     /// Remove package files from the package cache, keeping the `keep`
     /// newest versions of each package and the installed one.
     CleanCache { keep: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceRequest {
+    pub task: Maintenance,
+    /// Say what would be done, change nothing.
+    pub dry_run: bool,
+    /// Never ask: every question takes its default answer.
+    pub noconfirm: bool,
+    /// polkit may ask the user to authenticate (through their agent).
+    pub interactive: bool,
 }
 
 /// What `omg pin` changes.

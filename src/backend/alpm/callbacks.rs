@@ -125,7 +125,7 @@ fn pacsave(channel: &TxChannel, file: &str) {
 fn question(question: AnyQuestion, channel: &mut Arc<TxChannel>) {
     match question.question() {
         AlpmQuestion::InstallIgnorepkg(mut q) => {
-            let answer = super::transaction::ask_ignored(channel, q.pkg().name());
+            let answer = ask_ignored(channel, q.pkg().name());
             q.set_install(answer);
         }
         AlpmQuestion::Replace(q) => {
@@ -332,4 +332,12 @@ fn download(file: &str, event: AnyDownloadEvent, state: &mut DownloadMemory) {
         received,
         total,
     });
+}
+
+/// pacman's question for an ignored package named on the command line.
+pub(super) fn ask_ignored(channel: &TxChannel, name: &str) -> bool {
+    channel.confirm(
+        format!("{name} is in IgnorePkg/IgnoreGroup. Install anyway?"),
+        true,
+    )
 }

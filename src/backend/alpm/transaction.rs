@@ -60,35 +60,6 @@ pub fn run(
     callbacks::install(&handle, channel);
     let options = &request.options;
     let mut report = TransactionReport::default();
-    if let TransactionAction::CleanCache { keep } = &request.action {
-        let files = super::rollback::cached_packages(conf);
-        let local = handle.localdb();
-        let installed = |name: &str| local.pkg(name).ok().map(|p| p.version().to_string());
-        let doomed = crate::transaction::prune(&files, *keep as usize, &installed, &|a, b| {
-            libalpm::vercmp(a, b)
-        });
-        crate::transaction::delete_cached(doomed, options.dry_run, channel, &mut report)?;
-        return Ok(report);
-    }
-    if let TransactionAction::Pin(change) = &request.action {
-        // pacman keeps no pins of its own: omg's upgrades skip them as
-        // IgnorePkg does.
-        if !change.unpin && handle.localdb().pkg(change.package.as_str()).is_err() {
-            channel.message(
-                Level::Warning,
-                format!(
-                    "{} is not installed; the pin applies once it is",
-                    change.package
-                ),
-            );
-        }
-        if !options.dry_run {
-            crate::pins::apply(change).map_err(|e| TxError::Failed(e.to_string()))?;
-            report.committed = true;
-        }
-        return Ok(report);
-    }
-
     let refresh = match &request.action {
         TransactionAction::Sync { force } => Some(*force),
         TransactionAction::Upgrade => Some(false),
@@ -328,9 +299,7 @@ fn within_transaction(
                 .sync_sysupgrade(false)
                 .map_err(|e| TxError::Failed(format!("cannot compute the upgrade: {e}")))?;
         }
-        TransactionAction::Sync { .. }
-        | TransactionAction::Pin(_)
-        | TransactionAction::CleanCache { .. } => return Ok(()),
+        TransactionAction::Sync { .. } => return Ok(()),
     }
     prepare(handle)?;
     let plan = plan(handle);
@@ -430,7 +399,7 @@ fn add_targets(handle: &Alpm, targets: &[String], channel: &TxChannel) -> Result
                 .iter()
                 .find(|db| db.name() == r)
                 .and_then(|db| db.pkg(name).ok().or_else(|| db.pkgs().find_satisfier(name)))
-                .filter(|pkg| !pkg.should_ignore() || ask_ignored(channel, pkg.name())),
+                .filter(|pkg| !pkg.should_ignore() || callbacks::ask_ignored(channel, pkg.name())),
         };
         if let Some(pkg) = found {
             add(handle, pkg, target, channel)?;
@@ -479,14 +448,6 @@ fn add_downloaded(handle: &Alpm, files: &[String], channel: &TxChannel) -> Resul
         }
     }
     Ok(())
-}
-
-/// pacman's question for an ignored package named on the command line.
-pub(super) fn ask_ignored(channel: &TxChannel, name: &str) -> bool {
-    channel.confirm(
-        format!("{name} is in IgnorePkg/IgnoreGroup. Install anyway?"),
-        true,
-    )
 }
 
 /// Installs the members of group `name` the user picks; false when no

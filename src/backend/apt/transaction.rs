@@ -6,18 +6,17 @@
 
 use std::sync::Arc;
 
+use rust_apt::Cache;
 use rust_apt::cache::Upgrade;
 use rust_apt::error::AptErrors;
-use rust_apt::progress::{
-    AcquireProgress, DynAcquireProgress, DynInstallProgress, InstallProgress,
-};
-use rust_apt::raw::{AcqTextStatus, ItemDesc, PkgAcquire};
-use rust_apt::{Cache, Package, Version};
+use rust_apt::progress::{AcquireProgress, InstallProgress};
+
+use super::marks::{mark_install, mark_remove, unmet};
+use super::progress::{Dpkg, Fetch};
 
 use crate::transaction::{
-    Change, ChangeKind, DatabaseRefresh, DownloadState, Level, Plan, ProgressAction, Question,
-    Resolved, TransactionAction, TransactionReport, TransactionRequest, TxChannel, TxError,
-    TxEvent,
+    Change, ChangeKind, DatabaseRefresh, Level, Plan, TransactionAction, TransactionReport,
+    TransactionRequest, TxChannel, TxError, TxEvent,
 };
 
 /// Runs `request` on this machine's apt system.
@@ -43,40 +42,13 @@ pub fn run(
 
     let options = &request.options;
     let mut report = TransactionReport::default();
-    if let TransactionAction::CleanCache { keep } = &request.action {
-        let cache =
-            Cache::new::<&str>(&[]).map_err(|e| failed("cannot read the package lists", &e))?;
-        let files = super::rollback::cached_debs(&config);
-        let installed = |name: &str| {
-            cache
-                .get(name)
-                .and_then(|p| p.installed())
-                .map(|v| v.version().to_string())
-        };
-        let doomed = crate::transaction::prune(
-            &files,
-            *keep as usize,
-            &installed,
-            &crate::version::debian_vercmp,
-        );
-        crate::transaction::delete_cached(doomed, options.dry_run, channel, &mut report)?;
-        return Ok(report);
-    }
-    if let TransactionAction::Pin(change) = &request.action {
-        super::pins::pin(&config, change, options.dry_run, channel)?;
-        report.committed = !options.dry_run;
-        return Ok(report);
-    }
     if !options.dry_run {
         finish_interrupted_dpkg(&config, channel)?;
     }
     let refresh = match &request.action {
         TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
         TransactionAction::Install { .. } => options.refresh,
-        TransactionAction::Remove { .. }
-        | TransactionAction::Rollback { .. }
-        | TransactionAction::Pin(_)
-        | TransactionAction::CleanCache { .. } => false,
+        TransactionAction::Remove { .. } | TransactionAction::Rollback { .. } => false,
     };
     // A dry run writes nothing of the system's, the lists included: it
     // refreshes omg's private copy and plans against that.
@@ -137,9 +109,7 @@ pub fn run(
         TransactionAction::Rollback { steps, partial, .. } => {
             super::rollback::mark(&cache, steps, &local_debs, *partial, channel)?
         }
-        TransactionAction::Sync { .. }
-        | TransactionAction::Pin(_)
-        | TransactionAction::CleanCache { .. } => unreachable!("returned above"),
+        TransactionAction::Sync { .. } => return Ok(report),
     }
     cache.resolve(false).map_err(|e| TxError::Prepare {
         reason: "unable to satisfy dependencies".into(),
@@ -361,7 +331,7 @@ fn update(channel: &Arc<TxChannel>) -> Result<Vec<DatabaseRefresh>, TxError> {
     Ok(found)
 }
 
-fn failed(what: &str, errors: &AptErrors) -> TxError {
+pub(super) fn failed(what: &str, errors: &AptErrors) -> TxError {
     TxError::Prepare {
         reason: what.into(),
         details: messages(errors),
@@ -396,268 +366,6 @@ fn locked_or(errors: &AptErrors, what: &str) -> TxError {
         reason: what.into(),
         details: lines,
     }
-}
-
-/// The unmet dependencies of the packages the marks leave broken, as apt
-/// words them.
-fn unmet(cache: &Cache) -> Vec<String> {
-    cache
-        .packages(&rust_apt::PackageSort::default())
-        .filter(|pkg| pkg.is_inst_broken())
-        .flat_map(|pkg| unmet_of(&pkg))
-        .collect()
-}
-
-/// Why `pkg`'s candidate cannot be installed: its dependencies nothing
-/// can satisfy.
-fn unmet_of(pkg: &Package<'_>) -> Vec<String> {
-    let Some(candidate) = pkg.candidate() else {
-        return vec![format!(
-            "package {} has no installation candidate",
-            pkg.name()
-        )];
-    };
-    let mut lines = Vec::new();
-    for dep in candidate.dependencies().unwrap_or_default() {
-        if dep.iter().any(|base| !base.all_targets().is_empty()) {
-            continue;
-        }
-        let names: Vec<String> = dep
-            .iter()
-            .map(|b| match b.version() {
-                Some(v) => format!("{} ({} {v})", b.name(), b.comp_type().unwrap_or("=")),
-                None => b.name().to_string(),
-            })
-            .collect();
-        lines.push(format!(
-            "{}: {}: {} but it is not installable",
-            pkg.name(),
-            dep.dep_type().to_str(),
-            names.join(" | ")
-        ));
-    }
-    if lines.is_empty() {
-        lines.push(format!("{} has unmet dependencies", pkg.name()));
-    }
-    lines
-}
-
-/// Marks the install targets: names (`name`, `name=version`,
-/// `name/release`), virtual names (the provider: asked when several),
-/// and `.deb` files. Says whether a manual/automatic mark changed.
-fn mark_install(
-    cache: &Cache,
-    targets: &[String],
-    request: &TransactionRequest,
-    channel: &TxChannel,
-) -> Result<bool, TxError> {
-    let options = &request.options;
-    let mut missing = Vec::new();
-    let mut marks_changed = false;
-    for target in targets {
-        let Some((pkg, version)) = find_target(cache, target, channel)? else {
-            missing.push(target.clone());
-            continue;
-        };
-        if let Some(version) = &version {
-            version.set_candidate();
-        }
-        let candidate = pkg.candidate();
-        let current = pkg.installed();
-        let same =
-            matches!((&current, &candidate), (Some(c), Some(n)) if c.version() == n.version());
-        if same && options.upgrade_only {
-            continue;
-        }
-        if same {
-            let v = current.as_ref().map(|v| v.version().to_string());
-            if pkg.is_auto_installed() != options.as_deps {
-                pkg.mark_auto(options.as_deps);
-                marks_changed = true;
-                if !options.as_deps {
-                    channel.message(
-                        Level::Info,
-                        format!("{} set to manually installed", pkg.name()),
-                    );
-                }
-            }
-            if options.needed || !options.as_explicit {
-                channel.message(
-                    Level::Info,
-                    format!(
-                        "{} is already the newest version ({})",
-                        pkg.name(),
-                        v.unwrap_or_default()
-                    ),
-                );
-                continue;
-            }
-        }
-        if candidate.is_none() {
-            return Err(TxError::Prepare {
-                reason: "a target cannot be installed".into(),
-                details: vec![format!(
-                    "package {} has no installation candidate",
-                    pkg.name()
-                )],
-            });
-        }
-        if options.upgrade_only && current.is_none() {
-            channel.message(
-                Level::Warning,
-                format!("{} is not installed, so not upgraded", pkg.name()),
-            );
-            continue;
-        }
-        let was_auto = pkg.is_auto_installed();
-        pkg.mark_install(true, true);
-        if !pkg.marked_install() {
-            return Err(TxError::Prepare {
-                reason: "unable to satisfy dependencies".into(),
-                details: unmet_of(&pkg),
-            });
-        }
-        pkg.protect();
-        if options.upgrade_only {
-            // An upgrade, not a request: the package stays as it was
-            // installed.
-            pkg.mark_auto(was_auto);
-        } else if options.as_deps {
-            pkg.mark_auto(true);
-        } else if options.as_explicit {
-            pkg.mark_auto(false);
-        }
-    }
-    if !missing.is_empty() {
-        return Err(TxError::NotFound {
-            targets: missing,
-            suggestions: Vec::new(),
-        });
-    }
-    Ok(marks_changed)
-}
-
-/// The package (and chosen version) a target names, if any.
-fn find_target<'a>(
-    cache: &'a Cache,
-    target: &str,
-    channel: &TxChannel,
-) -> Result<Option<(Package<'a>, Option<Version<'a>>)>, TxError> {
-    if target.ends_with(".deb") {
-        let path = std::fs::canonicalize(target).unwrap_or_else(|_| target.into());
-        let path = path.to_string_lossy();
-        // The local file is a version whose package file is that path.
-        for pkg in cache.packages(&rust_apt::PackageSort::default()) {
-            for version in pkg.versions() {
-                if version
-                    .package_files()
-                    .any(|f| f.filename().is_some_and(|n| n == path || n == target))
-                {
-                    return Ok(Some((pkg, Some(version))));
-                }
-            }
-        }
-        return Ok(None);
-    }
-    let (name, version, release) = if let Some((n, v)) = target.split_once('=') {
-        (n, Some(v), None)
-    } else if let Some((n, r)) = target.split_once('/') {
-        (n, None, Some(r))
-    } else {
-        (target, None, None)
-    };
-    let Some(pkg) = cache.get(name) else {
-        return Ok(None);
-    };
-    if let Some(wanted) = version {
-        return Ok(pkg.get_version(wanted).map(|v| (pkg, Some(v))));
-    }
-    if let Some(release) = release {
-        let chosen = pkg.versions().find(|v| {
-            v.package_files().any(|f| {
-                f.archive().is_some_and(|a| a == release)
-                    || f.codename().is_some_and(|c| c == release)
-            })
-        });
-        return Ok(chosen.map(|v| (pkg, Some(v))));
-    }
-    if pkg.has_versions() {
-        return Ok(Some((pkg, None)));
-    }
-    // A virtual package: one of the packages that provide it.
-    let mut providers: Vec<Package<'a>> = pkg.provides().map(|p| p.package()).collect();
-    providers.sort_by(|a, b| a.name().cmp(b.name()));
-    providers.dedup_by(|a, b| a.name() == b.name());
-    match providers.len() {
-        0 => Ok(None),
-        1 => Ok(providers.pop().map(|p| (p, None))),
-        _ => {
-            let options: Vec<String> = providers.iter().map(|p| p.name().to_string()).collect();
-            let question = Question::Choose {
-                prompt: format!(
-                    "There are {} providers available for {name}:",
-                    options.len()
-                ),
-                options,
-                default: 0,
-            };
-            match channel.ask(question) {
-                Resolved::One(i) if i < providers.len() => {
-                    Ok(Some((providers.swap_remove(i), None)))
-                }
-                _ => Err(TxError::Aborted),
-            }
-        }
-    }
-}
-
-fn mark_remove(
-    cache: &Cache,
-    targets: &[String],
-    request: &TransactionRequest,
-    channel: &TxChannel,
-) -> Result<(), TxError> {
-    let mut missing = Vec::new();
-    for target in targets {
-        match cache.get(target) {
-            Some(pkg) if pkg.is_installed() => {
-                if pkg.is_essential() {
-                    let ok = channel.confirm(
-                        format!(
-                            "{} is an essential package: removing it can break the system. Remove it anyway?",
-                            pkg.name()
-                        ),
-                        false,
-                    );
-                    if !ok {
-                        return Err(TxError::Aborted);
-                    }
-                }
-                pkg.mark_delete(request.options.purge);
-                pkg.protect();
-            }
-            Some(pkg) if request.options.purge && pkg_has_config(&pkg) => {
-                pkg.mark_delete(true);
-            }
-            Some(pkg) if pkg.has_versions() => channel.message(
-                Level::Warning,
-                format!("package {} is not installed, so not removed", pkg.name()),
-            ),
-            _ => missing.push(target.clone()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(TxError::NotFound {
-            targets: missing,
-            suggestions: Vec::new(),
-        });
-    }
-    Ok(())
-}
-
-/// Removed, but its configuration files are still there (`rc`).
-fn pkg_has_config(pkg: &Package<'_>) -> bool {
-    pkg.current_state() == rust_apt::PkgCurrentState::ConfigFiles
 }
 
 /// What the marked cache will do.
@@ -714,149 +422,4 @@ fn plan(cache: &Cache) -> Plan {
         });
     }
     plan
-}
-
-/// Downloads as transaction events (and, during an update, which lists
-/// changed).
-struct Fetch {
-    channel: Arc<TxChannel>,
-    lists: Option<Arc<std::sync::Mutex<Vec<DatabaseRefresh>>>>,
-}
-
-impl Fetch {
-    fn new(channel: Arc<TxChannel>) -> Fetch {
-        Fetch {
-            channel,
-            lists: None,
-        }
-    }
-
-    fn download(&self, item: &ItemDesc, state: DownloadState) {
-        let size = item.owner().file_size();
-        self.channel.send(TxEvent::Download {
-            file: item.short_desc(),
-            state,
-            received: if state == DownloadState::Done {
-                size
-            } else {
-                0
-            },
-            total: size,
-        });
-    }
-
-    fn list(&self, item: &ItemDesc, updated: bool) {
-        if let Some(lists) = &self.lists
-            && let Ok(mut lists) = lists.lock()
-        {
-            lists.push(DatabaseRefresh {
-                name: item.description(),
-                updated,
-            });
-        }
-    }
-}
-
-impl DynAcquireProgress for Fetch {
-    fn pulse_interval(&self) -> usize {
-        500_000
-    }
-
-    fn hit(&mut self, item: &ItemDesc) {
-        self.list(item, false);
-        self.download(item, DownloadState::UpToDate);
-    }
-
-    fn fetch(&mut self, item: &ItemDesc) {
-        self.download(item, DownloadState::Started);
-    }
-
-    fn fail(&mut self, item: &ItemDesc) {
-        let owner = item.owner();
-        let error = owner.error_text();
-        // An unchanged list "fails" with nothing to say: it is a hit.
-        if error.is_empty() {
-            self.list(item, false);
-            return;
-        }
-        self.download(item, DownloadState::Failed);
-        self.channel
-            .message(Level::Error, format!("{}: {error}", item.description()));
-    }
-
-    fn pulse(&mut self, _status: &AcqTextStatus, owner: &PkgAcquire) {
-        for worker in owner.workers().iter() {
-            let Ok(item) = worker.item() else { continue };
-            self.channel.send(TxEvent::Download {
-                file: item.short_desc(),
-                state: DownloadState::Progress,
-                received: worker.current_size(),
-                total: worker.total_size(),
-            });
-        }
-    }
-
-    fn done(&mut self, item: &ItemDesc) {
-        self.list(item, true);
-        self.download(item, DownloadState::Done);
-    }
-
-    fn start(&mut self) {}
-
-    fn stop(&mut self, _status: &AcqTextStatus) {}
-}
-
-/// dpkg's progress (apt's status pipe: a step count over the whole run
-/// and the package each step is about) as transaction events counting
-/// packages: the n-th package of the plan's `count`, with the run's
-/// percentage.
-struct Dpkg {
-    channel: Arc<TxChannel>,
-    count: u32,
-    seen: Vec<String>,
-}
-
-impl Dpkg {
-    fn new(channel: &Arc<TxChannel>, count: usize) -> Dpkg {
-        Dpkg {
-            channel: channel.clone(),
-            count: u32::try_from(count).unwrap_or(u32::MAX),
-            seen: Vec::new(),
-        }
-    }
-}
-
-impl DynInstallProgress for Dpkg {
-    fn status_changed(&mut self, package: String, done: u64, total: u64, action: String) {
-        let lower = action.to_lowercase();
-        let kind = if lower.contains("remov") || lower.contains("purg") {
-            ProgressAction::Removing
-        } else if lower.contains("upgrad") {
-            ProgressAction::Upgrading
-        } else {
-            ProgressAction::Installing
-        };
-        let name = package.split(':').next().unwrap_or(&package).to_string();
-        let position = match self.seen.iter().position(|p| *p == name) {
-            Some(i) => i + 1,
-            None => {
-                self.seen.push(name.clone());
-                self.seen.len()
-            }
-        };
-        let count = self.count.max(self.seen.len() as u32);
-        let percent = (done * 100).checked_div(total).unwrap_or(0).min(100) as u8;
-        self.channel.send(TxEvent::Progress {
-            action: kind,
-            package: name,
-            percent,
-            current: position as u32,
-            count,
-        });
-    }
-
-    fn error(&mut self, package: String, _done: u64, _total: u64, error: String) {
-        self.channel
-            .message(Level::Error, format!("{package}: {error}"));
-    }
 }

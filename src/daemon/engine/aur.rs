@@ -25,8 +25,7 @@ impl Engine {
         &self,
         request: SearchRequest,
     ) -> Result<ResponseBody, WireError> {
-        crate::index::rank::validate_query(&request.query)
-            .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
+        crate::index::rank::validate_query(&request.query).map_err(WireError::from)?;
         let aur = match &self.aur {
             Some(aur) if request.sources != Sources::Repositories && !request.installed_only => aur,
             _ => return self.cached(RequestKey::Search(request)).await,
@@ -156,7 +155,7 @@ impl Engine {
     /// against the database, and each round fetches the AUR records it
     /// asks for.
     pub(super) async fn aur_plan(&self, targets: Vec<String>) -> Result<ResponseBody, WireError> {
-        use crate::aur::resolve::{Records, Resolution, ResolveError};
+        use crate::aur::resolve::{Records, Resolution};
         let aur = self.aur_or_unsupported()?;
         let aur_allowed = self.policy()?.aur_allowed();
         let backend = self.backend()?;
@@ -175,10 +174,7 @@ impl Engine {
                     return Ok(ResponseBody::AurPlan(plan));
                 }
                 Ok(Resolution::NeedRecords(names)) => {
-                    let found = aur
-                        .info(&names)
-                        .await
-                        .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+                    let found = aur.info(&names).await.map_err(WireError::from)?;
                     for name in names {
                         let mut record =
                             found.iter().find(|p| p.name == name).map(|p| (**p).clone());
@@ -189,10 +185,7 @@ impl Engine {
                         records.insert(name, record);
                     }
                 }
-                Err(e @ ResolveError::NotFound(_)) => {
-                    return Err(WireError::new(ErrorKind::NotFound, e.to_string()));
-                }
-                Err(e) => return Err(WireError::new(ErrorKind::TransactionFailed, e.to_string())),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(WireError::new(
@@ -207,20 +200,15 @@ impl Engine {
         aur: &AurService,
         name: &str,
     ) -> Result<Option<crate::aur::rpc::AurPackage>, WireError> {
-        let unreachable =
-            |e: crate::aur::rpc::AurError| WireError::new(ErrorKind::Database, e.to_string());
         let depend = crate::version::Depend::parse(name);
-        let providers = aur.providers(&depend.name).await.map_err(unreachable)?;
+        let providers = aur.providers(&depend.name).await?;
         let Some(short) = providers.iter().find(|p| {
             p.provides.is_empty()
                 || depend.satisfied_by(&p.name, &p.version, p.provides.iter().map(String::as_str))
         }) else {
             return Ok(None);
         };
-        let full = aur
-            .info(std::slice::from_ref(&short.name))
-            .await
-            .map_err(unreachable)?;
+        let full = aur.info(std::slice::from_ref(&short.name)).await?;
         Ok(full.into_iter().next().map(|p| (*p).clone()).filter(|p| {
             depend.satisfied_by(&p.name, &p.version, p.provides.iter().map(String::as_str))
         }))
@@ -238,10 +226,7 @@ impl Engine {
             .filter_map(|p| Some((p.name.to_string(), p.installed_version?.to_string())))
             .collect();
         let names: Vec<String> = foreign.iter().map(|(n, _)| n.clone()).collect();
-        let found = aur
-            .info(&names)
-            .await
-            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        let found = aur.info(&names).await?;
         let mut updates = Vec::new();
         for (name, installed) in foreign {
             if let Some(record) = found.iter().find(|p| p.name == name)
@@ -288,5 +273,28 @@ impl Engine {
             Err(_) => None,
         };
         Some(Ok(crate::aur::search::info(&record, installed)))
+    }
+}
+
+impl From<crate::aur::rpc::AurError> for WireError {
+    fn from(e: crate::aur::rpc::AurError) -> Self {
+        WireError::new(ErrorKind::Database, e.to_string())
+    }
+}
+
+impl From<crate::aur::resolve::ResolveError> for WireError {
+    fn from(e: crate::aur::resolve::ResolveError) -> Self {
+        use crate::aur::resolve::ResolveError;
+        let kind = match e {
+            ResolveError::NotFound(_) => ErrorKind::NotFound,
+            ResolveError::Missing(_) | ResolveError::Cycle(_) => ErrorKind::TransactionFailed,
+        };
+        WireError::new(kind, e.to_string())
+    }
+}
+
+impl From<crate::index::rank::QueryError> for WireError {
+    fn from(e: crate::index::rank::QueryError) -> Self {
+        WireError::new(ErrorKind::InvalidRequest, e.to_string())
     }
 }

@@ -335,7 +335,7 @@ impl Engine {
             R::VerifyProvenance { .. } | R::VerifyFile { .. } | R::VerifySignatures { .. } => {
                 self.verify(body).await
             }
-            R::Transaction(_) | R::RuntimeInstall(_) => Err(WireError::new(
+            R::Transaction(_) | R::Maintain(_) | R::RuntimeInstall(_) => Err(WireError::new(
                 ErrorKind::InvalidRequest,
                 "a transaction needs a connection that can carry its events",
             )),
@@ -352,6 +352,7 @@ impl Engine {
     ) -> Result<ResponseBody, WireError> {
         match body {
             RequestBody::Transaction(request) => self.transaction(request, channel, caller).await,
+            RequestBody::Maintain(request) => self.maintain(request, channel, caller).await,
             RequestBody::RuntimeInstall(install) => {
                 self.runtime_install(install, channel, caller).await
             }

@@ -58,7 +58,7 @@ impl Engine {
         )
         .await
         .map(ResponseBody::Osv)
-        .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))
+        .map_err(WireError::from)
     }
 
     /// `omg verify FILE --sig SIG`: the signer, from the user's keys.
@@ -117,12 +117,8 @@ impl Engine {
         use crate::security::{scan, vulns::AuditReport};
         let backend = self.backend()?;
         let config = &self.config.security;
-        let key = scan::key(self.kind, config).ok_or_else(|| {
-            WireError::new(
-                ErrorKind::InvalidRequest,
-                scan::ScanError::NoRelease.to_string(),
-            )
-        })?;
+        let key = scan::key(self.kind, config)
+            .ok_or_else(|| WireError::from(scan::ScanError::NoRelease))?;
         let stored = self.store.as_ref().and_then(|s| scan::load(s, &key));
         let mut note = None;
         let data = if refresh || stored.is_none() {
@@ -138,7 +134,7 @@ impl Engine {
                         note = Some(format!("{e}; using the advisories fetched before"));
                         old
                     }
-                    None => return Err(WireError::new(ErrorKind::Database, e.to_string())),
+                    None => return Err(e.into()),
                 },
             }
         } else {
@@ -205,7 +201,7 @@ impl Engine {
             &Paths::system().config_dir.join("policy.toml"),
             &self.paths.config_dir.join("policy.toml"),
         )
-        .map_err(|e| WireError::new(ErrorKind::PolicyDenied, e.to_string()))
+        .map_err(WireError::from)
     }
 
     /// Sets `info`'s security grade from its signature, origin and the
@@ -327,8 +323,7 @@ async fn verify_provenance(
 }
 
 fn checked_files(named: &[(&std::path::Path, bool)]) -> Result<(), WireError> {
-    crate::auth::client_files::check_named(named)
-        .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))
+    crate::auth::client_files::check_named(named).map_err(WireError::from)
 }
 
 /// Runs `work` (file and crypto work a client asked for) on a blocking
@@ -351,4 +346,33 @@ fn too_slow() -> WireError {
             FILE_WORK_TIMEOUT.as_secs()
         ),
     )
+}
+
+impl From<crate::security::osv::OsvError> for WireError {
+    fn from(e: crate::security::osv::OsvError) -> Self {
+        WireError::new(ErrorKind::Database, e.to_string())
+    }
+}
+
+impl From<crate::security::scan::ScanError> for WireError {
+    fn from(e: crate::security::scan::ScanError) -> Self {
+        use crate::security::scan::ScanError;
+        let kind = match e {
+            ScanError::NoRelease => ErrorKind::InvalidRequest,
+            ScanError::Fetch { .. } | ScanError::Format(_) => ErrorKind::Database,
+        };
+        WireError::new(kind, e.to_string())
+    }
+}
+
+impl From<crate::security::policy::PolicyError> for WireError {
+    fn from(e: crate::security::policy::PolicyError) -> Self {
+        WireError::new(ErrorKind::PolicyDenied, e.to_string())
+    }
+}
+
+impl From<crate::auth::client_files::FileError> for WireError {
+    fn from(e: crate::auth::client_files::FileError) -> Self {
+        WireError::new(ErrorKind::InvalidRequest, e.to_string())
+    }
 }

@@ -14,7 +14,9 @@ use crate::config::Paths;
 use crate::index::rank;
 use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
 use crate::model::BackendKind;
-use crate::transaction::{TransactionReport, TransactionRequest, TxChannel, TxError};
+use crate::transaction::{
+    MaintenanceRequest, TransactionReport, TransactionRequest, TxChannel, TxError,
+};
 
 /// An install target as the policy sees it.
 struct TargetAssessment {
@@ -39,19 +41,7 @@ impl Engine {
     ) -> Result<ResponseBody, WireError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let _busy = self.busy_guard()?;
-        let Some(backend) = &self.backend else {
-            return Err(WireError::new(
-                ErrorKind::NeedsBackend,
-                "transactions need the package database",
-            ));
-        };
-        // SAFETY: geteuid has no preconditions.
-        if request.changes_system() && unsafe { libc::geteuid() } != 0 {
-            return Err(WireError::new(
-                ErrorKind::NeedsRoot,
-                "changing the system's packages needs root: this omgd runs as an ordinary user",
-            ));
-        }
+        let backend = self.backend_to_change(request.changes_system())?;
         self.decide_key_trust(caller, request.options.interactive, &channel)
             .await;
         // dpkg's own output goes to a log of this transaction, not to the
@@ -130,32 +120,83 @@ impl Engine {
                 format!("installing against the policy: {}", list.join("; ")),
             );
         }
-        // One transaction at a time; the next waits, and says so.
-        let _one_at_a_time = match self.transacting.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => {
-                channel.step("waiting for the transaction already running to finish");
-                self.transacting.lock().await
-            }
-        };
+        let _one_at_a_time = self.one_at_a_time(&channel).await;
         let logged = request.clone();
         let outcome = backend.transact(request, channel).await;
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
         self.watch.touch();
-        // Pins and cache cleaning change no package: the audit log has
-        // them, the history does not.
-        if logged.changes_system() && !logged.options.dry_run && logged.action.changes_packages() {
+        if logged.changes_system() && !logged.options.dry_run {
             record_history(&logged, &outcome, caller);
         }
         match outcome {
             Ok(report) => {
                 if report.committed {
-                    audit_transaction(&logged, &report, caller);
+                    audit(caller, logged.action.audit_entry(), &report);
                 }
                 Ok(ResponseBody::Transaction(report))
             }
             Err(e) => Err(self.transaction_error(e).await),
+        }
+    }
+
+    /// Pins a package or cleans the package cache: as a transaction
+    /// (root, one at a time, audited), but nothing is installed, so the
+    /// history does not record it.
+    pub(super) async fn maintain(
+        &self,
+        request: MaintenanceRequest,
+        channel: Arc<TxChannel>,
+        caller: &Caller,
+    ) -> Result<ResponseBody, WireError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let _busy = self.busy_guard()?;
+        let backend = self.backend_to_change(!request.dry_run)?;
+        let _one_at_a_time = self.one_at_a_time(&channel).await;
+        let entry = request.task.audit_entry();
+        let outcome = backend.maintain(request, channel).await;
+        self.cache.invalidate_all();
+        self.watch.touch();
+        match outcome {
+            Ok(report) => {
+                if report.committed {
+                    audit(caller, entry, &report);
+                }
+                Ok(ResponseBody::Transaction(report))
+            }
+            Err(e) => Err(self.transaction_error(e).await),
+        }
+    }
+
+    /// The backend, for a change that needs root when `changes_system`.
+    fn backend_to_change(
+        &self,
+        changes_system: bool,
+    ) -> Result<&crate::daemon::backend_thread::BackendHandle, WireError> {
+        let Some(backend) = &self.backend else {
+            return Err(WireError::new(
+                ErrorKind::NeedsBackend,
+                "transactions need the package database",
+            ));
+        };
+        // SAFETY: geteuid has no preconditions.
+        if changes_system && unsafe { libc::geteuid() } != 0 {
+            return Err(WireError::new(
+                ErrorKind::NeedsRoot,
+                "changing the system's packages needs root: this omgd runs as an ordinary user",
+            ));
+        }
+        Ok(backend)
+    }
+
+    /// One transaction at a time; the next waits, and says so.
+    async fn one_at_a_time(&self, channel: &TxChannel) -> tokio::sync::MutexGuard<'_, ()> {
+        match self.transacting.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                channel.step("waiting for the transaction already running to finish");
+                self.transacting.lock().await
+            }
         }
     }
 
@@ -175,9 +216,7 @@ impl Engine {
             return Ok(());
         };
         let history = crate::history::History::in_data_dir(&Paths::system().data_dir);
-        let entries = history
-            .entries()
-            .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?;
+        let entries = history.entries().map_err(WireError::from)?;
         let entry = crate::history::pick(&entries, *id).ok_or_else(|| {
             let message = match id {
                 Some(id) => {
@@ -302,8 +341,7 @@ impl Engine {
 }
 
 /// Appends a committed transaction to the system's audit log.
-fn audit_transaction(request: &TransactionRequest, report: &TransactionReport, caller: &Caller) {
-    let (action, subject) = request.action.audit_entry();
+fn audit(caller: &Caller, (action, subject): (&str, String), report: &TransactionReport) {
     let changes: Vec<serde_json::Value> = report
         .changes
         .iter()
@@ -363,5 +401,11 @@ fn record_history(
         &result,
     ) {
         warn!("{e}");
+    }
+}
+
+impl From<crate::history::HistoryError> for WireError {
+    fn from(e: crate::history::HistoryError) -> Self {
+        WireError::new(ErrorKind::Database, e.to_string())
     }
 }
