@@ -275,14 +275,8 @@ impl BackendHandle {
         request: TransactionRequest,
         channel: Arc<TxChannel>,
     ) -> Result<TransactionReport, TxError> {
-        let (tx, rx) = oneshot::channel();
-        let job = Job {
-            fingerprint: String::new(),
-            work: Work::Transact(request, channel, tx),
-        };
-        let stopped = || TxError::Failed("the backend thread has stopped".into());
-        self.jobs.send(job).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        self.change(|reply| Work::Transact(request, channel, reply))
+            .await
     }
 
     /// Pins a package or cleans the package cache, reporting through
@@ -292,10 +286,19 @@ impl BackendHandle {
         request: MaintenanceRequest,
         channel: Arc<TxChannel>,
     ) -> Result<TransactionReport, TxError> {
+        self.change(|reply| Work::Maintain(request, channel, reply))
+            .await
+    }
+
+    /// Hands the thread work that changes the system, and waits for it.
+    async fn change(
+        &self,
+        work: impl FnOnce(oneshot::Sender<Result<TransactionReport, TxError>>) -> Work,
+    ) -> Result<TransactionReport, TxError> {
         let (tx, rx) = oneshot::channel();
         let job = Job {
             fingerprint: String::new(),
-            work: Work::Maintain(request, channel, tx),
+            work: work(tx),
         };
         let stopped = || TxError::Failed("the backend thread has stopped".into());
         self.jobs.send(job).map_err(|_| stopped())?;
