@@ -3,6 +3,8 @@
 #   make test    install what is missing, then the whole test suite (what CI runs)
 #   make bench   omg side by side with apt-cache (results in bench/results.md)
 #   make man     render man/omg.1 and man/omgd.8 from the clap definitions
+#   make arch-current   the binaries for current Arch (libalpm 16, pacman 7.1)
+#                       into target/arch-current/release, linked to /opt/pacman-7.1
 
 CARGO ?= cargo
 RELEASE := target/release
@@ -10,7 +12,8 @@ TRIPLE := x86_64-unknown-linux-gnu
 # omg-fast ships linked statically: a prompt helper loads no library at all.
 FAST_STATIC := target/static/$(TRIPLE)/release/omg-fast
 
-.PHONY: all deps build fast-static run test lint check-features bench man install uninstall clean
+.PHONY: all deps build fast-static run test lint check-features bench man install uninstall clean \
+	arch-current arch-current-debug test-arch-current
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -56,6 +59,35 @@ check-features:
 
 test: deps lint check-features
 	$(CARGO) nextest run --locked --workspace --no-fail-fast
+	$(MAKE) test-arch-current
+
+# Current Arch's libalpm 16 and pacman 7.1, built into /opt/pacman-7.1 by
+# scripts/install-deps.sh. The alpm-current binaries link its libalpm.so.16
+# through an rpath (Debian's libalpm.so.13 stays the system's): the
+# library directory goes first on the link path, or the linker would take
+# Debian's libalpm.so.
+ALPM16 := /opt/pacman-7.1
+ALPM16_LIB := $(ALPM16)/lib/x86_64-linux-gnu
+ARCH_CURRENT_ENV = PKG_CONFIG_PATH=$(ALPM16_LIB)/pkgconfig CARGO_TARGET_DIR=target/arch-current \
+	RUSTFLAGS="-L native=$(ALPM16_LIB) -C link-arg=-Wl,-rpath,$(ALPM16_LIB)"
+ARCH_CURRENT_BUILD = $(CARGO) build --locked -p omg --no-default-features --features alpm-current
+
+arch-current: deps
+	$(ARCH_CURRENT_ENV) $(ARCH_CURRENT_BUILD) --release
+
+arch-current-debug: deps
+	$(ARCH_CURRENT_ENV) $(ARCH_CURRENT_BUILD)
+
+# Every Arch test again, on the libalpm 16 line: the alpm-current binaries,
+# pacman 7.1's own pacman, makepkg, repo-add and pacman-conf first on PATH.
+ARCH_TESTS = binary(alpm_queries) | binary(alpm_transactions) | binary(aur_install) \
+	| binary(vulns_arch) | binary(pacman_conf) | (binary(aur_search) & !test(/^debian_/)) \
+	| (binary(everyday) & (test(/^arch_/) | test(interactive_search))) \
+	| (binary(outdated) & !test(/^debian_/)) | (binary(rollback) & test(/^arch_/))
+
+test-arch-current: arch-current-debug
+	PATH=$(ALPM16)/bin:$$PATH OMG_TEST_ALPM_LINE=16 \
+		$(CARGO) nextest run --locked --workspace --no-fail-fast -E '$(ARCH_TESTS)'
 
 bench: build
 	scripts/install-deps.sh --bench

@@ -23,6 +23,11 @@ checked=(
     "python3:python3" "curl:curl" "cargo-nextest:cargo install cargo-nextest"
     "/opt/omg-test-venv/bin/python:the SBOM validators (this script)"
     "/opt/omg-test-data/sigstore-5.0.0.tgz:npm's sigstore 5.0.0 (this script)"
+    "/opt/pacman-7.1/bin/pacman:pacman 7.1.0 built from source (this script)"
+    "/opt/pacman-7.1/bin/makepkg:pacman 7.1.0 built from source (this script)"
+    "/opt/pacman-7.1/bin/repo-add:pacman 7.1.0 built from source (this script)"
+    "/opt/pacman-7.1/bin/pacman-conf:pacman 7.1.0 built from source (this script)"
+    "/opt/pacman-7.1/lib/x86_64-linux-gnu/libalpm.so.16:pacman 7.1.0 built from source (this script)"
 )
 
 if [[ "${1:-}" == "--check" ]]; then
@@ -76,6 +81,8 @@ packages=(
     python3 python3-venv
     # sigstore's TLS backend (aws-lc) builds C; test data comes over curl
     cmake curl
+    # pacman 7.1 (current Arch's libalpm 16) is built from source with meson
+    meson ninja-build xz-utils
 )
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(hyperfine)
@@ -127,4 +134,46 @@ if [[ ! -s "$data/sigstore-5.0.0.tgz" ]]; then
     echo "==> npm's sigstore-5.0.0.tgz into $data"
     sudo_if_needed mkdir -p "$data"
     sudo_if_needed curl -fsSL -o "$data/sigstore-5.0.0.tgz" https://registry.npmjs.org/sigstore/-/sigstore-5.0.0.tgz
+fi
+
+# pacman 7.1.0 with libalpm 16, what current Arch ships, built into
+# /opt/pacman-7.1 for the alpm-current build and the Arch tests' second
+# line. From ../shared/vendor beside the repository when that copy is there
+# (or the file OMG_PACMAN_TARBALL names), else the upstream release; each
+# source is checked against its own pinned SHA-256, and anything else stops
+# the script.
+pacman_prefix=/opt/pacman-7.1
+pacman_vendor_sha=83f328a1d18e69f6c7aa4afcf15ddfff49c98ddd24e160abd433992a4f41509b
+pacman_release_sha=530e50d7edbb2a22581c6d6707d2113240276c1bec4ee39a99488e1243c32171
+pacman_release_url=https://gitlab.archlinux.org/pacman/pacman/-/releases/v7.1.0/downloads/pacman-7.1.0.tar.xz
+if [[ ! -e "$pacman_prefix/.omg-built" ]]; then
+    repo=$(cd "$(dirname "$0")/.." && pwd)
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    tarball="${OMG_PACMAN_TARBALL:-$repo/../shared/vendor/pacman-7.1.0.tar.xz}"
+    if [[ -f "$tarball" ]]; then
+        echo "==> pacman 7.1.0 from $tarball"
+        cp "$tarball" "$work/pacman-7.1.0.tar.xz"
+    else
+        echo "==> pacman 7.1.0 from $pacman_release_url"
+        curl -fsSL -o "$work/pacman-7.1.0.tar.xz" "$pacman_release_url"
+    fi
+    actual=$(sha256sum "$work/pacman-7.1.0.tar.xz" | cut -d' ' -f1)
+    if [[ "$actual" != "$pacman_vendor_sha" && "$actual" != "$pacman_release_sha" ]]; then
+        echo "install-deps: pacman-7.1.0.tar.xz has SHA-256 $actual, which is neither the pinned" >&2
+        echo "  release ($pacman_release_sha) nor the vendored copy ($pacman_vendor_sha): not built" >&2
+        exit 1
+    fi
+    tar -xJf "$work/pacman-7.1.0.tar.xz" -C "$work"
+    (
+        cd "$work/pacman-7.1.0"
+        # An rpath, so its programs find their own libalpm without
+        # LD_LIBRARY_PATH (Debian's libalpm 13 stays the system's).
+        LDFLAGS="-Wl,-rpath,$pacman_prefix/lib/x86_64-linux-gnu" \
+            meson setup build --prefix="$pacman_prefix" -Ddoc=disabled -Di18n=false >/dev/null
+        ninja -C build >/dev/null
+        sudo_if_needed ninja -C build install >/dev/null
+    )
+    echo "$actual" | sudo_if_needed tee "$pacman_prefix/.omg-built" >/dev/null
+    echo "==> pacman 7.1.0 installed into $pacman_prefix"
 fi

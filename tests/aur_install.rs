@@ -54,7 +54,7 @@ fn setup() -> Option<Setup> {
     env.aur_url = aur.server.url.clone();
     std::fs::create_dir_all(env.dir.path().join("home")).unwrap();
     common::give_to_nobody(env.dir.path());
-    let rule = SudoRule::for_nobody(env!("CARGO_BIN_EXE_omgd"), "aur");
+    let rule = SudoRule::for_nobody(*common::OMGD, "aur");
     Some(Setup {
         root,
         aur,
@@ -69,12 +69,12 @@ impl Setup {
         let mut command = self.env.command("/usr/bin/setpriv");
         command
             .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_omg"))
+            .arg(*common::OMG)
             .args(["--backend", "alpm", "--pacman-conf"])
             .arg(self.root.conf())
             .args(args)
             .env("HOME", self.env.dir.path().join("home"))
-            .env("PATH", "/usr/bin:/bin");
+            .env("PATH", common::plain_path());
         command
     }
 

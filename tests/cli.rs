@@ -56,7 +56,7 @@ fn help_and_version() {
 fn missing_daemon_is_a_clear_error() {
     let env = Env::new();
     let run = env
-        .command(OMG)
+        .command(*OMG)
         .env("OMG_DAEMON", "/nonexistent/omgd")
         .args(["search", "vim"])
         .output()
@@ -71,7 +71,7 @@ fn missing_daemon_is_a_clear_error() {
 
 #[test]
 fn thin_binaries_load_no_package_manager_library() {
-    for binary in [OMG, common::OMGD_LITE] {
+    for binary in [*OMG, *common::OMGD_LITE] {
         let out = Command::new("ldd").arg(binary).output().expect("run ldd");
         let libraries = String::from_utf8_lossy(&out.stdout);
         for heavy in ["libalpm", "libapt-pkg", "libgpgme", "libcurl", "libnettle"] {
@@ -82,7 +82,7 @@ fn thin_binaries_load_no_package_manager_library() {
         }
     }
     // The daemon does: it is where the backends live.
-    let out = Command::new("ldd").arg(common::OMGD).output().unwrap();
+    let out = Command::new("ldd").arg(*common::OMGD).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("libapt-pkg"));
 }
 
@@ -110,7 +110,7 @@ fn a_closed_pipe_ends_output_quietly() {
     let root = AptRoot::new();
     let env = Env::with_apt(&root);
     let mut child = env
-        .command(OMG)
+        .command(*OMG)
         .args(["search", "--limit", "0", "omg"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -136,7 +136,7 @@ fn current_names_each_runtime_and_the_file_that_asks() {
     .unwrap();
     std::fs::write(sub.join(".nvmrc"), "lts/iron\n").unwrap();
     let out = env
-        .command(OMG)
+        .command(*OMG)
         .args(["current", "--json"])
         .current_dir(&sub)
         .output()
@@ -182,7 +182,7 @@ fn runtimes_omg_does_not_manage_go_to_mise_or_say_why_not() {
     .unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.display());
     let run = |args: &[&str], path: &str| {
-        env.command(OMG)
+        env.command(*OMG)
             .args(args)
             .env("PATH", path)
             .output()

@@ -36,7 +36,7 @@ fn units_pass_systemd_analyze_verify() {
             // The units name the installed binary; point them at this build.
             let text = std::fs::read_to_string(entry.path())
                 .unwrap()
-                .replace("/usr/bin/omgd", OMGD);
+                .replace("/usr/bin/omgd", *OMGD);
             // The command line each unit runs is one omgd accepts.
             for line in text.lines() {
                 if let Some(command) = line.strip_prefix("ExecStart=") {
@@ -108,7 +108,7 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
         &[("NOTIFY_SOCKET", &notify), ("WATCHDOG_USEC", "200000")],
     );
     activate
-        .arg(OMGD)
+        .arg(*OMGD)
         .arg("--user")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -178,7 +178,7 @@ fn socket_activation_notifies_ready_answers_and_idles_out() {
 /// `LISTEN_FDS=1`.
 fn activate(env: &Env, listener: &UnixListener) -> std::process::Child {
     let fd = listener.as_raw_fd();
-    let mut command = env.command(OMGD);
+    let mut command = env.command(*OMGD);
     command
         .arg("--user")
         .env("LISTEN_FDS", "1")

@@ -73,7 +73,7 @@ fn the_dashboard_shows_each_tab_and_restores_the_terminal() {
     std::os::unix::fs::symlink("20.10.0", versions.join("current")).unwrap();
 
     // A script with omg's environment: the dashboard, then how it ended.
-    let command = env.command(common::OMG);
+    let command = env.command(*common::OMG);
     let mut script = String::from("#!/bin/sh\n");
     for (key, value) in command.get_envs() {
         let key = key.to_string_lossy();
@@ -84,7 +84,7 @@ fn the_dashboard_shows_each_tab_and_restores_the_terminal() {
     }
     script.push_str(&format!(
         "before=$(stty -g)\n{} dash\ncode=$?\nafter=$(stty -g)\n[ \"$before\" = \"$after\" ] && echo TERMINAL-RESTORED\necho DASH-EXIT=$code\nsleep 60\n",
-        common::OMG
+        *common::OMG
     ));
     let path = env.dir.path().join("dash.sh");
     std::fs::write(&path, script).unwrap();

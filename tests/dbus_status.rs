@@ -165,7 +165,7 @@ fn widgets_read_the_state_and_hear_about_changes() {
         tracker.url()
     ));
     let mut daemon = env
-        .command(common::OMGD)
+        .command(*common::OMGD)
         .arg("--socket")
         .arg(env.socket())
         .arg("--foreground")

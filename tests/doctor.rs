@@ -66,7 +66,7 @@ fn doctor_names_problems_and_their_fixes() {
     let versions = env.data_dir().join("versions/node/20.10.0/bin");
     let path = format!("{}:/usr/bin:/bin", versions.display());
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["doctor", "--json"])
         .env("__OMG_STATE", "x")
         .env("PATH", &path)
@@ -77,7 +77,7 @@ fn doctor_names_problems_and_their_fixes() {
     assert_eq!(v["path order"], "ok");
     let wrong = format!("/usr/bin:{}:/bin", versions.display());
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["doctor"])
         .env("PATH", &wrong)
         .output()

@@ -151,7 +151,7 @@ fn machine() -> Option<Machine> {
 
 fn outdated_in(m: &Machine, args: &[&str]) -> Run {
     m.env
-        .command(common::OMG)
+        .command(*common::OMG)
         .arg("outdated")
         .args(args)
         .current_dir(&m.project)

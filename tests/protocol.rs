@@ -15,7 +15,7 @@ use omg::ipc::protocol::{
 };
 
 fn spawn(env: &Env) -> Child {
-    env.command(OMGD)
+    env.command(*OMGD)
         .arg("--stdio")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -7,7 +7,7 @@ mod common;
 use common::{AptRoot, Env, OMGD};
 
 fn refresh(env: &Env) -> common::Run {
-    env.command(OMGD)
+    env.command(*OMGD)
         .args(["work", "refresh"])
         .output()
         .unwrap()

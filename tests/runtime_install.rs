@@ -234,7 +234,7 @@ fn omg_use_installs_through_omgd_and_switches() {
     let project = env.dir.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["use", "--local", "node", "20"])
         .current_dir(&project)
         .output()
@@ -421,7 +421,7 @@ fn go_installs_from_its_listing_and_sets_goroot_through_the_hook() {
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join("go.mod"), "module m\n\ngo 1.22\n").unwrap();
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["hook-env", "bash"])
         .current_dir(&project)
         .env_remove("__OMG_STATE")
@@ -538,7 +538,7 @@ fn java_installs_a_temurin_build_and_sets_java_home() {
     );
     // Outside any project the default applies, with JAVA_HOME.
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["hook-env", "bash"])
         .current_dir(env.dir.path())
         .env_remove("__OMG_STATE")

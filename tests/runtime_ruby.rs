@@ -131,7 +131,7 @@ fn ruby_builds_from_a_verified_source_release() {
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join(".ruby-version"), "ruby-3.3.1\n").unwrap();
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["hook-env", "bash"])
         .current_dir(&project)
         .env_remove("__OMG_STATE")

@@ -232,7 +232,7 @@ fn publish(dist: &FileServer, version: &str, date: &str) {
 }
 
 fn omg(env: &common::Env, dir: &Path, args: &[&str]) -> common::Run {
-    env.command(common::OMG)
+    env.command(*common::OMG)
         .args(args)
         .current_dir(dir)
         .env("PATH", PLAIN_PATH)
@@ -302,7 +302,7 @@ fn toolchains_install_from_the_channel_manifest_and_add_project_targets() {
     );
     // The hook puts it on PATH there.
     let out = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .args(["hook-env", "bash"])
         .current_dir(&project)
         .env("PATH", PLAIN_PATH)
@@ -424,7 +424,7 @@ fn with_rustup_installed_omg_hands_rust_to_it() {
     std::os::unix::fs::symlink(&rustup, cargo_home.join("bin/rustup")).unwrap();
     let path = format!("{}:{PLAIN_PATH}", cargo_home.join("bin").display());
     let omg_rustup = |args: &[&str]| -> common::Run {
-        env.command(common::OMG)
+        env.command(*common::OMG)
             .args(args)
             .current_dir(env.dir.path())
             .env("PATH", &path)

@@ -52,9 +52,10 @@ fn lines(out: &str) -> Vec<&str> {
 #[test]
 fn bash_switches_on_cd_and_restores_on_leaving() {
     let env = Env::new();
+    let omg = *OMG;
     let project = layout(&env);
     let script = format!(
-        "eval \"$({OMG} hook bash)\"\n\
+        "eval \"$({omg} hook bash)\"\n\
          before=$PATH\n\
          cd project/src; _omg_hook; node\n\
          _omg_hook; _omg_hook; p1=$PATH; _omg_hook; [ \"$p1\" = \"$PATH\" ] && echo stable\n\
@@ -72,10 +73,11 @@ fn bash_switches_on_cd_and_restores_on_leaving() {
 #[test]
 fn the_global_version_applies_outside_projects() {
     let env = Env::new();
+    let omg = *OMG;
     let project = layout(&env);
     std::os::unix::fs::symlink("18.19.0", env.data_dir().join("versions/node/current")).unwrap();
     let script = format!(
-        "eval \"$({OMG} hook bash)\"\n\
+        "eval \"$({omg} hook bash)\"\n\
          node\n\
          cd project; _omg_hook; node\n\
          cd ..; _omg_hook; node\n"
@@ -91,13 +93,14 @@ fn zsh_switches_once_per_prompt() {
         return;
     }
     let env = Env::new();
+    let omg = *OMG;
     let project = layout(&env);
     let script = format!(
-        "eval \"$({OMG} hook zsh)\"\n\
+        "eval \"$({omg} hook zsh)\"\n\
          before=$PATH\n\
          cd project; _omg_hook; node\n\
          print -r -- ${{#precmd_functions}}\n\
-         eval \"$({OMG} hook zsh)\"; print -r -- ${{#precmd_functions}}\n\
+         eval \"$({omg} hook zsh)\"; print -r -- ${{#precmd_functions}}\n\
          cd ..; _omg_hook; [[ $(whence -p node) == *versions* ]] && echo still-ours || echo outside\n\
          [[ $before == $PATH ]] && echo restored\n"
     );
@@ -116,9 +119,10 @@ fn fish_switches_on_cd() {
         return;
     }
     let env = Env::new();
+    let omg = *OMG;
     let project = layout(&env);
     let script = format!(
-        "{OMG} hook fish | source\n\
+        "{omg} hook fish | source\n\
          set before $PATH\n\
          cd project; __omg_hook; node\n\
          cd ..; __omg_hook; if string match -q '*versions*' -- (command -v node); echo still-ours; else; echo outside; end\n\
@@ -134,7 +138,7 @@ fn a_version_that_is_not_installed_is_named_once() {
     let project = layout(&env);
     std::fs::write(project.join(".nvmrc"), "22\n").unwrap();
     let out = env
-        .command(OMG)
+        .command(*OMG)
         .args(["hook-env", "bash"])
         .current_dir(&project)
         .env_remove("__OMG_STATE")
@@ -149,7 +153,7 @@ fn a_version_that_is_not_installed_is_named_once() {
         .find_map(|l| l.strip_prefix("export __OMG_STATE="))
         .map(|v| v.trim_end_matches(';').trim_matches('\'').to_string())
         .unwrap();
-    let again = Command::new(OMG)
+    let again = Command::new(*OMG)
         .args(["hook-env", "bash"])
         .current_dir(&project)
         .env("OMG_DATA_DIR", env.data_dir())

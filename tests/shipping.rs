@@ -15,8 +15,8 @@ fn manifest() -> &'static Path {
 #[test]
 fn man_pages_are_current_and_format_cleanly() {
     for (program, flag, page) in [
-        (common::OMG, "__manpage", "man/omg.1"),
-        (common::OMGD, "--manpage", "man/omgd.8"),
+        (*common::OMG, "__manpage", "man/omg.1"),
+        (*common::OMGD, "--manpage", "man/omgd.8"),
     ] {
         let out = Command::new(program).arg(flag).output().unwrap();
         assert!(out.status.success());
@@ -60,11 +60,11 @@ fn completions_offer_subcommands_and_package_names() {
     let root = common::AptRoot::new();
     let env = common::Env::with_apt(&root);
     let dir = env.dir.path();
-    let bin = Path::new(common::OMG).parent().unwrap();
+    let bin = Path::new(*common::OMG).parent().unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.display());
     for shell in ["bash", "fish"] {
         let out = env
-            .command(common::OMG)
+            .command(*common::OMG)
             .args(["completions", shell])
             .output()
             .unwrap();

@@ -128,7 +128,7 @@ fn unusable_data_dir_still_answers_and_says_why() {
     let blocker = env.dir.path().join("not-a-dir");
     std::fs::write(&blocker, "").unwrap();
     let run = env
-        .command(common::OMG)
+        .command(*common::OMG)
         .env("OMG_DATA_DIR", blocker.join("omg"))
         .args(["status", "--json"])
         .output()

@@ -142,7 +142,7 @@ fn polkit_decides_who_may_change_the_system() {
     let log = server.dir.path().join("omgd.log");
     let _daemon = common::Daemon {
         child: server
-            .command(common::OMGD)
+            .command(*common::OMGD)
             .args(["--system", "--foreground", "--verbose", "--socket"])
             .arg(&socket)
             .env("DBUS_SYSTEM_BUS_ADDRESS", bus)
@@ -161,7 +161,7 @@ fn polkit_decides_who_may_change_the_system() {
         client
             .command("/usr/bin/setpriv")
             .args(["--reuid=nobody", "--regid=nogroup", "--init-groups"])
-            .arg(common::OMG)
+            .arg(*common::OMG)
             .args(args)
             .env("HOME", client.dir.path().join("home"))
             .env("PATH", "/usr/bin:/bin")

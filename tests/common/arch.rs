@@ -50,9 +50,28 @@ pub struct ArchRoot {
     pub conf: PathBuf,
 }
 
+/// The reference pacman is the line's own (pacman 6.0 beside libalpm 13,
+/// pacman 7.1 beside libalpm 16): a run against the wrong one would compare
+/// nothing new.
+fn check_reference() {
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| {
+        let version = system_with(Command::new("pacman").arg("--version"));
+        let expected = match super::alpm_line() {
+            16 => "Pacman v7.1",
+            _ => "Pacman v6.0",
+        };
+        assert!(
+            version.contains(expected),
+            "the pacman on PATH is not the line's ({expected}): {version}"
+        );
+    });
+}
+
 impl ArchRoot {
     /// Builds `specs` into a repository `omgtest` and sets up an empty root.
     pub fn new(specs: &[Spec]) -> ArchRoot {
+        check_reference();
         let dir = tempfile::tempdir().expect("temporary directory");
         let base = dir.path();
         let root = base.join("root");
@@ -62,6 +81,9 @@ impl ArchRoot {
             "var/cache/pacman/pkg",
             "var/log",
             "etc/pacman.d/hooks",
+            // pacman 7 resolves the directories pacman.conf names: they
+            // exist in a real root.
+            "etc/pacman.d/gnupg",
             "repo",
         ] {
             std::fs::create_dir_all(root.join(sub)).unwrap();

@@ -14,9 +14,51 @@ pub mod system;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const OMG: &str = env!("CARGO_BIN_EXE_omg");
-pub const OMGD: &str = env!("CARGO_BIN_EXE_omgd");
-pub const OMGD_LITE: &str = env!("CARGO_BIN_EXE_omgd-lite");
+/// The libalpm line the tests run on, from `OMG_TEST_ALPM_LINE`: 13
+/// (default) is this build's binaries on Debian's libalpm 13, with Debian's
+/// pacman 6 as the reference; 16 is the `alpm-current` build
+/// (`target/arch-current/debug`, linked to /opt/pacman-7.1's libalpm 16)
+/// with pacman 7.1's own programs as the reference (`make
+/// test-arch-current` puts /opt/pacman-7.1/bin first on PATH).
+pub fn alpm_line() -> u32 {
+    match std::env::var("OMG_TEST_ALPM_LINE").as_deref() {
+        Ok("16") => 16,
+        Ok("13") | Err(_) => 13,
+        Ok(other) => panic!("OMG_TEST_ALPM_LINE={other}: the lines are 13 and 16"),
+    }
+}
+
+/// One of omg's binaries, of the line under test.
+fn binary(name: &str, built: &'static str) -> &'static str {
+    if alpm_line() == 13 {
+        return built;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/arch-current/debug")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: make arch-current-debug builds it",
+        path.display()
+    );
+    Box::leak(path.display().to_string().into_boxed_str())
+}
+
+/// A plain PATH for a child that must not see this environment's extras:
+/// the system's programs, and on the libalpm 16 line pacman 7.1's first.
+pub fn plain_path() -> &'static str {
+    match alpm_line() {
+        16 => "/opt/pacman-7.1/bin:/usr/bin:/bin",
+        _ => "/usr/bin:/bin",
+    }
+}
+
+pub static OMG: std::sync::LazyLock<&'static str> =
+    std::sync::LazyLock::new(|| binary("omg", env!("CARGO_BIN_EXE_omg")));
+pub static OMGD: std::sync::LazyLock<&'static str> =
+    std::sync::LazyLock::new(|| binary("omgd", env!("CARGO_BIN_EXE_omgd")));
+pub static OMGD_LITE: std::sync::LazyLock<&'static str> =
+    std::sync::LazyLock::new(|| binary("omgd-lite", env!("CARGO_BIN_EXE_omgd-lite")));
 
 /// What a finished command left behind.
 #[derive(Debug)]
@@ -79,8 +121,8 @@ impl Env {
             .env("OMG_CACHE_DIR", self.dir.path().join("cache"))
             .env("OMG_CONFIG_DIR", self.dir.path().join("config"))
             .env("OMG_RUNTIME_DIR", self.runtime_dir())
-            .env("OMG_DAEMON", OMGD)
-            .env("OMG_DAEMON_LITE", OMGD_LITE)
+            .env("OMG_DAEMON", *OMGD)
+            .env("OMG_DAEMON_LITE", *OMGD_LITE)
             .env_remove("OMG_LOG")
             .env_remove("OMG_BACKEND")
             .env_remove("COLUMNS")
@@ -124,7 +166,7 @@ impl Env {
 
     /// Runs `omg ARGS`.
     pub fn omg(&self, args: &[&str]) -> Run {
-        self.command(OMG)
+        self.command(*OMG)
             .args(args)
             .output()
             .expect("run omg")
@@ -136,7 +178,7 @@ impl Env {
     pub fn omg_with_input(&self, args: &[&str], input: &str) -> Run {
         use std::io::Write;
         let mut child = self
-            .command(OMG)
+            .command(*OMG)
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -409,7 +451,7 @@ impl Env {
     /// Starts `omgd --socket … --foreground` and waits until it answers.
     pub fn start_daemon(&self) -> Daemon {
         let child = self
-            .command(OMGD)
+            .command(*OMGD)
             .arg("--socket")
             .arg(self.socket())
             .arg("--foreground")
