@@ -354,3 +354,14 @@ pub struct AvailableVersion {
     pub lts: Option<String>,
     pub date: String,
 }
+
+/// A version of a package that can be installed, and where it is (`omg
+/// downgrade`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageVersion {
+    pub version: String,
+    /// `repository NAME`, `cache`, `archive` (the Arch Linux Archive),
+    /// Debian's `repository ORIGIN/SUITE`.
+    pub sources: Vec<String>,
+    pub installed: bool,
+}

@@ -288,11 +288,9 @@ fn command_line_picks_the_backend_and_the_database() {
         "status",
     ]);
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("/nonexistent/db/local"),
-        "{}",
-        run.stderr
-    );
+    // libalpm 13 names the database it cannot read (`/nonexistent/db/local`),
+    // libalpm 16's build the path it cannot resolve, as pacman 7 does.
+    assert!(run.stderr.contains("/nonexistent/db"), "{}", run.stderr);
     // A broken pacman.conf is named with its line.
     let bad = root.path("bad.conf");
     std::fs::write(&bad, "[options]\nSigLevel = Sometimes\n").unwrap();
@@ -312,7 +310,7 @@ fn refresh_counts_updates_from_a_private_copy_of_the_sync_databases() {
     let root = installed_root();
     let env = root.omg_env();
     let refresh = || -> common::Run {
-        env.command(common::OMGD)
+        env.command(*common::OMGD)
             .args(["work", "refresh"])
             .output()
             .unwrap()

@@ -84,11 +84,11 @@ impl Instance {
                     ("PATH", &path),
                 ],
             );
-            c.arg(common::OMGD);
+            c.arg(*common::OMGD);
             c.args(["--system", "--verbose"]);
             c
         } else {
-            let mut c = instance.env.command(common::OMGD);
+            let mut c = instance.env.command(*common::OMGD);
             c.args(["--system", "--foreground", "--verbose", "--socket"])
                 .arg(&instance.socket);
             c
@@ -358,6 +358,31 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             },
             Some("does not take VerifySignatures"),
         ),
+        (
+            RequestBody::Versions {
+                name: "omg-app".into(),
+                archive: false,
+            },
+            None,
+        ),
+        (
+            // The archive's listing is fetched by a user's own daemon only.
+            RequestBody::Versions {
+                name: "omg-app".into(),
+                archive: true,
+            },
+            Some("does not take Versions"),
+        ),
+        (
+            tx(
+                TransactionAction::Downgrade {
+                    name: "omg-app".into(),
+                    version: "0.9".into(),
+                },
+                true,
+            ),
+            Some("io.github.omg.downgrade"),
+        ),
     ];
     // Every variant is here: a new one does not compile until it is.
     for (body, _) in &requests {
@@ -370,6 +395,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::Reload
             | RequestBody::Shutdown
             | RequestBody::Transaction(_)
+            | RequestBody::Versions { .. }
             | RequestBody::Maintain(_)
             | RequestBody::AurPlan { .. }
             | RequestBody::AurUpdates
@@ -807,7 +833,7 @@ fn through_sudo_omgd_takes_only_roots_own_files() {
     std::fs::write(&conf, "[options]\nHookDir = /home/someone/hooks\n").unwrap();
     common::give_to_nobody(&users);
     let run: common::Run = env
-        .command(common::OMGD)
+        .command(*common::OMGD)
         .args(["--stdio", "--system", "--backend", "alpm", "--pacman-conf"])
         .arg(&conf)
         .env("SUDO_UID", "65534")
@@ -827,7 +853,7 @@ fn through_sudo_omgd_takes_only_roots_own_files() {
     let conf = roots.join("pacman.conf");
     std::fs::write(&conf, "[options]\n").unwrap();
     let run: common::Run = env
-        .command(common::OMGD)
+        .command(*common::OMGD)
         .args(["--stdio", "--system", "--backend", "alpm", "--pacman-conf"])
         .arg(&conf)
         .env("SUDO_UID", "65534")
@@ -839,7 +865,7 @@ fn through_sudo_omgd_takes_only_roots_own_files() {
     // Files others may write are refused too, even root's.
     std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
     let run: common::Run = env
-        .command(common::OMGD)
+        .command(*common::OMGD)
         .args(["--stdio", "--system", "--backend", "alpm", "--pacman-conf"])
         .arg(&conf)
         .env("SUDO_UID", "65534")
@@ -860,7 +886,7 @@ fn omg_as_nobody(instance: &Instance, client: &common::Env, args: &[&str]) -> co
     client
         .command("/usr/bin/setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--init-groups"])
-        .arg(common::OMG)
+        .arg(*common::OMG)
         .args(args)
         .env("HOME", client.dir.path().join("home"))
         .env("PATH", "/usr/bin:/bin")

@@ -478,3 +478,104 @@ fn debian_a_removal_rolls_back_with_the_marks_it_had() {
     );
     assert_eq!(root.auto(), ["omg-lib"]);
 }
+
+#[test]
+fn arch_downgrade_lists_the_versions_installs_the_chosen_one_and_can_be_rolled_back() {
+    let (root, env) = upgraded_arch();
+    // 1.0 in the cache; 0.9 only in the archive (as the Arch Linux Archive
+    // lists it, over HTTP).
+    let old = ArchRoot::new(&[Spec::new("lonely-arch", "0.9-1", "a package on its own")]);
+    let archive = archive_with(&[old.package_file("lonely-arch")]);
+    env.configure(&format!(
+        "backend = \"alpm\"\n[arch]\narchive_url = \"{}\"\n",
+        archive.url()
+    ));
+    // Listed, newest first, with where each is; the second one is picked.
+    let run = env.omg_with_input(&["downgrade", "lonely-arch"], "2\ny\nn\n");
+    ok(&run);
+    let table: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("lonely-arch"))
+        .collect();
+    assert!(
+        table[0].contains("2.0-1") && table[0].contains("installed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        table[1].contains("1.0-1") && table[1].contains("cache"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        table[2].contains("0.9-1") && table[2].contains("archive"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        pacman_q(&root).contains("lonely-arch 0.9-1"),
+        "{}",
+        run.stdout
+    );
+    // Recorded as what it was, and undone by a rollback.
+    let (_, command) = newest(&env);
+    assert_eq!(command, "downgrade lonely-arch 0.9-1");
+    ok(&env.omg(&["rollback", "--noconfirm"]));
+    assert!(pacman_q(&root).contains("lonely-arch 2.0-1"));
+}
+
+#[test]
+fn arch_downgrade_to_a_named_version_keeps_the_reason_and_pins_it() {
+    let (root, env) = upgraded_arch();
+    // libgreet-arch came in as a dependency: a downgrade keeps it so.
+    root.publish(&[Spec::new("libgreet-arch", "1.1-1", "greeting library")]);
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    assert!(pacman_q(&root).contains("libgreet-arch 1.1-1"));
+    let run = env.omg(&[
+        "downgrade",
+        "--noconfirm",
+        "--pin",
+        "libgreet-arch",
+        "1.0-1",
+    ]);
+    ok(&run);
+    assert!(pacman_q(&root).contains("libgreet-arch 1.0-1"));
+    let reason = root.pacman_query(&["-Qi", "libgreet-arch"]);
+    assert!(
+        reason.contains("Installed as a dependency for another package"),
+        "{reason}"
+    );
+    // Pinned: the next upgrade leaves it.
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    assert!(pacman_q(&root).contains("libgreet-arch 1.0-1"));
+    // A version found nowhere changes nothing.
+    let run = env.omg(&["downgrade", "--noconfirm", "lonely-arch", "0.1-1"]);
+    assert_ne!(run.code, 0);
+    assert!(pacman_q(&root).contains("lonely-arch 2.0-1"));
+    // Nor does a package that is not installed.
+    let run = env.omg(&["downgrade", "--noconfirm", "never-installed", "1.0-1"]);
+    assert!(failed(&run).contains("not installed"), "{}", run.stderr);
+}
+
+#[test]
+fn debian_downgrade_takes_the_version_the_repository_still_has() {
+    let (root, env, _) = upgraded_debian(false);
+    let listing = env.omg_with_input(&["downgrade", "omg-lib"], "\n");
+    ok(&listing);
+    assert!(listing.stdout.contains("1.0"), "{}", listing.stdout);
+    assert_eq!(
+        root.installed(),
+        [pair("omg-app", "1.0"), pair("omg-lib", "2.0")],
+        "nothing chosen, nothing changed"
+    );
+    let run = env.omg(&["downgrade", "--noconfirm", "omg-lib", "1.0"]);
+    ok(&run);
+    assert_eq!(
+        root.installed(),
+        [pair("omg-app", "1.0"), pair("omg-lib", "1.0")]
+    );
+    assert_eq!(root.auto(), ["omg-lib"], "still automatic");
+    let (_, command) = newest(&env);
+    assert_eq!(command, "downgrade omg-lib 1.0");
+}

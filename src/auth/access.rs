@@ -51,6 +51,7 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::RuntimeAvailable { .. }
         | RequestBody::PolicyCheck
         | RequestBody::Graph
+        | RequestBody::Versions { archive: false, .. }
         | RequestBody::Audit { refresh: false }
         | RequestBody::Outdated { refresh: false } => Access::Anyone,
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
@@ -60,6 +61,7 @@ pub fn required(body: &RequestBody) -> Access {
         RequestBody::Maintain(m) => Access::Polkit(m.polkit_action()),
         RequestBody::Shutdown | RequestBody::Reload | RequestBody::Osv { .. } => Access::Owner,
         RequestBody::RuntimeInstall(_)
+        | RequestBody::Versions { archive: true, .. }
         | RequestBody::VerifyFile { .. }
         | RequestBody::VerifyProvenance { .. }
         | RequestBody::VerifySignatures { .. } => Access::OwnDaemon,
@@ -86,6 +88,7 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::PolicyCheck => "PolicyCheck",
         RequestBody::Outdated { .. } => "Outdated",
         RequestBody::Graph => "Graph",
+        RequestBody::Versions { .. } => "Versions",
         RequestBody::VerifyProvenance { .. } => "VerifyProvenance",
         RequestBody::Osv { .. } => "Osv",
         RequestBody::VerifyFile { .. } => "VerifyFile",

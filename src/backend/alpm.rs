@@ -153,13 +153,52 @@ fn open_handle(c: &PacmanConf) -> Result<Alpm, BackendError> {
         .map_err(open_error)?;
     h.set_parallel_downloads(c.parallel_downloads);
     h.set_check_space(c.check_space);
+    sandbox(&mut h, c)?;
     for repo in &c.repos {
         let db = h
             .register_syncdb_mut(repo.name.as_str(), sig_level(&repo.sig_level))
             .map_err(|e| open_error(format!("repository {}: {e}", repo.name)))?;
         db.set_servers(repo.servers.iter()).map_err(open_error)?;
+        db.set_usage(usage(&repo.usage)).map_err(open_error)?;
     }
     Ok(h)
+}
+
+/// pacman 7's download sandbox: the user downloads run as, and which of
+/// its restrictions are off. (libalpm 13 has no sandbox.)
+#[cfg(all(feature = "alpm-current", not(feature = "alpm")))]
+fn sandbox(h: &mut Alpm, c: &PacmanConf) -> Result<(), BackendError> {
+    if let Some(user) = &c.download_user {
+        h.set_sandbox_user(Some(user.as_str())).map_err(|_| {
+            open_error(format!(
+                "DownloadUser {user} in pacman.conf: there is no such user"
+            ))
+        })?;
+    }
+    h.set_disable_sandbox_filesystem(c.disable_sandbox_filesystem);
+    h.set_disable_sandbox_syscalls(c.disable_sandbox_syscalls);
+    Ok(())
+}
+
+#[cfg(feature = "alpm")]
+fn sandbox(_: &mut Alpm, _: &PacmanConf) -> Result<(), BackendError> {
+    Ok(())
+}
+
+/// A repository's `Usage` as libalpm's flags.
+fn usage(u: &super::pacman_conf::Usage) -> libalpm::Usage {
+    let mut flags = libalpm::Usage::NONE;
+    for (on, flag) in [
+        (u.sync, libalpm::Usage::SYNC),
+        (u.search, libalpm::Usage::SEARCH),
+        (u.install, libalpm::Usage::INSTALL),
+        (u.upgrade, libalpm::Usage::UPGRADE),
+    ] {
+        if on {
+            flags |= flag;
+        }
+    }
+    flags
 }
 
 fn dep_strings<D: ToString>(deps: impl Iterator<Item = D>) -> Vec<String> {
@@ -463,6 +502,43 @@ impl PackageBackend for AlpmBackend {
                 || db.pkgs().find_satisfier(target).is_some()
                 || db.group(target).is_ok()
         }))
+    }
+
+    fn versions(
+        &mut self,
+        name: &str,
+        archive: Option<&str>,
+    ) -> Result<Vec<crate::model::PackageVersion>, BackendError> {
+        let arches = self.conf.architectures.clone();
+        let cached = rollback::cached_packages(&self.conf);
+        let handle = self.handle()?;
+        let installed = handle
+            .localdb()
+            .pkg(name)
+            .ok()
+            .map(|p| p.version().to_string());
+        let mut found: Vec<(String, String)> = Vec::new();
+        for db in handle.syncdbs().iter() {
+            if let Ok(p) = db.pkg(name) {
+                found.push((p.version().to_string(), format!("repository {}", db.name())));
+            }
+        }
+        found.extend(
+            cached
+                .into_iter()
+                .filter(|(_, n, _, _)| n == name)
+                .map(|(_, _, version, _)| (version, "cache".to_string())),
+        );
+        if let Some(base) = archive {
+            let listed = rollback::archive_versions(base, name, &arches)
+                .map_err(|e| BackendError::Open(format!("the Arch Linux Archive: {e}")))?;
+            found.extend(listed.into_iter().map(|v| (v, "archive".to_string())));
+        }
+        Ok(super::gather_versions(
+            found,
+            installed.as_deref(),
+            &|a, b| libalpm::vercmp(a, b),
+        ))
     }
 
     fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {

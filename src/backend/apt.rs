@@ -268,6 +268,51 @@ impl PackageBackend for AptBackend {
         self.cache = None;
     }
 
+    fn versions(
+        &mut self,
+        name: &str,
+        _archive: Option<&str>,
+    ) -> Result<Vec<crate::model::PackageVersion>, BackendError> {
+        /// A field of a package file's Release, when it has one.
+        fn named(value: Option<&str>) -> Option<&str> {
+            value.filter(|v| !v.is_empty())
+        }
+        let cached = rollback::cached_debs(&Config::new());
+        let cache = self.cache()?;
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut installed = None;
+        if let Some(pkg) = cache.get(name) {
+            installed = pkg.installed().map(|v| v.version().to_string());
+            for version in pkg.versions() {
+                for file in version.package_files() {
+                    // dpkg's status file: what is installed, not a source.
+                    if file.archive() == Some("now") {
+                        continue;
+                    }
+                    let origin = named(file.origin())
+                        .or_else(|| named(file.site()))
+                        .unwrap_or("local");
+                    let source = match named(file.archive()) {
+                        Some(suite) => format!("repository {origin}/{suite}"),
+                        None => format!("repository {origin}"),
+                    };
+                    found.push((version.version().to_string(), source));
+                }
+            }
+        }
+        found.extend(
+            cached
+                .into_iter()
+                .filter(|(_, n, _, _)| n == name)
+                .map(|(_, _, version, _)| (version, "cache".to_string())),
+        );
+        Ok(super::gather_versions(
+            found,
+            installed.as_deref(),
+            &crate::version::debian_vercmp,
+        ))
+    }
+
     fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
         use rust_apt::DepType;
         let status = Config::new().file("Dir::State::status", "/var/lib/dpkg/status");

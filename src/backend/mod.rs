@@ -100,6 +100,20 @@ pub trait PackageBackend {
         Ok(false)
     }
 
+    /// Every version of `name` that can be installed and where it is,
+    /// newest first; with `archive` (Arch) the Arch Linux Archive's too.
+    fn versions(
+        &mut self,
+        name: &str,
+        archive: Option<&str>,
+    ) -> Result<Vec<crate::model::PackageVersion>, BackendError> {
+        let _ = (name, archive);
+        Err(BackendError::Open(format!(
+            "the {} backend cannot list versions",
+            self.kind().as_str()
+        )))
+    }
+
     /// Every installed package with the installed packages it depends on.
     fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
         Err(BackendError::Open(format!(
@@ -177,4 +191,36 @@ pub fn open(kind: BackendKind) -> Result<Box<dyn PackageBackend>, BackendError> 
         #[cfg(not(any(feature = "alpm", feature = "alpm-current")))]
         BackendKind::Alpm => Err(BackendError::NotBuilt("alpm")),
     }
+}
+
+/// Gathers versions and their sources into `PackageVersion`s, newest first
+/// by `cmp`.
+pub fn gather_versions(
+    found: impl IntoIterator<Item = (String, String)>,
+    installed: Option<&str>,
+    cmp: &dyn Fn(&str, &str) -> std::cmp::Ordering,
+) -> Vec<crate::model::PackageVersion> {
+    let mut out: Vec<crate::model::PackageVersion> = Vec::new();
+    for (version, source) in found {
+        match out.iter_mut().find(|v| v.version == version) {
+            Some(v) if !v.sources.contains(&source) => v.sources.push(source),
+            Some(_) => {}
+            None => out.push(crate::model::PackageVersion {
+                installed: installed == Some(version.as_str()),
+                version,
+                sources: vec![source],
+            }),
+        }
+    }
+    if let Some(installed) = installed
+        && !out.iter().any(|v| v.version == installed)
+    {
+        out.push(crate::model::PackageVersion {
+            version: installed.to_string(),
+            sources: vec!["installed".into()],
+            installed: true,
+        });
+    }
+    out.sort_by(|a, b| cmp(&b.version, &a.version));
+    out
 }

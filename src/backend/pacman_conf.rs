@@ -1,7 +1,10 @@
 //! Reading `pacman.conf` as pacman does: `[options]` and one section per
 //! repository, `Include` (with globs) anywhere, `$repo` and `$arch` in
 //! servers, `Architecture = auto`, and `SigLevel` tokens layered on the
-//! defaults. The result is plain data; `alpm.rs` applies it to a handle.
+//! defaults. Two dialects, one per libalpm line: pacman 7 resolves the
+//! directories it is given (they must exist) and knows `DownloadUser` and
+//! the sandbox switches; pacman 6 takes paths as written and ignores them.
+//! The result is plain data; `alpm.rs` applies it to a handle.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +13,12 @@ use std::path::{Path, PathBuf};
 pub enum ConfError {
     #[error("cannot read {path}: {source}")]
     Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot resolve {what} {path}: {source}")]
+    Resolve {
+        what: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
@@ -90,6 +99,55 @@ impl SigLevel {
     }
 }
 
+/// Which pacman's reading of pacman.conf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// pacman 6.0 (libalpm 13).
+    Pacman6,
+    /// pacman 7.1 (libalpm 16).
+    Pacman7,
+}
+
+impl Dialect {
+    /// The dialect of the libalpm this build links.
+    #[cfg(feature = "alpm")]
+    pub const BUILT: Dialect = Dialect::Pacman6;
+    #[cfg(not(feature = "alpm"))]
+    pub const BUILT: Dialect = Dialect::Pacman7;
+}
+
+/// What a repository is used for (`Usage`; all of it by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    pub sync: bool,
+    pub search: bool,
+    pub install: bool,
+    pub upgrade: bool,
+}
+
+impl Usage {
+    pub const ALL: Usage = Usage {
+        sync: true,
+        search: true,
+        install: true,
+        upgrade: true,
+    };
+
+    fn apply(&mut self, value: &str) -> Result<(), String> {
+        for token in value.split_whitespace() {
+            match token {
+                "Sync" => self.sync = true,
+                "Search" => self.search = true,
+                "Install" => self.install = true,
+                "Upgrade" => self.upgrade = true,
+                "All" => *self = Usage::ALL,
+                other => return Err(format!("unknown Usage value {other:?}")),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One `[repo]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repo {
@@ -97,6 +155,7 @@ pub struct Repo {
     /// Servers with `$repo` and `$arch` substituted, in order.
     pub servers: Vec<String>,
     pub sig_level: SigLevel,
+    pub usage: Usage,
 }
 
 /// Everything pacman.conf says, with pacman's defaults filled in.
@@ -119,6 +178,12 @@ pub struct PacmanConf {
     pub remote_file_sig_level: SigLevel,
     pub parallel_downloads: u32,
     pub check_space: bool,
+    /// pacman 7: the user downloads run as, in libalpm's sandbox.
+    pub download_user: Option<String>,
+    /// pacman 7: no landlock filesystem restriction on the download.
+    pub disable_sandbox_filesystem: bool,
+    /// pacman 7: no seccomp filter on the download.
+    pub disable_sandbox_syscalls: bool,
     pub repos: Vec<Repo>,
     /// Every file read (pacman.conf and its includes), for the fingerprint.
     pub files: Vec<PathBuf>,
@@ -154,9 +219,21 @@ struct Raw {
     remote_file_sig_level: Option<String>,
     parallel_downloads: u32,
     check_space: bool,
-    /// Repositories with their raw servers and SigLevel lines.
-    repos: Vec<(String, Vec<String>, Vec<String>)>,
+    download_user: Option<String>,
+    disable_sandbox_filesystem: bool,
+    disable_sandbox_syscalls: bool,
+    /// Repositories with their raw servers, SigLevel and Usage lines.
+    repos: Vec<RawRepo>,
     files: Vec<PathBuf>,
+    dialect: Dialect,
+}
+
+#[derive(Default)]
+struct RawRepo {
+    name: String,
+    servers: Vec<String>,
+    sig_levels: Vec<String>,
+    usage: Vec<String>,
 }
 
 fn words(value: &str) -> impl Iterator<Item = String> + '_ {
@@ -194,8 +271,11 @@ impl Raw {
                 if name.is_empty() {
                     return Err(invalid(n, "empty section name".into()));
                 }
-                if name != "options" && !self.repos.iter().any(|r| r.0 == name) {
-                    self.repos.push((name.to_string(), Vec::new(), Vec::new()));
+                if name != "options" && !self.repos.iter().any(|r| r.name == name) {
+                    self.repos.push(RawRepo {
+                        name: name.to_string(),
+                        ..RawRepo::default()
+                    });
                 }
                 *section = Some(name.to_string());
                 continue;
@@ -226,12 +306,14 @@ impl Raw {
                 let repo = self
                     .repos
                     .iter_mut()
-                    .find(|r| r.0 == current)
+                    .find(|r| r.name == current)
                     .expect("sections are registered when opened");
                 match key {
-                    "Server" => repo.1.push(value.to_string()),
-                    "SigLevel" => repo.2.push(value.to_string()),
-                    "Usage" | "CacheServer" => {}
+                    "Server" => repo.servers.push(value.to_string()),
+                    "SigLevel" => repo.sig_levels.push(value.to_string()),
+                    "Usage" => repo.usage.push(value.to_string()),
+                    // Servers of cached packages only (pacman 7): not used.
+                    "CacheServer" => {}
                     other => {
                         return Err(invalid(
                             n,
@@ -244,17 +326,53 @@ impl Raw {
         Ok(())
     }
 
+    /// A directory as this dialect takes it: pacman 7 resolves it (it
+    /// must exist), pacman 6 takes it as written.
+    fn dir(&self, key: &str, value: &str) -> Result<PathBuf, String> {
+        match self.dialect {
+            Dialect::Pacman6 => Ok(value.into()),
+            Dialect::Pacman7 => std::fs::canonicalize(value)
+                .map_err(|e| format!("cannot resolve {key} {value}: {e}")),
+        }
+    }
+
+    /// Directories a line may list several of: pacman 6 splits the value
+    /// on spaces; pacman 7 resolves it first, so each line names one.
+    fn dirs(&self, key: &str, value: &str) -> Result<Vec<PathBuf>, String> {
+        match self.dialect {
+            Dialect::Pacman6 => Ok(value.split_whitespace().map(PathBuf::from).collect()),
+            Dialect::Pacman7 => Ok(vec![self.dir(key, value)?]),
+        }
+    }
+
     fn option(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let pacman7 = self.dialect == Dialect::Pacman7;
         match key {
-            "RootDir" => self.root_dir = Some(value.into()),
-            "DBPath" => self.db_path = Some(value.into()),
-            "CacheDir" => self
-                .cache_dirs
-                .extend(value.split_whitespace().map(PathBuf::from)),
-            "HookDir" => self
-                .hook_dirs
-                .extend(value.split_whitespace().map(PathBuf::from)),
-            "GPGDir" => self.gpg_dir = Some(value.into()),
+            // The first one counts, as in pacman.
+            "RootDir" if self.root_dir.is_none() => self.root_dir = Some(self.dir(key, value)?),
+            "DBPath" if self.db_path.is_none() => self.db_path = Some(self.dir(key, value)?),
+            "GPGDir" if self.gpg_dir.is_none() => self.gpg_dir = Some(self.dir(key, value)?),
+            "RootDir" | "DBPath" | "GPGDir" => {}
+            "CacheDir" => {
+                let dirs = self.dirs(key, value)?;
+                self.cache_dirs.extend(dirs);
+            }
+            "HookDir" => {
+                let dirs = self.dirs(key, value)?;
+                self.hook_dirs.extend(dirs);
+            }
+            "DownloadUser" if pacman7 => {
+                if value.is_empty() || value.contains('\0') {
+                    return Err(format!("DownloadUser {value:?} is not a user name"));
+                }
+                self.download_user.get_or_insert_with(|| value.to_string());
+            }
+            "DisableSandbox" if pacman7 => {
+                self.disable_sandbox_filesystem = true;
+                self.disable_sandbox_syscalls = true;
+            }
+            "DisableSandboxFilesystem" if pacman7 => self.disable_sandbox_filesystem = true,
+            "DisableSandboxSyscalls" if pacman7 => self.disable_sandbox_syscalls = true,
             "LogFile" => self.log_file = Some(value.into()),
             "Architecture" => {
                 for arch in value.split_whitespace() {
@@ -292,9 +410,12 @@ impl Raw {
             | "TotalDownload"
             | "DisableDownloadTimeout"
             | "XferCommand"
-            | "CleanMethod"
-            | "DownloadUser"
-            | "DisableSandbox" => {}
+            | "CleanMethod" => {}
+            // pacman 6 warns about pacman 7's options and goes on.
+            "DownloadUser"
+            | "DisableSandbox"
+            | "DisableSandboxFilesystem"
+            | "DisableSandboxSyscalls" => {}
             other => return Err(format!("unknown option {other}")),
         }
         Ok(())
@@ -350,6 +471,15 @@ impl PacmanConf {
     /// Reads `path`, then applies `overrides` as pacman's `--root` and
     /// `--dbpath` would.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<PacmanConf, ConfError> {
+        PacmanConf::load_as(Dialect::BUILT, path, overrides)
+    }
+
+    /// Reads `path` as `dialect`'s pacman does.
+    pub fn load_as(
+        dialect: Dialect,
+        path: &Path,
+        overrides: &Overrides,
+    ) -> Result<PacmanConf, ConfError> {
         let mut raw = Raw {
             root_dir: None,
             db_path: None,
@@ -368,8 +498,12 @@ impl PacmanConf {
             remote_file_sig_level: None,
             parallel_downloads: 1,
             check_space: false,
+            download_user: None,
+            disable_sandbox_filesystem: false,
+            disable_sandbox_syscalls: false,
             repos: Vec::new(),
             files: Vec::new(),
+            dialect,
         };
         raw.read(path, &mut None, 0)?;
         let invalid = |message: String| ConfError::Invalid {
@@ -378,16 +512,31 @@ impl PacmanConf {
             message,
         };
 
-        let root_dir = overrides
-            .root
-            .clone()
+        // `--root` and `--dbpath` as pacman takes them (pacman 7 resolves
+        // them too).
+        let given = |what: &'static str, path: &Option<PathBuf>| match (path, dialect) {
+            (None, _) => Ok(None),
+            (Some(p), Dialect::Pacman6) => Ok(Some(p.clone())),
+            (Some(p), Dialect::Pacman7) => {
+                std::fs::canonicalize(p)
+                    .map(Some)
+                    .map_err(|source| ConfError::Resolve {
+                        what,
+                        path: p.clone(),
+                        source,
+                    })
+            }
+        };
+        let root_override = given("--root", &overrides.root)?;
+        let db_override = given("--dbpath", &overrides.db_path)?;
+        let root_dir = root_override
             .or(raw.root_dir.clone())
             .unwrap_or_else(|| PathBuf::from("/"));
-        // As pacman: without an explicit path, these live inside the root.
+        // As pacman: without an explicit path, the database and the log
+        // live inside the root; the cache, hook and GnuPG directories are
+        // the host's.
         let in_root = |default: &str| root_dir.join(default.trim_start_matches('/'));
-        let db_path = overrides
-            .db_path
-            .clone()
+        let db_path = db_override
             .or(raw.db_path.clone())
             .unwrap_or_else(|| in_root("/var/lib/pacman/"));
         let log_file = raw
@@ -395,20 +544,21 @@ impl PacmanConf {
             .clone()
             .unwrap_or_else(|| in_root("/var/log/pacman.log"));
         let cache_dirs = if raw.cache_dirs.is_empty() {
-            vec![in_root("/var/cache/pacman/pkg/")]
+            vec![PathBuf::from("/var/cache/pacman/pkg/")]
         } else {
             raw.cache_dirs.clone()
         };
+        // libalpm's own hook directory is inside the root.
         let mut hook_dirs = vec![in_root("/usr/share/libalpm/hooks/")];
         hook_dirs.extend(if raw.hook_dirs.is_empty() {
-            vec![in_root("/etc/pacman.d/hooks/")]
+            vec![PathBuf::from("/etc/pacman.d/hooks/")]
         } else {
             raw.hook_dirs.clone()
         });
         let gpg_dir = raw
             .gpg_dir
             .clone()
-            .unwrap_or_else(|| in_root("/etc/pacman.d/gnupg/"));
+            .unwrap_or_else(|| PathBuf::from("/etc/pacman.d/gnupg/"));
         let architectures = if raw.architectures.is_empty() {
             vec![machine()]
         } else {
@@ -427,18 +577,29 @@ impl PacmanConf {
         let repos = raw
             .repos
             .iter()
-            .map(|(name, servers, levels)| {
+            .map(|repo| {
                 let mut sig_level = raw.sig_level;
-                for line in levels {
+                for line in &repo.sig_levels {
                     sig_level.apply(line).map_err(invalid)?;
                 }
+                let mut usage = if repo.usage.is_empty() {
+                    Usage::ALL
+                } else {
+                    Usage::default()
+                };
+                for line in &repo.usage {
+                    usage.apply(line).map_err(invalid)?;
+                }
+                let name = &repo.name;
                 Ok(Repo {
                     name: name.clone(),
-                    servers: servers
+                    servers: repo
+                        .servers
                         .iter()
                         .map(|s| s.replace("$repo", name).replace("$arch", &arch))
                         .collect(),
                     sig_level,
+                    usage,
                 })
             })
             .collect::<Result<Vec<_>, ConfError>>()?;
@@ -460,6 +621,9 @@ impl PacmanConf {
             remote_file_sig_level,
             parallel_downloads: raw.parallel_downloads,
             check_space: raw.check_space,
+            download_user: raw.download_user,
+            disable_sandbox_filesystem: raw.disable_sandbox_filesystem,
+            disable_sandbox_syscalls: raw.disable_sandbox_syscalls,
             repos,
             files: raw.files,
         })
@@ -518,12 +682,16 @@ mod tests {
             },
         )
         .unwrap();
+        // As pacman-conf --root says: the database and the log move into
+        // the root, the cache and the hooks stay the host's.
         assert_eq!(conf.db_path, PathBuf::from("/mnt/var/lib/pacman/"));
+        assert_eq!(conf.log_file, PathBuf::from("/mnt/var/log/pacman.log"));
+        assert_eq!(conf.cache_dirs, [PathBuf::from("/var/cache/pacman/pkg/")]);
         assert_eq!(
-            conf.cache_dirs,
-            [PathBuf::from("/mnt/var/cache/pacman/pkg/")]
+            conf.hook_dirs[0],
+            PathBuf::from("/mnt/usr/share/libalpm/hooks/")
         );
-        assert_eq!(conf.hook_dirs[1], PathBuf::from("/mnt/etc/pacman.d/hooks/"));
+        assert_eq!(conf.hook_dirs[1], PathBuf::from("/etc/pacman.d/hooks/"));
     }
 
     #[test]

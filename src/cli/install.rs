@@ -33,7 +33,8 @@ pub struct InstallArgs {
     /// AUR: remove the repository packages needed only to build, afterwards
     #[arg(long)]
     pub removemake: bool,
-    /// Debian: only download the packages into apt's archive cache
+    /// Only download the packages into the package cache (apt's archive
+    /// cache, pacman's CacheDir), install nothing
     #[arg(long)]
     pub download_only: bool,
     /// Install even what policy.toml forbids (recorded in the audit log)

@@ -10,6 +10,7 @@ mod current;
 mod daemon;
 mod dash;
 mod doctor;
+mod downgrade;
 mod env;
 mod failure;
 mod graph;
@@ -189,6 +190,11 @@ pub enum Command {
     /// repository, or on Arch the Arch Linux Archive), what it installed
     /// goes; for a runtime change, the default version goes back too
     Rollback(rollback::RollbackArgs),
+    /// Install another version of an installed package: VERSION, or one
+    /// chosen from those the repositories, the package cache and (Arch) the
+    /// Arch Linux Archive have; the install reason is kept, the history
+    /// records it (omg rollback undoes it), and a pin is offered
+    Downgrade(downgrade::DowngradeArgs),
     /// Check the installation (daemon, units, D-Bus, polkit, shell hook,
     /// PATH, data directory, database, status file) and say what to fix
     Doctor(doctor::DoctorArgs),
@@ -243,6 +249,7 @@ impl Command {
             Command::Size(args) => graph::size(session, args).await,
             Command::Blame(args) => blame::run(session, args).await,
             Command::Rollback(args) => rollback::run(session, args).await,
+            Command::Downgrade(args) => downgrade::run(session, args).await,
             Command::Doctor(args) => doctor::run(session, args.json).await,
             Command::Completions(args) => shipping::completions(&args.shell),
             Command::Complete(args) => shipping::complete(session, &args.prefix).await,

@@ -16,7 +16,8 @@ pub struct UpgradeArgs {
     /// AUR: also rebuild VCS packages (-git, …) whose upstream has new commits
     #[arg(long)]
     pub devel: bool,
-    /// Debian: only download the packages into apt's archive cache
+    /// Only download the packages into the package cache (apt's archive
+    /// cache, pacman's CacheDir), install nothing
     #[arg(long)]
     pub download_only: bool,
     /// Only the updates that fix known vulnerabilities (omg outdated

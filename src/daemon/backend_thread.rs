@@ -72,6 +72,11 @@ enum Work {
         oneshot::Sender<Result<Vec<crate::security::vulns::Finding>, BackendError>>,
     ),
     Graph(oneshot::Sender<Result<Vec<crate::model::GraphNode>, BackendError>>),
+    Versions(
+        String,
+        Option<String>,
+        oneshot::Sender<Result<Vec<crate::model::PackageVersion>, BackendError>>,
+    ),
     /// Proves the thread takes jobs (the watchdog).
     Ping(oneshot::Sender<Result<(), BackendError>>),
 }
@@ -161,6 +166,9 @@ fn work_loop(
             }
             Work::Graph(reply) => {
                 let _ = reply.send(backend.installed_graph());
+            }
+            Work::Versions(name, archive, reply) => {
+                let _ = reply.send(backend.versions(&name, archive.as_deref()));
             }
             Work::Ping(reply) => {
                 let _ = reply.send(Ok(()));
@@ -333,6 +341,18 @@ impl BackendHandle {
         fingerprint: &str,
     ) -> Result<Vec<crate::model::GraphNode>, BackendError> {
         self.run(fingerprint, Work::Graph).await
+    }
+
+    /// Every version of `name` that can be installed (with `archive`, the
+    /// Arch Linux Archive's too).
+    pub async fn versions(
+        &self,
+        name: String,
+        archive: Option<String>,
+        fingerprint: &str,
+    ) -> Result<Vec<crate::model::PackageVersion>, BackendError> {
+        self.run(fingerprint, |tx| Work::Versions(name, archive, tx))
+            .await
     }
 
     /// The installed packages `data` says are affected.

@@ -10,7 +10,7 @@ use crate::model::{
 use crate::transaction::{Answer, TransactionReport, TransactionRequest, TxEvent};
 
 /// Bumped whenever a message changes shape. Client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 12;
+pub const PROTOCOL_VERSION: u32 = 13;
 
 /// Largest frame either side accepts, in bytes (16 MiB).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -123,6 +123,13 @@ pub enum RequestBody {
     /// Every installed package with the installed packages it depends on
     /// (`omg why`, `omg size`).
     Graph,
+    /// Every version of a package that can be installed, and where it is
+    /// (`omg downgrade`); with `archive`, the Arch Linux Archive's too
+    /// (asked of a user's own daemon only: it reaches the network).
+    Versions {
+        name: String,
+        archive: bool,
+    },
     /// Check a Sigstore bundle for `file`, requiring a certificate for
     /// `identity` from `issuer` (absolute paths).
     VerifyProvenance {
@@ -237,6 +244,7 @@ pub enum ResponseBody {
     PolicyCheck(Vec<crate::security::policy::Violation>),
     Outdated(crate::outdated::Report),
     Graph(Vec<crate::model::GraphNode>),
+    Versions(Vec<crate::model::PackageVersion>),
     Osv(crate::security::osv::OsvReport),
 }
 

@@ -19,7 +19,9 @@ impl TransactionRequest {
             TransactionAction::Remove { .. } => "io.github.omg.remove",
             TransactionAction::Upgrade => "io.github.omg.upgrade",
             TransactionAction::Sync { .. } => "io.github.omg.refresh",
-            TransactionAction::Rollback { .. } => "io.github.omg.downgrade",
+            TransactionAction::Rollback { .. } | TransactionAction::Downgrade { .. } => {
+                "io.github.omg.downgrade"
+            }
         }
     }
 }
@@ -35,6 +37,9 @@ impl TransactionAction {
             TransactionAction::Rollback { id, .. } => {
                 ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
             }
+            TransactionAction::Downgrade { name, version } => {
+                ("downgrade", format!("{name} {version}"))
+            }
         }
     }
 
@@ -48,6 +53,9 @@ impl TransactionAction {
             TransactionAction::Rollback { id, .. } => {
                 format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
             }
+            TransactionAction::Downgrade { name, version } => {
+                format!("downgrade {name} {version}")
+            }
         }
     }
 
@@ -59,6 +67,7 @@ impl TransactionAction {
             TransactionAction::Upgrade => "upgrade",
             TransactionAction::Sync { .. } => "refresh",
             TransactionAction::Rollback { .. } => "rollback",
+            TransactionAction::Downgrade { .. } => "downgrade",
         }
     }
 }

@@ -44,6 +44,12 @@ pub enum TransactionAction {
         /// configuration).
         archive: Option<String>,
     },
+    /// Replace an installed package by another version of it (older, as a
+    /// rule), from wherever a rollback would find it: a repository, the
+    /// package cache, the Arch Linux Archive, apt's archive cache. The
+    /// install reason is kept; the history records it, so it can be rolled
+    /// back.
+    Downgrade { name: String, version: String },
 }
 
 /// Changes to the package manager's state that install nothing: requests
@@ -69,6 +75,38 @@ pub struct MaintenanceRequest {
     pub noconfirm: bool,
     /// polkit may ask the user to authenticate (through their agent).
     pub interactive: bool,
+}
+
+impl TransactionAction {
+    /// A downgrade as the rollback of one package it is carried out as:
+    /// from `installed` to `version`, keeping how it was installed.
+    pub fn as_rollback(
+        &self,
+        installed: &str,
+        archive: Option<String>,
+    ) -> Option<TransactionAction> {
+        let TransactionAction::Downgrade { name, version } = self else {
+            return None;
+        };
+        Some(TransactionAction::Rollback {
+            id: None,
+            partial: false,
+            steps: vec![RevertStep {
+                name: name.clone(),
+                left: Some(installed.to_string()),
+                restore: Some(version.clone()),
+                as_dependency: false,
+            }],
+            archive,
+        })
+    }
+}
+
+/// A downgrade reaches a backend as the rollback omgd makes of it.
+pub fn downgrade_unconverted() -> TxError {
+    TxError::Unsupported(
+        "a downgrade is carried out as a rollback of the one package (omgd converts it)".into(),
+    )
 }
 
 /// What `omg pin` changes.

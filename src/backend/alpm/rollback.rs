@@ -215,6 +215,31 @@ fn in_archive(
     files.first().map(|f| format!("{dir}{f}"))
 }
 
+/// Every version of `name` the Arch Linux Archive keeps for `arches`.
+pub(super) fn archive_versions(
+    base: &str,
+    name: &str,
+    arches: &[String],
+) -> Result<Vec<String>, String> {
+    let first = name.chars().next().ok_or("no name")?.to_ascii_lowercase();
+    let dir = format!("{}/packages/{first}/{name}/", base.trim_end_matches('/'));
+    let listing = fetch_text(&dir).map_err(|e| format!("{dir}: {e}"))?;
+    let mut versions: Vec<String> = hrefs(&listing)
+        .into_iter()
+        .filter_map(|file| {
+            let stem = file.split_once(".pkg.tar")?.0.to_string();
+            let mut parts = stem.rsplitn(3, '-');
+            let (_arch, rel) = (parts.next()?, parts.next()?);
+            let rest = parts.next()?;
+            let version = rest.strip_prefix(name)?.strip_prefix('-')?;
+            let version = format!("{version}-{rel}");
+            is_package_file_of(&file, name, &version, arches).then_some(version)
+        })
+        .collect();
+    versions.dedup();
+    Ok(versions)
+}
+
 /// The targets of `href="…"` in an HTML directory listing, decoded.
 fn hrefs(html: &str) -> Vec<String> {
     html.split("href=\"")

@@ -102,6 +102,10 @@ pub fn run(
     if options.cascade {
         flags |= TransFlag::CASCADE;
     }
+    if options.download_only {
+        // pacman -Sw: into the cache, nothing installed.
+        flags |= TransFlag::DOWNLOAD_ONLY;
+    }
     // A rollback's sources are found (and archived packages downloaded)
     // before the transaction starts.
     let rollback = match &request.action {
@@ -245,6 +249,9 @@ fn within_transaction(
 ) -> Result<(), TxError> {
     let removing = matches!(request.action, TransactionAction::Remove { .. });
     match &request.action {
+        TransactionAction::Downgrade { .. } => {
+            return Err(crate::transaction::downgrade_unconverted());
+        }
         TransactionAction::Rollback { .. } => {
             if let Some(r) = rollback {
                 add_targets(handle, &r.targets, channel)?;
@@ -330,8 +337,11 @@ fn within_transaction(
     {
         return Err(TxError::Aborted);
     }
+    let download_only = request.options.download_only;
     let prompt = if removing {
         "Do you want to remove these packages?"
+    } else if download_only {
+        "Download these packages?"
     } else if rollback.is_some() {
         "Proceed with the rollback?"
     } else {
@@ -341,6 +351,13 @@ fn within_transaction(
         return Err(TxError::Aborted);
     }
     commit(handle)?;
+    if download_only {
+        channel.message(
+            Level::Info,
+            "the packages are in the package cache (CacheDir); nothing was installed",
+        );
+        return Ok(());
+    }
     report.committed = true;
     if let Some(r) = rollback {
         restore_reasons(handle, &r.reasons, channel);

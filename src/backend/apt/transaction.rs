@@ -48,7 +48,9 @@ pub fn run(
     let refresh = match &request.action {
         TransactionAction::Sync { .. } | TransactionAction::Upgrade => true,
         TransactionAction::Install { .. } => options.refresh,
-        TransactionAction::Remove { .. } | TransactionAction::Rollback { .. } => false,
+        TransactionAction::Remove { .. }
+        | TransactionAction::Rollback { .. }
+        | TransactionAction::Downgrade { .. } => false,
     };
     // A dry run writes nothing of the system's, the lists included: it
     // refreshes omg's private copy and plans against that.
@@ -108,6 +110,9 @@ pub fn run(
         }
         TransactionAction::Rollback { steps, partial, .. } => {
             super::rollback::mark(&cache, steps, &local_debs, *partial, channel)?
+        }
+        TransactionAction::Downgrade { .. } => {
+            return Err(crate::transaction::downgrade_unconverted());
         }
         TransactionAction::Sync { .. } => return Ok(report),
     }

@@ -36,7 +36,7 @@ impl Engine {
             ))),
             Access::OwnDaemon if self.system && !matches!(caller, Caller::Parent) => {
                 Err(refused(format!(
-                    "not authorized: the system instance does not take {what} (it opens no file a caller names and installs no runtime); omg asks your own omgd for it"
+                    "not authorized: the system instance does not take {what} (it opens no file a caller names, installs no runtime and reaches no network for a caller); omg asks your own omgd for it"
                 )))
             }
             Access::OwnDaemon if caller.is_owner() => Ok(()),

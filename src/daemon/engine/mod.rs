@@ -323,6 +323,7 @@ impl Engine {
             R::Info { name } => self.graded_info(&name).await,
             R::DaemonStatus => Ok(ResponseBody::Daemon(self.daemon_status())),
             R::Graph => self.graph().await,
+            R::Versions { name, archive } => self.versions(name, archive).await,
             R::Reload => self.reload().await,
             R::Shutdown => self.ask_to_stop(),
             R::AurPlan { targets } => self.aur_plan(targets).await,

@@ -19,6 +19,32 @@ use crate::status;
 use crate::store::{Cache, PACKAGE_INFO};
 
 impl Engine {
+    /// Every version of `name` that can be installed, and where it is.
+    pub(super) async fn versions(
+        &self,
+        name: String,
+        archive: bool,
+    ) -> Result<ResponseBody, WireError> {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '/')
+        {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                format!("{name:?} is not a package name"),
+            ));
+        }
+        let archive = (archive && self.kind == crate::model::BackendKind::Alpm)
+            .then(|| self.config.arch.archive_url());
+        let fingerprint = self.fingerprint()?;
+        let found = self
+            .backend()?
+            .versions(name, archive, &fingerprint)
+            .await?;
+        Ok(ResponseBody::Versions(found))
+    }
+
     /// `omg info NAME`: the details, with the security grade.
     pub(super) async fn graded_info(&self, name: &str) -> Result<ResponseBody, WireError> {
         let info = self.info(name).await?;

@@ -67,6 +67,11 @@ impl Engine {
         let _staged = self.stage_package_files(&mut request, caller).await?;
         // Only for a caller allowed to roll back: what the history holds.
         self.fill_in_rollback(&mut request, &channel)?;
+        // A downgrade is carried out as the rollback of its one package
+        // (the same sources, checks and kept install reason); the history
+        // and the audit log record it as the downgrade it is.
+        let asked = request.clone();
+        let request = self.downgrade_as_rollback(request, &channel).await?;
         let assessed = self.assess_targets(&request).await;
         // The grade of what is asked for, before the plan and the question.
         for t in &assessed {
@@ -121,7 +126,7 @@ impl Engine {
             );
         }
         let _one_at_a_time = self.one_at_a_time(&channel).await;
-        let logged = request.clone();
+        let logged = asked;
         let outcome = backend.transact(request, channel).await;
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
@@ -198,6 +203,42 @@ impl Engine {
                 self.transacting.lock().await
             }
         }
+    }
+
+    /// `request`, a downgrade made the rollback of one package it is carried
+    /// out as; anything else as it is.
+    async fn downgrade_as_rollback(
+        &self,
+        mut request: TransactionRequest,
+        channel: &TxChannel,
+    ) -> Result<TransactionRequest, WireError> {
+        let crate::transaction::TransactionAction::Downgrade { name, version } = &request.action
+        else {
+            return Ok(request);
+        };
+        let current = self.index().await?;
+        let installed = current
+            .index
+            .find(name)
+            .and_then(|p| p.installed_version.map(str::to_string))
+            .ok_or_else(|| {
+                WireError::new(
+                    ErrorKind::NotFound,
+                    format!("{name} is not installed: there is nothing to downgrade"),
+                )
+            })?;
+        if installed == *version {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                format!("{name} {version} is the version installed"),
+            ));
+        }
+        channel.step(format!("{name}: {installed} -> {version}"));
+        let archive = (self.kind == BackendKind::Alpm).then(|| self.config.arch.archive_url());
+        if let Some(rollback) = request.action.as_rollback(&installed, archive) {
+            request.action = rollback;
+        }
+        Ok(request)
     }
 
     /// A rollback names a transaction: what reverting it means comes from
