@@ -138,10 +138,11 @@ fi
 
 # pacman 7.1.0 with libalpm 16, what current Arch ships, built into
 # /opt/pacman-7.1 for the alpm-current build and the Arch tests' second
-# line. From ../shared/vendor beside the repository when that copy is there
-# (or the file OMG_PACMAN_TARBALL names), else the upstream release; each
-# source is checked against its own pinned SHA-256, and anything else stops
-# the script.
+# line. From the repository's own copy (vendor/, `git archive` of upstream
+# tag v7.1.0), else ../shared/vendor beside the repository, else the file
+# OMG_PACMAN_TARBALL names, else the upstream release; each source is
+# checked against its own pinned SHA-256, and anything else stops the
+# script.
 pacman_prefix=/opt/pacman-7.1
 pacman_vendor_sha=83f328a1d18e69f6c7aa4afcf15ddfff49c98ddd24e160abd433992a4f41509b
 pacman_release_sha=530e50d7edbb2a22581c6d6707d2113240276c1bec4ee39a99488e1243c32171
@@ -150,8 +151,15 @@ if [[ ! -e "$pacman_prefix/.omg-built" ]]; then
     repo=$(cd "$(dirname "$0")/.." && pwd)
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    tarball="${OMG_PACMAN_TARBALL:-$repo/../shared/vendor/pacman-7.1.0.tar.xz}"
-    if [[ -f "$tarball" ]]; then
+    tarball=""
+    for candidate in "$repo/vendor/pacman-7.1.0.tar.xz" \
+        "$repo/../shared/vendor/pacman-7.1.0.tar.xz" "${OMG_PACMAN_TARBALL:-}"; do
+        if [[ -n "$candidate" && -f "$candidate" ]]; then
+            tarball=$candidate
+            break
+        fi
+    done
+    if [[ -n "$tarball" ]]; then
         echo "==> pacman 7.1.0 from $tarball"
         cp "$tarball" "$work/pacman-7.1.0.tar.xz"
     else
