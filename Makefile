@@ -89,7 +89,7 @@ test-arch-current: arch-current-debug
 	PATH=$(ALPM16)/bin:$$PATH OMG_TEST_ALPM_LINE=16 \
 		$(CARGO) nextest run --locked --workspace --no-fail-fast -E '$(ARCH_TESTS)'
 
-bench: build
+bench: build arch-current
 	scripts/install-deps.sh --bench
 	bench/run.sh
 

@@ -86,6 +86,21 @@ OMG_RUNTIME_DIR=$work/arch-run hf --export-markdown "$work/arch-warm.md" \
     -n "pacman -Ss vim" "pacman --config $aconf -Ss vim"
 kill "$arch_daemon"
 
+# 5b. Current Arch: the same database through the alpm-current build
+#     (libalpm 16, `make arch-current`) against pacman 7.1's own pacman.
+omg16=$PWD/target/arch-current/release/omg
+pacman16=/opt/pacman-7.1/bin/pacman
+if [[ -x $omg16 && -x $pacman16 ]]; then
+    alpm16=(--backend alpm --pacman-conf "$aconf")
+    "$omg16" "${alpm16[@]}" search vim >/dev/null
+    hf --export-markdown "$work/arch16-cold.md" \
+        -n "omg search vim (libalpm 16, no daemon)" "$omg16 ${alpm16[*]} search vim" \
+        -n "pacman 7.1 -Ss vim" "$pacman16 --config $aconf -Ss vim"
+    hf --export-markdown "$work/arch16-info.md" \
+        -n "omg info vim (libalpm 16, no daemon)" "$omg16 ${alpm16[*]} info vim" \
+        -n "pacman 7.1 -Si vim" "$pacman16 --config $aconf -Si vim"
+fi
+
 # 6. The shell hook: a project five levels up asks for node 20, which is
 #    installed; hook-env with nothing changed (the state from a first run)
 #    and with a switch to make. mise's hook-env beside it when installed.
@@ -128,6 +143,10 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo; cat "$work/arch-cold.md"; echo; cat "$work/arch-info.md"; echo
     echo "## Arch: through a warm daemon"
     echo; cat "$work/arch-warm.md"; echo
+    if [[ -f $work/arch16-cold.md ]]; then
+        echo "## Arch on libalpm 16 (make arch-current) beside pacman 7.1, no daemon"
+        echo; cat "$work/arch16-cold.md"; echo; cat "$work/arch16-info.md"; echo
+    fi
     echo "## Prompt helper"
     echo; cat "$work/fast.md"; echo
     echo "## Shell hook (hook-env at every prompt)"

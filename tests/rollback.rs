@@ -569,6 +569,20 @@ fn debian_downgrade_takes_the_version_the_repository_still_has() {
         [pair("omg-app", "1.0"), pair("omg-lib", "2.0")],
         "nothing chosen, nothing changed"
     );
+    // For scripts: the versions as JSON, and exit status 2 (name one).
+    let listed = env.omg(&["downgrade", "--json", "omg-lib"]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    let versions: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(versions[0]["version"], "2.0");
+    assert_eq!(versions[0]["installed"], true);
+    assert_eq!(versions[1]["version"], "1.0");
+    assert!(
+        versions[1]["sources"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("repository"),
+        "{versions}"
+    );
     let run = env.omg(&["downgrade", "--noconfirm", "omg-lib", "1.0"]);
     ok(&run);
     assert_eq!(
