@@ -81,7 +81,7 @@ arch-current-debug: deps
 # Every Arch test again, on the libalpm 16 line: the alpm-current binaries,
 # pacman 7.1's own pacman, makepkg, repo-add and pacman-conf first on PATH.
 ARCH_TESTS = binary(alpm_queries) | binary(alpm_transactions) | binary(aur_install) \
-	| binary(vulns_arch) | binary(pacman_conf) | (binary(aur_search) & !test(/^debian_/)) \
+	| binary(vulns_arch) | (binary(aur_search) & !test(/^debian_/)) \
 	| (binary(everyday) & (test(/^arch_/) | test(interactive_search))) \
 	| (binary(outdated) & !test(/^debian_/)) | (binary(rollback) & test(/^arch_/))
 

@@ -67,14 +67,20 @@ hf --export-markdown "$work/fast.md" \
 python3 bench/make-arch-db.py "$work/arch" >/dev/null
 aconf=$work/arch/pacman.conf
 alpm=(--backend alpm --pacman-conf "$aconf")
-"$omg" "${alpm[@]}" search vim >/dev/null
-"$omg" "${alpm[@]}" info vim >/dev/null
-hf --export-markdown "$work/arch-cold.md" \
-    -n "omg search vim (alpm, no daemon)" "$omg ${alpm[*]} search vim" \
-    -n "pacman -Ss vim" "pacman --config $aconf -Ss vim"
-hf --export-markdown "$work/arch-info.md" \
-    -n "omg info vim (alpm, no daemon)" "$omg ${alpm[*]} info vim" \
-    -n "pacman -Si vim" "pacman --config $aconf -Si vim"
+# arch_cold TAG OMG LINE PACMAN PACMAN-NAME: search and info without a
+# daemon, side by side with that pacman (into $work/TAG-cold.md, -info.md).
+arch_cold() {
+    local tag=$1 omg_bin=$2 line=$3 pacman_bin=$4 pacman_name=$5
+    "$omg_bin" "${alpm[@]}" search vim >/dev/null
+    "$omg_bin" "${alpm[@]}" info vim >/dev/null
+    hf --export-markdown "$work/$tag-cold.md" \
+        -n "omg search vim ($line, no daemon)" "$omg_bin ${alpm[*]} search vim" \
+        -n "$pacman_name -Ss vim" "$pacman_bin --config $aconf -Ss vim"
+    hf --export-markdown "$work/$tag-info.md" \
+        -n "omg info vim ($line, no daemon)" "$omg_bin ${alpm[*]} info vim" \
+        -n "$pacman_name -Si vim" "$pacman_bin --config $aconf -Si vim"
+}
+arch_cold arch "$omg" alpm pacman pacman
 mkdir -p "$work/arch-run"
 OMG_BACKEND=alpm OMG_PACMAN_CONF=$aconf OMG_RUNTIME_DIR=$work/arch-run \
     "$OMGD" --foreground --socket "$work/arch-run/omgd.sock" 2>/dev/null &
@@ -91,14 +97,7 @@ kill "$arch_daemon"
 omg16=$PWD/target/arch-current/release/omg
 pacman16=/opt/pacman-7.1/bin/pacman
 if [[ -x $omg16 && -x $pacman16 ]]; then
-    alpm16=(--backend alpm --pacman-conf "$aconf")
-    "$omg16" "${alpm16[@]}" search vim >/dev/null
-    hf --export-markdown "$work/arch16-cold.md" \
-        -n "omg search vim (libalpm 16, no daemon)" "$omg16 ${alpm16[*]} search vim" \
-        -n "pacman 7.1 -Ss vim" "$pacman16 --config $aconf -Ss vim"
-    hf --export-markdown "$work/arch16-info.md" \
-        -n "omg info vim (libalpm 16, no daemon)" "$omg16 ${alpm16[*]} info vim" \
-        -n "pacman 7.1 -Si vim" "$pacman16 --config $aconf -Si vim"
+    arch_cold arch16 "$omg16" "libalpm 16" "$pacman16" "pacman 7.1"
 fi
 
 # 6. The shell hook: a project five levels up asks for node 20, which is

@@ -148,28 +148,31 @@ pub(super) fn is_package_file_of(file: &str, name: &str, version: &str, arches: 
         && (arch == "any" || arches.iter().any(|a| a == arch))
 }
 
+/// The package and version a package file's name says, as pacman writes
+/// them (`name-pkgver-pkgrel-arch.pkg.tar.*`); not a signature nor a
+/// partial download.
+fn package_of_file(file: &str) -> Option<(String, String)> {
+    let (stem, ext) = file.split_once(".pkg.tar")?;
+    if ext.ends_with(".sig") || ext.ends_with(".part") {
+        return None;
+    }
+    let mut parts = stem.rsplitn(4, '-');
+    let (_arch, rel, ver, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    Some((name.to_string(), format!("{ver}-{rel}")))
+}
+
 /// Every package file in the cache directories: (path, package, version,
-/// size), read from names as pacman writes them
-/// (`name-pkgver-pkgrel-arch.pkg.tar.*`).
+/// size), read from their names.
 pub(super) fn cached_packages(conf: &PacmanConf) -> Vec<(std::path::PathBuf, String, String, u64)> {
     let mut out = Vec::new();
     for dir in &conf.cache_dirs {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            let Some((stem, ext)) = file.split_once(".pkg.tar") else {
-                continue;
-            };
-            if ext.ends_with(".sig") || ext.ends_with(".part") {
-                continue;
-            }
-            let mut parts = stem.rsplitn(4, '-');
-            let (Some(_arch), Some(rel), Some(ver), Some(name)) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
+            let Some((name, version)) = package_of_file(&file) else {
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            out.push((entry.path(), name.to_string(), format!("{ver}-{rel}"), size));
+            out.push((entry.path(), name, version, size));
         }
     }
     out
@@ -194,11 +197,9 @@ fn in_archive(
     arches: &[String],
     channel: &TxChannel,
 ) -> Option<String> {
-    let first = name.chars().next()?.to_ascii_lowercase();
-    let dir = format!("{}/packages/{first}/{name}/", base.trim_end_matches('/'));
-    let listing = match fetch_text(&dir) {
-        Ok(text) => text,
-        Err(e) => {
+    let (dir, listed) = match archive_listing(base, name) {
+        Ok(found) => found,
+        Err((dir, e)) => {
             channel.message(
                 Level::Warning,
                 format!("the Arch Linux Archive could not be read ({dir}): {e}"),
@@ -206,7 +207,7 @@ fn in_archive(
             return None;
         }
     };
-    let mut files: Vec<String> = hrefs(&listing)
+    let mut files: Vec<String> = listed
         .into_iter()
         .filter(|f| is_package_file_of(f, name, version, arches))
         .collect();
@@ -221,23 +222,27 @@ pub(super) fn archive_versions(
     name: &str,
     arches: &[String],
 ) -> Result<Vec<String>, String> {
-    let first = name.chars().next().ok_or("no name")?.to_ascii_lowercase();
-    let dir = format!("{}/packages/{first}/{name}/", base.trim_end_matches('/'));
-    let listing = fetch_text(&dir).map_err(|e| format!("{dir}: {e}"))?;
-    let mut versions: Vec<String> = hrefs(&listing)
+    let (_, listed) = archive_listing(base, name).map_err(|(dir, e)| format!("{dir}: {e}"))?;
+    let mut versions: Vec<String> = listed
         .into_iter()
         .filter_map(|file| {
-            let stem = file.split_once(".pkg.tar")?.0.to_string();
-            let mut parts = stem.rsplitn(3, '-');
-            let (_arch, rel) = (parts.next()?, parts.next()?);
-            let rest = parts.next()?;
-            let version = rest.strip_prefix(name)?.strip_prefix('-')?;
-            let version = format!("{version}-{rel}");
-            is_package_file_of(&file, name, &version, arches).then_some(version)
+            let (of, version) = package_of_file(&file)?;
+            (of == name && is_package_file_of(&file, name, &version, arches)).then_some(version)
         })
         .collect();
     versions.dedup();
     Ok(versions)
+}
+
+/// The Arch Linux Archive's directory of `name` and the files its listing
+/// names; or the directory and why it could not be read.
+fn archive_listing(base: &str, name: &str) -> Result<(String, Vec<String>), (String, String)> {
+    let first = name.chars().next().map_or('_', |c| c.to_ascii_lowercase());
+    let dir = format!("{}/packages/{first}/{name}/", base.trim_end_matches('/'));
+    match fetch_text(&dir) {
+        Ok(listing) => Ok((dir, hrefs(&listing))),
+        Err(e) => Err((dir, e)),
+    }
 }
 
 /// The targets of `href="…"` in an HTML directory listing, decoded.

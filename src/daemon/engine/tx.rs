@@ -70,7 +70,7 @@ impl Engine {
         // A downgrade is carried out as the rollback of its one package
         // (the same sources, checks and kept install reason); the history
         // and the audit log record it as the downgrade it is.
-        let asked = request.clone();
+        let logged = request.clone();
         let request = self.downgrade_as_rollback(request, &channel).await?;
         let assessed = self.assess_targets(&request).await;
         // The grade of what is asked for, before the plan and the question.
@@ -126,7 +126,6 @@ impl Engine {
             );
         }
         let _one_at_a_time = self.one_at_a_time(&channel).await;
-        let logged = asked;
         let outcome = backend.transact(request, channel).await;
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
