@@ -13,7 +13,8 @@ use clap::Args;
 
 use super::output::{self, Cell, NAME, Table, VERSION};
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, TxArgs, print_json, unexpected};
-use crate::ipc::protocol::{RequestBody, ResponseBody};
+use crate::ipc::client::ClientError;
+use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
 use crate::model::PackageVersion;
 use crate::transaction::{TransactionAction, TransactionOptions};
 
@@ -132,8 +133,7 @@ async fn choose(
     }
     print!("Which version (a number, nothing to stop)? ");
     std::io::stdout().flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
+    let line = super::transaction::read_answer().await.unwrap_or_default();
     let line = line.trim();
     if line.is_empty() {
         return Ok(None);
@@ -161,10 +161,12 @@ async fn versions(session: &Session, name: &str) -> Result<Vec<PackageVersion>, 
     };
     let answer = match ask(true).await {
         Ok(answer) => answer,
-        Err(e) => {
-            super::report_warning(&format!("{e}; listing what is here"));
+        // The archive could not be read: what is here still is.
+        Err(ClientError::Remote(e)) if e.kind == ErrorKind::Database => {
+            super::report_warning(&format!("{}; listing what is here", e.message));
             ask(false).await?
         }
+        Err(e) => return Err(e.into()),
     };
     connection.close().await;
     match answer {

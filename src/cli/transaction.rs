@@ -225,6 +225,12 @@ impl Input {
     }
 }
 
+/// One line the user types here (not for a daemon), Ctrl-C leaving as
+/// during a transaction; `None` at the end of input.
+pub(super) async fn read_answer() -> Option<String> {
+    Input::new().read_line().await
+}
+
 /// A yes/no question asked here (not for a daemon): the default at the
 /// end of input.
 pub(super) async fn confirm(prompt: &str, default: bool) -> bool {
