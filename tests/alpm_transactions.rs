@@ -922,3 +922,24 @@ fn downloads_run_as_the_download_user_on_libalpm_16() {
     let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&cached).unwrap());
     assert_eq!(owner, 0);
 }
+
+#[test]
+fn a_download_user_that_does_not_exist_is_named_on_libalpm_16() {
+    let root = synced_root();
+    root.option("DownloadUser = omg-no-such-user");
+    let env = root.omg_env();
+    let run = env.omg(&["install", "--noconfirm", "lonely-arch"]);
+    match common::alpm_line() {
+        // As pacman 7 refuses it ("user does not exist"): nothing installed.
+        16 => {
+            assert_ne!(run.code, 0);
+            assert!(run.stderr.contains("omg-no-such-user"), "{}", run.stderr);
+            assert!(installed(&root).is_empty());
+        }
+        // pacman 6 has no DownloadUser.
+        _ => {
+            ok(&run);
+            assert_eq!(installed(&root), set(&["lonely-arch"]));
+        }
+    }
+}

@@ -335,3 +335,43 @@ fn pacman_7_refuses_a_directory_that_does_not_exist_as_pacman_7_does() {
         [PathBuf::from(format!("{}/", missing.display()))]
     );
 }
+
+#[test]
+fn usage_download_user_and_resolution_errors_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("pacman.conf");
+    let error = |text: &str, dialect: Dialect| {
+        std::fs::write(&conf, text).unwrap();
+        PacmanConf::load_as(dialect, &conf, &Overrides::default())
+            .unwrap_err()
+            .to_string()
+    };
+    let e = error("[core]\nUsage = Sync Often\n", Dialect::Pacman6);
+    assert!(e.contains("Often"), "{e}");
+    let e = error("[options]\nDownloadUser =\n", Dialect::Pacman7);
+    assert!(
+        e.contains("pacman.conf:2") && e.contains("DownloadUser"),
+        "{e}"
+    );
+    // pacman 7 takes one directory a line: two are one path that does
+    // not exist.
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let two = format!("[options]\nCacheDir = {} {}\n", a.display(), b.display());
+    let e = error(&two, Dialect::Pacman7);
+    assert!(e.contains("pacman.conf:2") && e.contains("CacheDir"), "{e}");
+    std::fs::write(&conf, &two).unwrap();
+    let six = PacmanConf::load_as(Dialect::Pacman6, &conf, &Overrides::default()).unwrap();
+    assert_eq!(six.cache_dirs, [a.clone(), b.clone()]);
+    // --root and --dbpath that pacman 7 cannot resolve.
+    std::fs::write(&conf, "[options]\n").unwrap();
+    let missing = Overrides {
+        root: None,
+        db_path: Some(dir.path().join("nowhere")),
+    };
+    let e = PacmanConf::load_as(Dialect::Pacman7, &conf, &missing)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--dbpath") && e.contains("nowhere"), "{e}");
+}

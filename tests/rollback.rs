@@ -553,9 +553,33 @@ fn arch_downgrade_to_a_named_version_keeps_the_reason_and_pins_it() {
     let run = env.omg(&["downgrade", "--noconfirm", "lonely-arch", "0.1-1"]);
     assert_ne!(run.code, 0);
     assert!(pacman_q(&root).contains("lonely-arch 2.0-1"));
-    // Nor does a package that is not installed.
+    // Nor does a package that is not installed, nor the version installed.
     let run = env.omg(&["downgrade", "--noconfirm", "never-installed", "1.0-1"]);
     assert!(failed(&run).contains("not installed"), "{}", run.stderr);
+    let run = env.omg(&["downgrade", "--noconfirm", "lonely-arch", "2.0-1"]);
+    assert_eq!(run.code, 2, "a usage error: {}", run.stderr);
+    assert!(
+        run.stderr.contains("is the version installed"),
+        "{}",
+        run.stderr
+    );
+    // Without a version and asked nothing, it must be named (exit 2).
+    let run = env.omg(&["downgrade", "--noconfirm", "lonely-arch"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("name the VERSION"), "{}", run.stderr);
+    // An archive that does not answer leaves the listing to what is here.
+    env.configure("backend = \"alpm\"\n[arch]\narchive_url = \"http://127.0.0.1:1\"\n");
+    let run = env.omg_with_input(&["downgrade", "hello-arch"], "\n");
+    ok(&run);
+    assert!(
+        run.stderr.contains("listing what is here"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("1.0-1"), "{}", run.stdout);
+    assert!(run.stdout.contains("nothing was changed"), "{}", run.stdout);
+    assert!(pacman_q(&root).contains("lonely-arch 2.0-1"));
+    assert!(pacman_q(&root).contains("hello-arch 2.0-1"));
 }
 
 #[test]
@@ -583,6 +607,17 @@ fn debian_downgrade_takes_the_version_the_repository_still_has() {
             .starts_with("repository"),
         "{versions}"
     );
+    // Only one version there: nothing to choose; a name that cannot be a
+    // package's is refused as such.
+    let run = env.omg(&["downgrade", "omg-app"]);
+    assert!(
+        failed(&run).contains("no other version of omg-app"),
+        "{}",
+        run.stderr
+    );
+    let run = env.omg(&["downgrade", "omg lib"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not a package name"), "{}", run.stderr);
     let run = env.omg(&["downgrade", "--noconfirm", "omg-lib", "1.0"]);
     ok(&run);
     assert_eq!(
