@@ -485,3 +485,122 @@ fn a_dependency_only_provided_in_the_aur_is_found_by_its_provider() {
         .expect("then the consumer");
     assert!(provider < consumer, "{}", run.stdout);
 }
+
+#[test]
+fn an_aur_package_downgrades_to_an_older_commit_of_its_base_and_back() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let tool = |version| {
+        s.aur.publish(
+            "aur-tool",
+            version,
+            &[AurSpec {
+                name: "aur-tool",
+                depends: &[],
+                make_depends: &[],
+            }],
+            false,
+        )
+    };
+    tool("1.0-1");
+    ok(&s.omg(&["install", "--noconfirm", "aur-tool"]));
+    tool("1.1-1");
+    ok(&s.omg(&["upgrade", "--noconfirm"]));
+    tool("1.2-1");
+    ok(&s.omg(&["upgrade", "--noconfirm"]));
+    assert!(s.q("-Q").contains("aur-tool 1.2-1"));
+    let installed = s.root.path("root/usr/share/aur-tool/VERSION");
+
+    // The versions: those built here (kept in the package cache) and the
+    // one only the AUR's history has any more.
+    let cache = s.root.path("root/var/cache/pacman/pkg");
+    for entry in std::fs::read_dir(&cache).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("aur-tool-1.0-1") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let run = s.omg(&["downgrade", "--json", "aur-tool"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sources = |version: &str| -> Vec<String> {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["version"] == version)
+            .map(|v| {
+                v["sources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let old = sources("1.0-1");
+    assert!(
+        old.len() == 1 && old[0].starts_with("AUR "),
+        "{}",
+        run.stdout
+    );
+    let kept = sources("1.1-1");
+    assert!(kept.contains(&"cache".to_string()), "{}", run.stdout);
+    assert!(kept.iter().any(|s| s.starts_with("AUR ")), "{}", run.stdout);
+
+    // Picked from the list: built from the older commit (shown for
+    // review), installed with its install reason, recorded.
+    let run = s.omg_answering(&["downgrade", "aur-tool"], "2\ny\ny\nn\n");
+    ok(&run);
+    assert!(run.stdout.contains("1.0-1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("is in the AUR's history of aur-tool"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Build aur-tool? [Y/n]"),
+        "{}",
+        run.stdout
+    );
+    assert!(s.q("-Q").contains("aur-tool 1.0-1"), "{}", run.stdout);
+    assert_eq!(s.q("-Qeq"), set(&["aur-tool"]), "the reason is kept");
+    assert_eq!(std::fs::read_to_string(&installed).unwrap().trim(), "1.0-1");
+    // The root omgd sudo started keeps the system's history (sudo leaves
+    // no OMG_* variable to it); other tests write there too.
+    let history = s
+        .env
+        .command(*common::OMG)
+        .env("OMG_DATA_DIR", "/var/lib/omg")
+        .args(["history", "--json", "--limit", "100"])
+        .output()
+        .unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let entry = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["command"] == "downgrade aur-tool 1.0-1")
+        .expect("the downgrade is in the history");
+    assert_eq!(entry["changes"][0]["old"], "1.2-1", "{entry}");
+    assert_eq!(entry["changes"][0]["new"], "1.0-1", "{entry}");
+    let id = entry["id"].as_u64().unwrap().to_string();
+
+    // Rolled back: 1.2-1 again, from the package cache it was kept in.
+    let run = s.omg(&["rollback", "--noconfirm", &id]);
+    ok(&run);
+    assert!(s.q("-Q").contains("aur-tool 1.2-1"), "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(&installed).unwrap().trim(), "1.2-1");
+
+    // Named on the command line, a version the cache has comes from the
+    // cache (nothing built); one nowhere is refused, nothing changed.
+    let run = s.omg(&["downgrade", "--noconfirm", "aur-tool", "1.1-1"]);
+    ok(&run);
+    assert!(!run.stdout.contains("AUR's history"), "{}", run.stdout);
+    assert!(s.q("-Q").contains("aur-tool 1.1-1"));
+    let run = s.omg(&["downgrade", "--noconfirm", "aur-tool", "0.5-1"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(s.q("-Q").contains("aur-tool 1.1-1"));
+}

@@ -378,10 +378,22 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
                 TransactionAction::Downgrade {
                     name: "omg-app".into(),
                     version: "0.9".into(),
+                    file: None,
                 },
                 true,
             ),
             Some("io.github.omg.downgrade"),
+        ),
+        (
+            tx(
+                TransactionAction::Downgrade {
+                    name: "omg-app".into(),
+                    version: "0.9".into(),
+                    file: Some("/tmp/omg-app_0.9_all.deb".into()),
+                },
+                true,
+            ),
+            Some("io.github.omg.install-untrusted"),
         ),
     ];
     // Every variant is here: a new one does not compile until it is.

@@ -278,14 +278,6 @@ pub fn download_sources(dir: &Path, pkgbase: &str) -> Result<(), BuildError> {
     )
 }
 
-/// The package name of a package file name (`name-ver-rel-arch.pkg.tar.*`).
-fn package_name(file: &str) -> Option<&str> {
-    let stem = &file[..file.find(".pkg.tar")?];
-    let mut parts = stem.rsplitn(4, '-');
-    let (_arch, _rel, _ver) = (parts.next()?, parts.next()?, parts.next()?);
-    parts.next()
-}
-
 /// The files makepkg made for the packages `wanted` of this base.
 pub fn packages(dir: &Path, pkgbase: &str, wanted: &[String]) -> Result<Vec<PathBuf>, BuildError> {
     let listed = run(
@@ -301,7 +293,10 @@ pub fn packages(dir: &Path, pkgbase: &str, wanted: &[String]) -> Result<Vec<Path
         let file = listed.lines().map(PathBuf::from).find(|p| {
             p.is_file()
                 && p.file_name()
-                    .and_then(|f| package_name(&f.to_string_lossy()).map(|n| n == name))
+                    .and_then(|f| {
+                        crate::auth::client_files::arch_package_name(&f.to_string_lossy())
+                            .map(|n| n == name)
+                    })
                     .unwrap_or(false)
         });
         match file {
@@ -346,15 +341,5 @@ mod tests {
                 ("b.txt".to_string(), "b.txt.asc".to_string())
             ]
         );
-    }
-
-    #[test]
-    fn package_files_name_their_package() {
-        assert_eq!(
-            package_name("foo-bar-1.2-3-x86_64.pkg.tar.zst"),
-            Some("foo-bar")
-        );
-        assert_eq!(package_name("foo-1:1.2-3-any.pkg.tar.xz"), Some("foo"));
-        assert_eq!(package_name("foo.tar.gz"), None);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod devel;
+pub mod history;
 pub mod resolve;
 pub mod rpc;
 pub mod search;

@@ -185,6 +185,20 @@ pub fn arch_package_name(file_name: &str) -> Option<&str> {
     parts.next().filter(|n| !n.is_empty())
 }
 
+/// The package and version an Arch package file's name says, as pacman
+/// writes them (`name-pkgver-pkgrel-arch.pkg.tar.*`); not a signature nor
+/// a partial download.
+pub fn arch_package_file(file_name: &str) -> Option<(String, String)> {
+    let (stem, ext) = file_name.split_once(".pkg.tar")?;
+    if ext.ends_with(".sig") || ext.ends_with(".part") {
+        return None;
+    }
+    let name = arch_package_name(file_name)?;
+    let version = stem.strip_prefix(name)?.strip_prefix('-')?;
+    let (version, _arch) = version.rsplit_once('-')?;
+    Some((name.to_string(), version.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +242,12 @@ mod tests {
         assert_eq!(arch_package_name("a-1-1-any.pkg.tar.xz"), Some("a"));
         assert_eq!(arch_package_name("broken.pkg.tar.zst"), None);
         assert_eq!(arch_package_name("x.deb"), None);
+        assert_eq!(
+            arch_package_file("foo-bar-1:1.2-3-x86_64.pkg.tar.zst"),
+            Some(("foo-bar".to_string(), "1:1.2-3".to_string()))
+        );
+        assert_eq!(arch_package_file("foo-1.2-3-any.pkg.tar.zst.sig"), None);
+        assert_eq!(arch_package_file("foo-1.2-3-any.pkg.tar.zst.part"), None);
     }
 
     #[test]

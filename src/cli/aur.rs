@@ -351,61 +351,19 @@ async fn build_one(
     noconfirm: bool,
     options: &TransactionOptions,
 ) -> Result<TransactionReport, Failure> {
-    let fail = |e: build::BuildError| Failure::new(e.to_string(), EXIT_FAILURE);
     renderer.step(&format!("fetching {} from the AUR", build.pkgbase));
-    let dir = build::fetch(aur_url, &build.pkgbase, cache).map_err(fail)?;
-    if !noconfirm {
-        let text = build::review_text(&dir).map_err(fail)?;
-        if text.is_empty() {
-            renderer.line(&format!(
-                "{}: nothing changed since your last review",
-                build.pkgbase
-            ));
-        } else {
-            show(renderer, &text);
-        }
-        renderer.prompt(&format!(":: Build {}? [Y/n] ", build.pkgbase));
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        if !std::io::stdin().is_terminal() {
-            renderer.line(line.trim());
-        }
-        if matches!(line.trim().to_lowercase().as_str(), "n" | "no") {
-            return Err(Failure::new(
-                format!(
-                    "building {} was declined; nothing more was changed",
-                    build.pkgbase
-                ),
-                EXIT_FAILURE,
-            ));
-        }
-        build::mark_reviewed(&dir).map_err(fail)?;
-    }
-    // Signed sources: downloaded and checksummed by makepkg, signatures
-    // checked by omgd against the keys the user trusts.
-    let info = build::srcinfo(&dir, &build.pkgbase).map_err(fail)?;
-    let signed = build::signed_sources(&info);
-    if !signed.is_empty() {
-        renderer.step(&format!(
-            "verifying the signed sources of {}",
-            build.pkgbase
-        ));
-        renderer.settle();
-        build::download_sources(&dir, &build.pkgbase).map_err(fail)?;
-        let request = RequestBody::VerifySignatures {
-            dir: dir.display().to_string(),
-            pairs: signed.clone(),
-            validpgpkeys: info.base_values("validpgpkeys", std::env::consts::ARCH),
-        };
-        session.request(request).await?;
-        for (data, _) in &signed {
-            renderer.line(&format!(" {data}: good signature by a trusted key"));
-        }
-    }
-    renderer.step(&format!("building {} {}", build.pkgbase, build.version));
-    renderer.settle();
-    build::makepkg(&dir, &build.pkgbase, nodeps, !signed.is_empty()).map_err(fail)?;
-    let files = build::packages(&dir, &build.pkgbase, &build.packages).map_err(fail)?;
+    let dir = build::fetch(aur_url, &build.pkgbase, cache).map_err(build_failure)?;
+    let files = build_checked_out(
+        session,
+        renderer,
+        &dir,
+        &build.pkgbase,
+        &build.version,
+        &build.packages,
+        nodeps,
+        noconfirm,
+    )
+    .await?;
     let targets = files.iter().map(|f| f.display().to_string()).collect();
     let as_deps = build.explicit.is_empty();
     let report = transact(
@@ -429,6 +387,72 @@ async fn build_one(
         }
     }
     Ok(report)
+}
+
+fn build_failure(e: build::BuildError) -> Failure {
+    Failure::new(e.to_string(), EXIT_FAILURE)
+}
+
+/// Builds the package base checked out in `dir` as the user: shown for
+/// review first (unless `noconfirm`), its signed sources checked by omgd,
+/// then makepkg; the package files made for `packages`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn build_checked_out(
+    session: &mut Session,
+    renderer: &mut Renderer,
+    dir: &std::path::Path,
+    pkgbase: &str,
+    version: &str,
+    packages: &[String],
+    nodeps: bool,
+    noconfirm: bool,
+) -> Result<Vec<std::path::PathBuf>, Failure> {
+    build::refuse_root().map_err(build_failure)?;
+    if !noconfirm {
+        let text = build::review_text(dir).map_err(build_failure)?;
+        if text.is_empty() {
+            renderer.line(&format!(
+                "{pkgbase}: nothing changed since your last review"
+            ));
+        } else {
+            show(renderer, &text);
+        }
+        renderer.prompt(&format!(":: Build {pkgbase}? [Y/n] "));
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        if !std::io::stdin().is_terminal() {
+            renderer.line(line.trim());
+        }
+        if matches!(line.trim().to_lowercase().as_str(), "n" | "no") {
+            return Err(Failure::new(
+                format!("building {pkgbase} was declined; nothing more was changed"),
+                EXIT_FAILURE,
+            ));
+        }
+        build::mark_reviewed(dir).map_err(build_failure)?;
+    }
+    // Signed sources: downloaded and checksummed by makepkg, signatures
+    // checked by omgd against the keys the user trusts.
+    let info = build::srcinfo(dir, pkgbase).map_err(build_failure)?;
+    let signed = build::signed_sources(&info);
+    if !signed.is_empty() {
+        renderer.step(&format!("verifying the signed sources of {pkgbase}"));
+        renderer.settle();
+        build::download_sources(dir, pkgbase).map_err(build_failure)?;
+        let request = RequestBody::VerifySignatures {
+            dir: dir.display().to_string(),
+            pairs: signed.clone(),
+            validpgpkeys: info.base_values("validpgpkeys", std::env::consts::ARCH),
+        };
+        session.request(request).await?;
+        for (data, _) in &signed {
+            renderer.line(&format!(" {data}: good signature by a trusted key"));
+        }
+    }
+    renderer.step(&format!("building {pkgbase} {version}"));
+    renderer.settle();
+    build::makepkg(dir, pkgbase, nodeps, !signed.is_empty()).map_err(build_failure)?;
+    build::packages(dir, pkgbase, packages).map_err(build_failure)
 }
 
 /// Shows review text: through the pager on a terminal, printed otherwise.

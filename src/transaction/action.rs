@@ -16,6 +16,7 @@ impl TransactionRequest {
                 "io.github.omg.install-untrusted"
             }
             TransactionAction::Install { .. } => "io.github.omg.install",
+            TransactionAction::Downgrade { file: Some(_), .. } => "io.github.omg.install-untrusted",
             TransactionAction::Remove { .. } => "io.github.omg.remove",
             TransactionAction::Upgrade => "io.github.omg.upgrade",
             TransactionAction::Sync { .. } => "io.github.omg.refresh",
@@ -37,7 +38,7 @@ impl TransactionAction {
             TransactionAction::Rollback { id, .. } => {
                 ("rollback", id.map(|i| i.to_string()).unwrap_or_default())
             }
-            TransactionAction::Downgrade { name, version } => {
+            TransactionAction::Downgrade { name, version, .. } => {
                 ("downgrade", format!("{name} {version}"))
             }
         }
@@ -53,7 +54,7 @@ impl TransactionAction {
             TransactionAction::Rollback { id, .. } => {
                 format!("rollback {}", id.map(|i| i.to_string()).unwrap_or_default())
             }
-            TransactionAction::Downgrade { name, version } => {
+            TransactionAction::Downgrade { name, version, .. } => {
                 format!("downgrade {name} {version}")
             }
         }

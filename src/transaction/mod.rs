@@ -49,7 +49,14 @@ pub enum TransactionAction {
     /// package cache, the Arch Linux Archive, apt's archive cache. The
     /// install reason is kept; the history records it, so it can be rolled
     /// back.
-    Downgrade { name: String, version: String },
+    Downgrade {
+        name: String,
+        version: String,
+        /// A package file of that version the client built (an AUR
+        /// package, from an older commit of its package base): installed
+        /// as a package file is, with the polkit action that needs.
+        file: Option<String>,
+    },
 }
 
 /// Changes to the package manager's state that install nothing: requests
@@ -85,7 +92,12 @@ impl TransactionAction {
         installed: &str,
         archive: Option<String>,
     ) -> Option<TransactionAction> {
-        let TransactionAction::Downgrade { name, version } = self else {
+        let TransactionAction::Downgrade {
+            name,
+            version,
+            file: None,
+        } = self
+        else {
             return None;
         };
         Some(TransactionAction::Rollback {

@@ -121,6 +121,16 @@ impl FakeAur {
         file: &str,
         content: &str,
     ) -> std::path::PathBuf {
+        self.commit_files(repo, work, &[(file, content)])
+    }
+
+    /// Commits `files` (name, content) in one commit, as `commit` does.
+    pub fn commit_files(
+        &self,
+        repo: &str,
+        work: &std::path::Path,
+        files: &[(&str, &str)],
+    ) -> std::path::PathBuf {
         let bare = self.git_root.path().join(repo);
         if !bare.exists() {
             super::system_with(
@@ -134,17 +144,12 @@ impl FakeAur {
                     .arg(work),
             );
         }
-        std::fs::write(work.join(file), content).unwrap();
-        git(work, &["add", file]);
-        git(
-            work,
-            &[
-                "commit",
-                "--quiet",
-                "-m",
-                content.lines().next().unwrap_or("update"),
-            ],
-        );
+        for (file, content) in files {
+            std::fs::write(work.join(file), content).unwrap();
+            git(work, &["add", file]);
+        }
+        let message = files[0].1.lines().next().unwrap_or("update");
+        git(work, &["commit", "--quiet", "-m", message]);
         git(
             work,
             &[
@@ -230,7 +235,18 @@ impl FakeAur {
         pkgbuild: &str,
     ) {
         let work = self.git_root.path().join(format!("work-{pkgbase}"));
-        self.commit(&format!("{pkgbase}.git"), &work, "PKGBUILD", pkgbuild);
+        // The AUR takes no commit without a .SRCINFO saying what it builds.
+        let (ver, rel) = version.rsplit_once('-').unwrap();
+        let mut srcinfo =
+            format!("pkgbase = {pkgbase}\n\tpkgver = {ver}\n\tpkgrel = {rel}\n\tarch = any\n\n");
+        for p in packages {
+            srcinfo.push_str(&format!("pkgname = {}\n\n", p.name));
+        }
+        self.commit_files(
+            &format!("{pkgbase}.git"),
+            &work,
+            &[("PKGBUILD", pkgbuild), (".SRCINFO", &srcinfo)],
+        );
         let mut records = self.records.lock().unwrap();
         records.retain(|r| r["PackageBase"] != pkgbase);
         for p in packages {

@@ -148,19 +148,6 @@ pub(super) fn is_package_file_of(file: &str, name: &str, version: &str, arches: 
         && (arch == "any" || arches.iter().any(|a| a == arch))
 }
 
-/// The package and version a package file's name says, as pacman writes
-/// them (`name-pkgver-pkgrel-arch.pkg.tar.*`); not a signature nor a
-/// partial download.
-fn package_of_file(file: &str) -> Option<(String, String)> {
-    let (stem, ext) = file.split_once(".pkg.tar")?;
-    if ext.ends_with(".sig") || ext.ends_with(".part") {
-        return None;
-    }
-    let mut parts = stem.rsplitn(4, '-');
-    let (_arch, rel, ver, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    Some((name.to_string(), format!("{ver}-{rel}")))
-}
-
 /// Every package file in the cache directories: (path, package, version,
 /// size), read from their names.
 pub(super) fn cached_packages(conf: &PacmanConf) -> Vec<(std::path::PathBuf, String, String, u64)> {
@@ -168,7 +155,7 @@ pub(super) fn cached_packages(conf: &PacmanConf) -> Vec<(std::path::PathBuf, Str
     for dir in &conf.cache_dirs {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            let Some((name, version)) = package_of_file(&file) else {
+            let Some((name, version)) = crate::auth::client_files::arch_package_file(&file) else {
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -226,7 +213,7 @@ pub(super) fn archive_versions(
     let mut versions: Vec<String> = listed
         .into_iter()
         .filter_map(|file| {
-            let (of, version) = package_of_file(&file)?;
+            let (of, version) = crate::auth::client_files::arch_package_file(&file)?;
             (of == name && is_package_file_of(&file, name, &version, arches)).then_some(version)
         })
         .collect();

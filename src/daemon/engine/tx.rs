@@ -62,16 +62,19 @@ impl Engine {
                 .display()
                 .to_string()
         });
+        // Only for a caller allowed to roll back: what the history holds.
+        self.fill_in_rollback(&mut request, &channel)?;
+        // The history and the audit log record what was asked for (a
+        // downgrade as the downgrade it is, package files by the names
+        // the caller gave).
+        let logged = request.clone();
+        // A downgrade is carried out as the rollback of its one package
+        // (the same sources, checks and kept install reason), or as the
+        // install of the package file the client built.
+        let mut request = self.carry_out_downgrade(request, &channel).await?;
         // Package files another user names are copied out of their reach
         // first (and opened with their rights).
         let _staged = self.stage_package_files(&mut request, caller).await?;
-        // Only for a caller allowed to roll back: what the history holds.
-        self.fill_in_rollback(&mut request, &channel)?;
-        // A downgrade is carried out as the rollback of its one package
-        // (the same sources, checks and kept install reason); the history
-        // and the audit log record it as the downgrade it is.
-        let logged = request.clone();
-        let request = self.downgrade_as_rollback(request, &channel).await?;
         let assessed = self.assess_targets(&request).await;
         // The grade of what is asked for, before the plan and the question.
         for t in &assessed {
@@ -204,14 +207,21 @@ impl Engine {
         }
     }
 
-    /// `request`, a downgrade made the rollback of one package it is carried
-    /// out as; anything else as it is.
-    async fn downgrade_as_rollback(
+    /// `request`, a downgrade made what it is carried out as: the rollback
+    /// of one package, or the install of the package file the client
+    /// built (which must be that package at that version); anything else
+    /// as it is.
+    async fn carry_out_downgrade(
         &self,
         mut request: TransactionRequest,
         channel: &TxChannel,
     ) -> Result<TransactionRequest, WireError> {
-        let crate::transaction::TransactionAction::Downgrade { name, version } = &request.action
+        use crate::transaction::TransactionAction;
+        let TransactionAction::Downgrade {
+            name,
+            version,
+            file,
+        } = &request.action
         else {
             return Ok(request);
         };
@@ -233,6 +243,26 @@ impl Engine {
             ));
         }
         channel.step(format!("{name}: {installed} -> {version}"));
+        if let Some(file) = file {
+            let file_name = std::path::Path::new(file)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let says = crate::auth::client_files::arch_package_file(&file_name);
+            if self.kind != BackendKind::Alpm
+                || says.as_ref().map(|(n, v)| (n.as_str(), v.as_str()))
+                    != Some((name.as_str(), version.as_str()))
+            {
+                return Err(WireError::new(
+                    ErrorKind::InvalidRequest,
+                    format!("{file_name:?} is not an Arch package file of {name} {version}"),
+                ));
+            }
+            request.action = TransactionAction::Install {
+                targets: vec![file.clone()],
+            };
+            return Ok(request);
+        }
         let archive = (self.kind == BackendKind::Alpm).then(|| self.config.arch.archive_url());
         if let Some(rollback) = request.action.as_rollback(&installed, archive) {
             request.action = rollback;
