@@ -209,6 +209,8 @@ pub struct InstalledPackage {
 pub enum ListFilter {
     All,
     Explicit,
+    /// Installed as dependencies (pacman -Qd).
+    Dependencies,
     Upgradable,
     Orphans,
 }
@@ -353,6 +355,31 @@ pub struct AvailableVersion {
     /// The LTS codename (Node.js), if any.
     pub lts: Option<String>,
     pub date: String,
+}
+
+/// Who owns one path (`omg owns`): the installed packages whose file
+/// lists have it (a directory may have several).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ownership {
+    pub path: String,
+    pub owners: Vec<Owner>,
+}
+
+/// An installed package owning a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub name: String,
+    pub version: String,
+}
+
+/// The files of an installed package (`omg files`), as its package
+/// manager lists them (absolute paths; Arch marks directories with a
+/// trailing `/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageFiles {
+    pub name: String,
+    pub version: String,
+    pub files: Vec<String>,
 }
 
 /// A version of a package that can be installed, and where it is (`omg

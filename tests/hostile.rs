@@ -366,6 +366,19 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             None,
         ),
         (
+            // Matched as a string against the file lists: nothing is read.
+            RequestBody::Owns {
+                paths: vec!["/etc/shadow".into(), "/root/.ssh/id_ed25519".into()],
+            },
+            None,
+        ),
+        (
+            RequestBody::Files {
+                name: "omg-app".into(),
+            },
+            None,
+        ),
+        (
             // The archive's listing is fetched by a user's own daemon only.
             RequestBody::Versions {
                 name: "omg-app".into(),
@@ -408,6 +421,8 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::Shutdown
             | RequestBody::Transaction(_)
             | RequestBody::Versions { .. }
+            | RequestBody::Owns { .. }
+            | RequestBody::Files { .. }
             | RequestBody::Maintain(_)
             | RequestBody::AurPlan { .. }
             | RequestBody::AurUpdates

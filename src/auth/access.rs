@@ -52,6 +52,8 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::PolicyCheck
         | RequestBody::Graph
         | RequestBody::Versions { archive: false, .. }
+        | RequestBody::Owns { .. }
+        | RequestBody::Files { .. }
         | RequestBody::Audit { refresh: false }
         | RequestBody::Outdated { refresh: false } => Access::Anyone,
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
@@ -89,6 +91,8 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::Outdated { .. } => "Outdated",
         RequestBody::Graph => "Graph",
         RequestBody::Versions { .. } => "Versions",
+        RequestBody::Owns { .. } => "Owns",
+        RequestBody::Files { .. } => "Files",
         RequestBody::VerifyProvenance { .. } => "VerifyProvenance",
         RequestBody::Osv { .. } => "Osv",
         RequestBody::VerifyFile { .. } => "VerifyFile",

@@ -5,6 +5,7 @@
 //! confined to `handle()` and `sig_level()`.
 
 mod callbacks;
+mod files;
 mod maintenance;
 mod rollback;
 mod transaction;
@@ -539,6 +540,16 @@ impl PackageBackend for AlpmBackend {
             installed.as_deref(),
             &|a, b| libalpm::vercmp(a, b),
         ))
+    }
+
+    fn owners(&mut self, paths: &[String]) -> Result<Vec<Vec<String>>, BackendError> {
+        let root = self.conf.root_dir.clone();
+        Ok(files::owners(self.handle()?, &root, paths))
+    }
+
+    fn files(&mut self, name: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let root = self.conf.root_dir.clone();
+        Ok(files::files(self.handle()?, &root, name))
     }
 
     fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {

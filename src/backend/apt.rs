@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rust_apt::config::Config;
 use rust_apt::{Cache, PackageFile, PackageSort, PkgCurrentState, Version};
 
+mod files;
 mod maintenance;
 mod marks;
 mod pins;
@@ -313,13 +314,21 @@ impl PackageBackend for AptBackend {
         ))
     }
 
+    fn owners(&mut self, paths: &[String]) -> Result<Vec<Vec<String>>, BackendError> {
+        let info = dpkg_info_dir();
+        files::owners(&info, paths)
+            .map_err(|e| BackendError::Open(format!("dpkg's file lists ({}): {e}", info.display())))
+    }
+
+    fn files(&mut self, name: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let info = dpkg_info_dir();
+        files::files(&info, name)
+            .map_err(|e| BackendError::Open(format!("dpkg's file lists ({}): {e}", info.display())))
+    }
+
     fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
         use rust_apt::DepType;
-        let status = Config::new().file("Dir::State::status", "/var/lib/dpkg/status");
-        let info = Path::new(&status)
-            .parent()
-            .unwrap_or(Path::new("/var/lib/dpkg"))
-            .join("info");
+        let info = dpkg_info_dir();
         let cache = self.cache()?;
         let mut out = Vec::new();
         for pkg in cache.packages(&PackageSort::default().installed()) {
@@ -588,6 +597,13 @@ impl PackageBackend for AptBackend {
             check_depends: Vec::new(),
         }))
     }
+}
+
+/// dpkg's `info` directory (its file lists), beside the status file apt
+/// is configured with.
+fn dpkg_info_dir() -> std::path::PathBuf {
+    let status = Config::new().file("Dir::State::status", "/var/lib/dpkg/status");
+    files::info_dir(Path::new(&status))
 }
 
 #[cfg(test)]

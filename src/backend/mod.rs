@@ -114,6 +114,26 @@ pub trait PackageBackend {
         )))
     }
 
+    /// For each of `paths` (absolute), the installed packages whose file
+    /// lists have it, as `pacman -Qo` and `dpkg -S` find them.
+    fn owners(&mut self, paths: &[String]) -> Result<Vec<Vec<String>>, BackendError> {
+        let _ = paths;
+        Err(BackendError::Open(format!(
+            "the {} backend cannot read file lists",
+            self.kind().as_str()
+        )))
+    }
+
+    /// The files of the installed package `name` (absolute), or `None`
+    /// when it is not installed.
+    fn files(&mut self, name: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let _ = name;
+        Err(BackendError::Open(format!(
+            "the {} backend cannot read file lists",
+            self.kind().as_str()
+        )))
+    }
+
     /// Every installed package with the installed packages it depends on.
     fn installed_graph(&mut self) -> Result<Vec<crate::model::GraphNode>, BackendError> {
         Err(BackendError::Open(format!(

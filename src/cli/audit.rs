@@ -44,16 +44,18 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Check the chain of the system's and this user's audit logs (exit 1
-    /// naming the first bad line)
+    /// Check the chain of the system's and this user's audit logs
+    ///
+    /// Exit status 1, naming the first bad line, when a chain is broken.
     Verify {
         /// Print JSON
         #[arg(long)]
         json: bool,
     },
-    /// The pinned dependencies of a project's lockfiles (package-lock.json,
-    /// Cargo.lock, poetry.lock, requirements.txt, go.sum) and the Go
-    /// toolchains omg installed, against OSV
+    /// A project's pinned dependencies, checked against OSV
+    ///
+    /// The lockfiles package-lock.json, Cargo.lock, poetry.lock,
+    /// requirements.txt and go.sum, and the Go toolchains omg installed.
     Project {
         /// The project directory (default: here)
         dir: Option<std::path::PathBuf>,

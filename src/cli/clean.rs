@@ -19,15 +19,19 @@ pub struct CleanArgs {
     /// Dependencies nothing needs any more, and what only they needed
     #[arg(long)]
     pub orphans: bool,
-    /// Package files in the cache but the newest versions of each
-    /// package and the installed one
+    /// Old package files in the cache
+    ///
+    /// All but the newest versions of each package (--keep) and the
+    /// installed one.
     #[arg(long)]
     pub cache: bool,
     /// How many versions of each package the cache keeps
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub keep: u32,
-    /// AUR build directories: clones of bases nothing installed comes
-    /// from, built packages and work directories of the rest
+    /// AUR build leftovers
+    ///
+    /// Clones of bases nothing installed comes from, and the built packages
+    /// and work directories of the rest.
     #[arg(long)]
     pub aur: bool,
     #[command(flatten)]

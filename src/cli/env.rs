@@ -21,10 +21,12 @@ pub struct EnvArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EnvAction {
-    /// Write the lockfile: explicitly installed packages (with their
-    /// source; AUR packages with their base and commit), installed runtime
-    /// versions (with the checksum of what was installed) and defaults, the
-    /// project's version files, and a fingerprint
+    /// Write the lockfile from this machine
+    ///
+    /// Explicitly installed packages (with their source; AUR packages with
+    /// their base and commit), installed runtime versions (with the checksum
+    /// of what was installed) and defaults, the project's version files, and
+    /// a fingerprint.
     Capture {
         /// The lockfile
         #[arg(long, default_value = "omg.lock")]
@@ -33,8 +35,10 @@ pub enum EnvAction {
         #[arg(long)]
         json: bool,
     },
-    /// Compare the machine with the lockfile: exit 1 and the differences
-    /// when they differ (the drift flag goes into the status file)
+    /// Compare the machine with the lockfile
+    ///
+    /// Exit status 1 and the differences when they differ (the drift flag
+    /// goes into the status file).
     Check {
         #[arg(long, default_value = "omg.lock")]
         file: PathBuf,
@@ -42,8 +46,10 @@ pub enum EnvAction {
         #[arg(long)]
         json: bool,
     },
-    /// Install the packages and runtime versions the lockfile has and the
-    /// machine lacks, and set the runtime defaults back (nothing is removed)
+    /// Install what the lockfile has and the machine lacks
+    ///
+    /// Packages and runtime versions, and the runtime defaults set back;
+    /// nothing is removed.
     Sync {
         #[arg(long, default_value = "omg.lock")]
         file: PathBuf,

@@ -33,15 +33,17 @@ pub struct InstallArgs {
     /// AUR: remove the repository packages needed only to build, afterwards
     #[arg(long)]
     pub removemake: bool,
-    /// Only download the packages into the package cache (apt's archive
-    /// cache, pacman's CacheDir), install nothing
+    /// Only download into the package cache, install nothing
+    ///
+    /// apt's archive cache, pacman's CacheDir (pacman -Sw).
     #[arg(long)]
     pub download_only: bool,
     /// Install even what policy.toml forbids (recorded in the audit log)
     #[arg(long)]
     pub override_policy: bool,
-    /// Search for the words given, number the results and install the ones
-    /// chosen (1 2 3, 1-3, ^4)
+    /// Search for the words given and install the results chosen
+    ///
+    /// The results are numbered; answer 1 2 3, 1-3 or ^4.
     #[arg(short = 'i', long)]
     pub interactive: bool,
     #[command(flatten)]

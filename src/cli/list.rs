@@ -23,9 +23,15 @@ pub struct ListArgs {
     /// Only packages with a newer version available
     #[arg(short, long, group = "filter")]
     pub upgradable: bool,
+    /// Only packages installed as dependencies (pacman -Qd)
+    #[arg(short, long, group = "filter")]
+    pub deps: bool,
     /// Only dependencies nothing needs any more (as `apt autoremove` would remove)
     #[arg(short, long, group = "filter")]
     pub orphans: bool,
+    /// Names only, one per line (pacman -Qq)
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -50,6 +56,8 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
         ListFilter::Explicit
     } else if args.upgradable {
         ListFilter::Upgradable
+    } else if args.deps {
+        ListFilter::Dependencies
     } else if args.orphans {
         ListFilter::Orphans
     } else {
@@ -64,6 +72,12 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
     }
     let width = output::terminal_width();
     let mut out = anstream::stdout().lock();
+    if args.quiet {
+        for p in &packages {
+            writeln!(out, "{}", p.name)?;
+        }
+        return Ok(EXIT_OK);
+    }
     if width.is_none() {
         for p in &packages {
             match &p.candidate_version {
@@ -116,6 +130,7 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
     let what = match filter {
         ListFilter::All => "installed packages",
         ListFilter::Explicit => "explicitly installed packages",
+        ListFilter::Dependencies => "packages installed as dependencies",
         ListFilter::Upgradable => "upgradable packages",
         ListFilter::Orphans => "orphaned packages",
     };

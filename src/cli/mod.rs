@@ -13,6 +13,7 @@ mod doctor;
 mod downgrade;
 mod env;
 mod failure;
+mod files;
 mod graph;
 mod history;
 mod hook;
@@ -21,6 +22,7 @@ mod install;
 mod list;
 mod outdated;
 pub mod output;
+mod pacman_ops;
 mod pick;
 mod pin;
 mod progress;
@@ -54,44 +56,68 @@ pub const EXIT_FAILURE: u8 = 1;
 /// Exit code for a usage error: bad arguments or a malformed query.
 pub const EXIT_USAGE: u8 = 2;
 
+/// What `omg --help` says before the commands (`-h` says only the usage,
+/// so that it fits a screen).
+const LONG_ABOUT: &str = "One package manager for system packages, the AUR and language runtimes
+
+omg searches, inspects, lists, installs, removes and upgrades the packages \
+of this system's package database (apt on Debian and Ubuntu, libalpm on Arch, with the AUR), \
+manages language runtimes (node, python, go, rust, ruby, java, bun) per directory, and \
+audits what is installed. Queries are answered by omgd from an index kept in sync with \
+the database, so they are fast; transactions run in an omgd running as root (the system \
+instance, or one started through sudo). pacman's operations (-S, -Ss, -Syu, -R, -Q, …) \
+are accepted as the omg commands they are. Without a command, omg shows omg status.";
+
+/// Exit statuses, as `omg --help` and omg(1) list them.
+const EXIT_STATUS: &str = "Exit status:
+  0    success
+  1    a failure: a package not found, the database failing, a transaction failing or declined
+  2    a usage error: bad arguments, a malformed query, a question a script must answer
+  100  omg outdated: updates are pending
+  130  interrupted (Ctrl-C)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "omg",
     version,
     about = "One package manager for system packages, the AUR and language runtimes",
-    long_about = "omg searches, inspects, lists, installs, removes and upgrades the packages \
-of this system's package database (apt on Debian and Ubuntu, libalpm on Arch, with the AUR), \
-manages language runtimes (node, python, go, rust, ruby, java, bun) per directory, and \
-audits what is installed. Queries are answered by omgd from an index kept in sync with \
-the database, so they are fast; transactions run in an omgd running as root (the system \
-instance, or one started through sudo).",
-    after_help = "Exit status: 0 on success, 1 when a package is not found, the database \
-fails, or a transaction fails or is cancelled, 2 on a usage error."
+    long_about = LONG_ABOUT,
+    help_template = "{before-help}{usage-heading} {usage}\n\n{all-args}{after-help}",
+    before_long_help = LONG_ABOUT,
+    override_usage = "omg [OPTIONS] [COMMAND] | omg -S|-R|-Q|-U [ARGS]...",
+    after_long_help = EXIT_STATUS,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
-    /// When to use colours
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    /// When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured too)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = ColorWhen::Auto,
+        hide_short_help = true
+    )]
     pub color: ColorWhen,
     /// Explain what happens behind the scenes (on stderr)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, hide_short_help = true)]
     pub verbose: bool,
     /// Do not use a running daemon: answer through a one-shot `omgd --stdio`
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub no_daemon: bool,
     /// The package database to use, instead of the one this system runs
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, value_enum, hide_short_help = true)]
     pub backend: Option<BackendChoice>,
     /// Arch: the installation root (as pacman's --root)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", hide_short_help = true)]
     pub root: Option<PathBuf>,
     /// Arch: the database directory (as pacman's --dbpath)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", hide_short_help = true)]
     pub dbpath: Option<PathBuf>,
     /// Arch: the pacman.conf to read (as pacman's --config)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", hide_short_help = true)]
     pub pacman_conf: Option<PathBuf>,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,9 +144,16 @@ pub enum Command {
     /// List installed packages
     #[command(visible_alias = "ls")]
     List(list::ListArgs),
-    /// Summarise the package database
+    /// Summarise the package database (what `omg` alone shows)
     Status(status::StatusArgs),
-    /// Install packages: names, repo/name, groups, provided names or package files
+    /// Which installed package owns a file, directory or command
+    Owns(files::OwnsArgs),
+    /// The files of an installed package
+    Files(files::FilesArgs),
+    /// Install packages, package files or runtimes
+    ///
+    /// Targets are names, repo/name, groups, provided names, package files,
+    /// AUR packages (Arch) or runtimes (node 20, python@3.12).
     #[command(visible_alias = "add")]
     Install(install::InstallArgs),
     /// Remove installed packages
@@ -131,74 +164,98 @@ pub enum Command {
     Upgrade(upgrade::UpgradeArgs),
     /// Refresh the repository databases
     Sync(sync::SyncArgs),
-    /// Every pending update in one table: repository, AUR and VCS packages,
-    /// runtimes with a newer release in their line, and runtime versions
-    /// this project asks for that are not installed, with the known
-    /// vulnerabilities each fixes. Exit code 0: nothing pending; 100:
-    /// something is
+    /// Every pending update, with the vulnerabilities each fixes
+    ///
+    /// One table: repository, AUR and VCS packages, runtimes with a newer
+    /// release in their line, and runtime versions this project asks for
+    /// that are not installed, with the known vulnerabilities each fixes.
+    /// Exit status 0: nothing pending; 100: something is.
     Outdated(outdated::OutdatedArgs),
-    /// Print the shell code that keeps runtime versions in step with the
-    /// directory: add `eval "$(omg hook bash)"` to ~/.bashrc (zsh: ~/.zshrc;
-    /// fish: `omg hook fish | source` in config.fish)
+    /// Print the shell hook that keeps runtimes in step with the directory
+    ///
+    /// Add `eval "$(omg hook bash)"` to ~/.bashrc (zsh: ~/.zshrc; fish:
+    /// `omg hook fish | source` in config.fish).
     Hook(hook::HookArgs),
     /// What the shell hook runs before each prompt (prints shell code)
     #[command(hide = true)]
     HookEnv(hook::HookArgs),
-    /// Use a runtime version: install it if needed, then make it the default
-    /// (or, with --local, the version of this directory via .tool-versions;
-    /// rust-toolchain.toml for Rust)
+    /// Install a runtime version if needed and make it the default
+    ///
+    /// With --local, the version of this directory instead (written to
+    /// .tool-versions; rust-toolchain.toml for Rust).
     Use(runtime::UseArgs),
     /// Remove an installed runtime version
     Uninstall(runtime::UninstallArgs),
     /// Show which runtime program (node, npm, python, …) runs here
     Which(runtime::WhichArgs),
-    /// Run a command with a runtime version first on PATH: omg exec node@18 -- node -v
+    /// Run a command with a runtime version first on PATH
+    ///
+    /// For example: omg exec node@18 -- node -v
     Exec(runtime::ExecArgs),
     /// Show the runtime versions this directory asks for, and which file asks
     Current(current::CurrentArgs),
     /// Manage the omgd daemon
     Daemon(daemon::DaemonArgs),
-    /// The recorded transactions (package changes, and your runtime
-    /// changes), newest first
+    /// The recorded transactions, newest first
+    ///
+    /// Package changes (the system's history) and your runtime changes.
     History(history::HistoryArgs),
-    /// Remove orphaned dependencies, old package files from the cache and
-    /// AUR build leftovers (all three without a flag)
+    /// Remove orphans, old package files and AUR build leftovers
+    ///
+    /// Orphaned dependencies, old package files from the cache and AUR
+    /// build leftovers: all three without a flag.
     Clean(clean::CleanArgs),
-    /// The environment lockfile (omg.lock): capture the machine's packages,
-    /// runtimes and version files, check the machine against it (exit 1 on
-    /// drift), or install what it lacks
+    /// Capture, check or restore the environment lockfile (omg.lock)
+    ///
+    /// Capture the machine's packages, runtimes and version files, check the
+    /// machine against it (exit 1 on drift), or install what it lacks.
     Env(env::EnvArgs),
-    /// A terminal dashboard: pending updates, the ones fixing known
-    /// vulnerabilities, runtimes and the history, keyboard only (Tab or 1-4
-    /// switch tabs, arrows or j/k move, r reloads, q quits)
+    /// A terminal dashboard of updates, vulnerabilities, runtimes, history
+    ///
+    /// Keyboard only: Tab or 1-4 switch tabs, arrows or j/k move, r reloads,
+    /// q quits.
     Dash,
-    /// Keep a package from being upgraded: PKG holds it at the installed
-    /// version, PKG@VERSION lets it move only within that version line
-    /// (Arch: skipped as IgnorePkg skips; Debian: a dpkg hold)
+    /// Keep a package from being upgraded
+    ///
+    /// PKG holds it at the installed version, PKG@VERSION lets it move only
+    /// within that version line (Arch: skipped as IgnorePkg skips; Debian: a
+    /// dpkg hold).
     Pin(pin::PinArgs),
-    /// Why a package is installed: the chains from packages installed on
-    /// request down to it (--reverse: everything that depends on it)
+    /// Why a package is installed
+    ///
+    /// The chains from packages installed on request down to it (--reverse:
+    /// everything that depends on it).
     Why(graph::WhyArgs),
     /// The largest installed packages and what removing each would free
-    /// (it and the dependencies nothing else needs)
+    ///
+    /// What removing one frees is it and the dependencies nothing else needs.
     Size(graph::SizeArgs),
-    /// When a package was installed, by whom, with which command and why,
-    /// and every change since (from the history)
+    /// When, by whom, with which command and why a package was installed
+    ///
+    /// And every change since, from the history.
     Blame(blame::BlameArgs),
-    /// Revert a recorded transaction (the newest when no ID is given): the
-    /// versions it replaced or removed come back (from the package cache, a
-    /// repository, or on Arch the Arch Linux Archive), what it installed
-    /// goes; for a runtime change, the default version goes back too
+    /// Revert a recorded transaction (the newest when no ID is given)
+    ///
+    /// The versions it replaced or removed come back (from the package cache,
+    /// a repository, or on Arch the Arch Linux Archive), what it installed
+    /// goes; for a runtime change, the default version goes back too.
     Rollback(rollback::RollbackArgs),
-    /// Install another version of an installed package: VERSION, or one
-    /// chosen from those the repositories, the package cache and (Arch) the
-    /// Arch Linux Archive have; the install reason is kept, the history
-    /// records it (omg rollback undoes it), and a pin is offered
+    /// Install another version of an installed package
+    ///
+    /// VERSION, or one chosen from those the repositories, the package cache,
+    /// (Arch) the Arch Linux Archive and (AUR) the package base's git history
+    /// have (an AUR version is built from its commit); the install reason is
+    /// kept, the history records it (omg rollback undoes it), and a pin is
+    /// offered.
     Downgrade(downgrade::DowngradeArgs),
-    /// Check the installation (daemon, units, D-Bus, polkit, shell hook,
-    /// PATH, data directory, database, status file) and say what to fix
+    /// Check the installation and say what to fix
+    ///
+    /// The daemon, units, D-Bus, polkit, shell hook, PATH, data directory,
+    /// database and status file.
     Doctor(doctor::DoctorArgs),
-    /// Print a shell completion script: omg completions bash > /etc/bash_completion.d/omg
+    /// Print a shell completion script
+    ///
+    /// For example: omg completions bash > /etc/bash_completion.d/omg
     Completions(shipping::CompletionsArgs),
     /// Package names starting with PREFIX (what the completions call)
     #[command(name = "__complete", hide = true)]
@@ -206,16 +263,21 @@ pub enum Command {
     /// Print the omg(1) man page (roff)
     #[command(name = "__manpage", hide = true)]
     Manpage,
-    /// Check a file's detached OpenPGP signature against trusted keys
-    /// (--sig), or its Sigstore provenance bundle (--bundle, with the
-    /// signer's --identity and --issuer)
+    /// Check a file's OpenPGP signature or Sigstore provenance
+    ///
+    /// A detached signature against trusted keys (--sig), or a Sigstore
+    /// provenance bundle (--bundle, with the signer's --identity and
+    /// --issuer).
     Verify(verify::VerifyArgs),
-    /// Check the installed packages against policy.toml (the system's and
-    /// yours)
+    /// Check the installed packages against policy.toml
+    ///
+    /// The system's policy and yours.
     Policy(audit::PolicyArgs),
-    /// Installed packages affected by known vulnerabilities (the
-    /// distribution's security tracker); `verify` and `log` for the audit
-    /// logs of every package transaction and runtime change
+    /// Installed packages with known vulnerabilities, and the audit logs
+    ///
+    /// Vulnerabilities from the distribution's security tracker; `verify`
+    /// and `log` for the audit logs of every package transaction and runtime
+    /// change.
     Audit(audit::AuditArgs),
 }
 
@@ -227,6 +289,8 @@ impl Command {
             Command::Info(args) => info::run(session, args).await,
             Command::List(args) => list::run(session, args).await,
             Command::Status(args) => status::run(session, args).await,
+            Command::Owns(args) => files::owns(session, args).await,
+            Command::Files(args) => files::files(session, args).await,
             Command::Install(args) => install::run(session, args).await,
             Command::Remove(args) => remove::run(session, args).await,
             Command::Upgrade(args) => upgrade::run(session, args).await,
@@ -264,18 +328,31 @@ impl Command {
 /// Runs `omg` with the process's arguments.
 pub fn run() -> ExitCode {
     // The prompt path: no argument parser, no runtime.
-    let mut args = std::env::args();
-    if args.nth(1).as_deref() == Some("hook-env")
-        && let Some(shell) = args.next()
+    let mut args = std::env::args_os();
+    if args.nth(1).as_deref() == Some(std::ffi::OsStr::new("hook-env"))
+        && let Some(shell) = args.next().and_then(|s| s.into_string().ok())
         && args.next().is_none()
     {
         return hook::hook_env(&shell);
     }
-    let cli = Cli::parse();
-    match cli.color {
-        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
-        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
-        ColorWhen::Auto => {}
+    // pacman's operations, as the omg commands they are.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let lines: Vec<Cli> = match pacman_ops::translate(&argv) {
+        None => vec![Cli::parse()],
+        Some(Ok(lines)) => lines.into_iter().map(Cli::parse_from).collect(),
+        Some(Err(failure)) => {
+            report(&failure);
+            return ExitCode::from(failure.code);
+        }
+    };
+    if let Some(first) = lines.first() {
+        match first.color {
+            ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+            ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+            ColorWhen::Auto => {}
+        }
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -288,20 +365,38 @@ pub fn run() -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
-        let database = [
-            ("OMG_ALPM_ROOT", cli.root.as_deref()),
-            ("OMG_ALPM_DBPATH", cli.dbpath.as_deref()),
-            ("OMG_PACMAN_CONF", cli.pacman_conf.as_deref()),
-        ];
-        let mut session = Session::new(cli.verbose, cli.no_daemon, cli.backend, database);
-        let result = cli.command.run(&mut session, cli.verbose).await;
-        session.close().await;
-        result.unwrap_or_else(|failure| {
-            report(&failure);
-            failure.code
-        })
+        // One after the other (`-Syu PKG`), stopping at the first failure.
+        let mut code = EXIT_OK;
+        for cli in lines {
+            code = execute(cli).await;
+            if code != EXIT_OK {
+                break;
+            }
+        }
+        code
     });
     ExitCode::from(code)
+}
+
+/// Runs one parsed command line; its exit status.
+async fn execute(cli: Cli) -> u8 {
+    let database = [
+        ("OMG_ALPM_ROOT", cli.root.as_deref()),
+        ("OMG_ALPM_DBPATH", cli.dbpath.as_deref()),
+        ("OMG_PACMAN_CONF", cli.pacman_conf.as_deref()),
+    ];
+    let mut session = Session::new(cli.verbose, cli.no_daemon, cli.backend, database);
+    // Without a command: the summary (paru and yay upgrade here; omg never
+    // changes the system unasked).
+    let command = cli
+        .command
+        .unwrap_or(Command::Status(status::StatusArgs { json: false }));
+    let result = command.run(&mut session, cli.verbose).await;
+    session.close().await;
+    result.unwrap_or_else(|failure| {
+        report(&failure);
+        failure.code
+    })
 }
 
 /// Writes `value` as pretty JSON followed by a newline.

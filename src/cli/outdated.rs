@@ -18,8 +18,10 @@ pub struct OutdatedArgs {
     /// Only the updates that fix known vulnerabilities
     #[arg(long)]
     pub security: bool,
-    /// Ask the AUR, VCS upstreams and runtime release lists now (else
-    /// the answers of the last refresh are used: no network)
+    /// Ask the AUR, VCS upstreams and runtime release lists now
+    ///
+    /// Otherwise the answers of the last refresh are used, without the
+    /// network.
     #[arg(long)]
     pub refresh: bool,
     /// Print JSON

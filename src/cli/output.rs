@@ -12,7 +12,7 @@ pub const REPO: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColo
 pub const MARK: Style = Style::new()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)))
     .bold();
-pub const HEADER: Style = Style::new().bold().underline();
+pub const HEADER: Style = Style::new().dimmed();
 pub const LABEL: Style = Style::new().bold();
 pub const WARN: Style = Style::new()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)))

@@ -18,7 +18,7 @@ pub struct RemoveArgs {
     /// Also remove the packages that depend on the targets (pacman -Rc)
     #[arg(short, long)]
     pub cascade: bool,
-    /// Debian: also remove the configuration files (apt purge)
+    /// Also remove the configuration files (apt purge; pacman -Rn keeps no .pacsave)
     #[arg(long)]
     pub purge: bool,
     #[command(flatten)]

@@ -18,7 +18,7 @@ use clap::Args;
 #[derive(Debug, Default, Args)]
 pub struct TxArgs {
     /// Ask nothing: every question takes its default answer
-    #[arg(long, visible_alias = "yes")]
+    #[arg(long, short = 'y', visible_alias = "yes")]
     pub noconfirm: bool,
     /// Show what would be done, change nothing
     #[arg(long)]

@@ -16,8 +16,9 @@ pub struct UpgradeArgs {
     /// AUR: also rebuild VCS packages (-git, …) whose upstream has new commits
     #[arg(long)]
     pub devel: bool,
-    /// Only download the packages into the package cache (apt's archive
-    /// cache, pacman's CacheDir), install nothing
+    /// Only download into the package cache, install nothing
+    ///
+    /// apt's archive cache, pacman's CacheDir (pacman -Swu).
     #[arg(long)]
     pub download_only: bool,
     /// Only the updates that fix known vulnerabilities (omg outdated

@@ -77,6 +77,14 @@ enum Work {
         Option<String>,
         oneshot::Sender<Result<Vec<crate::model::PackageVersion>, BackendError>>,
     ),
+    Owners(
+        Vec<String>,
+        oneshot::Sender<Result<Vec<Vec<String>>, BackendError>>,
+    ),
+    Files(
+        String,
+        oneshot::Sender<Result<Option<Vec<String>>, BackendError>>,
+    ),
     /// Proves the thread takes jobs (the watchdog).
     Ping(oneshot::Sender<Result<(), BackendError>>),
 }
@@ -169,6 +177,12 @@ fn work_loop(
             }
             Work::Versions(name, archive, reply) => {
                 let _ = reply.send(backend.versions(&name, archive.as_deref()));
+            }
+            Work::Owners(paths, reply) => {
+                let _ = reply.send(backend.owners(&paths));
+            }
+            Work::Files(name, reply) => {
+                let _ = reply.send(backend.files(&name));
             }
             Work::Ping(reply) => {
                 let _ = reply.send(Ok(()));
@@ -353,6 +367,24 @@ impl BackendHandle {
     ) -> Result<Vec<crate::model::PackageVersion>, BackendError> {
         self.run(fingerprint, |tx| Work::Versions(name, archive, tx))
             .await
+    }
+
+    /// For each of `paths`, the installed packages whose file lists have it.
+    pub async fn owners(
+        &self,
+        paths: Vec<String>,
+        fingerprint: &str,
+    ) -> Result<Vec<Vec<String>>, BackendError> {
+        self.run(fingerprint, |tx| Work::Owners(paths, tx)).await
+    }
+
+    /// The files of the installed package `name` (`None`: not installed).
+    pub async fn files(
+        &self,
+        name: String,
+        fingerprint: &str,
+    ) -> Result<Option<Vec<String>>, BackendError> {
+        self.run(fingerprint, |tx| Work::Files(name, tx)).await
     }
 
     /// The installed packages `data` says are affected.

@@ -130,6 +130,16 @@ pub enum RequestBody {
         name: String,
         archive: bool,
     },
+    /// The installed packages owning each path (absolute paths, matched as
+    /// strings against the package manager's file lists: nothing is read
+    /// from the paths themselves).
+    Owns {
+        paths: Vec<String>,
+    },
+    /// The files of an installed package.
+    Files {
+        name: String,
+    },
     /// Check a Sigstore bundle for `file`, requiring a certificate for
     /// `identity` from `issuer` (absolute paths).
     VerifyProvenance {
@@ -245,6 +255,8 @@ pub enum ResponseBody {
     Outdated(crate::outdated::Report),
     Graph(Vec<crate::model::GraphNode>),
     Versions(Vec<crate::model::PackageVersion>),
+    Owns(Vec<crate::model::Ownership>),
+    Files(crate::model::PackageFiles),
     Osv(crate::security::osv::OsvReport),
 }
 

@@ -3,7 +3,11 @@
 //! version, a package file in `CacheDir`, then the Arch Linux Archive
 //! (`<archive>/packages/<first letter>/<name>/`, its directory listing
 //! read for the file; libalpm downloads it and its signature into the
-//! cache and checks it as `pacman -U URL` does).
+//! cache and checks it as `pacman -U URL` does). Package files of
+//! packages no repository carries (AUR builds) are kept in the cache
+//! once installed, so that they are found there too.
+
+use std::path::Path;
 
 use super::libalpm::Alpm;
 use crate::backend::pacman_conf::PacmanConf;
@@ -146,6 +150,64 @@ pub(super) fn is_package_file_of(file: &str, name: &str, version: &str, arches: 
         && ext != ".sig"
         && ext != ".part"
         && (arch == "any" || arches.iter().any(|a| a == arch))
+}
+
+/// Copies the package files just installed whose package no repository
+/// carries (AUR builds, as a rule) into the package cache, with their
+/// signatures, so that a rollback or a downgrade finds them there as it
+/// finds repository packages. A file of a repository package is left
+/// out: pacman would take it for the repository's and find it corrupt.
+pub(super) fn keep_foreign_files(
+    handle: &Alpm,
+    conf: &PacmanConf,
+    targets: &[String],
+    channel: &TxChannel,
+) {
+    let Some(cache) = conf.cache_dirs.first() else {
+        return;
+    };
+    for target in targets
+        .iter()
+        .filter(|t| t.contains(".pkg.tar") && Path::new(t.as_str()).is_file())
+    {
+        let path = Path::new(target);
+        let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let Some((name, _)) = crate::auth::client_files::arch_package_file(&file_name) else {
+            continue;
+        };
+        if handle
+            .syncdbs()
+            .iter()
+            .any(|db| db.pkg(name.as_str()).is_ok())
+        {
+            continue;
+        }
+        let kept = cache.join(&file_name);
+        if kept.exists() {
+            continue;
+        }
+        let copied = std::fs::create_dir_all(cache)
+            .and_then(|()| std::fs::copy(path, &kept))
+            .and_then(|_| {
+                let signature = path.with_file_name(format!("{file_name}.sig"));
+                if signature.is_file() {
+                    std::fs::copy(&signature, cache.join(format!("{file_name}.sig")))?;
+                }
+                Ok(())
+            });
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&kept);
+            channel.message(
+                Level::Warning,
+                format!(
+                    "{file_name} could not be kept in {} ({e}): a rollback will not find it",
+                    cache.display()
+                ),
+            );
+        }
+    }
 }
 
 /// Every package file in the cache directories: (path, package, version,

@@ -102,6 +102,10 @@ pub fn run(
     if options.cascade {
         flags |= TransFlag::CASCADE;
     }
+    if options.purge {
+        // pacman -Rn: no .pacsave of changed configuration files.
+        flags |= TransFlag::NO_SAVE;
+    }
     if options.download_only {
         // pacman -Sw: into the cache, nothing installed.
         flags |= TransFlag::DOWNLOAD_ONLY;
@@ -363,59 +367,9 @@ fn within_transaction(
         restore_reasons(handle, &r.reasons, channel);
     }
     if let TransactionAction::Install { targets } = &request.action {
-        keep_foreign_files(handle, conf, targets, channel);
+        super::rollback::keep_foreign_files(handle, conf, targets, channel);
     }
     Ok(())
-}
-
-/// Copies the package files just installed whose package no repository
-/// carries (AUR builds, as a rule) into the package cache, with their
-/// signatures, so that a rollback or a downgrade finds them there as it
-/// finds repository packages. A file of a repository package is left
-/// out: pacman would take it for the repository's and find it corrupt.
-fn keep_foreign_files(handle: &Alpm, conf: &PacmanConf, targets: &[String], channel: &TxChannel) {
-    let Some(cache) = conf.cache_dirs.first() else {
-        return;
-    };
-    for target in targets.iter().filter(|t| is_package_file(t)) {
-        let path = Path::new(target);
-        let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let Some((name, _)) = crate::auth::client_files::arch_package_file(&file_name) else {
-            continue;
-        };
-        if handle
-            .syncdbs()
-            .iter()
-            .any(|db| db.pkg(name.as_str()).is_ok())
-        {
-            continue;
-        }
-        let kept = cache.join(&file_name);
-        if kept.exists() {
-            continue;
-        }
-        let copied = std::fs::create_dir_all(cache)
-            .and_then(|()| std::fs::copy(path, &kept))
-            .and_then(|_| {
-                let signature = path.with_file_name(format!("{file_name}.sig"));
-                if signature.is_file() {
-                    std::fs::copy(&signature, cache.join(format!("{file_name}.sig")))?;
-                }
-                Ok(())
-            });
-        if let Err(e) = copied {
-            let _ = std::fs::remove_file(&kept);
-            channel.message(
-                Level::Warning,
-                format!(
-                    "{file_name} could not be kept in {} ({e}): a rollback will not find it",
-                    cache.display()
-                ),
-            );
-        }
-    }
 }
 
 /// Whether `target` names a package file on disk (`pacman -U`).

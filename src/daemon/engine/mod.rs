@@ -13,6 +13,7 @@ use std::time::Instant;
 
 mod aur;
 mod authorize;
+mod files;
 mod index;
 mod outdated;
 mod query;
@@ -324,6 +325,8 @@ impl Engine {
             R::DaemonStatus => Ok(ResponseBody::Daemon(self.daemon_status())),
             R::Graph => self.graph().await,
             R::Versions { name, archive } => self.versions(name, archive).await,
+            R::Owns { paths } => self.owns(paths).await,
+            R::Files { name } => self.files(name).await,
             R::Reload => self.reload().await,
             R::Shutdown => self.ask_to_stop(),
             R::AurPlan { targets } => self.aur_plan(targets).await,

@@ -263,6 +263,7 @@ fn list(index: &Index, filter: ListFilter) -> Vec<InstalledPackage> {
         .filter(|p| match filter {
             ListFilter::All => true,
             ListFilter::Explicit => !p.has(flags::AUTO),
+            ListFilter::Dependencies => p.has(flags::AUTO),
             ListFilter::Upgradable => p.has(flags::UPGRADABLE),
             ListFilter::Orphans => p.has(flags::ORPHAN),
         })

@@ -1,0 +1,121 @@
+//! dpkg's file lists (`<admindir>/info/PKG[:ARCH].list`, the directory
+//! beside the status file apt is configured with), read as `dpkg -S` and
+//! `dpkg -L` read them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// dpkg's `info` directory, beside the status file.
+pub(super) fn info_dir(status: &Path) -> PathBuf {
+    status
+        .parent()
+        .unwrap_or(Path::new("/var/lib/dpkg"))
+        .join("info")
+}
+
+/// The package a list file is of (`libc6:amd64.list` is libc6's).
+fn package_of(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".list")?;
+    stem.split(':').next().filter(|n| !n.is_empty())
+}
+
+/// A path as dpkg lists it: no trailing `/` (but `/` itself).
+fn as_listed(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/.",
+        trimmed => trimmed,
+    }
+}
+
+/// For each of `paths`, the packages whose lists have it.
+pub(super) fn owners(info: &Path, paths: &[String]) -> std::io::Result<Vec<Vec<String>>> {
+    let mut wanted: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, path) in paths.iter().enumerate() {
+        wanted.entry(as_listed(path)).or_default().push(i);
+    }
+    let mut out = vec![Vec::new(); paths.len()];
+    let mut lists: Vec<(String, PathBuf)> = std::fs::read_dir(info)?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            package_of(&name).map(|p| (p.to_string(), e.path()))
+        })
+        .collect();
+    lists.sort();
+    for (package, list) in lists {
+        let Ok(text) = std::fs::read(&list) else {
+            continue;
+        };
+        for line in text.split(|&b| b == b'\n') {
+            let Ok(line) = std::str::from_utf8(line) else {
+                continue;
+            };
+            if let Some(indices) = wanted.get(line) {
+                for &i in indices {
+                    if !out[i].contains(&package) {
+                        out[i].push(package.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The files of `package` (none: it has no list, so is not installed).
+pub(super) fn files(info: &Path, package: &str) -> std::io::Result<Option<Vec<String>>> {
+    let mut lists: Vec<PathBuf> = std::fs::read_dir(info)?
+        .flatten()
+        .filter(|e| package_of(&e.file_name().to_string_lossy()) == Some(package))
+        .map(|e| e.path())
+        .collect();
+    if lists.is_empty() {
+        return Ok(None);
+    }
+    lists.sort();
+    let mut out = Vec::new();
+    for list in lists {
+        let text = std::fs::read_to_string(&list)?;
+        out.extend(
+            text.lines()
+                .filter(|l| !l.is_empty() && *l != "/.")
+                .map(str::to_string),
+        );
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_read_as_dpkg_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("coreutils.list"),
+            "/.\n/bin\n/bin/ls\n/usr/share/doc/coreutils\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("libc6:amd64.list"),
+            "/.\n/bin\n/lib/libc.so.6\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("libc6:amd64.md5sums"), "x /bin/ls\n").unwrap();
+        let asked: Vec<String> = ["/bin/ls", "/bin/", "/nowhere", "/"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let found = owners(dir.path(), &asked).unwrap();
+        assert_eq!(found[0], ["coreutils"]);
+        assert_eq!(found[1], ["coreutils", "libc6"]);
+        assert!(found[2].is_empty());
+        assert_eq!(found[3], ["coreutils", "libc6"]);
+        assert_eq!(
+            files(dir.path(), "libc6").unwrap().unwrap(),
+            ["/bin", "/lib/libc.so.6"]
+        );
+        assert_eq!(files(dir.path(), "vim").unwrap(), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The file family: which installed package owns a path (`omg owns`) and
+//! which files an installed package has (`omg files`), from the package
+//! manager's own file lists. Paths are matched as strings: omgd never
+//! opens, reads or resolves a path a client names.
+
+use super::Engine;
+use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
+use crate::model::{Owner, Ownership, PackageFiles};
+
+/// At most this many paths in one `Owns`.
+pub const MAX_PATHS: usize = 256;
+/// At most this long, each (PATH_MAX).
+pub const MAX_PATH_LEN: usize = 4096;
+
+fn invalid(message: String) -> WireError {
+    WireError::new(ErrorKind::InvalidRequest, message)
+}
+
+impl Engine {
+    pub(super) async fn owns(&self, paths: Vec<String>) -> Result<ResponseBody, WireError> {
+        if paths.is_empty() || paths.len() > MAX_PATHS {
+            return Err(invalid(format!(
+                "name between 1 and {MAX_PATHS} paths ({} given)",
+                paths.len()
+            )));
+        }
+        for path in &paths {
+            if !path.starts_with('/') || path.len() > MAX_PATH_LEN || path.contains('\0') {
+                return Err(invalid(format!(
+                    "{:?} is not an absolute path",
+                    crate::text::one_line(&path.chars().take(80).collect::<String>())
+                )));
+            }
+        }
+        let fingerprint = self.fingerprint()?;
+        let owners = self.backend()?.owners(paths.clone(), &fingerprint).await?;
+        let current = self.index().await?;
+        let version = |name: &str| {
+            current
+                .index
+                .find(name)
+                .and_then(|p| p.installed_version.map(str::to_string))
+                .unwrap_or_default()
+        };
+        let answer = paths
+            .into_iter()
+            .zip(owners)
+            .map(|(path, names)| Ownership {
+                path,
+                owners: names
+                    .into_iter()
+                    .map(|name| Owner {
+                        version: version(&name),
+                        name,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(ResponseBody::Owns(answer))
+    }
+
+    pub(super) async fn files(&self, name: String) -> Result<ResponseBody, WireError> {
+        if name.is_empty()
+            || name.len() > 256
+            || name
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '/')
+        {
+            return Err(invalid(format!(
+                "{:?} is not a package name",
+                crate::text::one_line(&name.chars().take(80).collect::<String>())
+            )));
+        }
+        let fingerprint = self.fingerprint()?;
+        let files = self.backend()?.files(name.clone(), &fingerprint).await?;
+        let Some(files) = files else {
+            return Err(WireError::new(
+                ErrorKind::NotFound,
+                format!("{name} is not installed (omg files lists an installed package's files)"),
+            ));
+        };
+        let current = self.index().await?;
+        let version = current
+            .index
+            .find(&name)
+            .and_then(|p| p.installed_version.map(str::to_string))
+            .unwrap_or_default();
+        Ok(ResponseBody::Files(PackageFiles {
+            name,
+            version,
+            files,
+        }))
+    }
+}
