@@ -67,6 +67,9 @@ pub enum ConfigError {
 ///
 /// [arch]
 /// archive_url = "https://archive.archlinux.org"  # or $OMG_ALA_URL
+///
+/// [hook]
+/// env = false   # export the project's mise [env] and .env at the prompt
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -78,6 +81,16 @@ pub struct Config {
     pub runtimes: RuntimesConfig,
     pub security: SecurityConfig,
     pub arch: ArchConfig,
+    pub hook: HookConfig,
+}
+
+/// What the shell hook does beyond runtime versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HookConfig {
+    /// Export the project's environment (mise's `[env]`, `.env`) and take
+    /// it back on leaving, as PATH is.
+    pub env: bool,
 }
 
 /// Arch Linux settings beyond pacman.conf.

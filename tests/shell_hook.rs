@@ -162,3 +162,55 @@ fn a_version_that_is_not_installed_is_named_once() {
         .unwrap();
     assert!(again.stdout.is_empty() && again.stderr.is_empty());
 }
+
+#[test]
+fn a_project_set_up_for_mise_works_unchanged() {
+    let env = Env::new();
+    let omg = *OMG;
+    let project = layout(&env);
+    std::fs::remove_file(project.join(".nvmrc")).unwrap();
+    // mise's files, local over shared; [env] over .env; _.path first.
+    std::fs::write(
+        project.join("mise.toml"),
+        "[tools]\nnode = \"18\"\n\n[env]\nGREETING = \"from mise\"\nPORT = 8080\n_.path = [\"./tools\"]\n",
+    )
+    .unwrap();
+    std::fs::write(project.join("mise.local.toml"), "[tools]\nnode = \"20\"\n").unwrap();
+    std::fs::write(
+        project.join(".env"),
+        "GREETING=from dotenv\nSECRET='s3 cret'\n",
+    )
+    .unwrap();
+    let tools = project.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let tool = tools.join("project-tool");
+    std::fs::write(&tool, "#!/bin/sh\necho project tool\n").unwrap();
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = format!(
+        "eval \"$({omg} hook bash)\"\n\
+         export GREETING=before\n\
+         cd project/src; _omg_hook; node; echo \"${{GREETING:-unset}}|${{PORT:-unset}}|${{SECRET:-unset}}\"\n\
+         cd ../..; _omg_hook; echo \"${{GREETING:-unset}}|${{PORT:-unset}}|${{SECRET:-unset}}\"\n"
+    );
+    // Without [hook] env: the versions only.
+    let out = shell(&env, "bash", &script, project.parent().unwrap());
+    assert_eq!(
+        lines(&out),
+        ["v20.10.0", "before|unset|unset", "before|unset|unset"],
+        "{out}"
+    );
+    // With it: exported inside, put back as they were on leaving.
+    env.configure("[hook]\nenv = true\n");
+    let script = script.replace("node; echo", "node; project-tool; echo");
+    let out = shell(&env, "bash", &script, project.parent().unwrap());
+    assert_eq!(
+        lines(&out),
+        [
+            "v20.10.0",
+            "project tool",
+            "from mise|8080|s3 cret",
+            "before|unset|unset"
+        ],
+        "{out}"
+    );
+}

@@ -42,7 +42,7 @@ pub fn hook_env(shell: &str) -> ExitCode {
     let versions = crate::runtime::versions_dir(&paths);
     let var = |name: &str| std::env::var(name).ok();
     let mut warn = |message: String| eprintln!("omg: {message}");
-    let code = hook::hook_env(shell, &cwd, &versions, &var, &mut warn);
+    let code = hook::hook_env(shell, &cwd, &versions, &paths.config_dir, &var, &mut warn);
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(code.as_bytes());
     ExitCode::from(EXIT_OK)

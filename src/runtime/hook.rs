@@ -1,7 +1,8 @@
 //! Shell integration: `omg hook SHELL` prints the code a shell evaluates at
 //! start-up; that code runs `omg hook-env SHELL` before each prompt, which
 //! prints the changes to PATH (and `JAVA_HOME`, `GOROOT`) that put the
-//! versions the directory asks for first. hook-env is stateful: the
+//! versions the directory asks for first, and with `[hook] env = true` the
+//! project's environment (mise's `[env]`, `.env`). hook-env is stateful: the
 //! `__OMG_STATE` variable records what it added and what it replaced, so
 //! leaving a project takes exactly that away; and when nothing that could
 //! matter has changed (the directory, the version files, the installed
@@ -127,7 +128,7 @@ impl State {
 /// Everything that can change hook-env's answer, hashed from `stat`s: the
 /// directory, every version file upward (path, size, time), and each
 /// runtime's versions directory and `current` link.
-fn fingerprint(cwd: &Path, versions: &Path) -> u64 {
+fn fingerprint(cwd: &Path, versions: &Path, config: &Path) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     cwd.hash(&mut hasher);
     let stamp = |path: &Path, hasher: &mut std::collections::hash_map::DefaultHasher| {
@@ -141,7 +142,10 @@ fn fingerprint(cwd: &Path, versions: &Path) -> u64 {
         for name in FILES {
             stamp(&dir.join(name), &mut hasher);
         }
+        stamp(&dir.join(".env"), &mut hasher);
     }
+    // `[hook] env` may be turned on or off.
+    stamp(config, &mut hasher);
     for runtime in Runtime::ALL {
         let dir = versions.join(runtime.as_str());
         stamp(&dir, &mut hasher);
@@ -229,17 +233,19 @@ fn activation(runtime: Runtime, root: &Path) -> (Vec<PathBuf>, Vec<(&'static str
 /// The shell code that brings the environment in line with `cwd`, or an
 /// empty string when nothing changed. `var` reads the environment;
 /// `warn` receives notes for the user (a wanted version not installed).
+/// `config_dir` holds config.toml (`[hook] env`).
 pub fn hook_env(
     shell: Shell,
     cwd: &Path,
     versions: &Path,
+    config_dir: &Path,
     var: &dyn Fn(&str) -> Option<String>,
     warn: &mut dyn FnMut(String),
 ) -> String {
     let previous = var(STATE_VAR)
         .and_then(|s| State::decode(&s))
         .unwrap_or_default();
-    let print = fingerprint(cwd, versions);
+    let print = fingerprint(cwd, versions, &config_dir.join("config.toml"));
     if var(STATE_VAR).is_some() && previous.fingerprint == print {
         return String::new();
     }
@@ -274,6 +280,18 @@ pub fn hook_env(
             bins.extend(paths);
             for (name, value) in sets {
                 vars.insert(name.to_string(), value.display().to_string());
+            }
+        }
+    }
+
+    // The project's environment, over what the runtimes set.
+    let env_on = crate::config::Config::load(config_dir).is_ok_and(|c| c.hook.env);
+    if env_on {
+        let project = super::project_env::collect(cwd);
+        bins.splice(0..0, project.path);
+        for (name, value) in project.vars {
+            if name != "PATH" && name != STATE_VAR {
+                vars.insert(name, value);
             }
         }
     }

@@ -20,6 +20,7 @@ pub mod install;
 pub mod installer;
 pub mod java;
 pub mod node;
+pub mod project_env;
 pub mod python;
 pub mod ruby;
 pub mod rust;

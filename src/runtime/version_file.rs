@@ -1,7 +1,7 @@
 //! Which runtime versions a directory asks for: the version files of nvm,
-//! pyenv, rustup, asdf, sdkman, volta and the languages' own manifests,
-//! read as their tools read them, the nearest file upward winning for each
-//! runtime.
+//! pyenv, rustup, asdf, sdkman, volta, mise (`[tools]` of its project
+//! files) and the languages' own manifests, read as their tools read them,
+//! the nearest file upward winning for each runtime.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,10 +75,23 @@ pub struct Wanted {
     pub targets: Vec<String>,
 }
 
+/// mise's project files, highest precedence first (as mise ranks them
+/// within one directory: the local files over the shared ones).
+pub const MISE_FILES: &[&str] = &[
+    ".mise.local.toml",
+    "mise.local.toml",
+    ".mise.toml",
+    "mise.toml",
+];
+
 /// The files looked for in each directory, nearest-first order within one
-/// directory (a runtime-specific file beats `.tool-versions` beats a
-/// manifest).
+/// directory (mise's files beat a runtime-specific file beats
+/// `.tool-versions` beats a manifest, as mise ranks them).
 pub const FILES: &[&str] = &[
+    ".mise.local.toml",
+    "mise.local.toml",
+    ".mise.toml",
+    "mise.toml",
     ".nvmrc",
     ".node-version",
     ".python-version",
@@ -172,6 +185,7 @@ pub fn parse(name: &str, text: &str, file: &Path) -> Vec<Wanted> {
             .collect(),
         "go.mod" => go_mod(text, file),
         "package.json" => package_json(text, file),
+        name if MISE_FILES.contains(&name) => mise_tools(text, file),
         _ => Vec::new(),
     }
 }
@@ -202,6 +216,56 @@ fn rust_toml(text: &str, file: &Path) -> Vec<Wanted> {
         components: parsed.toolchain.components,
         targets: parsed.toolchain.targets,
     }]
+}
+
+/// mise's `[tools]`: `node = "20"`, `python = ["3.12", "3.11"]` (the
+/// first is the one used), `go = { version = "1.22" }`; backends
+/// (`core:node`) and `prefix:` requests as mise reads them. Versions omg
+/// cannot install (`system`, `ref:`, `path:`, `sub-…`) ask nothing.
+fn mise_tools(text: &str, file: &Path) -> Vec<Wanted> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        tools: toml::Table,
+    }
+    let Ok(parsed) = toml::from_str::<File>(text) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (tool, value) in &parsed.tools {
+        let name = tool.strip_prefix("core:").unwrap_or(tool);
+        let Some(runtime) = Runtime::from_name(name) else {
+            continue;
+        };
+        let version = match value {
+            toml::Value::String(v) => Some(v.as_str()),
+            toml::Value::Array(list) => list.first().and_then(|v| match v {
+                toml::Value::String(v) => Some(v.as_str()),
+                toml::Value::Table(t) => t.get("version").and_then(|v| v.as_str()),
+                _ => None,
+            }),
+            toml::Value::Table(t) => t.get("version").and_then(|v| v.as_str()),
+            _ => None,
+        };
+        let Some(version) = version.map(str::trim) else {
+            continue;
+        };
+        let version = version.strip_prefix("prefix:").unwrap_or(version);
+        if version.is_empty()
+            || version == "system"
+            || ["ref:", "path:", "sub-", "tag:"]
+                .iter()
+                .any(|p| version.starts_with(p))
+        {
+            continue;
+        }
+        let version = match runtime {
+            Runtime::Node | Runtime::Bun => strip_v(version),
+            _ => version.to_string(),
+        };
+        found.push(wanted(runtime, version, file));
+    }
+    found
 }
 
 /// `toolchain goX.Y.Z` wins over `go X.Y`, as the go command decides.
@@ -411,6 +475,53 @@ mod tests {
         );
         assert!(versions("package.json", "{ broken").is_empty());
         assert!(versions("package.json", r#"{"packageManager": "pnpm@9.0.0"}"#).is_empty());
+    }
+
+    #[test]
+    fn mise_tools_in_every_form_mise_takes() {
+        let text = r#"
+[tools]
+node = "v20.11"
+python = ["3.12", "3.11"]
+"core:go" = { version = "prefix:1.22" }
+rust = "system"
+ruby = "ref:master"
+terraform = "1.6"
+[env]
+NODE_ENV = "production"
+"#;
+        let mut got = versions("mise.toml", text);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                (Runtime::Node, "20.11".to_string()),
+                (Runtime::Python, "3.12".to_string()),
+                (Runtime::Go, "1.22".to_string()),
+            ]
+        );
+        assert!(versions("mise.toml", "not toml [").is_empty());
+        assert!(versions(".mise.toml", "[env]\nA = 1\n").is_empty());
+    }
+
+    #[test]
+    fn mise_local_files_beat_the_shared_one_and_mise_beats_nvmrc() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".nvmrc"), "18\n").unwrap();
+        std::fs::write(
+            dir.path().join("mise.toml"),
+            "[tools]\nnode = \"20\"\npython = \"3.11\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("mise.local.toml"),
+            "[tools]\nnode = \"22\"\n",
+        )
+        .unwrap();
+        let found = detect(dir.path());
+        assert_eq!(found[&Runtime::Node].version, "22");
+        assert!(found[&Runtime::Node].file.ends_with("mise.local.toml"));
+        assert_eq!(found[&Runtime::Python].version, "3.11");
     }
 
     #[test]
