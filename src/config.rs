@@ -69,7 +69,8 @@ pub enum ConfigError {
 /// archive_url = "https://archive.archlinux.org"  # or $OMG_ALA_URL
 ///
 /// [hook]
-/// env = false   # export the project's mise [env] and .env at the prompt
+/// env = false                # export the project's mise [env] and .env at the prompt
+/// command_not_found = false  # say which package or runtime provides a missing command
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -91,6 +92,9 @@ pub struct HookConfig {
     /// Export the project's environment (mise's `[env]`, `.env`) and take
     /// it back on leaving, as PATH is.
     pub env: bool,
+    /// Say, for a command the shell cannot find, what would provide it:
+    /// the runtime the project asks for, or the package to install.
+    pub command_not_found: bool,
 }
 
 /// Arch Linux settings beyond pacman.conf.

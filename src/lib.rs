@@ -24,6 +24,7 @@ pub mod ipc;
 pub mod model;
 pub mod outdated;
 pub mod pins;
+pub mod provides;
 pub mod runtime;
 pub mod security;
 pub mod store;

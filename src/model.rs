@@ -382,6 +382,27 @@ pub struct PackageFiles {
     pub files: Vec<String>,
 }
 
+/// What ships one asked-for command or path (`omg provides`, and the
+/// shell's command-not-found).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provided {
+    pub asked: String,
+    pub providers: Vec<ProvidedBy>,
+}
+
+/// A package shipping it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvidedBy {
+    pub name: String,
+    /// The file that matched.
+    pub path: String,
+    /// The version a new install would get.
+    pub version: String,
+    /// Where it comes from (`bookworm/main`, `extra`).
+    pub repository: String,
+    pub installed: bool,
+}
+
 /// A version of a package that can be installed, and where it is (`omg
 /// downgrade`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -379,6 +379,12 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             None,
         ),
         (
+            RequestBody::Provides {
+                names: vec!["rg".into(), "/etc/shadow".into()],
+            },
+            None,
+        ),
+        (
             // The archive's listing is fetched by a user's own daemon only.
             RequestBody::Versions {
                 name: "omg-app".into(),
@@ -423,6 +429,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::Versions { .. }
             | RequestBody::Owns { .. }
             | RequestBody::Files { .. }
+            | RequestBody::Provides { .. }
             | RequestBody::Maintain(_)
             | RequestBody::AurPlan { .. }
             | RequestBody::AurUpdates

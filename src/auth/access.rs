@@ -54,6 +54,7 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::Versions { archive: false, .. }
         | RequestBody::Owns { .. }
         | RequestBody::Files { .. }
+        | RequestBody::Provides { .. }
         | RequestBody::Audit { refresh: false }
         | RequestBody::Outdated { refresh: false } => Access::Anyone,
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
@@ -93,6 +94,7 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::Versions { .. } => "Versions",
         RequestBody::Owns { .. } => "Owns",
         RequestBody::Files { .. } => "Files",
+        RequestBody::Provides { .. } => "Provides",
         RequestBody::VerifyProvenance { .. } => "VerifyProvenance",
         RequestBody::Osv { .. } => "Osv",
         RequestBody::VerifyFile { .. } => "VerifyFile",

@@ -237,6 +237,7 @@ impl PackageBackend for AptBackend {
         config.set("Dir::State::Lists", &format!("{}/", lists.display()));
         config.set("Dir::Cache::pkgcache", "");
         config.set("Dir::Cache::srcpkgcache", "");
+        files::want_contents(&config);
         let open = || Cache::new::<&str>(&[]).map_err(|e| BackendError::Open(e.to_string()));
         if !offline {
             let mut progress = rust_apt::progress::AcquireProgress::quiet();
@@ -263,6 +264,15 @@ impl PackageBackend for AptBackend {
             })
             .collect();
         Ok(pending)
+    }
+
+    fn file_index(
+        &mut self,
+        lists: &Path,
+    ) -> Result<Option<crate::provides::FileIndex>, BackendError> {
+        files::contents_index(lists).map(Some).map_err(|e| {
+            BackendError::Open(format!("the Contents indices in {}: {e}", lists.display()))
+        })
     }
 
     fn forget(&mut self) {

@@ -77,6 +77,16 @@ pub trait PackageBackend {
         offline: bool,
     ) -> Result<Vec<crate::model::PendingUpdate>, BackendError>;
 
+    /// The file index of the repositories as the private copy `lists` has
+    /// them after a refresh (`None`: this backend keeps none there).
+    fn file_index(
+        &mut self,
+        lists: &std::path::Path,
+    ) -> Result<Option<crate::provides::FileIndex>, BackendError> {
+        let _ = lists;
+        Ok(None)
+    }
+
     /// Drops whatever the backend keeps open: the database changed, and the
     /// next call must read it afresh.
     fn forget(&mut self);

@@ -1,6 +1,8 @@
 //! `omg owns PATH…` (which installed package owns a file, as `pacman -Qo`
-//! and `dpkg -S`) and `omg files PKG` (an installed package's files, as
-//! `pacman -Ql` and `dpkg -L`). Paths are made absolute here, as the user:
+//! and `dpkg -S`), `omg files PKG` (an installed package's files, as
+//! `pacman -Ql` and `dpkg -L`) and `omg provides NAME|PATH…` (which
+//! repository packages ship a command or file, as `pacman -F` and
+//! `apt-file search`). Paths are made absolute here, as the user:
 //! a bare command name is looked up on PATH, symbolic links are resolved,
 //! and on a merged-/usr system `/bin/x` and `/usr/bin/x` are asked both,
 //! since dpkg's lists may name either. omgd only matches the strings.
@@ -21,6 +23,16 @@ pub struct OwnsArgs {
     #[arg(required = true, num_args = 1..)]
     pub paths: Vec<String>,
     /// Print JSON: one object per path, with its owners
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvidesArgs {
+    /// Command names or absolute paths
+    #[arg(required = true, num_args = 1..)]
+    pub names: Vec<String>,
+    /// Print JSON: one object per name, with the packages shipping it
     #[arg(long)]
     pub json: bool,
 }
@@ -168,6 +180,51 @@ pub async fn owns(session: &mut Session, args: &OwnsArgs) -> Result<u8, Failure>
         }
     }
     Ok(if unowned { EXIT_FAILURE } else { EXIT_OK })
+}
+
+pub async fn provides(session: &mut Session, args: &ProvidesArgs) -> Result<u8, Failure> {
+    let ResponseBody::Provides(found) = session
+        .request(RequestBody::Provides {
+            names: args.names.clone(),
+        })
+        .await?
+    else {
+        return Err(unexpected());
+    };
+    let unknown = found.iter().any(|f| f.providers.is_empty());
+    if args.json {
+        print_json(&found)?;
+        return Ok(if unknown { EXIT_FAILURE } else { EXIT_OK });
+    }
+    let mut out = anstream::stdout().lock();
+    for provided in &found {
+        if provided.providers.is_empty() {
+            super::report(&Failure::new(
+                format!(
+                    "no repository package is known to ship {} (the file index comes with omg sync's refresh: omgd work refresh)",
+                    provided.asked
+                ),
+                EXIT_FAILURE,
+            ));
+            continue;
+        }
+        for p in &provided.providers {
+            let installed = if p.installed { " [installed]" } else { "" };
+            writeln!(
+                out,
+                "{}{}{} {}{}{} ({}){installed}: {}",
+                NAME.render(),
+                p.name,
+                NAME.render_reset(),
+                VERSION.render(),
+                p.version,
+                VERSION.render_reset(),
+                p.repository,
+                p.path
+            )?;
+        }
+    }
+    Ok(if unknown { EXIT_FAILURE } else { EXIT_OK })
 }
 
 pub async fn files(session: &mut Session, args: &FilesArgs) -> Result<u8, Failure> {

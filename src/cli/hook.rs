@@ -20,7 +20,14 @@ pub fn run(args: &HookArgs) -> Result<u8, Failure> {
     let shell = crate::runtime::hook::Shell::from_name(&args.shell)
         .unwrap_or(crate::runtime::hook::Shell::Bash);
     let omg = std::env::current_exe().unwrap_or_else(|_| "omg".into());
-    print!("{}", crate::runtime::hook::hook_script(shell, &omg));
+    let command_not_found = Paths::user()
+        .ok()
+        .and_then(|p| crate::config::Config::load(&p.config_dir).ok())
+        .is_some_and(|c| c.hook.command_not_found);
+    print!(
+        "{}",
+        crate::runtime::hook::hook_script(shell, &omg, command_not_found)
+    );
     Ok(EXIT_OK)
 }
 

@@ -20,6 +20,7 @@ mod hook;
 mod info;
 mod install;
 mod list;
+mod not_found;
 mod outdated;
 pub mod output;
 mod pacman_ops;
@@ -86,9 +87,13 @@ const EXIT_STATUS: &str = "Exit status:
     before_long_help = LONG_ABOUT,
     override_usage = "omg [OPTIONS] [COMMAND] | omg -S|-R|-Q|-U [ARGS]...",
     after_long_help = EXIT_STATUS,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    disable_version_flag = true
 )]
 pub struct Cli {
+    /// Print version
+    #[arg(short = 'V', long, action = clap::ArgAction::Version, hide_short_help = true)]
+    pub version: (),
     /// When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured too)
     #[arg(
         long,
@@ -150,6 +155,8 @@ pub enum Command {
     Owns(files::OwnsArgs),
     /// The files of an installed package
     Files(files::FilesArgs),
+    /// Which repository packages ship a command or a file
+    Provides(files::ProvidesArgs),
     /// Install packages, package files or runtimes
     ///
     /// Targets are names, repo/name, groups, provided names, package files,
@@ -263,6 +270,9 @@ pub enum Command {
     /// Print the omg(1) man page (roff)
     #[command(name = "__manpage", hide = true)]
     Manpage,
+    /// What the shell's command-not-found handler runs
+    #[command(name = "__command-not-found", hide = true)]
+    CommandNotFound(not_found::NotFoundArgs),
     /// Check a file's OpenPGP signature or Sigstore provenance
     ///
     /// A detached signature against trusted keys (--sig), or a Sigstore
@@ -291,6 +301,8 @@ impl Command {
             Command::Status(args) => status::run(session, args).await,
             Command::Owns(args) => files::owns(session, args).await,
             Command::Files(args) => files::files(session, args).await,
+            Command::Provides(args) => files::provides(session, args).await,
+            Command::CommandNotFound(args) => not_found::run(session, args).await,
             Command::Install(args) => install::run(session, args).await,
             Command::Remove(args) => remove::run(session, args).await,
             Command::Upgrade(args) => upgrade::run(session, args).await,

@@ -140,6 +140,11 @@ pub enum RequestBody {
     Files {
         name: String,
     },
+    /// The repository packages shipping each command name or path, from
+    /// the file index the refresh worker builds.
+    Provides {
+        names: Vec<String>,
+    },
     /// Check a Sigstore bundle for `file`, requiring a certificate for
     /// `identity` from `issuer` (absolute paths).
     VerifyProvenance {
@@ -257,6 +262,7 @@ pub enum ResponseBody {
     Versions(Vec<crate::model::PackageVersion>),
     Owns(Vec<crate::model::Ownership>),
     Files(crate::model::PackageFiles),
+    Provides(Vec<crate::model::Provided>),
     Osv(crate::security::osv::OsvReport),
 }
 

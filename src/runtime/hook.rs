@@ -35,9 +35,29 @@ impl Shell {
 /// The variable hook-env keeps its state in.
 pub const STATE_VAR: &str = "__OMG_STATE";
 
-/// What `omg hook SHELL` prints.
-pub fn hook_script(shell: Shell, omg: &Path) -> String {
+/// What `omg hook SHELL` prints; with `command_not_found`, the shell's
+/// command-not-found handler too.
+pub fn hook_script(shell: Shell, omg: &Path, command_not_found: bool) -> String {
     let omg = quote(shell, &omg.display().to_string());
+    let mut script = prompt_hook(shell, &omg);
+    if command_not_found {
+        script.push_str(&match shell {
+            Shell::Bash => format!(
+                "command_not_found_handle() {{\n  {omg} __command-not-found \"$1\"\n  return 127\n}}\n"
+            ),
+            Shell::Zsh => format!(
+                "command_not_found_handler() {{\n  {omg} __command-not-found \"$1\"\n  return 127\n}}\n"
+            ),
+            Shell::Fish => format!(
+                "function fish_command_not_found\n    {omg} __command-not-found $argv[1]\nend\n"
+            ),
+        });
+    }
+    script
+}
+
+/// The code that runs hook-env before each prompt.
+fn prompt_hook(shell: Shell, omg: &str) -> String {
     match shell {
         Shell::Bash => format!(
             "_omg_hook() {{\n  local status=$?\n  eval \"$({omg} hook-env bash)\"\n  return $status\n}}\n\

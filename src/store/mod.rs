@@ -22,6 +22,14 @@ pub const INDEX_META: TableDefinition<&str, &[u8]> = TableDefinition::new("index
 /// fingerprint of the database they were read from.
 pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("package_info");
 
+/// The file index behind `omg provides` and command-not-found, built by
+/// the refresh worker: `<backend>/<path>` (no leading `/`) → the packages
+/// shipping it, one per line as `repository/name`.
+pub const FILE_PATHS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_paths");
+/// The same for commands: `<backend>/<name>` → `repository/name\tpath`
+/// lines, for files in the directories a shell searches.
+pub const FILE_COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_commands");
+
 /// The outcome of the last private refresh (`omgd work refresh`), keyed by
 /// backend name.
 pub const REFRESH: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh");
@@ -224,6 +232,35 @@ impl Store {
                     t.remove(k.as_str()).map_err(|e| self.err(e))?;
                     count -= 1;
                 }
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Replaces the entries of `table` whose keys start with `prefix` by
+    /// `entries`, in one write transaction.
+    pub fn replace_prefixed(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        prefix: &str,
+        entries: impl IntoIterator<Item = (String, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        use redb::ReadableTable;
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
+            let end = format!("{prefix}\u{10ffff}");
+            let stale: Vec<String> = t
+                .range(prefix..end.as_str())
+                .map_err(|e| self.err(e))?
+                .filter_map(|entry| entry.ok().map(|(k, _)| k.value().to_string()))
+                .collect();
+            for key in stale {
+                t.remove(key.as_str()).map_err(|e| self.err(e))?;
+            }
+            for (key, value) in entries {
+                t.insert(key.as_str(), value.as_slice())
+                    .map_err(|e| self.err(e))?;
             }
         }
         tx.commit().map_err(|e| self.err(e))

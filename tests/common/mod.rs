@@ -328,6 +328,17 @@ fn fixture(rel: &str) -> PathBuf {
 
 impl AptRoot {
     pub fn new() -> AptRoot {
+        AptRoot::build(None)
+    }
+
+    /// A root whose repository also publishes `Contents-amd64` (the lines
+    /// of Debian's Contents files), listed with its hash in the Release
+    /// file as a real archive lists it.
+    pub fn with_contents(contents: &str) -> AptRoot {
+        AptRoot::build(Some(contents))
+    }
+
+    fn build(contents: Option<&str>) -> AptRoot {
         let dir = tempfile::tempdir().expect("temporary directory");
         let root = dir.path();
         for sub in [
@@ -346,6 +357,19 @@ impl AptRoot {
         };
         copy("apt/repo/Packages", "repo/Packages");
         copy("apt/repo/Release", "repo/Release");
+        if let Some(contents) = contents {
+            use sha2::Digest;
+            std::fs::write(root.join("repo/Contents-amd64"), contents).unwrap();
+            let mut release = std::fs::read_to_string(root.join("repo/Release")).unwrap();
+            release.push_str("SHA256:\n");
+            for file in ["Packages", "Contents-amd64"] {
+                let bytes = std::fs::read(root.join("repo").join(file)).unwrap();
+                let hash = sha2::Sha256::digest(&bytes);
+                let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+                release.push_str(&format!(" {hex} {} {file}\n", bytes.len()));
+            }
+            std::fs::write(root.join("repo/Release"), release).unwrap();
+        }
         copy("apt/status", "var/lib/dpkg/status");
         copy("apt/extended_states", "var/lib/apt/extended_states");
         let r = root.display();

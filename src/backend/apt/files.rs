@@ -1,6 +1,8 @@
 //! dpkg's file lists (`<admindir>/info/PKG[:ARCH].list`, the directory
 //! beside the status file apt is configured with), read as `dpkg -S` and
-//! `dpkg -L` read them.
+//! `dpkg -L` read them; and the repositories' `Contents-<arch>` indices,
+//! fetched with the lists as apt-file's acquire targets fetch them (checked
+//! against the repository's Release file as every list is).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -85,6 +87,71 @@ pub(super) fn files(info: &Path, package: &str) -> std::io::Result<Option<Vec<St
     Ok(Some(out))
 }
 
+/// Asks apt to fetch each repository's `Contents-<arch>` with its lists
+/// (the acquire target apt-file configures), kept uncompressed.
+pub(super) fn want_contents(config: &rust_apt::config::Config) {
+    let target = "Acquire::IndexTargets::deb::Contents-deb::";
+    for (key, value) in [
+        ("MetaKey", "$(COMPONENT)/Contents-$(ARCHITECTURE)"),
+        ("ShortDescription", "Contents-$(ARCHITECTURE)"),
+        (
+            "Description",
+            "$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) Contents (deb)",
+        ),
+        ("flatMetaKey", "Contents-$(ARCHITECTURE)"),
+        ("flatDescription", "$(RELEASE) Contents (deb)"),
+        ("PDiffs", "true"),
+        ("KeepCompressed", "false"),
+    ] {
+        config.set(&format!("{target}{key}"), value);
+    }
+}
+
+/// Every path the `Contents-*` files in `lists` name, with its packages.
+pub(super) fn contents_index(lists: &Path) -> std::io::Result<crate::provides::FileIndex> {
+    use std::io::BufRead;
+    let mut index = crate::provides::FileIndex::default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(lists)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("_Contents-"))
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let opened = std::fs::File::open(&file)?;
+        // `Contents-amd64`, or with a compression's extension.
+        let arch = name.rsplit("_Contents-").next().unwrap_or_default();
+        let reader: Box<dyn std::io::Read> = if !arch.contains('.') {
+            Box::new(opened)
+        } else if arch.ends_with(".gz") {
+            Box::new(flate2::read::GzDecoder::new(opened))
+        } else {
+            // Another compression (lz4, xz) than the one asked for.
+            log::warn!("{}: compressed in a way omg does not read", file.display());
+            continue;
+        };
+        for line in std::io::BufReader::new(reader).lines() {
+            let Ok(line) = line else {
+                break;
+            };
+            if let Some((path, packages)) = crate::provides::contents_line(&line) {
+                for package in packages {
+                    index.add(path, package.to_string());
+                }
+            }
+        }
+    }
+    Ok(index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +184,30 @@ mod tests {
             ["/bin", "/lib/libc.so.6"]
         );
         assert_eq!(files(dir.path(), "vim").unwrap(), None);
+    }
+
+    #[test]
+    fn contents_files_as_apt_leaves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_Contents-amd64"),
+            "usr/bin/rg\t\t\tutils/ripgrep\nusr/bin/x\tutils/a,utils/b\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_Contents-amd64.lz4"),
+            "\x04\x22",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"),
+            "usr/bin/no utils/no\n",
+        )
+        .unwrap();
+        let index = contents_index(dir.path()).unwrap();
+        assert_eq!(index.len(), 2);
     }
 }

@@ -1,11 +1,13 @@
-//! The file family: which installed package owns a path (`omg owns`) and
+//! The file family: which installed package owns a path (`omg owns`),
 //! which files an installed package has (`omg files`), from the package
-//! manager's own file lists. Paths are matched as strings: omgd never
-//! opens, reads or resolves a path a client names.
+//! manager's own file lists, and which repository packages ship a command
+//! or path (`omg provides`, command-not-found), from the file index in
+//! omg's database. Paths are matched as strings: omgd never opens, reads
+//! or resolves a path a client names.
 
 use super::Engine;
 use crate::ipc::protocol::{ErrorKind, ResponseBody, WireError};
-use crate::model::{Owner, Ownership, PackageFiles};
+use crate::model::{Owner, Ownership, PackageFiles, Provided, ProvidedBy};
 
 /// At most this many paths in one `Owns`.
 pub const MAX_PATHS: usize = 256;
@@ -57,6 +59,54 @@ impl Engine {
             })
             .collect();
         Ok(ResponseBody::Owns(answer))
+    }
+
+    pub(super) async fn provides(&self, names: Vec<String>) -> Result<ResponseBody, WireError> {
+        if names.is_empty() || names.len() > MAX_PATHS {
+            return Err(invalid(format!(
+                "name between 1 and {MAX_PATHS} commands or paths ({} given)",
+                names.len()
+            )));
+        }
+        for name in &names {
+            if name.is_empty() || name.len() > MAX_PATH_LEN || name.chars().any(char::is_control) {
+                return Err(invalid(format!(
+                    "{:?} is not a command name or a path",
+                    crate::text::one_line(&name.chars().take(80).collect::<String>())
+                )));
+            }
+        }
+        let current = self.index().await?;
+        let backend = self.kind.as_str();
+        let mut answer = Vec::with_capacity(names.len());
+        for asked in names {
+            let found = match &self.store {
+                Some(store) => crate::provides::lookup(store, backend, &asked)
+                    .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?,
+                None => Vec::new(),
+            };
+            let providers = found
+                .into_iter()
+                .map(|p| {
+                    let package = current.index.find(&p.name);
+                    ProvidedBy {
+                        version: package
+                            .as_ref()
+                            .map(|k| k.version.to_string())
+                            .unwrap_or_default(),
+                        repository: package
+                            .as_ref()
+                            .map(|k| k.repository.to_string())
+                            .unwrap_or_default(),
+                        installed: package.as_ref().is_some_and(|k| k.is_installed()),
+                        name: p.name,
+                        path: p.path,
+                    }
+                })
+                .collect();
+            answer.push(Provided { asked, providers });
+        }
+        Ok(ResponseBody::Provides(answer))
     }
 
     pub(super) async fn files(&self, name: String) -> Result<ResponseBody, WireError> {
