@@ -181,3 +181,54 @@ fn command_not_found_names_the_package_or_the_runtime_the_project_asks_for() {
         run.stderr
     );
 }
+
+#[test]
+fn provides_on_arch_reads_the_files_databases() {
+    use common::arch::{ArchRoot, Spec};
+    let root = ArchRoot::new(&[
+        Spec {
+            command: "hello",
+            ..Spec::new("hello-arch", "1.0-1", "friendly greeter for tests")
+        },
+        Spec::new("lonely-arch", "1.0-1", "a package on its own"),
+    ]);
+    root.pacman(&["-Sy"]);
+    let env = root.omg_env();
+    let run = refresh(&env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // What pacman -F says, omg provides says.
+    let pacman = std::process::Command::new("pacman")
+        .arg("--config")
+        .arg(root.conf())
+        .args(["-Fy"])
+        .output()
+        .unwrap();
+    assert!(
+        pacman.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pacman.stderr)
+    );
+    let found = root.pacman_query(&["-Fq", "/usr/bin/hello"]);
+    assert_eq!(found.trim(), "omgtest/hello-arch");
+    let run = env.omg(&["provides", "hello"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("hello-arch 1.0-1 (omgtest)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.trim_end().ends_with(": /usr/bin/hello"),
+        "{}",
+        run.stdout
+    );
+    let run = env.omg(&["provides", "/usr/share/lonely-arch/README"]);
+    assert!(
+        run.stdout.starts_with("lonely-arch 1.0-1"),
+        "{}",
+        run.stdout
+    );
+    let run = env.omg(&["__command-not-found", "hello"]);
+    assert_eq!(run.code, 127);
+    assert_eq!(run.stderr, "hello: omg install hello-arch (omgtest)\n");
+}

@@ -121,6 +121,12 @@ impl AlpmBackend {
 
 /// A handle set up from pacman.conf, as pacman sets up its own.
 fn open_handle(c: &PacmanConf) -> Result<Alpm, BackendError> {
+    open_handle_for(c, None)
+}
+
+/// The same, reading the sync databases with extension `dbext` (`.files`:
+/// the databases with file lists, as `pacman -F` reads them).
+fn open_handle_for(c: &PacmanConf, dbext: Option<&str>) -> Result<Alpm, BackendError> {
     let local = c.db_path.join("local");
     std::fs::read_dir(&local).map_err(|source| BackendError::Unreadable {
         path: local.clone(),
@@ -155,6 +161,9 @@ fn open_handle(c: &PacmanConf) -> Result<Alpm, BackendError> {
     h.set_parallel_downloads(c.parallel_downloads);
     h.set_check_space(c.check_space);
     sandbox(&mut h, c)?;
+    if let Some(ext) = dbext {
+        h.set_dbext(ext);
+    }
     for repo in &c.repos {
         let db = h
             .register_syncdb_mut(repo.name.as_str(), sig_level(&repo.sig_level))
@@ -476,6 +485,22 @@ impl PackageBackend for AlpmBackend {
             }
         }
         Ok(pending)
+    }
+
+    fn file_index(
+        &mut self,
+        lists: &Path,
+    ) -> Result<Option<crate::provides::FileIndex>, BackendError> {
+        // The `.files` databases beside the private copy's `.db`s, fetched
+        // as `pacman -Fy` fetches them.
+        let mut conf = self.conf.clone();
+        conf.db_path = lists.to_path_buf();
+        let mut handle = open_handle_for(&conf, Some(".files"))?;
+        handle
+            .syncdbs_mut()
+            .update(false)
+            .map_err(|e| open_error(format!("fetching the file databases failed: {e}")))?;
+        Ok(Some(files::sync_index(&handle)))
     }
 
     fn forget(&mut self) {

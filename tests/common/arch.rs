@@ -19,6 +19,8 @@ pub struct Spec {
     pub replaces: &'static [&'static str],
     pub groups: &'static [&'static str],
     pub optdepends: &'static [&'static str],
+    /// A command the package ships in /usr/bin (none when empty).
+    pub command: &'static str,
 }
 
 impl Spec {
@@ -33,6 +35,7 @@ impl Spec {
             replaces: &[],
             groups: &[],
             optdepends: &[],
+            command: "",
         }
     }
 }
@@ -138,7 +141,7 @@ impl ArchRoot {
             pkgbuild.push_str(&format!(
                 "package_{fname}() {{\n  pkgdesc='{desc}'\n  url='https://example.org/{name}'\n  \
                  depends=({deps})\n  provides=({prov})\n  conflicts=({conf})\n  replaces=({repl})\n  groups=({groups})\n  optdepends=({opt})\n  \
-                 mkdir -p \"$pkgdir/usr/share/{name}\"\n  echo {name} > \"$pkgdir/usr/share/{name}/README\"\n}}\n",
+                 mkdir -p \"$pkgdir/usr/share/{name}\"\n  echo {name} > \"$pkgdir/usr/share/{name}/README\"\n{command}}}\n",
                 fname = s.name,
                 name = s.name,
                 desc = s.desc,
@@ -148,6 +151,14 @@ impl ArchRoot {
                 repl = array(s.replaces),
                 groups = array(s.groups),
                 opt = array(s.optdepends),
+                command = if s.command.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "  install -Dm755 /dev/null \"$pkgdir/usr/bin/{}\"\n",
+                        s.command
+                    )
+                },
             ));
         }
         std::fs::write(build.join("PKGBUILD"), pkgbuild).unwrap();

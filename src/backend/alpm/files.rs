@@ -1,6 +1,7 @@
-//! libalpm's local file lists, read as `pacman -Qo` and `pacman -Ql` read
-//! them: paths relative to the installation root, directories with a
-//! trailing `/`.
+//! libalpm's file lists, read as pacman reads them: the local ones for
+//! `pacman -Qo` and `pacman -Ql` (paths relative to the installation root,
+//! directories with a trailing `/`), and the sync `.files` databases' for
+//! `pacman -F`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,4 +76,22 @@ pub(super) fn files(handle: &Alpm, root: &Path, name: &str) -> Option<Vec<String
             })
             .collect(),
     )
+}
+
+/// Every file the sync databases of `handle` (opened on `.files`) list,
+/// with the packages shipping it (directories left out).
+pub(super) fn sync_index(handle: &Alpm) -> crate::provides::FileIndex {
+    let mut index = crate::provides::FileIndex::default();
+    for db in handle.syncdbs() {
+        for pkg in db.pkgs() {
+            let files = pkg.files();
+            for file in files.files() {
+                let name = String::from_utf8_lossy(name_of(file));
+                if !name.ends_with('/') {
+                    index.add(&name, pkg.name().to_string());
+                }
+            }
+        }
+    }
+    index
 }
