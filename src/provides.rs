@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::{FILE_COMMANDS, FILE_PATHS, Store, StoreError};
+use crate::store::{FILE_COMMANDS, FILE_PACKAGES, FILE_PATHS, Store, StoreError};
 
 /// The directories a shell searches for commands (relative to `/`).
 pub const COMMAND_DIRS: &[&str] = &[
@@ -67,7 +67,14 @@ impl FileIndex {
     /// Writes the index for `backend`, replacing the one before.
     pub fn store(self, store: &Store, backend: &str) -> Result<(), StoreError> {
         let mut commands: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut by_package: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (path, packages) in &self.paths {
+            for p in packages {
+                by_package
+                    .entry(format!("{backend}/{p}"))
+                    .or_default()
+                    .push(format!("/{path}"));
+            }
             if let Some(name) = command_of(path) {
                 let lines = commands.entry(format!("{backend}/{name}")).or_default();
                 for p in packages {
@@ -79,6 +86,13 @@ impl FileIndex {
             FILE_COMMANDS,
             &format!("{backend}/"),
             commands
+                .into_iter()
+                .map(|(k, v)| (k, v.join("\n").into_bytes())),
+        )?;
+        store.replace_prefixed(
+            FILE_PACKAGES,
+            &format!("{backend}/"),
+            by_package
                 .into_iter()
                 .map(|(k, v)| (k, v.join("\n").into_bytes())),
         )?;
@@ -140,6 +154,22 @@ pub fn lookup(store: &Store, backend: &str, asked: &str) -> Result<Vec<Provider>
     }
 }
 
+/// The files the index lists for the repository package `name`.
+pub fn files_of(
+    store: &Store,
+    backend: &str,
+    name: &str,
+) -> Result<Option<Vec<String>>, StoreError> {
+    store.with_blob(FILE_PACKAGES, &format!("{backend}/{name}"), |value| {
+        value.map(|v| {
+            String::from_utf8_lossy(v)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,11 +216,17 @@ mod tests {
             1
         );
         assert!(lookup(&store, "alpm", "rg").unwrap().is_empty());
+        assert_eq!(
+            files_of(&store, "apt", "ripgrep").unwrap().unwrap(),
+            ["/usr/bin/rg", "/usr/share/doc/ripgrep/README"]
+        );
+        assert_eq!(files_of(&store, "apt", "vim").unwrap(), None);
         // A new index replaces the old one entirely.
         let mut index = FileIndex::default();
         index.add("usr/bin/fd", "fd-find".into());
         index.store(&store, "apt").unwrap();
         assert!(lookup(&store, "apt", "rg").unwrap().is_empty());
         assert_eq!(lookup(&store, "apt", "fd").unwrap()[0].name, "fd-find");
+        assert_eq!(files_of(&store, "apt", "ripgrep").unwrap(), None);
     }
 }

@@ -149,7 +149,7 @@ fn operations_omg_does_not_have_are_refused_naming_what_to_use() {
             vec!["-S", "bash", "--overwrite", "*"],
             "--overwrite is not supported",
         ),
-        (vec!["-F", "ls"], "no file search"),
+        (vec!["-Fy"], "refresh worker"),
         (vec!["-Suu"], "omg downgrade"),
         (vec!["-Q", "bash"], "omg info bash"),
         (vec!["-Dk"], "--asdeps"),

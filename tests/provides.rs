@@ -5,20 +5,12 @@
 
 mod common;
 
-use common::{AptRoot, Env, OMG, OMGD};
+use common::{AptRoot, Env, OMG};
 
 const CONTENTS: &str = "usr/bin/hello-omg\t\t\t\tmisc/hello-omg\n\
 usr/bin/greet\t\t\t\t\tmisc/hello-omg,misc/greeter-alt\n\
 usr/share/doc/editor-omg/README\t\teditors/editor-omg\n\
 usr/lib/omg/plugin.so\t\t\t\tlibs/base-omg\n";
-
-fn refresh(env: &Env) -> common::Run {
-    env.command(*OMGD)
-        .args(["work", "refresh"])
-        .output()
-        .unwrap()
-        .into()
-}
 
 #[test]
 fn provides_answers_from_the_contents_index_after_a_refresh() {
@@ -34,7 +26,7 @@ fn provides_answers_from_the_contents_index_after_a_refresh() {
         run.stderr
     );
 
-    let run = refresh(&env);
+    let run = env.refresh();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = env.omg(&["provides", "hello-omg"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -72,6 +64,11 @@ fn provides_answers_from_the_contents_index_after_a_refresh() {
     // Only commands in the shell's directories are commands.
     let run = env.omg(&["provides", "plugin.so"]);
     assert_eq!(run.code, 1);
+    // A repository package's files, from the index (editor-omg is not
+    // installed).
+    let run = env.omg(&["files", "editor-omg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "/usr/share/doc/editor-omg/README\n");
     let run = env.omg(&["provides", "/usr/lib/omg/plugin.so"]);
     assert!(run.stdout.starts_with("base-omg 1.0-1"), "{}", run.stdout);
     assert!(run.stdout.contains("[installed]"), "{}", run.stdout);
@@ -110,7 +107,7 @@ fn provides_answers_from_the_contents_index_after_a_refresh() {
         "usr/bin/evil\t\tmisc/evil\n",
     )
     .unwrap();
-    let run = refresh(&env);
+    let run = env.refresh();
     assert_ne!(
         run.code, 0,
         "a Contents file that is not the one announced must not be taken"
@@ -124,7 +121,7 @@ fn provides_answers_from_the_contents_index_after_a_refresh() {
 fn command_not_found_names_the_package_or_the_runtime_the_project_asks_for() {
     let root = AptRoot::with_contents(CONTENTS);
     let env = Env::with_apt(&root);
-    assert_eq!(refresh(&env).code, 0);
+    assert_eq!(env.refresh().code, 0);
     let run = env.omg(&["__command-not-found", "hello-omg"]);
     assert_eq!(run.code, 127);
     assert!(
@@ -194,7 +191,7 @@ fn provides_on_arch_reads_the_files_databases() {
     ]);
     root.pacman(&["-Sy"]);
     let env = root.omg_env();
-    let run = refresh(&env);
+    let run = env.refresh();
     assert_eq!(run.code, 0, "{}", run.stderr);
     // What pacman -F says, omg provides says.
     let pacman = std::process::Command::new("pacman")

@@ -4,15 +4,7 @@
 
 mod common;
 
-use common::{AptRoot, Env, OMGD};
-
-fn refresh(env: &Env) -> common::Run {
-    env.command(*OMGD)
-        .args(["work", "refresh"])
-        .output()
-        .unwrap()
-        .into()
-}
+use common::{AptRoot, Env};
 
 fn status_bytes(env: &Env) -> [u8; 20] {
     std::fs::read(env.runtime_dir().join("status.bin"))
@@ -47,7 +39,7 @@ fn refresh_counts_updates_from_a_private_copy() {
     let daemon = env.start_daemon();
     let system_lists = lists_state(&root);
 
-    let run = refresh(&env);
+    let run = env.refresh();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let bytes = status_bytes(&env);
     assert_eq!(&bytes[..4], b"OMG\x02");
@@ -78,7 +70,7 @@ fn refresh_counts_updates_from_a_private_copy() {
     let before = env.json(&["daemon", "status", "--json"])["requests"]
         .as_u64()
         .unwrap();
-    let run = refresh(&env);
+    let run = env.refresh();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         u16::from_le_bytes(status_bytes(&env)[4..6].try_into().unwrap()),
@@ -110,10 +102,10 @@ fn refresh_counts_updates_from_a_private_copy() {
 fn a_failed_refresh_is_flagged_and_keeps_the_last_count() {
     let root = AptRoot::new();
     let env = Env::with_apt(&root);
-    assert_eq!(refresh(&env).code, 0);
+    assert_eq!(env.refresh().code, 0);
     // The repository disappears.
     std::fs::remove_dir_all(root.path("repo")).unwrap();
-    let run = refresh(&env);
+    let run = env.refresh();
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("refreshing the package lists failed"),

@@ -39,7 +39,7 @@ pub struct ProvidesArgs {
 
 #[derive(Debug, Args)]
 pub struct FilesArgs {
-    /// An installed package
+    /// A package: installed, or in the file index
     pub package: String,
     /// Print JSON
     #[arg(long)]

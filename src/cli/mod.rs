@@ -153,7 +153,7 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Which installed package owns a file, directory or command
     Owns(files::OwnsArgs),
-    /// The files of an installed package
+    /// The files of a package (not installed: from the file index)
     Files(files::FilesArgs),
     /// Which repository packages ship a command or a file
     Provides(files::ProvidesArgs),

@@ -76,7 +76,8 @@ fn long_letter(op: char, arg: &str) -> Option<char> {
         ('Q', "--unrequired") => 't',
         ('Q', "--upgrades") => 'u',
         ('Q', "--owns") => 'o',
-        ('Q', "--list") => 'l',
+        ('Q' | 'F', "--list") => 'l',
+        ('F', "--refresh") => 'y',
         ('Q', "--foreign") => 'm',
         (_, "--quiet") => 'q',
         _ => return None,
@@ -264,9 +265,7 @@ fn commands(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
             Ok(vec![with(command, targets)])
         }
         'V' => Ok(vec![strings(&["--version"])]),
-        'F' => Err(usage(
-            "-F: omg has no file search yet; omg search finds packages by name and description",
-        )),
+        'F' => files_op(p),
         'D' => Err(usage(
             "-D: omg install --asdeps / --asexplicit sets the install reason as it installs",
         )),
@@ -358,6 +357,27 @@ fn sync(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
         return Err(usage("-S: name the packages to install"));
     }
     Ok(runs)
+}
+
+/// `-F` and its forms: the file index.
+fn files_op(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
+    if p.has('y') {
+        return Err(usage(
+            "-Fy: omgd's refresh worker keeps the file index (omgd work refresh)",
+        ));
+    }
+    p.only("lq")?;
+    p.needs_targets("the commands, files or packages")?;
+    if p.has('l') {
+        return Ok(p
+            .targets
+            .iter()
+            .map(|t| strings(&["files", t.as_str()]))
+            .collect());
+    }
+    let mut command = strings(&["provides"]);
+    command.extend(p.targets.iter().cloned());
+    Ok(vec![command])
 }
 
 /// `-Q` and its forms.
@@ -474,6 +494,8 @@ mod tests {
             ("-Qs a", vec!["search --installed a"]),
             ("-Qo /usr/bin/ls ls", vec!["owns /usr/bin/ls ls"]),
             ("-Ql a b", vec!["files a", "files b"]),
+            ("-F rg /usr/bin/fd", vec!["provides rg /usr/bin/fd"]),
+            ("-Fl a", vec!["files a"]),
             (
                 "-U ./a.pkg.tar.zst --asdeps",
                 vec!["install --asdeps ./a.pkg.tar.zst"],
@@ -515,7 +537,8 @@ mod tests {
         for (args, says) in [
             ("-S a --overwrite /x", "--overwrite is not supported"),
             ("-Rdd a", "-d with -R"),
-            ("-F ls", "file search"),
+            ("-Fy", "refresh worker"),
+            ("-Fx a", "-x with -F"),
             ("-S", "name the packages"),
             ("-R", "name the packages"),
             ("-Q a", "omg info a"),

@@ -30,6 +30,9 @@ pub const FILE_PATHS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_
 /// lines, for files in the directories a shell searches.
 pub const FILE_COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_commands");
 
+/// The same index by package: `<backend>/<name>` → its paths, one per line.
+pub const FILE_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("file_packages");
+
 /// The outcome of the last private refresh (`omgd work refresh`), keyed by
 /// backend name.
 pub const REFRESH: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh");

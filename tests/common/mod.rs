@@ -107,6 +107,15 @@ impl Env {
         env
     }
 
+    /// Runs the refresh worker (`omgd work refresh`) as this environment's.
+    pub fn refresh(&self) -> Run {
+        self.command(*OMGD)
+            .args(["work", "refresh"])
+            .output()
+            .expect("run omgd work refresh")
+            .into()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

@@ -36,8 +36,8 @@ pub(super) fn owners(info: &Path, paths: &[String]) -> std::io::Result<Vec<Vec<S
         wanted.entry(as_listed(path)).or_default().push(i);
     }
     let mut out = vec![Vec::new(); paths.len()];
-    let mut lists: Vec<(String, PathBuf)> = std::fs::read_dir(info)?
-        .flatten()
+    let mut lists: Vec<(String, PathBuf)> = entries(info)?
+        .into_iter()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             package_of(&name).map(|p| (p.to_string(), e.path()))
@@ -64,10 +64,20 @@ pub(super) fn owners(info: &Path, paths: &[String]) -> std::io::Result<Vec<Vec<S
     Ok(out)
 }
 
+/// The entries of dpkg's `info` directory (none when there is none yet:
+/// nothing was ever installed).
+fn entries(info: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(info) {
+        Ok(dir) => Ok(dir.flatten().collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The files of `package` (none: it has no list, so is not installed).
 pub(super) fn files(info: &Path, package: &str) -> std::io::Result<Option<Vec<String>>> {
-    let mut lists: Vec<PathBuf> = std::fs::read_dir(info)?
-        .flatten()
+    let mut lists: Vec<PathBuf> = entries(info)?
+        .into_iter()
         .filter(|e| package_of(&e.file_name().to_string_lossy()) == Some(package))
         .map(|e| e.path())
         .collect();
@@ -184,6 +194,9 @@ mod tests {
             ["/bin", "/lib/libc.so.6"]
         );
         assert_eq!(files(dir.path(), "vim").unwrap(), None);
+        let none = dir.path().join("none");
+        assert_eq!(files(&none, "vim").unwrap(), None);
+        assert!(owners(&none, &asked).unwrap().iter().all(Vec::is_empty));
     }
 
     #[test]

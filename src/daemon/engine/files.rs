@@ -122,19 +122,40 @@ impl Engine {
             )));
         }
         let fingerprint = self.fingerprint()?;
-        let files = self.backend()?.files(name.clone(), &fingerprint).await?;
-        let Some(files) = files else {
-            return Err(WireError::new(
-                ErrorKind::NotFound,
-                format!("{name} is not installed (omg files lists an installed package's files)"),
-            ));
-        };
+        let installed = self.backend()?.files(name.clone(), &fingerprint).await?;
         let current = self.index().await?;
-        let version = current
-            .index
-            .find(&name)
-            .and_then(|p| p.installed_version.map(str::to_string))
-            .unwrap_or_default();
+        let package = current.index.find(&name);
+        let (files, version) = match installed {
+            Some(files) => (
+                files,
+                package
+                    .as_ref()
+                    .and_then(|p| p.installed_version)
+                    .unwrap_or_default(),
+            ),
+            // Not installed: the repository package's list, from the file
+            // index the refresh worker keeps.
+            None => {
+                let indexed = match &self.store {
+                    Some(store) => crate::provides::files_of(store, self.kind.as_str(), &name)
+                        .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?,
+                    None => None,
+                };
+                let Some(files) = indexed else {
+                    return Err(WireError::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "{name} is not installed, and the file index has no list of it (omgd work refresh builds it)"
+                        ),
+                    ));
+                };
+                (
+                    files,
+                    package.as_ref().map(|p| p.version).unwrap_or_default(),
+                )
+            }
+        };
+        let version = version.to_string();
         Ok(ResponseBody::Files(PackageFiles {
             name,
             version,
