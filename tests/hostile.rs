@@ -381,6 +381,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
         (
             RequestBody::Provides {
                 names: vec!["rg".into(), "/etc/shadow".into()],
+                ask_aur: false,
             },
             None,
         ),

@@ -229,3 +229,44 @@ fn provides_on_arch_reads_the_files_databases() {
     assert_eq!(run.code, 127);
     assert_eq!(run.stderr, "hello: omg install hello-arch (omgtest)\n");
 }
+
+#[test]
+fn provides_on_arch_asks_the_aur_but_command_not_found_sends_it_nothing() {
+    use common::arch::{ArchRoot, Spec};
+    use std::sync::atomic::Ordering;
+    let aur = common::aur::FakeAur::start();
+    aur.add_record(serde_json::json!({
+        "Name": "ghost-cli",
+        "PackageBase": "ghost-cli",
+        "Version": "1.0-1",
+        "Description": "a command only the AUR has",
+        "NumVotes": 1,
+        "Popularity": 0.5,
+        "OutOfDate": null,
+        "Maintainer": "tester",
+        "FirstSubmitted": 1700000000,
+        "LastModified": 1700000000,
+        "URLPath": "/cgit/aur.git/snapshot/ghost-cli.tar.gz",
+        "Provides": ["ghost"],
+    }));
+    let root = ArchRoot::new(&[Spec::new("lonely-arch", "1.0-1", "a package on its own")]);
+    root.pacman(&["-Sy"]);
+    let mut env = root.omg_env();
+    env.aur_url = aur.server.url.clone();
+    assert_eq!(env.refresh().code, 0);
+    // A typo at the prompt goes nowhere.
+    let before = aur.server.hits.load(Ordering::SeqCst);
+    let run = env.omg(&["__command-not-found", "ghost"]);
+    assert_eq!(run.code, 127);
+    assert_eq!(run.stderr, "ghost: command not found\n");
+    assert_eq!(
+        aur.server.hits.load(Ordering::SeqCst),
+        before,
+        "the AUR was asked"
+    );
+    // Asked for, the AUR answers.
+    let run = env.omg(&["provides", "ghost"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "ghost-cli 1.0-1 (aur): provides ghost\n");
+    assert!(aur.server.hits.load(Ordering::SeqCst) > before);
+}

@@ -186,6 +186,7 @@ pub async fn provides(session: &mut Session, args: &ProvidesArgs) -> Result<u8, 
     let ResponseBody::Provides(found) = session
         .request(RequestBody::Provides {
             names: args.names.clone(),
+            ask_aur: true,
         })
         .await?
     else {
@@ -210,6 +211,12 @@ pub async fn provides(session: &mut Session, args: &ProvidesArgs) -> Result<u8, 
         }
         for p in &provided.providers {
             let installed = if p.installed { " [installed]" } else { "" };
+            // The AUR publishes no file lists: what matched is the name.
+            let path = if p.path.is_empty() {
+                format!("provides {}", provided.asked)
+            } else {
+                p.path.clone()
+            };
             writeln!(
                 out,
                 "{}{}{} {}{}{} ({}){installed}: {}",
@@ -220,7 +227,7 @@ pub async fn provides(session: &mut Session, args: &ProvidesArgs) -> Result<u8, 
                 p.version,
                 VERSION.render_reset(),
                 p.repository,
-                p.path
+                path
             )?;
         }
     }

@@ -64,8 +64,10 @@ pub async fn run(session: &mut Session, args: &NotFoundArgs) -> Result<u8, Failu
         eprintln!("{line}");
         return Ok(NOT_FOUND);
     }
+    // The AUR only as omgd last heard from it: a typo is not sent away.
     let asked = RequestBody::Provides {
         names: vec![command.to_string()],
+        ask_aur: false,
     };
     // Silent about omgd's troubles: the shell only wants an answer.
     let providers = match session.request(asked).await {

@@ -66,6 +66,12 @@ impl AurService {
         Ok(found)
     }
 
+    /// The packages providing `name` as this daemon last heard from the
+    /// AUR, without asking it.
+    pub fn known_providers(&self, name: &str) -> Option<Arc<Vec<AurPackage>>> {
+        self.searches.get(&format!("provides:{name}"))
+    }
+
     /// Full records of `names`, those the AUR has.
     pub async fn info(&self, names: &[String]) -> Result<Vec<Arc<AurPackage>>, AurError> {
         let mut found = Vec::new();

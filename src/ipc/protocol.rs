@@ -141,9 +141,13 @@ pub enum RequestBody {
         name: String,
     },
     /// The repository packages shipping each command name or path, from
-    /// the file index the refresh worker builds.
+    /// the file index the refresh worker builds; for a command no
+    /// repository ships, the AUR packages providing it: asked of the AUR
+    /// with `ask_aur`, else only as this daemon last heard (the shell's
+    /// command-not-found sends no typo to a server).
     Provides {
         names: Vec<String>,
+        ask_aur: bool,
     },
     /// Check a Sigstore bundle for `file`, requiring a certificate for
     /// `identity` from `issuer` (absolute paths).

@@ -61,7 +61,11 @@ impl Engine {
         Ok(ResponseBody::Owns(answer))
     }
 
-    pub(super) async fn provides(&self, names: Vec<String>) -> Result<ResponseBody, WireError> {
+    pub(super) async fn provides(
+        &self,
+        names: Vec<String>,
+        ask_aur: bool,
+    ) -> Result<ResponseBody, WireError> {
         if names.is_empty() || names.len() > MAX_PATHS {
             return Err(invalid(format!(
                 "name between 1 and {MAX_PATHS} commands or paths ({} given)",
@@ -85,7 +89,7 @@ impl Engine {
                     .map_err(|e| WireError::new(ErrorKind::Database, e.to_string()))?,
                 None => Vec::new(),
             };
-            let providers = found
+            let mut providers: Vec<ProvidedBy> = found
                 .into_iter()
                 .map(|p| {
                     let package = current.index.find(&p.name);
@@ -104,9 +108,45 @@ impl Engine {
                     }
                 })
                 .collect();
+            if providers.is_empty() && !asked.contains('/') {
+                providers = self.aur_providers(&asked, ask_aur, &current.index).await;
+            }
             answer.push(Provided { asked, providers });
         }
         Ok(ResponseBody::Provides(answer))
+    }
+
+    /// The AUR packages providing the command `name` (by name or
+    /// `provides`): asked with `ask`, else as last heard; nothing when the
+    /// AUR is off or does not answer.
+    async fn aur_providers(
+        &self,
+        name: &str,
+        ask: bool,
+        index: &crate::index::Index,
+    ) -> Vec<ProvidedBy> {
+        let Some(aur) = &self.aur else {
+            return Vec::new();
+        };
+        let found = if ask {
+            aur.providers(name).await.ok()
+        } else {
+            aur.known_providers(name)
+        };
+        found
+            .map(|list| {
+                list.iter()
+                    .take(10)
+                    .map(|p| ProvidedBy {
+                        name: p.name.clone(),
+                        path: String::new(),
+                        version: p.version.clone(),
+                        repository: "aur".into(),
+                        installed: index.find(&p.name).is_some_and(|k| k.is_installed()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub(super) async fn files(&self, name: String) -> Result<ResponseBody, WireError> {

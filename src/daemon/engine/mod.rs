@@ -327,7 +327,7 @@ impl Engine {
             R::Versions { name, archive } => self.versions(name, archive).await,
             R::Owns { paths } => self.owns(paths).await,
             R::Files { name } => self.files(name).await,
-            R::Provides { names } => self.provides(names).await,
+            R::Provides { names, ask_aur } => self.provides(names, ask_aur).await,
             R::Reload => self.reload().await,
             R::Shutdown => self.ask_to_stop(),
             R::AurPlan { targets } => self.aur_plan(targets).await,
