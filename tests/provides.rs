@@ -177,6 +177,32 @@ fn command_not_found_names_the_package_or_the_runtime_the_project_asks_for() {
         "{}",
         run.stderr
     );
+    // zsh's and fish's handlers say the same.
+    let omg = *OMG;
+    for (shell, script) in [
+        (
+            "zsh",
+            format!("eval \"$({omg} hook zsh)\"\nhello-omg\necho status=$?\n"),
+        ),
+        (
+            "fish",
+            format!("{omg} hook fish | source\nhello-omg\necho status=$status\n"),
+        ),
+    ] {
+        let run: common::Run = env
+            .command(shell)
+            .args(["-c", &script])
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap()
+            .into();
+        assert!(run.stdout.contains("status=127"), "{shell}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("hello-omg: omg install hello-omg ("),
+            "{shell}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
@@ -235,20 +261,9 @@ fn provides_on_arch_asks_the_aur_but_command_not_found_sends_it_nothing() {
     use common::arch::{ArchRoot, Spec};
     use std::sync::atomic::Ordering;
     let aur = common::aur::FakeAur::start();
-    aur.add_record(serde_json::json!({
-        "Name": "ghost-cli",
-        "PackageBase": "ghost-cli",
-        "Version": "1.0-1",
-        "Description": "a command only the AUR has",
-        "NumVotes": 1,
-        "Popularity": 0.5,
-        "OutOfDate": null,
-        "Maintainer": "tester",
-        "FirstSubmitted": 1700000000,
-        "LastModified": 1700000000,
-        "URLPath": "/cgit/aur.git/snapshot/ghost-cli.tar.gz",
-        "Provides": ["ghost"],
-    }));
+    let mut record = common::aur::record("ghost-cli", "ghost-cli", "1.0-1");
+    record["Provides"] = serde_json::json!(["ghost"]);
+    aur.add_record(record);
     let root = ArchRoot::new(&[Spec::new("lonely-arch", "1.0-1", "a package on its own")]);
     root.pacman(&["-Sy"]);
     let mut env = root.omg_env();

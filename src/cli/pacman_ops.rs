@@ -228,6 +228,21 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// `command` followed by the targets.
+fn with_targets(command: &[&str], p: &Parsed) -> Vec<Vec<String>> {
+    let mut line = strings(command);
+    line.extend(p.targets.iter().cloned());
+    vec![line]
+}
+
+/// `omg files` once per package named.
+fn files_each(p: &Parsed) -> Vec<Vec<String>> {
+    p.targets
+        .iter()
+        .map(|t| strings(&["files", t.as_str()]))
+        .collect()
+}
+
 /// The omg commands (without the program name) for one operation.
 fn commands(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
     let with = |mut command: Vec<String>, extra: &[String]| {
@@ -369,15 +384,9 @@ fn files_op(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
     p.only("lq")?;
     p.needs_targets("the commands, files or packages")?;
     if p.has('l') {
-        return Ok(p
-            .targets
-            .iter()
-            .map(|t| strings(&["files", t.as_str()]))
-            .collect());
+        return Ok(files_each(p));
     }
-    let mut command = strings(&["provides"]);
-    command.extend(p.targets.iter().cloned());
-    Ok(vec![command])
+    Ok(with_targets(&["provides"], p))
 }
 
 /// `-Q` and its forms.
@@ -387,18 +396,12 @@ fn query(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
     if p.has('o') {
         p.only("oq")?;
         p.needs_targets("the files")?;
-        let mut command = strings(&["owns"]);
-        command.extend(targets.iter().cloned());
-        return Ok(vec![command]);
+        return Ok(with_targets(&["owns"], p));
     }
     if p.has('l') {
         p.only("lq")?;
         p.needs_targets("the packages")?;
-        // One `omg files` per package.
-        return Ok(targets
-            .iter()
-            .map(|t| strings(&["files", t.as_str()]))
-            .collect());
+        return Ok(files_each(p));
     }
     if p.has('m') {
         return Err(usage(
@@ -408,9 +411,7 @@ fn query(p: &Parsed) -> Result<Vec<Vec<String>>, Failure> {
     if p.has('i') {
         p.only("i")?;
         p.needs_targets("the packages to show")?;
-        let mut command = strings(&["info"]);
-        command.extend(targets.iter().cloned());
-        return Ok(vec![command]);
+        return Ok(with_targets(&["info"], p));
     }
     if p.has('s') {
         p.only("sq")?;

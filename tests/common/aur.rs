@@ -78,6 +78,24 @@ fn answer(dir: &std::path::Path, extra: &Extra, request: &Request) -> Reply {
     Reply::not_found()
 }
 
+/// An RPC record of package `name` of base `pkgbase` at `version`, as the
+/// AUR answers `info` (no dependencies).
+pub fn record(name: &str, pkgbase: &str, version: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Name": name,
+        "PackageBase": pkgbase,
+        "Version": version,
+        "Description": "AUR test package",
+        "NumVotes": 1,
+        "Popularity": 0.5,
+        "OutOfDate": null,
+        "Maintainer": "tester",
+        "FirstSubmitted": 1700000000,
+        "LastModified": 1700000000,
+        "URLPath": format!("/cgit/aur.git/snapshot/{pkgbase}.tar.gz"),
+    })
+}
+
 /// A server answering like the AUR from the recorded fixtures.
 pub fn server(dir: PathBuf) -> (HttpServer, Extra) {
     let extra: Extra = Arc::new(Mutex::new(Vec::new()));
@@ -250,21 +268,10 @@ impl FakeAur {
         let mut records = self.records.lock().unwrap();
         records.retain(|r| r["PackageBase"] != pkgbase);
         for p in packages {
-            records.push(serde_json::json!({
-                "Name": p.name,
-                "PackageBase": pkgbase,
-                "Version": version,
-                "Description": "AUR test package",
-                "NumVotes": 1,
-                "Popularity": 0.5,
-                "OutOfDate": null,
-                "Maintainer": "tester",
-                "FirstSubmitted": 1700000000,
-                "LastModified": 1700000000,
-                "URLPath": format!("/cgit/aur.git/snapshot/{pkgbase}.tar.gz"),
-                "Depends": p.depends,
-                "MakeDepends": p.make_depends,
-            }));
+            let mut r = record(p.name, pkgbase, version);
+            r["Depends"] = serde_json::json!(p.depends);
+            r["MakeDepends"] = serde_json::json!(p.make_depends);
+            records.push(r);
         }
     }
 }
