@@ -49,6 +49,9 @@ hf --export-markdown "$work/why.md" \
 hyperfine --warmup 5 --min-runs 30 --style basic --export-markdown "$work/size.md" \
     -n "omg size (warm daemon)" "$omg size" \
     -n "dpkg-query | sort | head" "dpkg-query -W -f='\${Installed-Size} \${Package}\n' | sort -rn | head -20"
+hf --export-markdown "$work/owns.md" \
+    -n "omg owns /usr/bin/dpkg (warm daemon)" "$omg owns /usr/bin/dpkg" \
+    -n "dpkg -S /usr/bin/dpkg" "dpkg -S /usr/bin/dpkg"
 memory=$("$omg" daemon status --json | sed -n 's/.*"memory_bytes": \([0-9]*\).*/\1/p')
 "$omg" daemon stop >/dev/null
 
@@ -136,6 +139,7 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo
     echo "## Everyday questions through a warm daemon"
     echo; cat "$work/outdated.md"; echo; cat "$work/why.md"; echo; cat "$work/size.md"; echo
+    echo; cat "$work/owns.md"; echo
     echo "## From socket activation to the first answer (cold omgd, valid snapshot)"
     echo; cat "$work/activation.md"; echo
     echo "## Arch: 15,000-package sync database, no daemon"
