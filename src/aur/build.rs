@@ -49,7 +49,7 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "@._+-".contains(c))
 }
 
-fn run(command: &mut Command, pkgbase: &str) -> Result<String, BuildError> {
+pub(super) fn run(command: &mut Command, pkgbase: &str) -> Result<String, BuildError> {
     let output = command.output().map_err(|e| BuildError::Fetch {
         pkgbase: pkgbase.into(),
         message: format!("cannot run {:?}: {e}", command.get_program()),
@@ -63,7 +63,7 @@ fn run(command: &mut Command, pkgbase: &str) -> Result<String, BuildError> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn git(dir: &Path) -> Command {
+pub(super) fn git(dir: &Path) -> Command {
     let mut c = Command::new("git");
     c.arg("-C").arg(dir);
     c

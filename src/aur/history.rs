@@ -16,25 +16,12 @@ pub struct PastVersion {
     pub commit: String,
 }
 
+/// `git -C dir ARGS`, its output (an error names the base the clone is of).
 fn git(dir: &Path, args: &[&str]) -> Result<String, BuildError> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|source| BuildError::Io {
-            context: "cannot run git".into(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(BuildError::Fetch {
-            pkgbase: dir
-                .file_name()
-                .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let base = dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    super::build::run(super::build::git(dir).args(args), &base)
 }
 
 /// Every version of `name` the clone in `dir` has published, newest

@@ -119,6 +119,11 @@ impl AlpmBackend {
     }
 }
 
+/// Whether `target` names a package file on disk (`pacman -U`).
+fn is_package_file(target: &str) -> bool {
+    target.contains(".pkg.tar") && Path::new(target).is_file()
+}
+
 /// A handle set up from pacman.conf, as pacman sets up its own.
 fn open_handle(c: &PacmanConf) -> Result<Alpm, BackendError> {
     open_handle_for(c, None)

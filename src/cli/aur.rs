@@ -389,7 +389,7 @@ async fn build_one(
     Ok(report)
 }
 
-fn build_failure(e: build::BuildError) -> Failure {
+pub(super) fn build_failure(e: build::BuildError) -> Failure {
     Failure::new(e.to_string(), EXIT_FAILURE)
 }
 

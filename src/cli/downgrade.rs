@@ -36,19 +36,19 @@ pub struct DowngradeArgs {
 
 pub async fn run(session: &mut Session, args: &DowngradeArgs) -> Result<u8, Failure> {
     let name = args.package.as_str();
-    let aur = aur_base(session, name).await?;
+    let aur = aur_source(session, name).await?;
     let choice = match (&args.version, &aur) {
         // Not an AUR package: omgd finds the version (or says where it
         // looked).
         (Some(version), None) => Choice {
             version: version.clone(),
-            commit: None,
+            from_aur: None,
         },
-        (Some(version), Some(base)) => {
-            let listed = Listing::gather(session, name, Some(base)).await?;
+        (Some(version), Some(source)) => {
+            let listed = Listing::gather(session, name, Some(source)).await?;
             listed.choice_of(version)
         }
-        (None, _) => match choose(session, name, aur.as_deref(), &args.tx).await? {
+        (None, _) => match choose(session, name, aur.as_ref(), &args.tx).await? {
             Some(choice) => choice,
             None => {
                 println!("nothing chosen; nothing was changed");
@@ -57,14 +57,15 @@ pub async fn run(session: &mut Session, args: &DowngradeArgs) -> Result<u8, Fail
         },
     };
     let version = choice.version.clone();
-    let file = match (&choice.commit, &aur) {
-        (Some(commit), Some(base)) if !args.tx.dry_run => {
-            Some(build_at(session, name, base, &choice, commit, &args.tx).await?)
+    let file = match (&choice.from_aur, &aur) {
+        (Some(commit), Some(source)) if !args.tx.dry_run => {
+            Some(build_at(session, name, &source.base, &version, commit, &args.tx).await?)
         }
-        (Some(commit), Some(base)) => {
+        (Some(commit), Some(source)) => {
             println!(
-                "{name} {version} would be built from commit {} of {base} in the AUR",
-                short(commit)
+                "{name} {version} would be built from commit {} of {} in the AUR",
+                short(&commit.commit),
+                source.base
             );
             return Ok(EXIT_OK);
         }
@@ -107,7 +108,22 @@ pub async fn run(session: &mut Session, args: &DowngradeArgs) -> Result<u8, Fail
 /// commit of its package base to build it from.
 struct Choice {
     version: String,
-    commit: Option<String>,
+    from_aur: Option<AurCommit>,
+}
+
+/// A commit of a package base, in the clone the listing brought up to
+/// date.
+struct AurCommit {
+    commit: String,
+    clone: std::path::PathBuf,
+}
+
+/// An installed AUR package's base, and where its clone comes from and is
+/// kept (as the AUR builds have them).
+struct AurSource {
+    base: String,
+    url: String,
+    cache: std::path::PathBuf,
 }
 
 fn short(commit: &str) -> &str {
@@ -116,11 +132,15 @@ fn short(commit: &str) -> &str {
 
 /// The package base of `name` when it is an installed AUR package: on
 /// Arch, with the AUR on, installed and carried by no repository.
-async fn aur_base(session: &mut Session, name: &str) -> Result<Option<String>, Failure> {
-    let paths = crate::config::Paths::user().ok();
-    let config = paths
-        .map(|p| crate::config::Config::load(&p.config_dir).unwrap_or_default())
-        .unwrap_or_default();
+async fn aur_source(session: &mut Session, name: &str) -> Result<Option<AurSource>, Failure> {
+    let paths = match crate::config::Paths::user() {
+        Ok(paths) => paths,
+        Err(e) => {
+            super::report_warning(&format!("{e}: the AUR's history is not looked at"));
+            return Ok(None);
+        }
+    };
+    let config = crate::config::Config::load(&paths.config_dir).unwrap_or_default();
     if !config.aur.enabled {
         return Ok(None);
     }
@@ -143,7 +163,11 @@ async fn aur_base(session: &mut Session, name: &str) -> Result<Option<String>, F
         Ok(_) => return Err(unexpected()),
     };
     let foreign = info.repository == "local" && info.installed_version.is_some();
-    Ok(foreign.then(|| info.source.clone().unwrap_or_else(|| name.to_string())))
+    Ok(foreign.then(|| AurSource {
+        base: info.source.clone().unwrap_or_else(|| name.to_string()),
+        url: config.aur.base_url(),
+        cache: paths.cache_dir.join("aur"),
+    }))
 }
 
 /// Every version of a package there is, with the AUR commits that
@@ -152,41 +176,49 @@ struct Listing {
     versions: Vec<PackageVersion>,
     /// (version, commit) for the versions the AUR's history has.
     aur: Vec<(String, String)>,
+    /// The base's clone, brought up to date to read that history.
+    clone: Option<std::path::PathBuf>,
 }
 
 impl Listing {
     async fn gather(
         session: &mut Session,
         name: &str,
-        aur_base: Option<&str>,
+        aur: Option<&AurSource>,
     ) -> Result<Listing, Failure> {
         // The Arch Linux Archive keeps no AUR package.
-        let mut versions = versions(session, name, aur_base.is_none()).await?;
-        let mut aur = Vec::new();
-        if let Some(base) = aur_base {
-            match aur_history(base, name) {
-                Ok(past) => {
+        let mut versions = versions(session, name, aur.is_none()).await?;
+        let mut listing = Listing {
+            versions: Vec::new(),
+            aur: Vec::new(),
+            clone: None,
+        };
+        if let Some(source) = aur {
+            match aur_history(source, name) {
+                Ok((clone, past)) => {
                     for p in past {
-                        let source = format!("AUR {}", short(&p.commit));
+                        let from = format!("AUR {}", short(&p.commit));
                         match versions.iter_mut().find(|v| v.version == p.version) {
-                            Some(v) => v.sources.push(source),
+                            Some(v) => v.sources.push(from),
                             None => versions.push(PackageVersion {
                                 version: p.version.clone(),
-                                sources: vec![source],
+                                sources: vec![from],
                                 installed: false,
                             }),
                         }
-                        aur.push((p.version, p.commit));
+                        listing.aur.push((p.version, p.commit));
                     }
                     versions.sort_by(|a, b| crate::version::vercmp(&b.version, &a.version));
+                    listing.clone = Some(clone);
                 }
                 Err(e) => super::report_warning(&format!(
-                    "the AUR's history of {base} could not be read ({}); listing what is here",
-                    e.message
+                    "the AUR's history of {} could not be read ({}); listing what is here",
+                    source.base, e.message
                 )),
             }
         }
-        Ok(Listing { versions, aur })
+        listing.versions = versions;
+        Ok(listing)
     }
 
     /// `version`: from omgd's sources when they have it, else built from
@@ -196,65 +228,61 @@ impl Listing {
             .versions
             .iter()
             .any(|v| v.version == version && v.sources.iter().any(|s| !s.starts_with("AUR ")));
-        let commit = (!elsewhere)
-            .then(|| {
+        let from_aur = match (&self.clone, elsewhere) {
+            (Some(clone), false) => {
                 self.aur
                     .iter()
                     .find(|(v, _)| v == version)
-                    .map(|(_, c)| c.clone())
-            })
-            .flatten();
+                    .map(|(_, commit)| AurCommit {
+                        commit: commit.clone(),
+                        clone: clone.clone(),
+                    })
+            }
+            _ => None,
+        };
         Choice {
             version: version.to_string(),
-            commit,
+            from_aur,
         }
     }
 }
 
-/// The AUR's base URL and where its clones are kept, as the AUR builds
-/// have them.
-fn aur_cache() -> Result<(String, std::path::PathBuf), Failure> {
-    let paths =
-        crate::config::Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
-    let config = crate::config::Config::load(&paths.config_dir).unwrap_or_default();
-    Ok((config.aur.base_url(), paths.cache_dir.join("aur")))
+/// The base's clone, brought up to date, and the versions of `name` its
+/// history has.
+fn aur_history(
+    source: &AurSource,
+    name: &str,
+) -> Result<(std::path::PathBuf, Vec<crate::aur::history::PastVersion>), Failure> {
+    let dir = crate::aur::build::fetch(&source.url, &source.base, &source.cache)
+        .map_err(super::aur::build_failure)?;
+    let past = crate::aur::history::past_versions(&dir, name).map_err(super::aur::build_failure)?;
+    Ok((dir, past))
 }
 
-/// The versions of `name` the git history of its package base has.
-fn aur_history(base: &str, name: &str) -> Result<Vec<crate::aur::history::PastVersion>, Failure> {
-    let (url, cache) = aur_cache()?;
-    let fail = |e: crate::aur::build::BuildError| Failure::new(e.to_string(), EXIT_FAILURE);
-    let dir = crate::aur::build::fetch(&url, base, &cache).map_err(fail)?;
-    crate::aur::history::past_versions(&dir, name).map_err(fail)
-}
-
-/// Builds `name` at the version chosen from `commit` of its package base
+/// Builds `name` at `version` from `at`, a commit of its package base
 /// (reviewed first, as every AUR build is); the package file made.
 async fn build_at(
     session: &mut Session,
     name: &str,
     base: &str,
-    choice: &Choice,
-    commit: &str,
+    version: &str,
+    at: &AurCommit,
     args: &TxArgs,
 ) -> Result<String, Failure> {
-    let fail = |e: crate::aur::build::BuildError| Failure::new(e.to_string(), EXIT_FAILURE);
-    crate::aur::build::refuse_root().map_err(fail)?;
-    let (url, cache) = aur_cache()?;
+    // As root nothing is built, nor the clone touched.
+    crate::aur::build::refuse_root().map_err(super::aur::build_failure)?;
     let mut renderer = super::progress::Renderer::new(args.json);
     renderer.step(&format!(
-        "{name} {} is in the AUR's history of {base} (commit {}): building it",
-        choice.version,
-        short(commit)
+        "{name} {version} is in the AUR's history of {base} (commit {}): building it",
+        short(&at.commit)
     ));
-    let dir = crate::aur::build::fetch(&url, base, &cache).map_err(fail)?;
-    crate::aur::history::check_out(&dir, commit).map_err(fail)?;
+    crate::aur::history::check_out(&at.clone, &at.commit).map_err(super::aur::build_failure)?;
     let files = super::aur::build_checked_out(
         session,
         &mut renderer,
-        &dir,
+        &at.clone,
         base,
-        &choice.version,
+        version,
         &[name.to_string()],
         session.other_database(),
         args.noconfirm,
@@ -272,10 +300,10 @@ async fn build_at(
 async fn choose(
     session: &mut Session,
     name: &str,
-    aur_base: Option<&str>,
+    aur: Option<&AurSource>,
     args: &TxArgs,
 ) -> Result<Option<Choice>, Failure> {
-    let listing = Listing::gather(session, name, aur_base).await?;
+    let listing = Listing::gather(session, name, aur).await?;
     let versions = &listing.versions;
     if args.json {
         print_json(versions)?;
@@ -289,7 +317,7 @@ async fn choose(
         return Err(Failure::new(
             format!(
                 "no other version of {name} is available (repositories, package cache, {})",
-                if aur_base.is_some() {
+                if aur.is_some() {
                     "the AUR's history"
                 } else {
                     "archive"

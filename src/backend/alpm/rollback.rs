@@ -166,10 +166,7 @@ pub(super) fn keep_foreign_files(
     let Some(cache) = conf.cache_dirs.first() else {
         return;
     };
-    for target in targets
-        .iter()
-        .filter(|t| t.contains(".pkg.tar") && Path::new(t.as_str()).is_file())
-    {
+    for target in targets.iter().filter(|t| super::is_package_file(t)) {
         let path = Path::new(target);
         let Some(file_name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;

@@ -5,7 +5,6 @@
 //! `prepare` and `commit` are written once per libalpm generation: their
 //! error payloads differ.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -372,11 +371,6 @@ fn within_transaction(
     Ok(())
 }
 
-/// Whether `target` names a package file on disk (`pacman -U`).
-fn is_package_file(target: &str) -> bool {
-    target.contains(".pkg.tar") && Path::new(target).is_file()
-}
-
 /// Adds one package to the transaction; a duplicate target is skipped with
 /// a warning, as pacman does.
 fn add<P: libalpm::IntoPkgAdd>(
@@ -400,7 +394,7 @@ fn add<P: libalpm::IntoPkgAdd>(
 fn add_targets(handle: &Alpm, targets: &[String], channel: &TxChannel) -> Result<(), TxError> {
     let mut missing = Vec::new();
     for target in targets {
-        if is_package_file(target) {
+        if super::is_package_file(target) {
             let level = handle.local_file_siglevel();
             let pkg = handle
                 .pkg_load(target.as_str(), true, level)

@@ -18,22 +18,35 @@ fn invalid(message: String) -> WireError {
     WireError::new(ErrorKind::InvalidRequest, message)
 }
 
+/// Refuses a list of `what` that is empty, longer than `MAX_PATHS`, or
+/// holds an entry longer than `MAX_PATH_LEN` or that `valid` refuses
+/// (named as not `a`).
+fn check_list(
+    list: &[String],
+    what: &str,
+    a: &str,
+    valid: impl Fn(&str) -> bool,
+) -> Result<(), WireError> {
+    if list.is_empty() || list.len() > MAX_PATHS {
+        return Err(invalid(format!(
+            "name between 1 and {MAX_PATHS} {what} ({} given)",
+            list.len()
+        )));
+    }
+    match list.iter().find(|e| e.len() > MAX_PATH_LEN || !valid(e)) {
+        Some(bad) => Err(invalid(format!(
+            "{:?} is not {a}",
+            crate::text::one_line(&bad.chars().take(80).collect::<String>())
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl Engine {
     pub(super) async fn owns(&self, paths: Vec<String>) -> Result<ResponseBody, WireError> {
-        if paths.is_empty() || paths.len() > MAX_PATHS {
-            return Err(invalid(format!(
-                "name between 1 and {MAX_PATHS} paths ({} given)",
-                paths.len()
-            )));
-        }
-        for path in &paths {
-            if !path.starts_with('/') || path.len() > MAX_PATH_LEN || path.contains('\0') {
-                return Err(invalid(format!(
-                    "{:?} is not an absolute path",
-                    crate::text::one_line(&path.chars().take(80).collect::<String>())
-                )));
-            }
-        }
+        check_list(&paths, "paths", "an absolute path", |p| {
+            p.starts_with('/') && !p.contains('\0')
+        })?;
         let fingerprint = self.fingerprint()?;
         let owners = self.backend()?.owners(paths.clone(), &fingerprint).await?;
         let current = self.index().await?;
@@ -66,20 +79,12 @@ impl Engine {
         names: Vec<String>,
         ask_aur: bool,
     ) -> Result<ResponseBody, WireError> {
-        if names.is_empty() || names.len() > MAX_PATHS {
-            return Err(invalid(format!(
-                "name between 1 and {MAX_PATHS} commands or paths ({} given)",
-                names.len()
-            )));
-        }
-        for name in &names {
-            if name.is_empty() || name.len() > MAX_PATH_LEN || name.chars().any(char::is_control) {
-                return Err(invalid(format!(
-                    "{:?} is not a command name or a path",
-                    crate::text::one_line(&name.chars().take(80).collect::<String>())
-                )));
-            }
-        }
+        check_list(
+            &names,
+            "commands or paths",
+            "a command name or a path",
+            |n| !n.is_empty() && !n.chars().any(char::is_control),
+        )?;
         let current = self.index().await?;
         let backend = self.kind.as_str();
         let mut answer = Vec::with_capacity(names.len());
