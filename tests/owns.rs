@@ -166,4 +166,36 @@ fn hostile_owns_requests_are_refused_plainly() {
     let long = format!("/{}", "a".repeat(5000));
     let run = env.omg(&["owns", &long]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not an absolute path"),
+        "{}",
+        run.stderr
+    );
+    // The same bounds for provides; files takes package names only.
+    let mut many = vec!["provides".to_string()];
+    many.extend((0..300).map(|i| format!("cmd{i}")));
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let run = env.omg(&many);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("between 1 and 256 commands or paths"),
+        "{}",
+        run.stderr
+    );
+    let run = env.omg(&["provides", "bad\u{7}name"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not a command name or a path"),
+        "{}",
+        run.stderr
+    );
+    for name in ["../etc/passwd", "two words"] {
+        let run = env.omg(&["files", name]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("is not a package name"),
+            "{}",
+            run.stderr
+        );
+    }
 }

@@ -628,3 +628,49 @@ fn debian_downgrade_takes_the_version_the_repository_still_has() {
     let (_, command) = newest(&env);
     assert_eq!(command, "downgrade omg-lib 1.0");
 }
+
+/// A downgrade naming a package file (what `omg downgrade` sends for an
+/// AUR version it built) must be a file of that package at that version:
+/// any other is refused before anything is planned.
+#[test]
+fn arch_a_downgrade_file_must_be_that_package_at_that_version() {
+    use omg::ipc::protocol::{ErrorKind, RequestBody, ServerFrame};
+    use omg::transaction::{TransactionAction, TransactionOptions, TransactionRequest};
+    let (root, env) = upgraded_arch();
+    let before = pacman_q(&root);
+    let _daemon = env.start_daemon();
+    let file = cached(&root, "hello-arch").expect("hello-arch 1.0-1 in the cache");
+    for (name, version) in [("lonely-arch", "1.0-1"), ("hello-arch", "0.5-1")] {
+        let mut client = common::RawClient::connect(&env.socket());
+        client.hello();
+        let action = TransactionAction::Downgrade {
+            name: name.into(),
+            version: version.into(),
+            file: Some(file.display().to_string()),
+        };
+        let options = TransactionOptions {
+            noconfirm: true,
+            ..TransactionOptions::default()
+        };
+        client.request(
+            1,
+            RequestBody::Transaction(TransactionRequest { action, options }),
+        );
+        let error = loop {
+            match client.receive() {
+                Some(ServerFrame::Response(r)) => break r.result.expect_err("refused"),
+                Some(_) => continue,
+                None => panic!("the daemon closed the connection"),
+            }
+        };
+        assert_eq!(error.kind, ErrorKind::InvalidRequest, "{error:?}");
+        assert!(
+            error
+                .message
+                .contains(&format!("is not an Arch package file of {name} {version}")),
+            "{}",
+            error.message
+        );
+    }
+    assert_eq!(pacman_q(&root), before, "nothing changed");
+}
