@@ -495,7 +495,8 @@ impl PackageBackend for AlpmBackend {
     fn file_index(
         &mut self,
         lists: &Path,
-    ) -> Result<Option<crate::provides::FileIndex>, BackendError> {
+        writer: &mut crate::provides::build::IndexWriter<'_>,
+    ) -> Result<Option<usize>, BackendError> {
         // The `.files` databases beside the private copy's `.db`s, fetched
         // as `pacman -Fy` fetches them.
         let mut conf = self.conf.clone();
@@ -505,7 +506,7 @@ impl PackageBackend for AlpmBackend {
             .syncdbs_mut()
             .update(false)
             .map_err(|e| open_error(format!("fetching the file databases failed: {e}")))?;
-        Ok(Some(files::sync_index(&handle)))
+        Ok(Some(writer.write(files::sync_sources(&handle))?))
     }
 
     fn forget(&mut self) {

@@ -269,10 +269,12 @@ impl PackageBackend for AptBackend {
     fn file_index(
         &mut self,
         lists: &Path,
-    ) -> Result<Option<crate::provides::FileIndex>, BackendError> {
-        files::contents_index(lists).map(Some).map_err(|e| {
+        writer: &mut crate::provides::build::IndexWriter<'_>,
+    ) -> Result<Option<usize>, BackendError> {
+        let sources = files::contents_sources(lists).map_err(|e| {
             BackendError::Open(format!("the Contents indices in {}: {e}", lists.display()))
-        })
+        })?;
+        Ok(Some(writer.write(sources)?))
     }
 
     fn forget(&mut self) {

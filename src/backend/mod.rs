@@ -29,6 +29,8 @@ pub enum BackendError {
     },
     #[error("the package database could not be opened: {0}")]
     Open(String),
+    #[error("the file index could not be written: {0}")]
+    Store(#[from] crate::store::StoreError),
     #[error("the {0} backend is not part of this build of omg")]
     NotBuilt(&'static str),
     #[error("cannot tell which package manager this system uses: {0}")]
@@ -77,13 +79,15 @@ pub trait PackageBackend {
         offline: bool,
     ) -> Result<Vec<crate::model::PendingUpdate>, BackendError>;
 
-    /// The file index of the repositories as the private copy `lists` has
-    /// them after a refresh (`None`: this backend keeps none there).
+    /// Writes the file index of the repositories as the private copy
+    /// `lists` has them after a refresh; the number of paths (`None`: this
+    /// backend keeps no file lists there).
     fn file_index(
         &mut self,
         lists: &std::path::Path,
-    ) -> Result<Option<crate::provides::FileIndex>, BackendError> {
-        let _ = lists;
+        writer: &mut crate::provides::build::IndexWriter<'_>,
+    ) -> Result<Option<usize>, BackendError> {
+        let _ = (lists, writer);
         Ok(None)
     }
 

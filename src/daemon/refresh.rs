@@ -49,28 +49,22 @@ pub async fn run(
     // daemon tells that one is running (`RefreshInProgress`).
     let _running = take_refresh_lock(paths).await;
     let lists = paths.private_lists(kind.as_str());
-    let (counted, files) = {
+    let store = Store::open(&paths.database()).ok().map(|(s, _)| s);
+    let counted = {
         let mut backend = backend::open(kind)?;
         let counted = backend.refresh_private(&lists, offline);
-        // The file index, from what this refresh fetched.
-        let files = match &counted {
-            Ok(_) if !offline => backend.file_index(&lists),
-            _ => Ok(None),
-        };
-        (counted, files)
-    };
-    let store = Store::open(&paths.database()).ok().map(|(s, _)| s);
-    match (files, &store) {
-        (Ok(Some(index)), Some(store)) => {
-            let count = index.len();
-            match index.store(store, kind.as_str()) {
-                Ok(()) => log::debug!("file index: {count} paths"),
-                Err(e) => log::warn!("cannot store the file index: {e}"),
+        // The file index, from what this refresh fetched, written as it is
+        // read.
+        if let (Ok(_), false, Some(store)) = (&counted, offline, &store) {
+            let mut writer = crate::provides::build::IndexWriter::new(store, kind.as_str());
+            match backend.file_index(&lists, &mut writer) {
+                Ok(Some(count)) => log::debug!("file index: {count} paths"),
+                Ok(None) => {}
+                Err(e) => log::warn!("no file index: {e}"),
             }
         }
-        (Err(e), _) => log::warn!("no file index: {e}"),
-        _ => {}
-    }
+        counted
+    };
     let previous = store.as_ref().and_then(|s| stored(s, kind.as_str()));
     let now = crate::unix_now();
     let result = match &counted {

@@ -23,15 +23,18 @@ pub const INDEX_META: TableDefinition<&str, &[u8]> = TableDefinition::new("index
 pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("package_info");
 
 /// The file index behind `omg provides` and command-not-found, built by
-/// the refresh worker: `<backend>/<path>` (no leading `/`) → the packages
-/// shipping it, one per line as `repository/name`.
-pub const FILE_PATHS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_paths");
-/// The same for commands: `<backend>/<name>` → `repository/name\tpath`
-/// lines, for files in the directories a shell searches.
+/// the refresh worker (`provides::build`), one directory an entry:
+/// `<backend>/<directory>` (no leading `/`) → the directory's number.
+pub const FILE_DIRS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_dirs");
+/// `<backend>/<directory number>` → the directory's files and the packages
+/// shipping each, compressed (`provides::DirFiles`).
+pub const FILE_PATHS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_dir_files");
+/// Commands: `<backend>/<name>` → `name\tpath` lines (package, absolute
+/// path), for files in the directories a shell searches.
 pub const FILE_COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_commands");
-
-/// The same index by package: `<backend>/<name>` → its paths, one per line.
-pub const FILE_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("file_packages");
+/// By package: `<backend>/<name>` → the numbers of the directories it has
+/// files in.
+pub const FILE_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("file_package_dirs");
 
 /// The outcome of the last private refresh (`omgd work refresh`), keyed by
 /// backend name.
@@ -238,6 +241,29 @@ impl Store {
             }
         }
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Runs `f` in one write transaction, committed when `f` succeeds (for
+    /// writers that touch several tables at once and must not be seen half
+    /// done).
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<R, redb::Error>,
+    ) -> Result<R, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let value = f(&tx).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one read transaction (one consistent view of every
+    /// table).
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<R, redb::Error>,
+    ) -> Result<R, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        f(&tx).map_err(|e| self.err(e))
     }
 
     /// Replaces the entries of `table` whose keys start with `prefix` by

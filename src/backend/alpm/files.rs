@@ -79,19 +79,21 @@ pub(super) fn files(handle: &Alpm, root: &Path, name: &str) -> Option<Vec<String
 }
 
 /// Every file the sync databases of `handle` (opened on `.files`) list,
-/// with the packages shipping it (directories left out).
-pub(super) fn sync_index(handle: &Alpm) -> crate::provides::FileIndex {
-    let mut index = crate::provides::FileIndex::default();
+/// one sorted stream a package (libalpm keeps each list sorted).
+pub(super) fn sync_sources(handle: &Alpm) -> Vec<crate::provides::build::Source<'_>> {
+    let mut sources: Vec<crate::provides::build::Source<'_>> = Vec::new();
     for db in handle.syncdbs() {
         for pkg in db.pkgs() {
-            let files = pkg.files();
-            for file in files.files() {
-                let name = String::from_utf8_lossy(name_of(file));
-                if !name.ends_with('/') {
-                    index.add(&name, pkg.name().to_string());
-                }
-            }
+            let name = pkg.name().to_string();
+            let list = pkg.files();
+            let count = list.files().len();
+            sources.push(Box::new((0..count).map(move |i| {
+                (
+                    String::from_utf8_lossy(name_of(&list.files()[i])).into_owned(),
+                    vec![name.clone()],
+                )
+            })));
         }
     }
-    index
+    sources
 }

@@ -98,7 +98,7 @@ pub(super) fn files(info: &Path, package: &str) -> std::io::Result<Option<Vec<St
 }
 
 /// Asks apt to fetch each repository's `Contents-<arch>` with its lists
-/// (the acquire target apt-file configures), kept uncompressed.
+/// (the acquire target apt-file configures).
 pub(super) fn want_contents(config: &rust_apt::config::Config) {
     let target = "Acquire::IndexTargets::deb::Contents-deb::";
     for (key, value) in [
@@ -111,16 +111,22 @@ pub(super) fn want_contents(config: &rust_apt::config::Config) {
         ("flatMetaKey", "Contents-$(ARCHITECTURE)"),
         ("flatDescription", "$(RELEASE) Contents (deb)"),
         ("PDiffs", "true"),
-        ("KeepCompressed", "false"),
+        // Kept gzipped (what Debian serves them as; apt would otherwise
+        // recompress them as lz4): the full archive's lists are 45 MB so,
+        // 670 MB not.
+        ("KeepCompressed", "true"),
+        ("KeepCompressedAs", "gz"),
     ] {
         config.set(&format!("{target}{key}"), value);
     }
 }
 
-/// Every path the `Contents-*` files in `lists` name, with its packages.
-pub(super) fn contents_index(lists: &Path) -> std::io::Result<crate::provides::FileIndex> {
+/// The `Contents-*` files in `lists`, each a stream of the paths it names
+/// with their packages, in the file's own (sorted) order.
+pub(super) fn contents_sources(
+    lists: &Path,
+) -> std::io::Result<Vec<crate::provides::build::Source<'static>>> {
     use std::io::BufRead;
-    let mut index = crate::provides::FileIndex::default();
     let mut files: Vec<PathBuf> = std::fs::read_dir(lists)?
         .flatten()
         .map(|e| e.path())
@@ -130,6 +136,7 @@ pub(super) fn contents_index(lists: &Path) -> std::io::Result<crate::provides::F
         })
         .collect();
     files.sort();
+    let mut sources: Vec<crate::provides::build::Source<'static>> = Vec::new();
     for file in files {
         let name = file
             .file_name()
@@ -143,23 +150,35 @@ pub(super) fn contents_index(lists: &Path) -> std::io::Result<crate::provides::F
             Box::new(opened)
         } else if arch.ends_with(".gz") {
             Box::new(flate2::read::GzDecoder::new(opened))
+        } else if arch.ends_with(".lz4") {
+            // apt's own choice when it keeps a list compressed (seeded from
+            // the system's lists, which apt-file has fetched so).
+            Box::new(lz4_flex::frame::FrameDecoder::new(opened))
         } else {
-            // Another compression (lz4, xz) than the one asked for.
+            // Another compression (xz) than the ones apt keeps.
             log::warn!("{}: compressed in a way omg does not read", file.display());
             continue;
         };
-        for line in std::io::BufReader::new(reader).lines() {
-            let Ok(line) = line else {
-                break;
-            };
-            if let Some((path, packages)) = crate::provides::contents_line(&line) {
-                for package in packages {
-                    index.add(path, package.to_string());
-                }
-            }
-        }
+        let lines = std::io::BufReader::with_capacity(1 << 16, reader).lines();
+        sources.push(Box::new(
+            lines
+                .map_while(move |line| match line {
+                    Ok(line) => Some(line),
+                    Err(e) => {
+                        log::warn!("{}: {e}", file.display());
+                        None
+                    }
+                })
+                .filter_map(|line| {
+                    let (path, packages) = crate::provides::contents_line(&line)?;
+                    Some((
+                        path.to_string(),
+                        packages.into_iter().map(str::to_string).collect(),
+                    ))
+                }),
+        ));
     }
-    Ok(index)
+    Ok(sources)
 }
 
 #[cfg(test)]
@@ -208,9 +227,17 @@ mod tests {
             "usr/bin/rg\t\t\tutils/ripgrep\nusr/bin/x\tutils/a,utils/b\n",
         )
         .unwrap();
+        let mut lz4 = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        std::io::Write::write_all(&mut lz4, b"usr/bin/y\t\tutils/c\n").unwrap();
         std::fs::write(
             dir.path()
-                .join("deb.debian.org_debian_dists_bookworm_main_Contents-amd64.lz4"),
+                .join("deb.debian.org_debian_dists_bookworm_main_Contents-all.lz4"),
+            lz4.finish().unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_Contents-amd64.xz"),
             "\x04\x22",
         )
         .unwrap();
@@ -220,7 +247,16 @@ mod tests {
             "usr/bin/no utils/no\n",
         )
         .unwrap();
-        let index = contents_index(dir.path()).unwrap();
-        assert_eq!(index.len(), 2);
+        let sources = contents_sources(dir.path()).unwrap();
+        assert_eq!(sources.len(), 2);
+        let read: Vec<_> = sources.into_iter().flatten().collect();
+        assert_eq!(
+            read,
+            [
+                ("usr/bin/y".to_string(), vec!["c".to_string()]),
+                ("usr/bin/rg".into(), vec!["ripgrep".into()]),
+                ("usr/bin/x".into(), vec!["a".into(), "b".into()]),
+            ]
+        );
     }
 }

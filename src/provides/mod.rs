@@ -1,0 +1,357 @@
+//! The file index behind `omg provides`, `omg files` and command-not-found:
+//! which repository packages ship a path or a command. The refresh worker
+//! builds it (`build`) from Debian's `Contents-<arch>` indices (fetched with
+//! the lists, as apt-file's acquire targets fetch them) or Arch's `.files`
+//! databases into omg's database, one entry a directory, so that a lookup
+//! is a key read or two and one directory's files inflated.
+
+pub mod build;
+
+use crate::store::{FILE_COMMANDS, FILE_DIRS, FILE_PACKAGES, FILE_PATHS, Store, StoreError};
+
+/// The directories a shell searches for commands (relative to `/`).
+pub const COMMAND_DIRS: &[&str] = &[
+    "usr/local/sbin",
+    "usr/local/bin",
+    "usr/sbin",
+    "usr/bin",
+    "sbin",
+    "bin",
+    "usr/games",
+];
+
+/// The command a path provides, when it is in a command directory.
+pub fn command_of(path: &str) -> Option<&str> {
+    let (dir, name) = path.rsplit_once('/')?;
+    (COMMAND_DIRS.contains(&dir) && !name.is_empty()).then_some(name)
+}
+
+/// One line of a `Contents-<arch>` file: the path (no leading `/`) and the
+/// packages (`section/name`, comma-separated, the last column).
+pub fn contents_line(line: &str) -> Option<(&str, Vec<&str>)> {
+    let line = line.trim_end();
+    let split = line.rfind([' ', '\t'])?;
+    let (path, packages) = (line[..split].trim_end(), &line[split + 1..]);
+    if path.is_empty() || packages.is_empty() {
+        return None;
+    }
+    let names = packages
+        .split(',')
+        .filter_map(|p| p.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .collect();
+    Some((path.trim_start_matches('/'), names))
+}
+
+/// A directory's files as the index keeps them: one `name\tpackages`
+/// line a file (packages comma-separated), stored deflated behind the
+/// directory's own path.
+#[derive(Debug, Default)]
+pub struct DirFiles {
+    lines: String,
+}
+
+impl DirFiles {
+    pub fn push(&mut self, name: &str, packages: &[String]) {
+        self.lines.push_str(name);
+        self.lines.push('\t');
+        for (i, p) in packages.iter().enumerate() {
+            if i > 0 {
+                self.lines.push(',');
+            }
+            self.lines.push_str(p);
+        }
+        self.lines.push('\n');
+    }
+
+    pub fn extend(&mut self, other: DirFiles) {
+        self.lines.push_str(&other.lines);
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.lines.lines().filter_map(|l| l.split_once('\t'))
+    }
+
+    /// Every package named, once per file.
+    pub fn packages(&self) -> impl Iterator<Item = &str> {
+        self.entries().flat_map(|(_, packages)| packages.split(','))
+    }
+
+    /// The packages shipping the file `name`.
+    pub fn shipping(&self, name: &str) -> Vec<String> {
+        self.entries()
+            .filter(|(n, _)| *n == name)
+            .flat_map(|(_, packages)| packages.split(',').map(str::to_string))
+            .collect()
+    }
+
+    /// The files `package` ships here.
+    pub fn of_package<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a str> {
+        self.entries()
+            .filter(move |(_, packages)| packages.split(',').any(|p| p == package))
+            .map(|(name, _)| name)
+    }
+
+    pub fn encode(&self, dir: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        // Writing into a Vec cannot fail.
+        let _ = out.write_all(dir.as_bytes());
+        let _ = out.write_all(b"\n");
+        let _ = out.write_all(self.lines.as_bytes());
+        out.finish().unwrap_or_default()
+    }
+
+    /// The directory and its files (none: not what `encode` wrote).
+    pub fn decode(bytes: &[u8]) -> Option<(String, DirFiles)> {
+        use std::io::Read;
+        let mut text = String::new();
+        flate2::read::DeflateDecoder::new(bytes)
+            .read_to_string(&mut text)
+            .ok()?;
+        let (dir, lines) = text.split_once('\n')?;
+        Some((
+            dir.to_string(),
+            DirFiles {
+                lines: lines.to_string(),
+            },
+        ))
+    }
+}
+
+/// A package that ships what was asked, and the file that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    /// Absolute.
+    pub path: String,
+}
+
+/// A table of the index, or nothing when no index was ever written.
+fn table<'t>(
+    tx: &'t redb::ReadTransaction,
+    table: redb::TableDefinition<&str, &[u8]>,
+) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>, redb::Error> {
+    match tx.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The files of the directory numbered `id`.
+fn dir_files(
+    files: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    backend: &str,
+    id: u32,
+) -> Result<Option<(String, DirFiles)>, redb::Error> {
+    Ok(files
+        .get(build::files_key(backend, id).as_str())?
+        .and_then(|v| DirFiles::decode(v.value())))
+}
+
+/// The packages shipping `asked`: a command name (no `/`) or a path.
+pub fn lookup(store: &Store, backend: &str, asked: &str) -> Result<Vec<Provider>, StoreError> {
+    if !asked.contains('/') {
+        return store.with_blob(FILE_COMMANDS, &format!("{backend}/{asked}"), |value| {
+            value
+                .map(|v| {
+                    String::from_utf8_lossy(v)
+                        .lines()
+                        .filter_map(|line| {
+                            let (name, path) = line.split_once('\t')?;
+                            Some(Provider {
+                                name: name.to_string(),
+                                path: path.to_string(),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+    }
+    let path = asked.trim_start_matches('/');
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    store.read(|tx| {
+        let (Some(dirs), Some(files)) = (table(tx, FILE_DIRS)?, table(tx, FILE_PATHS)?) else {
+            return Ok(Vec::new());
+        };
+        let Some(id) = dirs
+            .get(format!("{backend}/{dir}").as_str())?
+            .and_then(|v| build::id_of(v.value()))
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(dir_files(&files, backend, id)?
+            .map(|(_, files)| files.shipping(name))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| Provider {
+                name,
+                path: format!("/{path}"),
+            })
+            .collect())
+    })
+}
+
+/// The files the index lists for the repository package `name` (sorted).
+pub fn files_of(
+    store: &Store,
+    backend: &str,
+    name: &str,
+) -> Result<Option<Vec<String>>, StoreError> {
+    store.read(|tx| {
+        let (Some(packages), Some(files)) = (table(tx, FILE_PACKAGES)?, table(tx, FILE_PATHS)?)
+        else {
+            return Ok(None);
+        };
+        let Some(ids) = packages.get(format!("{backend}/{name}").as_str())? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for id in ids.value().chunks_exact(4).filter_map(build::id_of) {
+            if let Some((dir, found)) = dir_files(&files, backend, id)? {
+                out.extend(found.of_package(name).map(|file| match dir.as_str() {
+                    "" => format!("/{file}"),
+                    dir => format!("/{dir}/{file}"),
+                }));
+            }
+        }
+        out.sort();
+        Ok(Some(out))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_lines_and_commands() {
+        assert_eq!(
+            contents_line("usr/bin/rg\t\t\t\tutils/ripgrep"),
+            Some(("usr/bin/rg", vec!["ripgrep"]))
+        );
+        assert_eq!(
+            contents_line("usr/share/doc/a b/README   doc/a,non-free/x/b"),
+            Some(("usr/share/doc/a b/README", vec!["a", "b"]))
+        );
+        assert_eq!(contents_line("nothing"), None);
+        assert_eq!(command_of("usr/bin/rg"), Some("rg"));
+        assert_eq!(command_of("usr/share/bin/rg"), None);
+        assert_eq!(command_of("sbin/"), None);
+    }
+
+    fn write(store: &Store, backend: &str, sources: Vec<Vec<(&str, &[&str])>>) -> usize {
+        let sources = sources
+            .into_iter()
+            .map(|lines| {
+                let owned: Vec<build::Entry> = lines
+                    .iter()
+                    .map(|(p, pkgs)| (p.to_string(), pkgs.iter().map(|s| s.to_string()).collect()))
+                    .collect();
+                Box::new(owned.into_iter()) as build::Source<'static>
+            })
+            .collect();
+        build::IndexWriter::new(store, backend)
+            .write(sources)
+            .unwrap()
+    }
+
+    #[test]
+    fn stored_indexes_answer_by_command_and_by_path_and_are_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("s.redb")).unwrap();
+        assert!(lookup(&store, "apt", "/usr/bin/rg").unwrap().is_empty());
+        assert_eq!(files_of(&store, "apt", "ripgrep").unwrap(), None);
+        let written = write(
+            &store,
+            "apt",
+            vec![
+                vec![
+                    ("bin/sh", &["dash"]),
+                    ("usr/bin/rg", &["ripgrep"]),
+                    ("usr/bin/rga/x", &["other"]),
+                    ("usr/bin/rgb", &["other"]),
+                    ("usr/share/doc/ripgrep/README", &["ripgrep"]),
+                    ("vmlinuz", &["linux"]),
+                ],
+                vec![("bin/sh", &["bash"]), ("usr/share/doc/", &["ripgrep"])],
+            ],
+        );
+        assert_eq!(written, 6);
+        let rg = lookup(&store, "apt", "rg").unwrap();
+        assert_eq!(
+            rg,
+            [Provider {
+                name: "ripgrep".into(),
+                path: "/usr/bin/rg".into()
+            }]
+        );
+        assert_eq!(lookup(&store, "apt", "sh").unwrap().len(), 2);
+        assert_eq!(lookup(&store, "apt", "/bin/sh").unwrap().len(), 2);
+        assert_eq!(
+            lookup(&store, "apt", "/usr/share/doc/ripgrep/README").unwrap()[0].name,
+            "ripgrep"
+        );
+        assert_eq!(lookup(&store, "apt", "/vmlinuz").unwrap()[0].name, "linux");
+        assert!(lookup(&store, "apt", "/usr/bin/r").unwrap().is_empty());
+        assert!(lookup(&store, "apt", "/usr/share/doc").unwrap().is_empty());
+        assert!(lookup(&store, "alpm", "rg").unwrap().is_empty());
+        assert_eq!(
+            files_of(&store, "apt", "ripgrep").unwrap().unwrap(),
+            ["/usr/bin/rg", "/usr/share/doc/ripgrep/README"]
+        );
+        assert_eq!(
+            files_of(&store, "apt", "other").unwrap().unwrap(),
+            ["/usr/bin/rga/x", "/usr/bin/rgb"]
+        );
+        assert_eq!(
+            files_of(&store, "apt", "linux").unwrap().unwrap(),
+            ["/vmlinuz"]
+        );
+        assert_eq!(files_of(&store, "apt", "vim").unwrap(), None);
+        // Another backend's index is its own.
+        write(&store, "alpm", vec![vec![("usr/bin/rg", &["ripgrep"])]]);
+        // A new index replaces the old one entirely.
+        write(&store, "apt", vec![vec![("usr/bin/fd", &["fd-find"])]]);
+        assert!(lookup(&store, "apt", "rg").unwrap().is_empty());
+        assert!(lookup(&store, "apt", "/usr/bin/rg").unwrap().is_empty());
+        assert_eq!(lookup(&store, "apt", "fd").unwrap()[0].name, "fd-find");
+        assert_eq!(files_of(&store, "apt", "ripgrep").unwrap(), None);
+        assert_eq!(lookup(&store, "alpm", "/usr/bin/rg").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn input_out_of_order_is_still_indexed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("s.redb")).unwrap();
+        write(
+            &store,
+            "alpm",
+            vec![vec![
+                ("usr/bin/b", &["two"]),
+                ("etc/conf", &["two"]),
+                ("usr/bin/a", &["one"]),
+                ("etc/conf", &["one"]),
+            ]],
+        );
+        assert_eq!(lookup(&store, "alpm", "a").unwrap()[0].name, "one");
+        assert_eq!(lookup(&store, "alpm", "b").unwrap()[0].name, "two");
+        assert_eq!(lookup(&store, "alpm", "/etc/conf").unwrap().len(), 2);
+        assert_eq!(
+            files_of(&store, "alpm", "two").unwrap().unwrap(),
+            ["/etc/conf", "/usr/bin/b"]
+        );
+    }
+
+    #[test]
+    fn a_damaged_directory_entry_is_no_answer() {
+        assert!(DirFiles::decode(b"not deflate").is_none());
+        let mut files = DirFiles::default();
+        files.push("rg", &["ripgrep".into()]);
+        let (dir, back) = DirFiles::decode(&files.encode("usr/bin")).unwrap();
+        assert_eq!(dir, "usr/bin");
+        assert_eq!(back.shipping("rg"), ["ripgrep"]);
+    }
+}
