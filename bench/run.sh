@@ -32,6 +32,17 @@ hf --export-markdown "$work/info.md" \
     -n "omg info vim (no daemon)" "$omg --no-daemon info vim" \
     -n "apt-cache show vim" "apt-cache show vim"
 
+# The file index as the refresh worker builds it, from this machine's
+# sources' full Contents indices (downloaded by the refresh).
+index_built=
+if /usr/bin/time -f '%e s, peak RSS %M KiB' -o "$work/refresh-time" \
+    "$OMGD" work refresh -v 2>"$work/refresh.log" \
+    && grep -q 'file index: ' "$work/refresh.log"; then
+    index_built=1
+    paths=$(sed -n 's/.*file index: \([0-9]*\) paths.*/\1/p' "$work/refresh.log" | tail -1)
+    echo "$paths paths; the refresh that downloads and indexes them: $(cat "$work/refresh-time")" >"$work/index-size"
+fi
+
 # 2. A warm daemon.
 "$omg" daemon start >/dev/null
 "$omg" search vim >/dev/null
@@ -52,6 +63,16 @@ hyperfine --warmup 5 --min-runs 30 --style basic --export-markdown "$work/size.m
 hf --export-markdown "$work/owns.md" \
     -n "omg owns /usr/bin/dpkg (warm daemon)" "$omg owns /usr/bin/dpkg" \
     -n "dpkg -S /usr/bin/dpkg" "dpkg -S /usr/bin/dpkg"
+if [[ -n $index_built ]]; then
+    hf -i --export-markdown "$work/provides.md" \
+        -n "omg provides rg (warm daemon)" "$omg provides rg" \
+        -n "apt-file search /usr/bin/rg" "apt-file search /usr/bin/rg"
+    hf -i --export-markdown "$work/cnf.md" \
+        -n "omg's command-not-found handler, rg (warm daemon)" "$omg __command-not-found rg" \
+        -n "Debian's /usr/lib/command-not-found rg" "/usr/lib/command-not-found rg" \
+        -n "omg's handler, an unknown command" "$omg __command-not-found qqqxyz" \
+        -n "Debian's, an unknown command" "/usr/lib/command-not-found qqqxyz"
+fi
 memory=$("$omg" daemon status --json | sed -n 's/.*"memory_bytes": \([0-9]*\).*/\1/p')
 "$omg" daemon stop >/dev/null
 
@@ -140,6 +161,10 @@ cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.t
     echo "## Everyday questions through a warm daemon"
     echo; cat "$work/outdated.md"; echo; cat "$work/why.md"; echo; cat "$work/size.md"; echo
     echo; cat "$work/owns.md"; echo
+    if [[ -n $index_built ]]; then
+        echo "## Which package ships a command (the full archive's Contents, $(cat "$work/index-size"))"
+        echo; cat "$work/provides.md"; echo; cat "$work/cnf.md"; echo
+    fi
     echo "## From socket activation to the first answer (cold omgd, valid snapshot)"
     echo; cat "$work/activation.md"; echo
     echo "## Arch: 15,000-package sync database, no daemon"

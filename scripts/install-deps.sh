@@ -85,7 +85,8 @@ packages=(
     meson ninja-build xz-utils
 )
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(hyperfine)
+    # what omg provides and its command-not-found handler are timed beside
+    packages+=(hyperfine apt-file command-not-found)
 fi
 
 sudo_if_needed() {
@@ -111,6 +112,13 @@ fi
 if [[ ${#missing[@]} -gt 0 ]]; then
     echo "==> apt-get install ${missing[*]}"
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--bench" ]] && ! compgen -G '/var/lib/apt/lists/*_Contents-*' >/dev/null; then
+    # apt-file's Contents indices and command-not-found's database come
+    # with the next update after those two are installed.
+    echo "==> apt-get update (Contents and command-not-found's database)"
+    sudo_if_needed apt-get update -q
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

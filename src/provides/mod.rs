@@ -128,8 +128,8 @@ pub struct Provider {
 }
 
 /// A table of the index, or nothing when no index was ever written.
-fn table<'t>(
-    tx: &'t redb::ReadTransaction,
+fn table(
+    tx: &redb::ReadTransaction,
     table: redb::TableDefinition<&str, &[u8]>,
 ) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>, redb::Error> {
     match tx.open_table(table) {
