@@ -48,14 +48,18 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	python3 scripts/structure-check.py src
+	python3 scripts/structure-check.py crates/omgd/src
 
 # Each backend must build on its own.
 check-features:
-	$(CARGO) check --locked -p omg --no-default-features --features apt
-	$(CARGO) check --locked -p omg --no-default-features --features alpm
+	$(CARGO) check --locked -p omgd --no-default-features --features apt
+	$(CARGO) check --locked -p omgd --no-default-features --features alpm
 	# Current Arch's libalpm: checked (not linked) against a version stand-in.
 	PKG_CONFIG_PATH=$(CURDIR)/scripts/pkgconfig-check \
-		$(CARGO) check --locked -p omg --no-default-features --features alpm-current
+		$(CARGO) check --locked -p omgd --no-default-features --features alpm-current
+	# The command line links no package-manager library and no C++ runtime.
+	$(CARGO) tree --locked -p omg -e normal --prefix none | grep -Eq '^(rust-apt|alpm|cxx) ' \
+		&& { echo "omg depends on a package-manager library"; exit 1; } || true
 
 test: deps lint check-features
 	$(CARGO) nextest run --locked --workspace --no-fail-fast
@@ -70,7 +74,7 @@ ALPM16 := /opt/pacman-7.1
 ALPM16_LIB := $(ALPM16)/lib/x86_64-linux-gnu
 ARCH_CURRENT_ENV = PKG_CONFIG_PATH=$(ALPM16_LIB)/pkgconfig CARGO_TARGET_DIR=target/arch-current \
 	RUSTFLAGS="-L native=$(ALPM16_LIB) -C link-arg=-Wl,-rpath,$(ALPM16_LIB)"
-ARCH_CURRENT_BUILD = $(CARGO) build --locked -p omg --no-default-features --features alpm-current
+ARCH_CURRENT_BUILD = $(CARGO) build --locked -p omg -p omgd --no-default-features --features omgd/alpm-current
 
 arch-current: deps
 	$(ARCH_CURRENT_ENV) $(ARCH_CURRENT_BUILD) --release

@@ -142,7 +142,7 @@ fi
     --export-markdown "$work/hook-switch.md" "${hook_runs[@]}")
 
 # 7. The IPC round trip.
-cargo bench --locked --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
+cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
 
 {
     echo "# Benchmarks"

@@ -1,21 +1,19 @@
 //! omg: one package manager for system packages (apt, pacman), the AUR and
 //! language runtimes.
 //!
-//! The library holds everything; the binaries are thin. `omg` (the `cli`
-//! module) only parses arguments, talks to `omgd` over `ipc` and renders
-//! answers: it never calls backend code, so it never loads libapt-pkg or
-//! libalpm. `omgd` (the `daemon` module) owns the backends, the index and the
-//! store. `omg-fast` (crates/omg-fast) reads only the status file
+//! This library holds what the command line and the daemon share; the
+//! binaries are thin. `omg` (the `cli` module) only parses arguments, talks
+//! to `omgd` over `ipc` and renders answers. The backends (libapt-pkg,
+//! libalpm), the daemon and its D-Bus service live in their own crate
+//! (crates/omgd), so the `omg` binary links no package-manager library and
+//! no C++ runtime. `omg-fast` (crates/omg-fast) reads only the status file
 //! (crates/omg-status).
 
 pub mod audit;
 pub mod aur;
 pub mod auth;
-pub mod backend;
 pub mod cli;
 pub mod config;
-pub mod daemon;
-pub mod dbus;
 pub mod envlock;
 pub mod graph;
 pub mod history;

@@ -363,36 +363,6 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "alpm")]
-    #[test]
-    fn agrees_with_libalpm() {
-        let versions = [
-            "1",
-            "1.0",
-            "1.0-1",
-            "1.0-2",
-            "1:0.9",
-            "2.0rc1",
-            "2.0",
-            "2.0.a",
-            "2.0_1",
-            "10",
-            "1.0.0",
-            "0.99",
-            "1.0a",
-            "1.0.r5.g123",
-            "1.0beta",
-            "r1",
-            "1.2.3-1.1",
-            "~1",
-        ];
-        for a in versions {
-            for b in versions {
-                assert_eq!(vercmp(a, b), alpm::vercmp(a, b), "vercmp {a} {b}");
-            }
-        }
-    }
-
     #[test]
     fn dependencies_are_met_as_pacman_meets_them() {
         let dep = Depend::parse("libfoo>=1.2");

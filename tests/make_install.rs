@@ -10,8 +10,6 @@ use std::path::Path;
 use std::process::Command;
 
 const OMG: &str = env!("CARGO_BIN_EXE_omg");
-const OMGD: &str = env!("CARGO_BIN_EXE_omgd");
-const OMGD_LITE: &str = env!("CARGO_BIN_EXE_omgd-lite");
 
 #[test]
 fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
@@ -31,8 +29,8 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
             .arg(format!("DESTDIR={}", dest.path().display()))
             .args(["PREFIX=/usr"])
             .arg(format!("OMG_BIN={OMG}"))
-            .arg(format!("OMGD_BIN={OMGD}"))
-            .arg(format!("OMGD_LITE_BIN={OMGD_LITE}"))
+            .arg(format!("OMGD_BIN={}", *common::OMGD))
+            .arg(format!("OMGD_LITE_BIN={}", *common::OMGD_LITE))
             .arg(format!("FAST_BIN={}", fast.display()))
             .current_dir(manifest)
             .output()

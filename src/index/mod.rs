@@ -5,10 +5,12 @@
 
 pub mod rank;
 pub mod snapshot;
+pub mod watched;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BackendKind, InstallReason, InstalledPackage};
+pub use watched::Watched;
 
 /// What a backend reports for one package when the index is built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,7 +56,7 @@ pub struct IndexMeta {
     pub last_refresh: Option<u64>,
     /// What the fingerprint covers, so a process without the backend can
     /// check the snapshot (the files that name these paths are in it too).
-    pub watched: Vec<crate::backend::fingerprint::Watched>,
+    pub watched: Vec<Watched>,
 }
 
 /// Size of one entry record in `Index::entries`.

@@ -4,3 +4,4 @@
 pub mod client;
 pub mod codec;
 pub mod protocol;
+mod wire_errors;

@@ -8,7 +8,9 @@ use super::http::{HttpServer, Reply, Request};
 
 /// Where the recorded AUR answers are.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream/aur/rpc")
+    super::repo()
+        .to_path_buf()
+        .join("tests/fixtures/upstream/aur/rpc")
 }
 
 /// Result records added by a test, by name (they win over the fixtures).

@@ -28,17 +28,31 @@ pub fn alpm_line() -> u32 {
     }
 }
 
-/// One of omg's binaries, of the line under test.
-fn binary(name: &str, built: &'static str) -> &'static str {
-    if alpm_line() == 13 {
-        return built;
-    }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/arch-current/debug")
-        .join(name);
+/// The repository's root (the tests of crates/omgd share these helpers).
+pub fn repo() -> &'static Path {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or(manifest)
+}
+
+/// One of omg's binaries, of the line under test: built beside this test
+/// (target/<profile>/deps/this-test), whichever package's test it is.
+fn binary(name: &str) -> &'static str {
+    let path = if alpm_line() == 13 {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let profile = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests run from target/<profile>/deps");
+        profile.join(name)
+    } else {
+        repo().join("target/arch-current/debug").join(name)
+    };
     assert!(
         path.is_file(),
-        "{} is missing: make arch-current-debug builds it",
+        "{} is missing: the whole workspace's tests build it (cargo nextest run --workspace; make arch-current-debug on the libalpm 16 line)",
         path.display()
     );
     Box::leak(path.display().to_string().into_boxed_str())
@@ -53,12 +67,10 @@ pub fn plain_path() -> &'static str {
     }
 }
 
-pub static OMG: std::sync::LazyLock<&'static str> =
-    std::sync::LazyLock::new(|| binary("omg", env!("CARGO_BIN_EXE_omg")));
-pub static OMGD: std::sync::LazyLock<&'static str> =
-    std::sync::LazyLock::new(|| binary("omgd", env!("CARGO_BIN_EXE_omgd")));
+pub static OMG: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| binary("omg"));
+pub static OMGD: std::sync::LazyLock<&'static str> = std::sync::LazyLock::new(|| binary("omgd"));
 pub static OMGD_LITE: std::sync::LazyLock<&'static str> =
-    std::sync::LazyLock::new(|| binary("omgd-lite", env!("CARGO_BIN_EXE_omgd-lite")));
+    std::sync::LazyLock::new(|| binary("omgd-lite"));
 
 /// What a finished command left behind.
 #[derive(Debug)]
@@ -280,9 +292,7 @@ pub fn skip_test(why: &str) {
 /// A file of the recorded upstream data in tests/fixtures/upstream (its
 /// README says where each comes from).
 pub fn upstream_fixture(rel: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/upstream")
-        .join(rel);
+    let path = repo().join("tests/fixtures/upstream").join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -330,9 +340,7 @@ pub struct AptRoot {
 }
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
+    repo().join("tests/fixtures").join(rel)
 }
 
 impl AptRoot {

@@ -34,7 +34,7 @@ impl SystemServices {
         if !polkitd.exists() {
             return super::skip("polkitd (package polkitd) is not installed");
         }
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest = super::repo();
         let dir = tempfile::Builder::new()
             .prefix("omg-system-bus")
             .tempdir()
