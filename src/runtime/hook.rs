@@ -94,6 +94,9 @@ struct State {
     added: Vec<String>,
     /// Variables it set, with the value each had before (`None`: unset).
     replaced: BTreeMap<String, Option<String>>,
+    /// The project files that existed (version files, mise's, `.env`):
+    /// their contents are part of the fingerprint.
+    files: Vec<String>,
 }
 
 const FIELD: char = '\u{1f}';
@@ -110,16 +113,21 @@ impl State {
             })
             .collect();
         format!(
-            "1{SECTION}{:x}{SECTION}{}{SECTION}{}",
+            "2{SECTION}{:x}{SECTION}{}{SECTION}{}{SECTION}{}",
             self.fingerprint,
             self.added.join(&FIELD.to_string()),
-            replaced.join(&FIELD.to_string())
+            replaced.join(&FIELD.to_string()),
+            self.files.join(&FIELD.to_string())
         )
     }
 
+    /// Reads what `encode` wrote (or the first layout, which kept no
+    /// files: its fingerprint never matches, and what it added is taken
+    /// away as usual).
     fn decode(text: &str) -> Option<State> {
         let mut sections = text.split(SECTION);
-        if sections.next()? != "1" {
+        let layout = sections.next()?;
+        if layout != "1" && layout != "2" {
             return None;
         }
         let fingerprint = u64::from_str_radix(sections.next()?, 16).ok()?;
@@ -137,41 +145,67 @@ impl State {
                 None => (entry, None),
             })
             .collect();
+        let files = match layout {
+            "2" => split(sections.next()?),
+            _ => Vec::new(),
+        };
         Some(State {
             fingerprint,
             added,
             replaced,
+            files,
         })
     }
 }
 
-/// Everything that can change hook-env's answer, hashed from `stat`s: the
-/// directory, every version file upward (path, size, time), and each
-/// runtime's versions directory and `current` link.
-fn fingerprint(cwd: &Path, versions: &Path, config: &Path) -> u64 {
+/// The project files upward from `cwd` that exist: every version file,
+/// mise's files and `.env` (the one place hook-env probes every name).
+fn project_files(cwd: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in cwd.ancestors() {
+        for name in FILES.iter().chain([&".env"]) {
+            let path = dir.join(name);
+            if std::fs::symlink_metadata(&path).is_ok() {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Everything that can change hook-env's answer, hashed from a `stat`
+/// each: the directory and each directory above it (a file created,
+/// removed or renamed there changes its times), the project files that
+/// were found (edited in place), config.toml (`[hook] env`), and each
+/// runtime's versions directory (a version installed or removed, the
+/// `current` link replaced).
+fn fingerprint(cwd: &Path, files: &[String], versions: &Path, config: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     cwd.hash(&mut hasher);
-    let stamp = |path: &Path, hasher: &mut std::collections::hash_map::DefaultHasher| {
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            path.hash(hasher);
-            meta.len().hash(hasher);
-            meta.modified().ok().hash(hasher);
+    let mut stamp = |meta: std::io::Result<std::fs::Metadata>| match meta {
+        Ok(meta) => {
+            (meta.ino(), meta.len()).hash(&mut hasher);
+            (
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+            )
+                .hash(&mut hasher);
         }
+        Err(_) => 0u8.hash(&mut hasher),
     };
     for dir in cwd.ancestors() {
-        for name in FILES {
-            stamp(&dir.join(name), &mut hasher);
-        }
-        stamp(&dir.join(".env"), &mut hasher);
+        stamp(std::fs::metadata(dir));
     }
-    // `[hook] env` may be turned on or off.
-    stamp(config, &mut hasher);
+    for file in files {
+        // Through a symbolic link: the file it names is what is read.
+        stamp(std::fs::metadata(file));
+    }
+    stamp(std::fs::metadata(config));
     for runtime in Runtime::ALL {
-        let dir = versions.join(runtime.as_str());
-        stamp(&dir, &mut hasher);
-        if let Some(target) = super::versions::current(versions, runtime.as_str()) {
-            target.hash(&mut hasher);
-        }
+        stamp(std::fs::metadata(versions.join(runtime.as_str())));
     }
     hasher.finish()
 }
@@ -265,10 +299,14 @@ pub fn hook_env(
     let previous = var(STATE_VAR)
         .and_then(|s| State::decode(&s))
         .unwrap_or_default();
-    let print = fingerprint(cwd, versions, &config_dir.join("config.toml"));
-    if var(STATE_VAR).is_some() && previous.fingerprint == print {
+    let config = config_dir.join("config.toml");
+    if var(STATE_VAR).is_some()
+        && previous.fingerprint == fingerprint(cwd, &previous.files, versions, &config)
+    {
         return String::new();
     }
+    let files = project_files(cwd);
+    let print = fingerprint(cwd, &files, versions, &config);
     let wanted = version_file::detect(cwd);
     let mut bins: Vec<PathBuf> = Vec::new();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
@@ -329,6 +367,7 @@ pub fn hook_env(
         fingerprint: print,
         added: added.clone(),
         replaced: BTreeMap::new(),
+        files,
     };
     let mut out = String::new();
     out.push_str(&set(shell, "PATH", &new_path.join(":")));
@@ -390,9 +429,48 @@ mod tests {
                 ("JAVA_HOME".to_string(), Some("/usr/lib/jvm/x".to_string())),
                 ("GOROOT".to_string(), None),
             ]),
+            files: vec!["/p/.nvmrc".into(), "/p/mise.toml".into()],
         };
-        assert_eq!(State::decode(&state.encode()), Some(state));
+        assert_eq!(State::decode(&state.encode()), Some(state.clone()));
         assert_eq!(State::decode("garbage"), None);
+        // The first layout: what it added is still known.
+        let first = "1\u{1e}ff\u{1e}/a/bin\u{1e}GOROOT";
+        let decoded = State::decode(first).unwrap();
+        assert_eq!(decoded.added, ["/a/bin"]);
+        assert!(decoded.files.is_empty());
+    }
+
+    #[test]
+    fn the_fingerprint_sees_a_file_created_edited_in_place_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p/a");
+        std::fs::create_dir_all(&project).unwrap();
+        let versions = dir.path().join("versions");
+        let config = dir.path().join("config.toml");
+        let print = |files: &[String]| fingerprint(&project, files, &versions, &config);
+        let files = project_files(&project);
+        let before = print(&files);
+        assert_eq!(print(&files), before, "nothing changed");
+        // A version file appears a directory up.
+        let nvmrc = dir.path().join("p/.nvmrc");
+        std::fs::write(&nvmrc, "20\n").unwrap();
+        let after_create = print(&files);
+        assert_ne!(after_create, before);
+        let files = project_files(&project);
+        assert_eq!(files, [nvmrc.display().to_string()]);
+        let settled = print(&files);
+        // Edited in place (the directory's times do not change).
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::fs::write(&nvmrc, "22\n").unwrap();
+        assert_ne!(print(&files), settled);
+        let settled = print(&files);
+        // A version installed.
+        std::fs::create_dir_all(versions.join("node/22.1.0")).unwrap();
+        assert_ne!(print(&files), settled);
+        let settled = print(&files);
+        // Removed.
+        std::fs::remove_file(&nvmrc).unwrap();
+        assert_ne!(print(&files), settled);
     }
 
     #[test]
