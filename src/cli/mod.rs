@@ -13,6 +13,7 @@ mod doctor;
 mod downgrade;
 mod env;
 mod failure;
+mod fast;
 mod files;
 mod graph;
 mod history;
@@ -347,10 +348,14 @@ pub fn run() -> ExitCode {
     {
         return hook::hook_env(&shell);
     }
-    // pacman's operations, as the omg commands they are.
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let exact = std::env::args_os().all(|a| a.to_str().is_some());
+    if exact && let Some(code) = fast::run(argv.get(1..).unwrap_or_default()) {
+        return code;
+    }
+    // pacman's operations, as the omg commands they are.
     let lines: Vec<Cli> = match pacman_ops::translate(&argv) {
         None => vec![Cli::parse()],
         Some(Ok(lines)) => lines.into_iter().map(Cli::parse_from).collect(),

@@ -1,0 +1,52 @@
+//! The invocations a prompt, a completion or a script runs again and again
+//! (`--version`, `current`, `which PROGRAM`, `__complete PREFIX`; hook-env
+//! has its own path), answered without building the argument parser for
+//! forty commands. Only the exact shapes below are taken; anything else
+//! (a global flag, `--help`, a misspelling) goes to clap as before, so the
+//! answers and the errors are the same either way.
+
+use std::process::ExitCode;
+
+use super::{EXIT_FAILURE, Failure, Session, current, report, runtime, shipping};
+
+/// The answer to `args` (the arguments after the program's name), when it
+/// is one of the fast shapes.
+pub fn run(args: &[String]) -> Option<ExitCode> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plain = |word: &str| !word.is_empty() && !word.starts_with('-');
+    let result = match words.as_slice() {
+        ["--version"] | ["-V"] => {
+            println!("omg {}", env!("CARGO_PKG_VERSION"));
+            Ok(super::EXIT_OK)
+        }
+        ["current"] => current::run(false),
+        ["current", "--json"] => current::run(true),
+        ["which", program] if plain(program) => runtime::run_which(program),
+        ["__complete", prefix] if plain(prefix) => complete(prefix),
+        _ => return None,
+    };
+    Some(ExitCode::from(result.unwrap_or_else(|failure| {
+        report(&failure);
+        failure.code
+    })))
+}
+
+/// `__complete PREFIX`: package names through the daemon, as the full path
+/// asks for them with no global flags.
+fn complete(prefix: &str) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start: {e}"), EXIT_FAILURE))?;
+    runtime.block_on(async {
+        let no_database = [
+            ("OMG_ALPM_ROOT", None),
+            ("OMG_ALPM_DBPATH", None),
+            ("OMG_PACMAN_CONF", None),
+        ];
+        let mut session = Session::new(false, false, None, no_database);
+        let result = shipping::complete(&mut session, prefix).await;
+        session.close().await;
+        result
+    })
+}
