@@ -124,22 +124,54 @@ if [[ -x $omg16 && -x $pacman16 ]]; then
     arch_cold arch16 "$omg16" "libalpm 16" "$pacman16" "pacman 7.1"
 fi
 
-# 6. The shell hook: a project five levels up asks for node 20, which is
-#    installed; hook-env with nothing changed (the state from a first run)
-#    and with a switch to make. mise's hook-env beside it when installed.
+# 6. The shell hook: a project five levels up asks for node 20.10.0
+#    (mise.toml, which both read), installed for both. The fair way: in one
+#    bash, the hook activated, the project entered and the prompt hook run
+#    twice, then hyperfine from inside that shell, so each tool takes its
+#    per-prompt path with its own state in the environment. Entering the
+#    project: hook-env with no state. mise: its official release binary
+#    (install-deps.sh --bench).
 hook=$work/hook
-mkdir -p "$hook/p/a/b/c/d" "$OMG_DATA_DIR/versions/node/20.10.0/bin"
-echo 20 > "$hook/p/.nvmrc"
-state=$(cd "$hook/p/a/b/c/d" && "$omg" hook-env bash 2>/dev/null | sed -n "s/^export __OMG_STATE='\(.*\)';$/\1/p")
-# The state in the environment, as the shell hands it over.
-(cd "$hook/p/a/b/c/d" && __OMG_STATE=$state hyperfine -N --warmup 20 --min-runs 200 --style basic \
-    --export-markdown "$work/hook-same.md" -n "omg hook-env (nothing changed)" "$omg hook-env bash")
-hook_runs=(-n "omg hook-env (switch)" "$omg hook-env bash")
-if command -v mise >/dev/null; then
-    hook_runs+=(-n "mise hook-env" "mise hook-env -s bash")
+mise=/opt/omg-bench/mise/bin/mise
+mkdir -p "$hook/p/a/b/c/d" "$OMG_DATA_DIR/versions/node/20.10.0/bin" \
+    "$work/mise/data/installs/node/20.10.0/bin"
+printf '[tools]\nnode = "20.10.0"\n' > "$hook/p/mise.toml"
+for bin in "$OMG_DATA_DIR/versions/node/20.10.0/bin/node" "$work/mise/data/installs/node/20.10.0/bin/node"; do
+    printf '#!/bin/sh\necho v20.10.0\n' > "$bin" && chmod +x "$bin"
+done
+export MISE_DATA_DIR=$work/mise/data MISE_CONFIG_DIR=$work/mise/config \
+    MISE_CACHE_DIR=$work/mise/cache MISE_STATE_DIR=$work/mise/state \
+    MISE_TRUSTED_CONFIG_PATHS=$hook
+in_shell() { # TOOL: its prompt hook activated, entered, run twice, then timed
+    (cd "$hook/p/a/b/c/d" && OMG=$omg MISE=$mise TOOL=$1 OUT=$work/hook-$1.md \
+        bash --norc --noprofile -c '
+        case $TOOL in
+            omg) eval "$("$OMG" hook bash)"; _omg_hook; _omg_hook
+                 run=("$OMG" hook-env bash) ;;
+            mise) eval "$("$MISE" activate bash)"; _mise_hook; _mise_hook
+                 run=("$MISE" hook-env -s bash) ;;
+        esac
+        hyperfine -N --warmup 20 --min-runs 200 --style basic --export-markdown "$OUT" \
+            -n "$TOOL hook-env, nothing changed (in an activated shell)" "${run[*]}"')
+}
+in_shell omg
+hook_runs=(-n "omg hook-env, entering the project" "$omg hook-env bash")
+if [[ -x $mise ]]; then
+    in_shell mise
+    hook_runs+=(-n "mise hook-env, entering the project" "$mise hook-env -s bash")
 fi
-(cd "$hook/p/a/b/c/d" && env -u __OMG_STATE hyperfine -N --warmup 20 --min-runs 200 --style basic \
+cat "$work"/hook-omg.md > "$work/hook-same.md"
+[[ -f $work/hook-mise.md ]] && tail -n +3 "$work/hook-mise.md" >> "$work/hook-same.md"
+(cd "$hook/p/a/b/c/d" && env -u __OMG_STATE -u __MISE_SESSION -u __MISE_DIFF \
+    hyperfine -N --warmup 20 --min-runs 200 --style basic \
     --export-markdown "$work/hook-switch.md" "${hook_runs[@]}")
+# The floor: a process that does nothing, and the paths a prompt or a
+# script hits often.
+printf 'int main(void) { return 0; }\n' > "$work/empty.c"
+cc -O2 -o "$work/empty" "$work/empty.c"
+(cd "$hook/p/a/b/c/d" && hf --export-markdown "$work/floor.md" -n "an empty C program" "$work/empty" \
+    -n "omg --version" "$omg --version" -n "omg current (in the project)" "$omg current" \
+    -n "omg which node (in the project)" "$omg which node")
 
 # 7. The IPC round trip.
 cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
@@ -179,6 +211,8 @@ cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$wo
     echo; cat "$work/fast.md"; echo
     echo "## Shell hook (hook-env at every prompt)"
     echo; cat "$work/hook-same.md"; echo; cat "$work/hook-switch.md"; echo
+    echo "## The floor of a process, and the paths prompts and scripts hit"
+    echo; cat "$work/floor.md"; echo
     echo "## IPC round trip through the daemon's socket (divan, \`cargo bench --bench ipc\`)"
     echo; echo '```'; cat "$work/ipc.txt"; echo '```'
 } > bench/results.md

@@ -86,7 +86,7 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
     # what omg provides and its command-not-found handler are timed beside
-    packages+=(hyperfine apt-file command-not-found)
+    packages+=(hyperfine apt-file command-not-found npm)
 fi
 
 sudo_if_needed() {
@@ -119,6 +119,18 @@ if [[ "${1:-}" == "--bench" ]] && ! compgen -G '/var/lib/apt/lists/*_Contents-*'
     # with the next update after those two are installed.
     echo "==> apt-get update (Contents and command-not-found's database)"
     sudo_if_needed apt-get update -q
+fi
+
+# mise's official release binary, for the shell hook benchmark (from the npm
+# registry, where mise publishes it).
+mise_version=2026.9.15
+if [[ "${1:-}" == "--bench" ]] && ! /opt/omg-bench/mise/bin/mise --version 2>/dev/null | grep -q "^$mise_version "; then
+    echo "==> mise $mise_version into /opt/omg-bench/mise"
+    packed=$(mktemp -d)
+    (cd "$packed" && npm pack -q "@jdxcode/mise-linux-x64@$mise_version" >/dev/null && tar xzf ./*.tgz)
+    sudo_if_needed mkdir -p /opt/omg-bench/mise
+    sudo_if_needed cp -r "$packed/package/bin" /opt/omg-bench/mise/
+    rm -rf "$packed"
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
