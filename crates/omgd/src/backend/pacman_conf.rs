@@ -635,7 +635,7 @@ mod tests {
     use super::*;
 
     fn fixture(rel: &str) -> PathBuf {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("tests/fixtures/upstream")
             .join(rel);
         assert!(p.exists(), "{} is missing", p.display());
