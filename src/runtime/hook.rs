@@ -9,10 +9,10 @@
 //! versions) it prints nothing after a few `stat`s.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use super::version_file::{self, FILES, Runtime};
+use crate::status::hook_state::{State, fingerprint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shell {
@@ -38,8 +38,22 @@ pub const STATE_VAR: &str = "__OMG_STATE";
 /// What `omg hook SHELL` prints; with `command_not_found`, the shell's
 /// command-not-found handler too.
 pub fn hook_script(shell: Shell, omg: &Path, command_not_found: bool) -> String {
+    // The prompt's "has anything changed?" is omg-fast's when it is
+    // installed beside omg (it hands over to omg when something has).
+    let fast = omg.with_file_name("omg-fast");
     let omg = quote(shell, &omg.display().to_string());
-    let mut script = prompt_hook(shell, &omg);
+    let name = match shell {
+        Shell::Bash => "bash",
+        Shell::Zsh => "zsh",
+        Shell::Fish => "fish",
+    };
+    let hook_env = if fast.is_file() {
+        let fast = quote(shell, &fast.display().to_string());
+        format!("{fast} hook-env {name} {omg}")
+    } else {
+        format!("{omg} hook-env {name}")
+    };
+    let mut script = prompt_hook(shell, &hook_env);
     if command_not_found {
         script.push_str(&match shell {
             Shell::Bash => format!(
@@ -56,24 +70,24 @@ pub fn hook_script(shell: Shell, omg: &Path, command_not_found: bool) -> String 
     script
 }
 
-/// The code that runs hook-env before each prompt.
-fn prompt_hook(shell: Shell, omg: &str) -> String {
+/// The code that runs `hook_env` (the command) before each prompt.
+fn prompt_hook(shell: Shell, hook_env: &str) -> String {
     match shell {
         Shell::Bash => format!(
-            "_omg_hook() {{\n  local status=$?\n  eval \"$({omg} hook-env bash)\"\n  return $status\n}}\n\
+            "_omg_hook() {{\n  local status=$?\n  eval \"$({hook_env})\"\n  return $status\n}}\n\
              if [[ \";${{PROMPT_COMMAND[*]:-}};\" != *\";_omg_hook;\"* ]]; then\n  \
              PROMPT_COMMAND=\"_omg_hook${{PROMPT_COMMAND:+;$PROMPT_COMMAND}}\"\nfi\n_omg_hook\n"
         ),
         // precmd only: it runs before every prompt, `cd` included, so a
         // chpwd hook would only run it twice.
         Shell::Zsh => format!(
-            "_omg_hook() {{\n  eval \"$({omg} hook-env zsh)\"\n}}\n\
+            "_omg_hook() {{\n  eval \"$({hook_env})\"\n}}\n\
              typeset -ag precmd_functions\n\
              if (( ! ${{precmd_functions[(I)_omg_hook]}} )); then\n  \
              precmd_functions=(_omg_hook $precmd_functions)\nfi\n_omg_hook\n"
         ),
         Shell::Fish => format!(
-            "function __omg_hook --on-event fish_prompt\n    {omg} hook-env fish | source\nend\n__omg_hook\n"
+            "function __omg_hook --on-event fish_prompt\n    {hook_env} | source\nend\n__omg_hook\n"
         ),
     }
 }
@@ -83,78 +97,6 @@ fn quote(shell: Shell, text: &str) -> String {
     match shell {
         Shell::Bash | Shell::Zsh => format!("'{}'", text.replace('\'', "'\\''")),
         Shell::Fish => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
-    }
-}
-
-/// What hook-env did last time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct State {
-    fingerprint: u64,
-    /// PATH entries it added.
-    added: Vec<String>,
-    /// Variables it set, with the value each had before (`None`: unset).
-    replaced: BTreeMap<String, Option<String>>,
-    /// The project files that existed (version files, mise's, `.env`):
-    /// their contents are part of the fingerprint.
-    files: Vec<String>,
-}
-
-const FIELD: char = '\u{1f}';
-const SECTION: char = '\u{1e}';
-
-impl State {
-    fn encode(&self) -> String {
-        let replaced: Vec<String> = self
-            .replaced
-            .iter()
-            .map(|(k, v)| match v {
-                Some(v) => format!("{k}={v}"),
-                None => k.clone(),
-            })
-            .collect();
-        format!(
-            "2{SECTION}{:x}{SECTION}{}{SECTION}{}{SECTION}{}",
-            self.fingerprint,
-            self.added.join(&FIELD.to_string()),
-            replaced.join(&FIELD.to_string()),
-            self.files.join(&FIELD.to_string())
-        )
-    }
-
-    /// Reads what `encode` wrote (or the first layout, which kept no
-    /// files: its fingerprint never matches, and what it added is taken
-    /// away as usual).
-    fn decode(text: &str) -> Option<State> {
-        let mut sections = text.split(SECTION);
-        let layout = sections.next()?;
-        if layout != "1" && layout != "2" {
-            return None;
-        }
-        let fingerprint = u64::from_str_radix(sections.next()?, 16).ok()?;
-        let split = |s: &str| -> Vec<String> {
-            s.split(FIELD)
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
-        let added = split(sections.next()?);
-        let replaced = split(sections.next()?)
-            .into_iter()
-            .map(|entry| match entry.split_once('=') {
-                Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                None => (entry, None),
-            })
-            .collect();
-        let files = match layout {
-            "2" => split(sections.next()?),
-            _ => Vec::new(),
-        };
-        Some(State {
-            fingerprint,
-            added,
-            replaced,
-            files,
-        })
     }
 }
 
@@ -173,41 +115,17 @@ fn project_files(cwd: &Path) -> Vec<String> {
     found
 }
 
-/// Everything that can change hook-env's answer, hashed from a `stat`
-/// each: the directory and each directory above it (a file created,
-/// removed or renamed there changes its times), the project files that
-/// were found (edited in place), config.toml (`[hook] env`), and each
-/// runtime's versions directory (a version installed or removed, the
+/// What hook-env's answer depends on besides the directories upward (see
+/// `hook_state`): the project files found, config.toml (`[hook] env`), and
+/// each runtime's versions directory (a version installed or removed, the
 /// `current` link replaced).
-fn fingerprint(cwd: &Path, files: &[String], versions: &Path, config: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    cwd.hash(&mut hasher);
-    let mut stamp = |meta: std::io::Result<std::fs::Metadata>| match meta {
-        Ok(meta) => {
-            (meta.ino(), meta.len()).hash(&mut hasher);
-            (
-                meta.mtime(),
-                meta.mtime_nsec(),
-                meta.ctime(),
-                meta.ctime_nsec(),
-            )
-                .hash(&mut hasher);
-        }
-        Err(_) => 0u8.hash(&mut hasher),
-    };
-    for dir in cwd.ancestors() {
-        stamp(std::fs::metadata(dir));
-    }
-    for file in files {
-        // Through a symbolic link: the file it names is what is read.
-        stamp(std::fs::metadata(file));
-    }
-    stamp(std::fs::metadata(config));
+fn stamped(files: Vec<String>, versions: &Path, config: &Path) -> Vec<String> {
+    let mut paths = files;
+    paths.push(config.display().to_string());
     for runtime in Runtime::ALL {
-        stamp(std::fs::metadata(versions.join(runtime.as_str())));
+        paths.push(versions.join(runtime.as_str()).display().to_string());
     }
-    hasher.finish()
+    paths
 }
 
 /// The installed version directory that best answers `request`: an exact
@@ -299,14 +217,15 @@ pub fn hook_env(
     let previous = var(STATE_VAR)
         .and_then(|s| State::decode(&s))
         .unwrap_or_default();
-    let config = config_dir.join("config.toml");
-    if var(STATE_VAR).is_some()
-        && previous.fingerprint == fingerprint(cwd, &previous.files, versions, &config)
-    {
+    if var(STATE_VAR).is_some() && previous.holds_in(cwd) {
         return String::new();
     }
-    let files = project_files(cwd);
-    let print = fingerprint(cwd, &files, versions, &config);
+    let stamped = stamped(
+        project_files(cwd),
+        versions,
+        &config_dir.join("config.toml"),
+    );
+    let print = fingerprint(cwd, &stamped);
     let wanted = version_file::detect(cwd);
     let mut bins: Vec<PathBuf> = Vec::new();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
@@ -367,7 +286,7 @@ pub fn hook_env(
         fingerprint: print,
         added: added.clone(),
         replaced: BTreeMap::new(),
-        files,
+        stamped,
     };
     let mut out = String::new();
     out.push_str(&set(shell, "PATH", &new_path.join(":")));
@@ -419,59 +338,6 @@ fn unset(shell: Shell, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn state_round_trips() {
-        let state = State {
-            fingerprint: 0xdead_beef,
-            added: vec!["/a/bin".into(), "/b/bin".into()],
-            replaced: BTreeMap::from([
-                ("JAVA_HOME".to_string(), Some("/usr/lib/jvm/x".to_string())),
-                ("GOROOT".to_string(), None),
-            ]),
-            files: vec!["/p/.nvmrc".into(), "/p/mise.toml".into()],
-        };
-        assert_eq!(State::decode(&state.encode()), Some(state.clone()));
-        assert_eq!(State::decode("garbage"), None);
-        // The first layout: what it added is still known.
-        let first = "1\u{1e}ff\u{1e}/a/bin\u{1e}GOROOT";
-        let decoded = State::decode(first).unwrap();
-        assert_eq!(decoded.added, ["/a/bin"]);
-        assert!(decoded.files.is_empty());
-    }
-
-    #[test]
-    fn the_fingerprint_sees_a_file_created_edited_in_place_or_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let project = dir.path().join("p/a");
-        std::fs::create_dir_all(&project).unwrap();
-        let versions = dir.path().join("versions");
-        let config = dir.path().join("config.toml");
-        let print = |files: &[String]| fingerprint(&project, files, &versions, &config);
-        let files = project_files(&project);
-        let before = print(&files);
-        assert_eq!(print(&files), before, "nothing changed");
-        // A version file appears a directory up.
-        let nvmrc = dir.path().join("p/.nvmrc");
-        std::fs::write(&nvmrc, "20\n").unwrap();
-        let after_create = print(&files);
-        assert_ne!(after_create, before);
-        let files = project_files(&project);
-        assert_eq!(files, [nvmrc.display().to_string()]);
-        let settled = print(&files);
-        // Edited in place (the directory's times do not change).
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        std::fs::write(&nvmrc, "22\n").unwrap();
-        assert_ne!(print(&files), settled);
-        let settled = print(&files);
-        // A version installed.
-        std::fs::create_dir_all(versions.join("node/22.1.0")).unwrap();
-        assert_ne!(print(&files), settled);
-        let settled = print(&files);
-        // Removed.
-        std::fs::remove_file(&nvmrc).unwrap();
-        assert_ne!(print(&files), settled);
-    }
 
     #[test]
     fn installed_versions_match_partial_and_exact_requests() {

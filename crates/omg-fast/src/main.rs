@@ -8,6 +8,10 @@
 //! omg-fast vulns           known vulnerabilities
 //! omg-fast drift           "drift" when the machine differs from the last `omg env check`'s lock
 //! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} {drift} substituted
+//! omg-fast hook-env SHELL OMG
+//!                          the shell hook's per-prompt check: prints nothing
+//!                          when nothing hook-env depends on changed, else
+//!                          runs `OMG hook-env SHELL` in its place
 //! ```
 //! Counts older than `--max-age SECONDS` (default 86400, env
 //! `OMG_FAST_MAX_AGE`) are marked stale with a trailing `?`.
@@ -88,8 +92,33 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
     }
 }
 
+/// `hook-env SHELL OMG`: nothing when hook-env's state still holds here
+/// (the check `omg hook-env` makes first, at the floor of a process
+/// start), else omg's own hook-env in this process's place.
+fn hook_env(shell: &str, omg: &str) {
+    use std::os::unix::process::CommandExt;
+    let holds = std::env::var("__OMG_STATE")
+        .ok()
+        .and_then(|s| status::hook_state::State::decode(&s))
+        .zip(std::env::current_dir().ok())
+        .is_some_and(|(state, cwd)| state.holds_in(&cwd));
+    if holds {
+        return;
+    }
+    let error = std::process::Command::new(omg)
+        .args(["hook-env", shell])
+        .exec();
+    let _ = writeln!(std::io::stderr(), "omg-fast: cannot run {omg}: {error}");
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
+    let first: Vec<String> = std::env::args().skip(1).take(4).collect();
+    if let [command, shell, omg] = first.as_slice()
+        && command == "hook-env"
+    {
+        return hook_env(shell, omg);
+    }
     let mut what = String::from("summary");
     let mut max_age = std::env::var("OMG_FAST_MAX_AGE")
         .ok()

@@ -21,6 +21,8 @@
 //! change. This module depends on nothing but `std`: `omg-fast` uses it
 //! alone.
 
+pub mod hook_state;
+
 use std::io::Write;
 use std::path::Path;
 
