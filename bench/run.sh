@@ -143,16 +143,29 @@ export MISE_DATA_DIR=$work/mise/data MISE_CONFIG_DIR=$work/mise/config \
     MISE_CACHE_DIR=$work/mise/cache MISE_STATE_DIR=$work/mise/state \
     MISE_TRUSTED_CONFIG_PATHS=$hook
 in_shell() { # TOOL: its prompt hook activated, entered, run twice, then timed
-    (cd "$hook/p/a/b/c/d" && OMG=$omg MISE=$mise TOOL=$1 OUT=$work/hook-$1.md \
+    (cd "$hook/p/a/b/c/d" && OMG=$omg FAST=$fast MISE=$mise TOOL=$1 OUT=$work/hook-$1.md \
         bash --norc --noprofile -c '
         case $TOOL in
             omg) eval "$("$OMG" hook bash)"; _omg_hook; _omg_hook
-                 run=("$OMG" hook-env bash) ;;
+                 runs=(-n "omg-fast hook-env (what the prompt runs), nothing changed, in an activated shell"
+                       "$FAST hook-env bash $OMG"
+                       -n "omg hook-env, nothing changed, in an activated shell" "$OMG hook-env bash") ;;
             mise) eval "$("$MISE" activate bash)"; _mise_hook; _mise_hook
-                 run=("$MISE" hook-env -s bash) ;;
+                 # mise skips its full check for a second or two after the
+                 # last one: timed right after a prompt, and as a prompt a
+                 # few seconds after the last (each run 3 s after the one
+                 # before, as a user types).
+                 hyperfine -N --warmup 0 --runs 20 --style basic --export-markdown "$OUT" \
+                     -n "mise hook-env, nothing changed, within a second of the last prompt" \
+                     "$MISE hook-env -s bash"
+                 hyperfine -N --warmup 0 --runs 10 --prepare "sleep 3" --style basic \
+                     --export-markdown "$OUT.later" \
+                     -n "mise hook-env, nothing changed, 3 s after the last prompt" \
+                     "$MISE hook-env -s bash"
+                 tail -n +3 "$OUT.later" >> "$OUT"
+                 exit 0 ;;
         esac
-        hyperfine -N --warmup 20 --min-runs 200 --style basic --export-markdown "$OUT" \
-            -n "$TOOL hook-env, nothing changed (in an activated shell)" "${run[*]}"')
+        hyperfine -N --warmup 20 --min-runs 200 --style basic --export-markdown "$OUT" "${runs[@]}"')
 }
 in_shell omg
 hook_runs=(-n "omg hook-env, entering the project" "$omg hook-env bash")
