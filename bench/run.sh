@@ -12,7 +12,7 @@ work=$(mktemp -d)
 cleanup() {
     "$omg" daemon stop >/dev/null 2>&1 || true
     [[ -f $work/run/activator.pid ]] && kill "$(cat "$work/run/activator.pid")" 2>/dev/null || true
-    rm -rf "$work"
+    rm -rf "$work" "${hook:-}"
 }
 trap cleanup EXIT
 export OMG_DATA_DIR=$work/data OMG_CACHE_DIR=$work/cache OMG_RUNTIME_DIR=$work/run OMG_CONFIG_DIR=$work/config
@@ -131,7 +131,9 @@ fi
 #    per-prompt path with its own state in the environment. Entering the
 #    project: hook-env with no state. mise: its official release binary
 #    (install-deps.sh --bench).
-hook=$work/hook
+# (Outside $work: hyperfine's result files there would change the times of
+# a directory above the project and so defeat both tools' no-change check.)
+hook=$(mktemp -d)
 mise=/opt/omg-bench/mise/bin/mise
 mkdir -p "$hook/p/a/b/c/d" "$OMG_DATA_DIR/versions/node/20.10.0/bin" \
     "$work/mise/data/installs/node/20.10.0/bin"
