@@ -18,7 +18,9 @@ pub struct CurrentArgs {
 pub fn run(json: bool) -> Result<u8, Failure> {
     let here = std::env::current_dir()
         .map_err(|e| Failure::new(format!("cannot tell the current directory: {e}"), 1))?;
-    let wanted: Vec<version_file::Wanted> = version_file::detect(&here).into_values().collect();
+    let wanted: Vec<version_file::Wanted> = crate::runtime::hook::detect_here(&here)
+        .into_values()
+        .collect();
     if json {
         print_json(&wanted)?;
         return Ok(EXIT_OK);

@@ -233,7 +233,7 @@ pub(super) fn versions_dir() -> Result<std::path::PathBuf, Failure> {
 /// the file that asked.
 fn in_use(versions: &std::path::Path, runtime: Runtime) -> Option<(std::path::PathBuf, String)> {
     let here = std::env::current_dir().ok()?;
-    match crate::runtime::version_file::detect(&here).remove(&runtime) {
+    match crate::runtime::hook::detect_here(&here).remove(&runtime) {
         Some(wanted) => crate::runtime::hook::installed_match(versions, runtime, &wanted.version)
             .map(|dir| (dir, wanted.file.display().to_string())),
         None => {
@@ -302,14 +302,14 @@ pub fn run_which(program: &str) -> Result<u8, Failure> {
             EXIT_FAILURE,
         )
     })?;
-    if let (Runtime::Rust, None, Some(rustup)) = (
-        runtime,
-        in_use(&versions, runtime),
-        super::rustup::delegate(),
-    ) {
+    let using = in_use(&versions, runtime);
+    if runtime == Runtime::Rust
+        && using.is_none()
+        && let Some(rustup) = super::rustup::delegate()
+    {
         return super::rustup::which(&rustup, program);
     }
-    let (dir, why) = in_use(&versions, runtime).ok_or_else(|| {
+    let (dir, why) = using.ok_or_else(|| {
         Failure::new(
             format!(
                 "no {} version is in use here (omg use {} VERSION)",

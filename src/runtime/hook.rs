@@ -115,6 +115,19 @@ fn project_files(cwd: &Path) -> Vec<String> {
     found
 }
 
+/// The version files here, as `version_file::detect` finds them, read only
+/// among the project files the shell hook's state lists when that state
+/// still holds here (no other exists then): a `which` or `current` typed
+/// at a prompt skips probing every name in every directory upward.
+pub fn detect_here(cwd: &Path) -> BTreeMap<Runtime, version_file::Wanted> {
+    let known: Option<std::collections::HashSet<String>> = std::env::var(STATE_VAR)
+        .ok()
+        .and_then(|s| State::decode(&s))
+        .filter(|state| state.holds_in(cwd))
+        .map(|state| state.stamped.into_iter().collect());
+    version_file::detect_among(cwd, known.as_ref())
+}
+
 /// What hook-env's answer depends on besides the directories upward (see
 /// `hook_state`): the project files found, config.toml (`[hook] env`), and
 /// each runtime's versions directory (a version installed or removed, the

@@ -319,10 +319,22 @@ fn package_json(text: &str, file: &Path) -> Vec<Wanted> {
 /// What `dir` asks for: for each runtime, the nearest file upward that
 /// names it (within one directory, in `FILES` order).
 pub fn detect(dir: &Path) -> BTreeMap<Runtime, Wanted> {
+    detect_among(dir, None)
+}
+
+/// `detect`, reading only the files `known` lists when it is given (the
+/// shell hook's state, which says no other version file exists upward).
+pub fn detect_among(
+    dir: &Path,
+    known: Option<&std::collections::HashSet<String>>,
+) -> BTreeMap<Runtime, Wanted> {
     let mut found: BTreeMap<Runtime, Wanted> = BTreeMap::new();
     for ancestor in dir.ancestors() {
         for name in FILES {
             let path = ancestor.join(name);
+            if known.is_some_and(|known| !known.contains(&path.display().to_string())) {
+                continue;
+            }
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
@@ -340,6 +352,22 @@ pub fn detect(dir: &Path) -> BTreeMap<Runtime, Wanted> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detection_among_known_files_reads_only_those() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(dir.path().join(".nvmrc"), "20\n").unwrap();
+        std::fs::write(project.join(".python-version"), "3.12\n").unwrap();
+        let all = detect(&project);
+        assert_eq!(all.len(), 2);
+        let known: std::collections::HashSet<String> =
+            [project.join(".python-version").display().to_string()].into();
+        let among = detect_among(&project, Some(&known));
+        assert_eq!(among.keys().collect::<Vec<_>>(), [&Runtime::Python]);
+        assert_eq!(detect_among(&project, None), all);
+    }
 
     fn versions(name: &str, text: &str) -> Vec<(Runtime, String)> {
         parse(name, text, Path::new(name))
