@@ -184,9 +184,12 @@ cat "$work"/hook-omg.md > "$work/hook-same.md"
 # script hits often.
 printf 'int main(void) { return 0; }\n' > "$work/empty.c"
 cc -O2 -o "$work/empty" "$work/empty.c"
-(cd "$hook/p/a/b/c/d" && hf --export-markdown "$work/floor.md" -n "an empty C program" "$work/empty" \
-    -n "omg --version" "$omg --version" -n "omg current (in the project)" "$omg current" \
-    -n "omg which node (in the project)" "$omg which node")
+(cd "$hook/p/a/b/c/d" && OMG=$omg EMPTY=$work/empty OUT=$work/floor.md bash --norc --noprofile -c '
+    eval "$("$OMG" hook bash)"; _omg_hook; _omg_hook
+    hyperfine -N --warmup 20 --min-runs 300 --style basic --export-markdown "$OUT" \
+        -n "an empty C program" "$EMPTY" -n "omg --version" "$OMG --version" \
+        -n "omg current (in the project, activated shell)" "$OMG current" \
+        -n "omg which node (in the project, activated shell)" "$OMG which node"')
 
 # 7. The IPC round trip.
 cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
