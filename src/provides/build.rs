@@ -17,8 +17,20 @@ use crate::store::{FILE_COMMANDS, FILE_DIRS, FILE_PACKAGES, FILE_PATHS, Store, S
 /// One path and the packages shipping it.
 pub type Entry = (String, Vec<String>);
 
-/// A stream of entries sorted by path (bytewise).
-pub type Source<'a> = Box<dyn Iterator<Item = Entry> + 'a>;
+/// A stream of entries sorted by path (bytewise); an error ends it and
+/// the index is left as it was.
+pub type Source<'a> = Box<dyn Iterator<Item = std::io::Result<Entry>> + 'a>;
+
+/// The index could not be written; the one before is kept whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Redb(#[from] redb::Error),
+    #[error("reading the file lists failed: {0}")]
+    Read(std::io::Error),
+}
 
 /// The tables the first layout of the index used; dropped when an index
 /// is written.
@@ -37,23 +49,27 @@ impl<'s> IndexWriter<'s> {
 
     /// Indexes what `sources` list (each sorted by path) in one write
     /// transaction; returns the number of paths.
-    pub fn write(&mut self, sources: Vec<Source<'_>>) -> Result<usize, StoreError> {
+    /// A source that fails leaves the transaction uncommitted.
+    pub fn write(&mut self, sources: Vec<Source<'_>>) -> Result<usize, IndexError> {
         let backend = self.backend;
         self.store.write(|tx| {
             for name in RETIRED {
-                tx.delete_table(TableDefinition::<&str, &[u8]>::new(name))?;
+                tx.delete_table(TableDefinition::<&str, &[u8]>::new(name))
+                    .map_err(redb::Error::from)?;
             }
             let prefix = format!("{backend}/");
             let end = format!("{backend}/\u{10ffff}");
             for table in [FILE_DIRS, FILE_PATHS, FILE_COMMANDS, FILE_PACKAGES] {
-                tx.open_table(table)?
-                    .retain_in(prefix.as_str()..end.as_str(), |_, _| false)?;
+                tx.open_table(table)
+                    .map_err(redb::Error::from)?
+                    .retain_in(prefix.as_str()..end.as_str(), |_, _| false)
+                    .map_err(redb::Error::from)?;
             }
             let mut builder = Builder::new(tx, backend)?;
             for entry in Merged::new(sources) {
-                builder.add(entry)?;
+                builder.add(entry.map_err(IndexError::Read)?)?;
             }
-            builder.finish()
+            Ok(builder.finish()?)
         })
     }
 }
@@ -64,6 +80,8 @@ struct Merged<'a> {
     sources: Vec<Source<'a>>,
     heads: BinaryHeap<Reverse<(String, usize)>>,
     packages: Vec<Vec<String>>,
+    /// A source's error, handed on as the next item (and the last).
+    failed: Option<std::io::Error>,
 }
 
 impl<'a> Merged<'a> {
@@ -72,6 +90,7 @@ impl<'a> Merged<'a> {
             packages: vec![Vec::new(); sources.len()],
             sources,
             heads: BinaryHeap::new(),
+            failed: None,
         };
         for i in 0..merged.sources.len() {
             merged.advance(i);
@@ -80,17 +99,27 @@ impl<'a> Merged<'a> {
     }
 
     fn advance(&mut self, i: usize) {
-        if let Some((path, packages)) = self.sources[i].next() {
-            self.packages[i] = packages;
-            self.heads.push(Reverse((path, i)));
+        match self.sources[i].next() {
+            Some(Ok((path, packages))) => {
+                self.packages[i] = packages;
+                self.heads.push(Reverse((path, i)));
+            }
+            Some(Err(e)) => {
+                self.failed.get_or_insert(e);
+            }
+            None => {}
         }
     }
 }
 
 impl Iterator for Merged<'_> {
-    type Item = Entry;
+    type Item = std::io::Result<Entry>;
 
-    fn next(&mut self) -> Option<Entry> {
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.failed.take() {
+            self.heads.clear();
+            return Some(Err(e));
+        }
         let Reverse((path, i)) = self.heads.pop()?;
         let mut packages = std::mem::take(&mut self.packages[i]);
         self.advance(i);
@@ -107,7 +136,7 @@ impl Iterator for Merged<'_> {
             }
             self.advance(j);
         }
-        Some((path, packages))
+        Some(Ok((path, packages)))
     }
 }
 
@@ -276,7 +305,7 @@ mod tests {
             .iter()
             .map(|(p, pkgs)| (p.to_string(), pkgs.iter().map(|s| s.to_string()).collect()))
             .collect();
-        Box::new(owned.into_iter())
+        Box::new(owned.into_iter().map(Ok))
     }
 
     #[test]
@@ -286,6 +315,7 @@ mod tests {
             source(&[("a/b", &["y"]), ("a/bb", &["y"])]),
             source(&[]),
         ])
+        .map(Result::unwrap)
         .collect();
         let paths: Vec<&str> = merged.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(paths, ["a/b", "a/bb", "a/c", "z"]);

@@ -250,7 +250,7 @@ mod tests {
                     .iter()
                     .map(|(p, pkgs)| (p.to_string(), pkgs.iter().map(|s| s.to_string()).collect()))
                     .collect();
-                Box::new(owned.into_iter()) as build::Source<'static>
+                Box::new(owned.into_iter().map(Ok)) as build::Source<'static>
             })
             .collect();
         build::IndexWriter::new(store, backend)
@@ -320,6 +320,35 @@ mod tests {
         assert_eq!(lookup(&store, "apt", "fd").unwrap()[0].name, "fd-find");
         assert_eq!(files_of(&store, "apt", "ripgrep").unwrap(), None);
         assert_eq!(lookup(&store, "alpm", "/usr/bin/rg").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_source_that_fails_leaves_the_index_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("s.redb")).unwrap();
+        write(&store, "apt", vec![vec![("usr/bin/rg", &["ripgrep"])]]);
+        let failing: build::Source<'static> = Box::new(
+            [
+                Ok(("usr/bin/fd".to_string(), vec!["fd-find".to_string()])),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "Contents-amd64.gz: cut short",
+                )),
+            ]
+            .into_iter(),
+        );
+        let err = build::IndexWriter::new(&store, "apt")
+            .write(vec![failing])
+            .unwrap_err();
+        assert!(matches!(&err, build::IndexError::Read(_)), "{err:?}");
+        assert!(err.to_string().contains("cut short"), "{err}");
+        // Nothing of the failed write, everything of the one before.
+        assert_eq!(lookup(&store, "apt", "rg").unwrap()[0].name, "ripgrep");
+        assert!(lookup(&store, "apt", "fd").unwrap().is_empty());
+        assert_eq!(
+            files_of(&store, "apt", "ripgrep").unwrap().unwrap(),
+            ["/usr/bin/rg"]
+        );
     }
 
     #[test]

@@ -243,15 +243,15 @@ impl Store {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// Runs `f` in one write transaction, committed when `f` succeeds (for
-    /// writers that touch several tables at once and must not be seen half
-    /// done).
-    pub fn write<R>(
+    /// Runs `f` in one write transaction, committed when `f` succeeds and
+    /// dropped (nothing written) when it fails: for writers that touch
+    /// several tables at once and must not be seen half done.
+    pub fn write<R, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<R, redb::Error>,
-    ) -> Result<R, StoreError> {
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<R, E>,
+    ) -> Result<R, E> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        let value = f(&tx).map_err(|e| self.err(e))?;
+        let value = f(&tx)?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(value)
     }
@@ -264,35 +264,6 @@ impl Store {
     ) -> Result<R, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         f(&tx).map_err(|e| self.err(e))
-    }
-
-    /// Replaces the entries of `table` whose keys start with `prefix` by
-    /// `entries`, in one write transaction.
-    pub fn replace_prefixed(
-        &self,
-        table: TableDefinition<&str, &[u8]>,
-        prefix: &str,
-        entries: impl IntoIterator<Item = (String, Vec<u8>)>,
-    ) -> Result<(), StoreError> {
-        use redb::ReadableTable;
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        {
-            let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
-            let end = format!("{prefix}\u{10ffff}");
-            let stale: Vec<String> = t
-                .range(prefix..end.as_str())
-                .map_err(|e| self.err(e))?
-                .filter_map(|entry| entry.ok().map(|(k, _)| k.value().to_string()))
-                .collect();
-            for key in stale {
-                t.remove(key.as_str()).map_err(|e| self.err(e))?;
-            }
-            for (key, value) in entries {
-                t.insert(key.as_str(), value.as_slice())
-                    .map_err(|e| self.err(e))?;
-            }
-        }
-        tx.commit().map_err(|e| self.err(e))
     }
 
     /// Removes every entry of `table`.

@@ -30,7 +30,7 @@ pub enum BackendError {
     #[error("the package database could not be opened: {0}")]
     Open(String),
     #[error("the file index could not be written: {0}")]
-    Store(#[from] omg::store::StoreError),
+    FileIndex(#[from] omg::provides::build::IndexError),
     #[error("the {0} backend is not part of this build of omg")]
     NotBuilt(&'static str),
     #[error("cannot tell which package manager this system uses: {0}")]

@@ -88,10 +88,10 @@ pub(super) fn sync_sources(handle: &Alpm) -> Vec<omg::provides::build::Source<'_
             let list = pkg.files();
             let count = list.files().len();
             sources.push(Box::new((0..count).map(move |i| {
-                (
+                Ok((
                     String::from_utf8_lossy(name_of(&list.files()[i])).into_owned(),
                     vec![name.clone()],
-                )
+                ))
             })));
         }
     }

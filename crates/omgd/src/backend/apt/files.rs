@@ -160,23 +160,34 @@ pub(super) fn contents_sources(
             continue;
         };
         let lines = std::io::BufReader::with_capacity(1 << 16, reader).lines();
-        sources.push(Box::new(
-            lines
-                .map_while(move |line| match line {
-                    Ok(line) => Some(line),
-                    Err(e) => {
-                        log::warn!("{}: {e}", file.display());
-                        None
-                    }
-                })
-                .filter_map(|line| {
-                    let (path, packages) = omg::provides::contents_line(&line)?;
-                    Some((
-                        path.to_string(),
-                        packages.into_iter().map(str::to_string).collect(),
-                    ))
-                }),
-        ));
+        // A read error is the stream's last item (a decoder that fails once
+        // keeps failing).
+        let mut failed = false;
+        let lines = lines.map_while(move |line| {
+            if failed {
+                return None;
+            }
+            failed = line.is_err();
+            Some(line)
+        });
+        sources.push(Box::new(lines.filter_map(move |line| {
+            let line = match line {
+                Ok(line) => line,
+                // Damaged or cut short: the index is not replaced by part
+                // of it.
+                Err(e) => {
+                    return Some(Err(std::io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", file.display()),
+                    )));
+                }
+            };
+            let (path, packages) = omg::provides::contents_line(&line)?;
+            Some(Ok((
+                path.to_string(),
+                packages.into_iter().map(str::to_string).collect(),
+            )))
+        })));
     }
     Ok(sources)
 }
@@ -219,6 +230,31 @@ mod tests {
     }
 
     #[test]
+    fn a_contents_file_cut_short_is_an_error_not_an_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for i in 0..2000 {
+            std::io::Write::write_all(&mut gz, format!("usr/bin/t{i}\tutils/t{i}\n").as_bytes())
+                .unwrap();
+        }
+        let whole = gz.finish().unwrap();
+        std::fs::write(
+            dir.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_Contents-amd64.gz"),
+            &whole[..whole.len() / 2],
+        )
+        .unwrap();
+        let read: Vec<_> = contents_sources(dir.path())
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        let last = read.last().unwrap();
+        let err = last.as_ref().unwrap_err();
+        assert!(err.to_string().contains("Contents-amd64.gz"), "{err}");
+    }
+
+    #[test]
     fn contents_files_as_apt_leaves_them() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -249,7 +285,7 @@ mod tests {
         .unwrap();
         let sources = contents_sources(dir.path()).unwrap();
         assert_eq!(sources.len(), 2);
-        let read: Vec<_> = sources.into_iter().flatten().collect();
+        let read: Vec<_> = sources.into_iter().flatten().map(Result::unwrap).collect();
         assert_eq!(
             read,
             [
