@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Failure, Session};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
-use crate::runtime::version_file::{self, Runtime};
+use crate::runtime::version_file::Runtime;
 
 /// The shell's status for a command it cannot find.
 const NOT_FOUND: u8 = 127;
@@ -39,7 +39,7 @@ fn runtime_of(command: &str) -> Option<Runtime> {
 fn missing_runtime(command: &str) -> Option<String> {
     let runtime = runtime_of(command)?;
     let cwd = std::env::current_dir().ok()?;
-    let wanted = version_file::detect(&cwd).remove(&runtime)?;
+    let wanted = crate::runtime::hook::detect_here(&cwd).remove(&runtime)?;
     let paths = crate::config::Paths::user().ok()?;
     let versions = crate::runtime::versions_dir(&paths);
     if crate::runtime::hook::installed_match(&versions, runtime, &wanted.version).is_some() {

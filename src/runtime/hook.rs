@@ -30,6 +30,14 @@ impl Shell {
             _ => None,
         }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+        }
+    }
 }
 
 /// The variable hook-env keeps its state in.
@@ -42,11 +50,7 @@ pub fn hook_script(shell: Shell, omg: &Path, command_not_found: bool) -> String 
     // installed beside omg (it hands over to omg when something has).
     let fast = omg.with_file_name("omg-fast");
     let omg = quote(shell, &omg.display().to_string());
-    let name = match shell {
-        Shell::Bash => "bash",
-        Shell::Zsh => "zsh",
-        Shell::Fish => "fish",
-    };
+    let name = shell.name();
     let hook_env = if fast.is_file() {
         let fast = quote(shell, &fast.display().to_string());
         format!("{fast} hook-env {name} {omg}")
@@ -233,13 +237,11 @@ pub fn hook_env(
     if var(STATE_VAR).is_some() && previous.holds_in(cwd) {
         return String::new();
     }
-    let stamped = stamped(
-        project_files(cwd),
-        versions,
-        &config_dir.join("config.toml"),
-    );
+    let files = project_files(cwd);
+    // Read among the files just found: no second probe of every name.
+    let wanted = version_file::detect_among(cwd, Some(&files.iter().cloned().collect()));
+    let stamped = stamped(files, versions, &config_dir.join("config.toml"));
     let print = fingerprint(cwd, &stamped);
-    let wanted = version_file::detect(cwd);
     let mut bins: Vec<PathBuf> = Vec::new();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for runtime in Runtime::ALL {
