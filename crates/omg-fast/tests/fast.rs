@@ -156,3 +156,64 @@ fn the_shipped_build_is_static() {
     let out = Command::new(&binary).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("omg-fast "));
 }
+
+/// `hook-env SHELL OMG` as the shell hook runs it: silent while the state
+/// holds, omg's own hook-env when it does not, a clear line when omg
+/// cannot be run.
+#[test]
+fn hook_env_is_silent_while_the_state_holds_and_hands_over_otherwise() {
+    use omg_status::hook_state::{State, fingerprint};
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    // (Made before the state: a file created above the project changes
+    // the stamp.) A stand-in for omg that says how it was called.
+    let omg = dir.path().join("omg");
+    std::fs::write(&omg, "#!/bin/sh\necho \"omg $*\"\n").unwrap();
+    std::fs::set_permissions(&omg, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let nvmrc = project.join(".nvmrc");
+    std::fs::write(&nvmrc, "20\n").unwrap();
+    let stamped = vec![nvmrc.display().to_string()];
+    let state = State {
+        fingerprint: fingerprint(&project, &stamped),
+        stamped,
+        ..State::default()
+    }
+    .encode();
+    let run = |state: Option<&str>, omg: &Path| {
+        let mut command = Command::new(OMG_FAST);
+        command
+            .args(["hook-env", "bash"])
+            .arg(omg)
+            .current_dir(&project)
+            .env_remove("__OMG_STATE");
+        if let Some(state) = state {
+            command.env("__OMG_STATE", state);
+        }
+        command.output().unwrap()
+    };
+    let held = run(Some(&state), &omg);
+    assert!(held.status.success());
+    assert!(held.stdout.is_empty() && held.stderr.is_empty());
+    // No state, then a version file edited: omg answers.
+    let fresh = run(None, &omg);
+    assert_eq!(
+        String::from_utf8_lossy(&fresh.stdout),
+        "omg hook-env bash\n"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    std::fs::write(&nvmrc, "22\n").unwrap();
+    let changed = run(Some(&state), &omg);
+    assert_eq!(
+        String::from_utf8_lossy(&changed.stdout),
+        "omg hook-env bash\n"
+    );
+    // omg missing: one clear line, nothing for the shell to evaluate.
+    let missing = run(None, &dir.path().join("no-such-omg"));
+    assert!(missing.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("omg-fast: cannot run") && stderr.contains("no-such-omg"),
+        "{stderr}"
+    );
+}
