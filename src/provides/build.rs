@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
-use super::{DirFiles, command_of};
+use super::{DirBlocks, DirFiles, command_of};
 use crate::store::{FILE_COMMANDS, FILE_DIRS, FILE_PACKAGES, FILE_PATHS, Store, StoreError};
 
 /// One path and the packages shipping it.
@@ -140,9 +140,16 @@ impl Iterator for Merged<'_> {
     }
 }
 
+/// The most files a block lists (more when one name repeats across the
+/// boundary). A few hundred lines inflate in microseconds.
+const BLOCK_FILES: usize = 256;
+
 /// A directory whose files are still arriving.
 struct OpenDir {
     dir: String,
+    /// The blocks written so far (when the directory is big).
+    blocks: Vec<(String, u32)>,
+    /// Files not written yet.
     files: DirFiles,
 }
 
@@ -202,8 +209,21 @@ impl<'t> Builder<'t> {
         if self.open.last().is_none_or(|top| top.dir != dir) {
             self.open.push(OpenDir {
                 dir: dir.to_string(),
+                blocks: Vec::new(),
                 files: DirFiles::default(),
             });
+        }
+        let top = self.open.last_mut().expect("pushed above");
+        // A block ends where a name ends, so that a name is in one block.
+        if top.files.len() >= BLOCK_FILES && top.files.last() != Some(name) {
+            let files = std::mem::take(&mut top.files);
+            let dir = top.dir.clone();
+            let block = self.write_block(&dir, files, None)?;
+            self.open
+                .last_mut()
+                .expect("pushed above")
+                .blocks
+                .push(block);
         }
         if command_of(path).is_some() {
             let lines = self.commands.entry(name.to_string()).or_default();
@@ -220,32 +240,18 @@ impl<'t> Builder<'t> {
         Ok(())
     }
 
-    fn flush(&mut self, done: OpenDir) -> Result<(), redb::Error> {
-        let backend = self.backend;
-        let dir_key = format!("{backend}/{}", done.dir);
-        let known = self
-            .dirs
-            .get(dir_key.as_str())?
-            .and_then(|v| id_of(v.value()));
-        let (id, mut files) = match known {
-            // Met again: the input was not sorted.
-            Some(id) => {
-                let stored = self
-                    .files
-                    .get(files_key(backend, id).as_str())?
-                    .and_then(|v| DirFiles::decode(v.value()).map(|(_, files)| files))
-                    .unwrap_or_default();
-                (id, stored)
-            }
-            None => {
-                let id = self.next_id;
-                self.next_id += 1;
-                self.dirs
-                    .insert(dir_key.as_str(), id.to_le_bytes().as_slice())?;
-                (id, DirFiles::default())
-            }
-        };
-        files.extend(done.files);
+    /// Writes one block of `dir`'s files (as number `id`, or a new one)
+    /// and returns its first name and number.
+    fn write_block(
+        &mut self,
+        dir: &str,
+        files: DirFiles,
+        id: Option<u32>,
+    ) -> Result<(String, u32), redb::Error> {
+        let id = id.unwrap_or_else(|| {
+            self.next_id += 1;
+            self.next_id - 1
+        });
         for package in files.packages() {
             match self.package_dirs.get_mut(package) {
                 Some(ids) if ids.last() == Some(&id) => {}
@@ -256,10 +262,75 @@ impl<'t> Builder<'t> {
             }
         }
         self.files.insert(
-            files_key(backend, id).as_str(),
-            files.encode(&done.dir).as_slice(),
+            files_key(self.backend, id).as_str(),
+            files.encode(dir).as_slice(),
         )?;
+        Ok((files.first().unwrap_or_default().to_string(), id))
+    }
+
+    /// Writes what is left of a directory the stream has left, and its
+    /// list of blocks.
+    fn flush(&mut self, mut done: OpenDir) -> Result<(), redb::Error> {
+        let dir_key = format!("{}/{}", self.backend, done.dir);
+        let known = self
+            .dirs
+            .get(dir_key.as_str())?
+            .and_then(|v| DirBlocks::decode(v.value()));
+        let blocks = match known {
+            // Met again: the input was not sorted.
+            Some(known) => self.rewrite(known, done)?,
+            None => {
+                if !done.files.is_empty() || done.blocks.is_empty() {
+                    let block = self.write_block(&done.dir, done.files, None)?;
+                    done.blocks.push(block);
+                }
+                DirBlocks(done.blocks)
+            }
+        };
+        self.dirs
+            .insert(dir_key.as_str(), blocks.encode().as_slice())?;
         Ok(())
+    }
+
+    /// Merges a directory met again with what was written of it: every
+    /// file sorted by name and cut into blocks again, reusing the
+    /// directory's numbers.
+    fn rewrite(&mut self, known: DirBlocks, done: OpenDir) -> Result<DirBlocks, redb::Error> {
+        let OpenDir {
+            dir,
+            blocks: written,
+            files: pending,
+        } = done;
+        let mut ids: Vec<u32> = known.ids().chain(written.iter().map(|b| b.1)).collect();
+        let mut all = Vec::new();
+        for id in &ids {
+            if let Some((_, files)) = self
+                .files
+                .get(files_key(self.backend, *id).as_str())?
+                .and_then(|v| DirFiles::decode(v.value()))
+            {
+                all.push(files);
+            }
+        }
+        all.push(pending);
+        let mut lines: Vec<(&str, &str)> = all.iter().flat_map(DirFiles::entries).collect();
+        lines.sort_by(|a, b| a.0.cmp(b.0));
+        let mut blocks = Vec::new();
+        let mut files = DirFiles::default();
+        ids.reverse();
+        for (i, (name, packages)) in lines.iter().enumerate() {
+            files.push_joined(name, packages);
+            let at_end = lines.get(i + 1).is_none_or(|next| next.0 != *name);
+            if at_end && (files.len() >= BLOCK_FILES || i + 1 == lines.len()) {
+                let id = ids.pop();
+                blocks.push(self.write_block(&dir, std::mem::take(&mut files), id)?);
+            }
+        }
+        for unused in ids {
+            self.files
+                .remove(files_key(self.backend, unused).as_str())?;
+        }
+        Ok(DirBlocks(blocks))
     }
 
     fn finish(mut self) -> Result<usize, redb::Error> {
@@ -286,12 +357,12 @@ impl<'t> Builder<'t> {
     }
 }
 
-/// A directory's key in `FILE_PATHS`.
+/// A block's key in `FILE_PATHS`.
 pub(super) fn files_key(backend: &str, id: u32) -> String {
     format!("{backend}/{id:08x}")
 }
 
-/// A directory number as stored.
+/// A block number as stored.
 pub(super) fn id_of(bytes: &[u8]) -> Option<u32> {
     Some(u32::from_le_bytes(bytes.try_into().ok()?))
 }

@@ -3,7 +3,7 @@
 //! builds it (`build`) from Debian's `Contents-<arch>` indices (fetched with
 //! the lists, as apt-file's acquire targets fetch them) or Arch's `.files`
 //! databases into omg's database, one entry a directory, so that a lookup
-//! is a key read or two and one directory's files inflated.
+//! is a key read or two and one block of a directory's files inflated.
 
 pub mod build;
 
@@ -43,12 +43,16 @@ pub fn contents_line(line: &str) -> Option<(&str, Vec<&str>)> {
     Some((path.trim_start_matches('/'), names))
 }
 
-/// A directory's files as the index keeps them: one `name\tpackages`
-/// line a file (packages comma-separated), stored deflated behind the
-/// directory's own path.
+/// A block of a directory's files as the index keeps them: one
+/// `name\tpackages` line a file (packages comma-separated), stored
+/// deflated behind the block's number. A directory of a few hundred
+/// files is one block; a bigger one (`usr/share/man/man3` lists over a
+/// hundred thousand) is split into blocks of consecutive names, so that
+/// a lookup inflates a few hundred lines, never the whole directory.
 #[derive(Debug, Default)]
 pub struct DirFiles {
     lines: String,
+    count: usize,
 }
 
 impl DirFiles {
@@ -62,10 +66,36 @@ impl DirFiles {
             self.lines.push_str(p);
         }
         self.lines.push('\n');
+        self.count += 1;
     }
 
-    pub fn extend(&mut self, other: DirFiles) {
-        self.lines.push_str(&other.lines);
+    /// Adds a line as `entries` gives it (packages already joined).
+    fn push_joined(&mut self, name: &str, packages: &str) {
+        self.lines.push_str(name);
+        self.lines.push('\t');
+        self.lines.push_str(packages);
+        self.lines.push('\n');
+        self.count += 1;
+    }
+
+    /// How many files are listed.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The first name listed (the smallest, when pushed in order).
+    fn first(&self) -> Option<&str> {
+        self.entries().next().map(|(name, _)| name)
+    }
+
+    /// The last name listed.
+    fn last(&self) -> Option<&str> {
+        let line = self.lines.strip_suffix('\n')?.rsplit('\n').next()?;
+        line.split_once('\t').map(|(name, _)| name)
     }
 
     fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -113,9 +143,56 @@ impl DirFiles {
         Some((
             dir.to_string(),
             DirFiles {
+                count: lines.lines().count(),
                 lines: lines.to_string(),
             },
         ))
+    }
+}
+
+/// A directory's blocks as `FILE_DIRS` keeps them: each block's number and
+/// the first name in it, in order of names. (An index written before
+/// directories were split holds the bare number of the one block.)
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DirBlocks(pub Vec<(String, u32)>);
+
+impl DirBlocks {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (first, id) in &self.0 {
+            let name = &first.as_bytes()[..first.floor_char_boundary(u16::MAX as usize)];
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(name);
+        }
+        out
+    }
+
+    /// None: not what `encode` wrote.
+    pub fn decode(mut bytes: &[u8]) -> Option<DirBlocks> {
+        if bytes.len() == 4 {
+            return Some(DirBlocks(vec![(String::new(), build::id_of(bytes)?)]));
+        }
+        let mut blocks = Vec::new();
+        while !bytes.is_empty() {
+            let id = build::id_of(bytes.get(..4)?)?;
+            let len = u16::from_le_bytes(bytes.get(4..6)?.try_into().ok()?) as usize;
+            let name = std::str::from_utf8(bytes.get(6..6 + len)?).ok()?;
+            blocks.push((name.to_string(), id));
+            bytes = &bytes[6 + len..];
+        }
+        Some(DirBlocks(blocks))
+    }
+
+    /// The block that would list `name`: the last whose first name is not
+    /// after it.
+    pub fn holding(&self, name: &str) -> Option<u32> {
+        let after = self.0.partition_point(|(first, _)| first.as_str() <= name);
+        after.checked_sub(1).map(|i| self.0[i].1)
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|(_, id)| *id)
     }
 }
 
@@ -139,7 +216,7 @@ fn table(
     }
 }
 
-/// The files of the directory numbered `id`.
+/// The files of the block numbered `id`.
 fn dir_files(
     files: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
     backend: &str,
@@ -178,7 +255,8 @@ pub fn lookup(store: &Store, backend: &str, asked: &str) -> Result<Vec<Provider>
         };
         let Some(id) = dirs
             .get(format!("{backend}/{dir}").as_str())?
-            .and_then(|v| build::id_of(v.value()))
+            .and_then(|v| DirBlocks::decode(v.value()))
+            .and_then(|blocks| blocks.holding(name))
         else {
             return Ok(Vec::new());
         };
@@ -372,6 +450,148 @@ mod tests {
             files_of(&store, "alpm", "two").unwrap().unwrap(),
             ["/etc/conf", "/usr/bin/b"]
         );
+    }
+
+    /// Every block of `backend`'s index: (directory, files listed).
+    fn blocks(store: &Store, backend: &str) -> Vec<(String, usize)> {
+        store
+            .read(|tx| {
+                let files = table(tx, FILE_PATHS)?.unwrap();
+                let mut out = Vec::new();
+                for entry in files.range(format!("{backend}/").as_str()..)? {
+                    let (key, value) = entry?;
+                    if !key.value().starts_with(&format!("{backend}/")) {
+                        break;
+                    }
+                    let (dir, files) = DirFiles::decode(value.value()).unwrap();
+                    out.push((dir, files.len()));
+                }
+                Ok(out)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_big_directory_is_split_so_a_lookup_reads_one_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("s.redb")).unwrap();
+        // 2,000 manual pages from two packages, and one file in a
+        // subdirectory that sorts among them.
+        let names: Vec<String> = (0..2000).map(|i| format!("f{i:05}.3")).collect();
+        let mut lines: Vec<(String, Vec<String>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let package = if i % 3 == 0 {
+                    "libone-dev"
+                } else {
+                    "libtwo-dev"
+                };
+                (format!("usr/share/man/man3/{n}"), vec![package.to_string()])
+            })
+            .collect();
+        lines.push(("usr/share/man/man3/f00500.d/x".into(), vec!["sub".into()]));
+        lines.sort();
+        let source = Box::new(lines.into_iter().map(Ok)) as build::Source<'static>;
+        build::IndexWriter::new(&store, "apt")
+            .write(vec![source])
+            .unwrap();
+
+        let written = blocks(&store, "apt");
+        let man3: Vec<usize> = written
+            .iter()
+            .filter(|(d, _)| d == "usr/share/man/man3")
+            .map(|(_, n)| *n)
+            .collect();
+        assert!(man3.len() >= 8, "{man3:?}");
+        assert!(man3.iter().all(|n| *n <= 256), "{man3:?}");
+        assert_eq!(man3.iter().sum::<usize>(), 2000);
+        for (i, n) in names.iter().enumerate() {
+            let found = lookup(&store, "apt", &format!("/usr/share/man/man3/{n}")).unwrap();
+            let package = if i % 3 == 0 {
+                "libone-dev"
+            } else {
+                "libtwo-dev"
+            };
+            assert_eq!(found.len(), 1, "{n}");
+            assert_eq!(found[0].name, package, "{n}");
+        }
+        for missing in ["a", "f00000", "f00500.3x", "zz"] {
+            let path = format!("/usr/share/man/man3/{missing}");
+            assert!(lookup(&store, "apt", &path).unwrap().is_empty(), "{path}");
+        }
+        assert_eq!(
+            lookup(&store, "apt", "/usr/share/man/man3/f00500.d/x").unwrap()[0].name,
+            "sub"
+        );
+        let one = files_of(&store, "apt", "libone-dev").unwrap().unwrap();
+        assert_eq!(one.len(), 667);
+        assert_eq!(one[0], "/usr/share/man/man3/f00000.3");
+        assert_eq!(
+            files_of(&store, "apt", "libtwo-dev")
+                .unwrap()
+                .unwrap()
+                .len(),
+            1333
+        );
+    }
+
+    #[test]
+    fn a_big_directory_met_again_is_merged_and_split_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("s.redb")).unwrap();
+        // Not sorted: the directory is left for another and met again.
+        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        for round in 0..3 {
+            for i in 0..300 {
+                let n = 3 * (299 - i) + round;
+                lines.push((format!("usr/bin/c{n:04}"), vec![format!("p{round}")]));
+            }
+            lines.push((format!("etc/r{round}"), vec![format!("p{round}")]));
+        }
+        let source = Box::new(lines.into_iter().map(Ok)) as build::Source<'static>;
+        build::IndexWriter::new(&store, "alpm")
+            .write(vec![source])
+            .unwrap();
+        let bin: Vec<usize> = blocks(&store, "alpm")
+            .into_iter()
+            .filter(|(d, _)| d == "usr/bin")
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(bin.iter().sum::<usize>(), 900, "{bin:?}");
+        assert!(bin.iter().all(|n| *n <= 256), "{bin:?}");
+        for n in 0..900 {
+            let found = lookup(&store, "alpm", &format!("/usr/bin/c{n:04}")).unwrap();
+            assert_eq!(found.len(), 1, "c{n:04}");
+            assert_eq!(found[0].name, format!("p{}", n % 3));
+            assert_eq!(
+                lookup(&store, "alpm", &format!("c{n:04}")).unwrap().len(),
+                1
+            );
+        }
+        for round in 0..3 {
+            let files = files_of(&store, "alpm", &format!("p{round}"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(files.len(), 301);
+            assert_eq!(files[0], format!("/etc/r{round}"));
+        }
+    }
+
+    #[test]
+    fn directory_block_lists_round_trip_and_read_the_first_layout() {
+        let blocks = DirBlocks(vec![("a".into(), 7), ("m".into(), 2), ("t".into(), 9)]);
+        let back = DirBlocks::decode(&blocks.encode()).unwrap();
+        assert_eq!(back, blocks);
+        assert_eq!(back.holding("0"), None);
+        assert_eq!(back.holding("a"), Some(7));
+        assert_eq!(back.holding("l"), Some(7));
+        assert_eq!(back.holding("m"), Some(2));
+        assert_eq!(back.holding("zz"), Some(9));
+        // An index written before directories were split: one block.
+        let first = DirBlocks::decode(&5u32.to_le_bytes()).unwrap();
+        assert_eq!(first.holding("anything"), Some(5));
+        assert!(DirBlocks::decode(&[1, 0, 0, 0, 9, 0, b'a']).is_none());
     }
 
     #[test]

@@ -24,15 +24,16 @@ pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("pac
 
 /// The file index behind `omg provides` and command-not-found, built by
 /// the refresh worker (`provides::build`), one directory an entry:
-/// `<backend>/<directory>` (no leading `/`) → the directory's number.
+/// `<backend>/<directory>` (no leading `/`) → its blocks (`provides::DirBlocks`:
+/// each block's number and first name).
 pub const FILE_DIRS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_dirs");
-/// `<backend>/<directory number>` → the directory's files and the packages
+/// `<backend>/<block number>` → a block of a directory's files and the packages
 /// shipping each, compressed (`provides::DirFiles`).
 pub const FILE_PATHS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_dir_files");
 /// Commands: `<backend>/<name>` → `name\tpath` lines (package, absolute
 /// path), for files in the directories a shell searches.
 pub const FILE_COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("file_commands");
-/// By package: `<backend>/<name>` → the numbers of the directories it has
+/// By package: `<backend>/<name>` → the numbers of the blocks it has
 /// files in.
 pub const FILE_PACKAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("file_package_dirs");
 
