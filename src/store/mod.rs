@@ -108,9 +108,17 @@ fn is_damage(e: &DatabaseError) -> bool {
     }
 }
 
+/// The memory redb may hold for pages read and pages written but not yet
+/// flushed (its default is 1 GiB). Rewriting the file index replaces a few
+/// hundred MB; with a bounded buffer redb writes the pages out as it goes
+/// instead of holding the whole transaction in memory, and a long-running
+/// daemon's reads do not pile up a cache the page cache already is.
+const CACHE_BYTES: usize = 24 << 20;
+
 fn open_db(path: &Path) -> Result<Database, DatabaseError> {
     let attempt = std::panic::catch_unwind(|| {
         Database::builder()
+            .set_cache_size(CACHE_BYTES)
             .set_concurrency_mode(ConcurrencyMode::MultiWriter)
             .create(path)
     });
