@@ -14,6 +14,7 @@ pub mod aur;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod envlock;
 pub mod graph;
 pub mod history;

@@ -31,23 +31,30 @@ fn second_run_loads_the_snapshot_and_a_change_rebuilds_it() {
         first.stderr
     );
 
+    // With no daemon, omg answers from the snapshot in its own process.
     let second = env.omg(&["--verbose", "search", "hello"]);
     assert!(
-        second.stderr.contains("index: loaded the snapshot"),
+        second.stderr.contains("answered from the index snapshot"),
         "{}",
         second.stderr
     );
-    assert!(!second.stderr.contains("built from"), "{}", second.stderr);
+    assert!(!second.stderr.contains("--stdio"), "{}", second.stderr);
     assert_eq!(first.stdout, second.stdout, "same answer either way");
     assert_eq!(source(&env), "snapshot");
 
-    // dpkg changes its status file: the next process rebuilds.
+    // dpkg changes its status file: the snapshot is not trusted, and the
+    // next process rebuilds.
     let status = root.path("var/lib/dpkg/status");
     let text = std::fs::read_to_string(&status).unwrap();
     std::fs::write(&status, text).unwrap();
     let third = env.omg(&["--verbose", "search", "hello"]);
     assert!(
         third.stderr.contains("index: built from the apt database"),
+        "{}",
+        third.stderr
+    );
+    assert!(
+        !third.stderr.contains("answered from the index snapshot"),
         "{}",
         third.stderr
     );
@@ -72,7 +79,9 @@ fn damaged_database_file_is_set_aside_and_rebuilt() {
     let len = std::fs::metadata(&db).unwrap().len() as usize;
     std::fs::write(&db, vec![0x5a; len]).unwrap();
 
-    let run = env.omg(&["search", "--json", "hello"]);
+    // A search is answered from the snapshot's own file; what opens the
+    // database finds the damage.
+    let run = env.omg(&["list", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("was damaged"), "{}", run.stderr);
     assert!(run.stdout.contains("hello-omg"));
@@ -96,21 +105,16 @@ fn damaged_snapshot_inside_a_good_database_is_rebuilt() {
     let fingerprint = status["index"]["fingerprint"].as_str().unwrap().to_string();
 
     // Keep the header (so it is not merely stale) and cut the body short.
-    // The snapshot's key depends on APT_CONFIG, as in omgd.
+    // The snapshot's name depends on APT_CONFIG, as in omgd.
     unsafe { std::env::set_var("APT_CONFIG", &root.conf) };
     let key = omg::index::snapshot::key(omg::model::BackendKind::Apt);
-    let (store, _) = omg::store::Store::open(&env.data_dir().join("omg.redb")).unwrap();
-    let blob = store
-        .with_blob(omg::store::INDEX_SNAPSHOT, &key, |b| b.unwrap().to_vec())
-        .unwrap();
+    let file = omg::index::snapshot::path(&env.data_dir(), &key);
+    let bytes = std::fs::read(&file).unwrap();
     assert!(matches!(
-        omg::index::snapshot::decode(&blob, &fingerprint),
+        omg::index::snapshot::decode(&bytes, &fingerprint),
         omg::index::snapshot::Loaded::Fresh(_)
     ));
-    store
-        .put_blob(omg::store::INDEX_SNAPSHOT, &key, &blob[..blob.len() / 2])
-        .unwrap();
-    drop(store);
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
 
     let run = env.omg(&["search", "--json", "hello"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -179,19 +183,27 @@ fn omgd_lite_answers_from_a_valid_snapshot_and_hands_over_otherwise() {
         "{}",
         first.stderr
     );
-    // A valid snapshot: omgd-lite answers alone, identically.
+    // A valid snapshot: omg itself answers a search, omgd-lite the
+    // rest, alone, identically.
     let second = env.omg(&["--verbose", "search", "--json", "hello"]);
     assert!(
-        second.stderr.contains("omgd-lite --stdio"),
-        "{}",
-        second.stderr
-    );
-    assert!(
-        !second.stderr.contains("needs the database"),
+        second.stderr.contains("answered from the index snapshot"),
         "{}",
         second.stderr
     );
     assert_eq!(first.stdout, second.stdout);
+    let listed = env.omg(&["--verbose", "list", "--json"]);
+    assert!(
+        listed.stderr.contains("omgd-lite --stdio"),
+        "{}",
+        listed.stderr
+    );
+    assert!(
+        !listed.stderr.contains("needs the database"),
+        "{}",
+        listed.stderr
+    );
+    assert!(listed.stdout.contains("hello-omg"));
     // Details not read yet need omgd; once read, omgd-lite has them.
     let info = env.omg(&["--verbose", "info", "--json", "editor-omg"]);
     assert!(

@@ -9,6 +9,7 @@ mod clean;
 mod current;
 mod daemon;
 mod dash;
+mod direct;
 mod doctor;
 mod downgrade;
 mod env;

@@ -1,5 +1,6 @@
 //! The one place that chooses which omgd answers: queries go to the
-//! user's socket, else a one-shot `omgd-lite` or `omgd`; requests that
+//! user's socket, else this process answers from a current snapshot
+//! (`direct`), else a one-shot `omgd-lite` or `omgd`; requests that
 //! change the system go to this user's own one-shot omgd when no root is
 //! needed (or the user is root), else the system instance's socket, else
 //! an omgd started through sudo.
@@ -65,11 +66,24 @@ impl Session {
     }
 
     /// Sends a query: to the daemon on this user's socket when one
-    /// answers, else a one-shot `omgd-lite` (the snapshot; it sends us on
-    /// to `omgd` when it cannot answer), else a one-shot `omgd`.
+    /// answers, else this process answers from a current snapshot when it
+    /// can, else a one-shot `omgd-lite` (the snapshot; it sends us on to
+    /// `omgd` when it cannot answer), else a one-shot `omgd`.
     pub async fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
         if self.connection.is_none() {
-            self.connection = Some(self.connect().await?);
+            let daemon = match self.daemon().await? {
+                Some(daemon) => daemon,
+                None => {
+                    // Another backend or database goes to an omgd.
+                    if self.env.is_empty()
+                        && let Some(answer) = super::direct::answer(&body, self.verbose)
+                    {
+                        return Ok(answer);
+                    }
+                    self.one_shot().await?
+                }
+            };
+            self.connection = Some(daemon);
         }
         let connection = self.connection.as_mut().expect("just connected");
         let result = connection.request(body.clone()).await;
@@ -96,25 +110,30 @@ impl Session {
         }
     }
 
-    async fn connect(&mut self) -> Result<Connection, ClientError> {
-        if !self.no_daemon
-            && let Some(socket) = &self.socket
-        {
-            match Connection::connect_socket(socket, HANDSHAKE_TIMEOUT).await {
-                Ok(c) => {
-                    if self.verbose {
-                        eprintln!("omg: using {} on {}", c.daemon, socket.display());
-                    }
-                    return Ok(c);
+    /// The daemon on this user's socket, if one answers.
+    async fn daemon(&self) -> Result<Option<Connection>, ClientError> {
+        let Some(socket) = self.socket.as_ref().filter(|_| !self.no_daemon) else {
+            return Ok(None);
+        };
+        match Connection::connect_socket(socket, HANDSHAKE_TIMEOUT).await {
+            Ok(c) => {
+                if self.verbose {
+                    eprintln!("omg: using {} on {}", c.daemon, socket.display());
                 }
-                Err(e @ ClientError::VersionMismatch { .. }) => return Err(e),
-                Err(e) => {
-                    if self.verbose {
-                        eprintln!("omg: no daemon on {} ({e})", socket.display());
-                    }
+                Ok(Some(c))
+            }
+            Err(e @ ClientError::VersionMismatch { .. }) => Err(e),
+            Err(e) => {
+                if self.verbose {
+                    eprintln!("omg: no daemon on {} ({e})", socket.display());
                 }
+                Ok(None)
             }
         }
+    }
+
+    /// A one-shot omgd-lite (else omgd) on a pipe.
+    async fn one_shot(&mut self) -> Result<Connection, ClientError> {
         // No daemon: the snapshot alone answers most queries, and
         // omgd-lite loads no package-manager library to read it.
         if let Some(lite) = lite_binary() {

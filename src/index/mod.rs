@@ -3,6 +3,7 @@
 //! ranked against a query (`rank`) and saved to and loaded from the embedded
 //! database (`snapshot`) without touching the backend.
 
+pub mod fingerprint;
 pub mod rank;
 pub mod snapshot;
 pub mod watched;
@@ -78,8 +79,11 @@ const ENTRY_SIZE: usize = 12;
 pub struct Index {
     pub meta: IndexMeta,
     entries: Vec<u8>,
-    names: String,
-    details: String,
+    /// The names, then the details: one string, so that a snapshot's text
+    /// is read into place and checked once.
+    text: String,
+    /// Where the details start in `text`.
+    names_len: usize,
 }
 
 /// A borrowed view of one package in the index.
@@ -161,7 +165,7 @@ impl Index {
         records.sort_by(|a, b| a.name.cmp(&b.name));
         records.dedup_by(|b, a| a.name == b.name);
         let mut entries = Vec::with_capacity(records.len() * ENTRY_SIZE);
-        let mut names = String::with_capacity(records.len() * 20);
+        let mut names = String::with_capacity(records.len() * 120);
         let mut details = String::with_capacity(records.len() * 100);
         for r in &records {
             let name = clean(&r.name);
@@ -188,31 +192,41 @@ impl Index {
                 details.push('\0');
             }
         }
+        let names_len = names.len();
+        names.push_str(&details);
         Index {
             meta,
             entries,
-            names,
-            details,
+            text: names,
+            names_len,
         }
     }
 
-    /// Reassembles an index from its three regions (see `snapshot`).
+    /// Reassembles an index from its regions (see `snapshot`): the entries,
+    /// and the names followed by the details in one string.
     pub(crate) fn from_parts(
         meta: IndexMeta,
         entries: Vec<u8>,
-        names: String,
-        details: String,
+        text: String,
+        names_len: usize,
     ) -> Option<Index> {
-        entries.len().is_multiple_of(ENTRY_SIZE).then_some(Index {
-            meta,
-            entries,
-            names,
-            details,
-        })
+        (entries.len().is_multiple_of(ENTRY_SIZE) && text.is_char_boundary(names_len)).then_some(
+            Index {
+                meta,
+                entries,
+                text,
+                names_len,
+            },
+        )
     }
 
     pub(crate) fn parts(&self) -> (&[u8], &str, &str) {
-        (&self.entries, &self.names, &self.details)
+        (&self.entries, self.names_region(), self.details())
+    }
+
+    /// The names region.
+    fn names_region(&self) -> &str {
+        &self.text[..self.names_len]
     }
 
     pub fn len(&self) -> usize {
@@ -228,7 +242,9 @@ impl Index {
         let at = i * ENTRY_SIZE;
         let start = u32_at(&self.entries, at) as usize;
         let len = usize::from(u16_at(&self.entries, at + 10));
-        self.names.get(start..start + len).unwrap_or_default()
+        self.names_region()
+            .get(start..start + len)
+            .unwrap_or_default()
     }
 
     /// The flags of the package at position `i`.
@@ -243,7 +259,7 @@ impl Index {
 
     /// The details region (see the type's documentation).
     pub fn details(&self) -> &str {
-        &self.details
+        &self.text[self.names_len..]
     }
 
     /// Every name, in order.
@@ -256,7 +272,7 @@ impl Index {
         let at = i * ENTRY_SIZE;
         let detail = u32_at(&self.entries, at + 4) as usize;
         let mut fields = self
-            .details
+            .details()
             .get(detail..)
             .unwrap_or_default()
             .splitn(7, '\0');
@@ -296,7 +312,7 @@ impl Index {
     /// Checks what a damaged snapshot would break: every offset inside its
     /// region, and names in order (lookups rely on it).
     pub fn is_consistent(&self) -> bool {
-        let (names, details) = (self.names.len(), self.details.len());
+        let (names, details) = (self.names_len, self.details().len());
         (0..self.len()).all(|i| {
             let at = i * ENTRY_SIZE;
             let name_end =

@@ -1,22 +1,33 @@
-//! Saving the index in the embedded database and loading it back. The blob
-//! starts with a format number and the `IndexMeta`, so a stale snapshot (its
-//! fingerprint differs from the database's) is recognised without decoding
-//! the rest; a blob that fails to decode or to validate is reported, never
-//! trusted.
+//! Saving the index to a file beside the embedded database and reading it
+//! back. The file starts with a magic string, a format number and the
+//! `IndexMeta`, so a stale snapshot (its fingerprint differs from the
+//! database's) is recognised without reading the rest; the body is read
+//! straight into the index's own buffers (the entries, then the names and
+//! details as one string), checked once, never decoded record by record.
+//! A file that fails to read or to validate is reported, never trusted.
+//! Writers replace the file whole (a temporary file renamed over it), so a
+//! reader sees the old snapshot or the new one, never half of either.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use super::{Index, IndexMeta};
 use crate::model::BackendKind;
-use crate::store::{INDEX_META, INDEX_SNAPSHOT, Store, StoreError};
 
-/// Bumped whenever the layout of the blob changes.
-const FORMAT: u32 = 4;
+/// Bumped whenever the layout of the file changes.
+const FORMAT: u32 = 5;
+const MAGIC: &[u8; 8] = b"omgindex";
+/// A header larger than this is damage, not a header (the meta holds a
+/// fingerprint and the watched paths).
+const MAX_HEADER: usize = 1 << 20;
 
-/// What the store held for a backend.
+/// What the snapshot file held.
 #[derive(Debug)]
 pub enum Loaded {
-    /// A snapshot matching the fingerprint.
+    /// A snapshot the check accepted.
     Fresh(Index),
-    /// No snapshot, or one of another database state.
+    /// No snapshot, one of another format, or one the check refused
+    /// (another database state).
     Stale,
     /// A snapshot that could not be read; the reason.
     Damaged(String),
@@ -26,12 +37,23 @@ fn config() -> impl bincode::config::Config {
     bincode::config::standard()
 }
 
-/// The bytes stored for `index`: bincode of `(FORMAT, meta)`, then the
-/// lengths of the three regions (u32 little-endian each), then the regions.
+/// The file holding the snapshot stored under `key` in `data_dir`.
+pub fn path(data_dir: &Path, key: &str) -> PathBuf {
+    data_dir.join(format!("index-{}.bin", key.replace(':', "-")))
+}
+
+/// The bytes stored for `index`: the magic, the header's length (u32
+/// little-endian) and the header (bincode of `(FORMAT, meta)`), the
+/// lengths of the three regions (u32 each), then the regions.
 pub fn encode(index: &Index) -> Vec<u8> {
-    let mut out = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
+    let header = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
         .expect("encoding to memory cannot fail");
     let (entries, names, details) = index.parts();
+    let mut out =
+        Vec::with_capacity(24 + header.len() + entries.len() + names.len() + details.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
     for len in [entries.len(), names.len(), details.len()] {
         out.extend_from_slice(&(len as u32).to_le_bytes());
     }
@@ -41,73 +63,133 @@ pub fn encode(index: &Index) -> Vec<u8> {
     out
 }
 
-/// Reads a stored blob, checking it against the expected fingerprint.
-pub fn decode(bytes: &[u8], fingerprint: &str) -> Loaded {
-    let head: Result<((u32, IndexMeta), usize), _> =
-        bincode::serde::decode_from_slice(bytes, config());
-    let ((format, meta), used) = match head {
-        Ok(h) => h,
-        Err(e) => return Loaded::Damaged(format!("snapshot header: {e}")),
+fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Reads the header: the meta and the header's length in the file, or
+/// None for another format.
+fn read_header(r: &mut impl Read) -> Result<Option<(IndexMeta, u64)>, String> {
+    let mut magic = [0u8; 8];
+    match r.read_exact(&mut magic) {
+        Ok(()) if &magic == MAGIC => {}
+        Ok(()) => return Err("not an index snapshot".into()),
+        Err(e) => return Err(format!("snapshot header: {e}")),
+    }
+    let len = read_u32(r).map_err(|e| format!("snapshot header: {e}"))? as usize;
+    if len > MAX_HEADER {
+        return Err("snapshot header is too large".into());
+    }
+    let mut header = vec![0u8; len];
+    r.read_exact(&mut header)
+        .map_err(|e| format!("snapshot header: {e}"))?;
+    // The format number comes first: a snapshot of another format is
+    // stale, even when its meta no longer decodes.
+    let (format, used): (u32, usize) = bincode::serde::decode_from_slice(&header, config())
+        .map_err(|e| format!("snapshot header: {e}"))?;
+    if format != FORMAT {
+        return Ok(None);
+    }
+    let (meta, _): (IndexMeta, usize) =
+        bincode::serde::decode_from_slice(&header[used..], config())
+            .map_err(|e| format!("snapshot header: {e}"))?;
+    Ok(Some((meta, (MAGIC.len() + 4 + len) as u64)))
+}
+
+/// Reads a snapshot from `r` (`size` bytes in all) if `accept` takes its
+/// meta (the fingerprint matches).
+pub fn read(r: &mut impl Read, size: u64, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    let (meta, header) = match read_header(r) {
+        Ok(Some(read)) => read,
+        Ok(None) => return Loaded::Stale,
+        Err(why) => return Loaded::Damaged(why),
     };
-    if format != FORMAT || meta.fingerprint != fingerprint {
+    if !accept(&meta) {
         return Loaded::Stale;
     }
-    let rest = &bytes[used..];
-    let Some(lengths) = rest.get(..12) else {
-        return Loaded::Damaged("snapshot is truncated".into());
-    };
-    let len = |i: usize| {
-        u32::from_le_bytes([lengths[i], lengths[i + 1], lengths[i + 2], lengths[i + 3]]) as usize
-    };
-    let (entries_len, names_len, details_len) = (len(0), len(4), len(8));
-    let body = &rest[12..];
-    if body.len() != entries_len + names_len + details_len {
+    let mut lengths = [0usize; 3];
+    for len in &mut lengths {
+        match read_u32(r) {
+            Ok(n) => *len = n as usize,
+            Err(_) => return Loaded::Damaged("snapshot is truncated".into()),
+        }
+    }
+    let [entries_len, names_len, details_len] = lengths;
+    // The regions must be what is left of the file, exactly: this also
+    // keeps a damaged length from asking for gigabytes of memory.
+    let body = (entries_len + names_len + details_len) as u64;
+    if header + 12 + body != size {
         return Loaded::Damaged("snapshot regions do not add up to its size".into());
     }
-    let (entries, body) = body.split_at(entries_len);
-    let (names, details) = body.split_at(names_len);
-    let (Ok(names), Ok(details)) = (std::str::from_utf8(names), std::str::from_utf8(details))
-    else {
+    let mut entries = vec![0u8; entries_len];
+    let mut text = vec![0u8; names_len + details_len];
+    if r.read_exact(&mut entries)
+        .and_then(|()| r.read_exact(&mut text))
+        .is_err()
+    {
+        return Loaded::Damaged("snapshot is truncated".into());
+    }
+    let Ok(text) = String::from_utf8(text) else {
         return Loaded::Damaged("snapshot text is not UTF-8".into());
     };
-    match Index::from_parts(
-        meta,
-        entries.to_vec(),
-        names.to_string(),
-        details.to_string(),
-    ) {
+    match Index::from_parts(meta, entries, text, names_len) {
         Some(index) if index.is_consistent() => Loaded::Fresh(index),
         _ => Loaded::Damaged("snapshot entries point outside their text".into()),
     }
 }
 
-/// Loads the snapshot stored under `key` if it matches `fingerprint`.
-pub fn load(store: &Store, key: &str, fingerprint: &str) -> Result<Loaded, StoreError> {
-    store.with_blob(INDEX_SNAPSHOT, key, |blob| match blob {
-        None => Loaded::Stale,
-        Some(bytes) => decode(bytes, fingerprint),
+/// Reads a stored snapshot, checking it against the expected fingerprint.
+pub fn decode(bytes: &[u8], fingerprint: &str) -> Loaded {
+    read(&mut &bytes[..], bytes.len() as u64, |m| {
+        m.fingerprint == fingerprint
     })
 }
 
-/// The header of the snapshot stored under `key`: what it was built from,
-/// without reading the rest (it is kept in a table of its own).
-pub fn meta(store: &Store, key: &str) -> Option<IndexMeta> {
-    store
-        .with_blob(INDEX_META, key, |blob| {
-            let ((format, meta), _): ((u32, IndexMeta), usize) =
-                bincode::serde::decode_from_slice(blob?, config()).ok()?;
-            (format == FORMAT).then_some(meta)
-        })
-        .ok()
-        .flatten()
+/// Loads the snapshot file at `path` if `accept` takes its meta.
+pub fn load(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Stale,
+        Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
+    };
+    read(
+        &mut std::io::BufReader::with_capacity(64 << 10, file),
+        size,
+        accept,
+    )
 }
 
-/// Stores `index` under `key`.
-pub fn save(store: &Store, key: &str, index: &Index) -> Result<(), StoreError> {
-    store.put_blob(INDEX_SNAPSHOT, key, &encode(index))?;
-    let header = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
-        .expect("encoding to memory cannot fail");
-    store.put_blob(INDEX_META, key, &header)
+/// The meta of the snapshot at `path`: what it was built from, without
+/// reading the rest.
+pub fn meta(path: &Path) -> Option<IndexMeta> {
+    let file = std::fs::File::open(path).ok()?;
+    read_header(&mut std::io::BufReader::with_capacity(4096, file))
+        .ok()
+        .flatten()
+        .map(|(meta, _)| meta)
+}
+
+/// Writes `index` to `path`, replacing the file whole.
+pub fn save(path: &Path, index: &Index) -> std::io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(&encode(index)))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// The key a snapshot is stored under: the backend, and the environment
@@ -137,11 +219,11 @@ pub fn key(backend: BackendKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::tests::{meta, record};
+    use crate::index::tests::{meta as test_meta, record};
 
     #[test]
     fn fresh_stale_and_damaged() {
-        let index = Index::from_records(meta(), vec![record("vim", "editor", 0)]);
+        let index = Index::from_records(test_meta(), vec![record("vim", "editor", 0)]);
         let bytes = encode(&index);
         match decode(&bytes, "f") {
             Loaded::Fresh(i) => assert_eq!(i, index),
@@ -163,5 +245,69 @@ mod tests {
         let entries_at = bytes.len() - details.len() - names.len() - entries.len();
         bytes[entries_at + 4] = 0xff;
         assert!(matches!(decode(&bytes, "f"), Loaded::Damaged(_)));
+    }
+
+    #[test]
+    fn damaged_headers_and_text_are_reported_not_trusted() {
+        let index = Index::from_records(test_meta(), vec![record("vim", "editor", 0)]);
+        let bytes = encode(&index);
+        // A header length of 4 GiB asks for nothing.
+        let mut huge = bytes.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(decode(&huge, "f"), Loaded::Damaged(why) if why.contains("too large")));
+        // Region lengths that claim more than the file holds.
+        let mut claims = bytes.clone();
+        let header_end = 12 + u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        claims[header_end + 8..header_end + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(decode(&claims, "f"), Loaded::Damaged(why) if why.contains("add up")));
+        // Text that is not UTF-8.
+        let mut text = bytes.clone();
+        let last = text.len() - 2;
+        text[last] = 0xff;
+        assert!(matches!(decode(&text, "f"), Loaded::Damaged(why) if why.contains("UTF-8")));
+        // Another format is stale, not damaged.
+        let mut other = bytes.clone();
+        other[12] = (FORMAT + 1) as u8;
+        assert!(matches!(decode(&other, "f"), Loaded::Stale));
+    }
+
+    #[test]
+    fn files_are_replaced_whole_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = path(dir.path(), &key(BackendKind::Apt));
+        assert!(
+            matches!(load(&file, |_| true), Loaded::Stale),
+            "no file yet"
+        );
+        assert_eq!(meta(&file), None);
+        let index = Index::from_records(meta_with("a"), vec![record("vim", "editor", 0)]);
+        save(&file, &index).unwrap();
+        let newer = Index::from_records(meta_with("b"), vec![record("nano", "editor", 0)]);
+        save(&file, &newer).unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+        assert_eq!(meta(&file).unwrap().fingerprint, "b");
+        assert!(matches!(
+            load(&file, |m| m.fingerprint == "a"),
+            Loaded::Stale
+        ));
+        match load(&file, |m| m.fingerprint == "b") {
+            Loaded::Fresh(i) => assert_eq!(i, newer),
+            other => panic!("expected the newer snapshot, got {other:?}"),
+        }
+        // Cut short while nobody replaced it whole: damaged, not trusted.
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(load(&file, |_| true), Loaded::Damaged(_)));
+    }
+
+    fn meta_with(fingerprint: &str) -> IndexMeta {
+        IndexMeta {
+            fingerprint: fingerprint.into(),
+            ..test_meta()
+        }
     }
 }

@@ -14,10 +14,11 @@ pub mod cached;
 
 pub use cached::Cache;
 
-/// The index snapshot of each backend, keyed by backend name.
-pub const INDEX_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("index_snapshot");
-/// The header (`IndexMeta`) of each snapshot, small enough to read alone.
-pub const INDEX_META: TableDefinition<&str, &[u8]> = TableDefinition::new("index_meta");
+/// Where index snapshots and their headers were kept before each had a
+/// file of its own (`index::snapshot`); emptied when a snapshot is saved.
+pub const RETIRED_SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("index_snapshot");
+pub const RETIRED_SNAPSHOT_HEADERS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("index_meta");
 /// Details of single packages, keyed by `backend/name`, tagged with the
 /// fingerprint of the database they were read from.
 pub const PACKAGE_INFO: TableDefinition<&str, &[u8]> = TableDefinition::new("package_info");
@@ -291,6 +292,8 @@ impl Store {
 mod tests {
     use super::*;
 
+    const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
+
     #[test]
     fn bounded_tables_drop_the_expired_then_the_oldest() {
         const T: TableDefinition<&str, &[u8]> = TableDefinition::new("bounded");
@@ -333,14 +336,14 @@ mod tests {
         assert!(recovered.is_none());
         assert_eq!(
             store
-                .with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec))
+                .with_blob(BLOBS, "apt", |b| b.map(<[u8]>::to_vec))
                 .unwrap(),
             None
         );
-        store.put_blob(INDEX_SNAPSHOT, "apt", b"hello").unwrap();
+        store.put_blob(BLOBS, "apt", b"hello").unwrap();
         assert_eq!(
             store
-                .with_blob(INDEX_SNAPSHOT, "apt", |b| b.map(<[u8]>::to_vec))
+                .with_blob(BLOBS, "apt", |b| b.map(<[u8]>::to_vec))
                 .unwrap(),
             Some(b"hello".to_vec())
         );
@@ -354,10 +357,6 @@ mod tests {
         let (store, recovered) = Store::open(&path).unwrap();
         let recovered = recovered.expect("damage is reported");
         assert!(recovered.moved_to.exists());
-        assert!(
-            !store
-                .with_blob(INDEX_SNAPSHOT, "apt", |b| b.is_some())
-                .unwrap()
-        );
+        assert!(!store.with_blob(BLOBS, "apt", |b| b.is_some()).unwrap());
     }
 }

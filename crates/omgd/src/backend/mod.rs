@@ -5,9 +5,18 @@
 pub mod alpm;
 #[cfg(feature = "apt")]
 pub mod apt;
-pub mod detect;
-pub mod fingerprint;
 pub mod output_log;
+
+/// Which backend this system wants (shared with the command line).
+pub mod detect {
+    /// The backend of this machine; `configured` is config.toml's choice.
+    pub fn detect(
+        configured: Option<omg::model::BackendKind>,
+    ) -> Result<omg::model::BackendKind, super::BackendError> {
+        omg::detect::detect(configured).map_err(|e| super::BackendError::UnknownSystem(e.0))
+    }
+}
+pub use omg::index::fingerprint;
 pub mod pacman_conf;
 pub mod stale_lock;
 
@@ -35,6 +44,15 @@ pub enum BackendError {
     NotBuilt(&'static str),
     #[error("cannot tell which package manager this system uses: {0}")]
     UnknownSystem(String),
+}
+
+impl From<fingerprint::Unreadable> for BackendError {
+    fn from(e: fingerprint::Unreadable) -> Self {
+        BackendError::Unreadable {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 /// Everything the index needs from one read of the database.

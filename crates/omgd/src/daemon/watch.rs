@@ -102,7 +102,7 @@ impl Watch {
 
     /// The current fingerprint.
     pub fn fingerprint(&self) -> Result<String, BackendError> {
-        fingerprint::compute(&self.watched)
+        Ok(fingerprint::compute(&self.watched)?)
     }
 
     /// The index now matches the database: quiet until the next event.

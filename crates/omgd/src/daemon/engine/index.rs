@@ -13,7 +13,7 @@ use omg::index::{Index, IndexMeta, flags, snapshot};
 use omg::ipc::protocol::{ResponseBody, WireError};
 use omg::model::IndexSource;
 use omg::status::{self, Status};
-use omg::store::PACKAGE_INFO;
+use omg::store::{PACKAGE_INFO, RETIRED_SNAPSHOT_HEADERS, RETIRED_SNAPSHOTS};
 
 impl Engine {
     /// Forgets cached answers and checks the package database again
@@ -87,11 +87,11 @@ impl Engine {
 
     pub(super) async fn load_or_build(&self, fingerprint: String) -> Result<Current, WireError> {
         let kind = self.kind;
-        if let Some(store) = &self.store {
-            let path = store.path().display().to_string();
+        if let Some(file) = &self.snapshot_file {
+            let path = file.display().to_string();
             let started = Instant::now();
-            match snapshot::load(store, &self.snapshot_key, &fingerprint) {
-                Ok(snapshot::Loaded::Fresh(index)) => {
+            match snapshot::load(file, |meta| meta.fingerprint == fingerprint) {
+                snapshot::Loaded::Fresh(index) => {
                     debug!(
                         "index: loaded the snapshot from {path} ({} packages) in {:.1?}",
                         index.len(),
@@ -102,13 +102,12 @@ impl Engine {
                         source: IndexSource::Snapshot,
                     });
                 }
-                Ok(snapshot::Loaded::Stale) => {
+                snapshot::Loaded::Stale => {
                     debug!("index: no snapshot for this database state in {path}; rebuilding");
                 }
-                Ok(snapshot::Loaded::Damaged(why)) => {
-                    warn!("the index snapshot in {path} is damaged ({why}); rebuilding it");
+                snapshot::Loaded::Damaged(why) => {
+                    warn!("the index snapshot {path} is damaged ({why}); rebuilding it");
                 }
-                Err(e) => warn!("{e}; rebuilding the index"),
             }
         }
 
@@ -130,14 +129,22 @@ impl Engine {
             kind.as_str(),
             index.len()
         );
-        if let Some(store) = &self.store {
-            let saved = snapshot::save(store, &self.snapshot_key, &index)
-                .and_then(|()| store.clear_table(PACKAGE_INFO));
+        if let (Some(store), Some(file)) = (&self.store, &self.snapshot_file) {
+            let saved = snapshot::save(file, &index)
+                .map_err(|e| format!("cannot save the index snapshot {}: {e}", file.display()))
+                .and_then(|()| {
+                    // Details read for the last state, and where snapshots
+                    // were kept before they had a file of their own.
+                    [PACKAGE_INFO, RETIRED_SNAPSHOTS, RETIRED_SNAPSHOT_HEADERS]
+                        .into_iter()
+                        .try_for_each(|table| store.clear_table(table))
+                        .map_err(|e| e.to_string())
+                });
             match saved {
-                Ok(()) => debug!("index: saved the snapshot to {}", store.path().display()),
+                Ok(()) => debug!("index: saved the snapshot to {}", file.display()),
                 Err(e) => {
                     warn!("{e}; the index will be rebuilt next time");
-                    self.note_problem(e.to_string());
+                    self.note_problem(e);
                 }
             }
         }

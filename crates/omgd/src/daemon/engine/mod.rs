@@ -98,8 +98,11 @@ pub struct Engine {
     backend: Option<BackendHandle>,
     /// The library behind the index (from the backend or the snapshot).
     library: String,
-    /// Where this database's snapshot is stored.
+    /// Which of the backend's databases this is (the snapshot's name,
+    /// the details cache's prefix).
     snapshot_key: String,
+    /// The snapshot file (none when the data directory is unusable).
+    snapshot_file: Option<std::path::PathBuf>,
     watch: Watch,
     store: Option<Store>,
     store_problem: RwLock<Option<String>>,
@@ -154,9 +157,10 @@ impl Engine {
     ) -> Engine {
         let (store, store_problem) = open_store(&paths, backend.is_some());
         let snapshot_key = snapshot::key(kind);
-        let stored = store
+        let snapshot_file = store
             .as_ref()
-            .and_then(|s| snapshot::meta(s, &snapshot_key));
+            .map(|_| snapshot::path(&paths.data_dir, &snapshot_key));
+        let stored = snapshot_file.as_deref().and_then(snapshot::meta);
         let (library, watched) = match &backend {
             Some(b) => (b.library.clone(), b.watched.clone()),
             None => stored
@@ -178,6 +182,7 @@ impl Engine {
             backend,
             library,
             snapshot_key,
+            snapshot_file,
             watch,
             store,
             store_problem: RwLock::new(store_problem),

@@ -7,18 +7,24 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::BackendError;
+pub use super::Watched;
 
-pub use omg::index::Watched;
+/// A file the database cannot be without is unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {source}", path.display())]
+pub struct Unreadable {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
 
 /// The fingerprint of everything in `watched`.
-pub fn compute(watched: &[Watched]) -> Result<String, BackendError> {
+pub fn compute(watched: &[Watched]) -> Result<String, Unreadable> {
     let mut f = Fingerprint::default();
     for item in watched {
         match item {
             Watched::File(path) => f.file(path),
             Watched::Required(path) => {
-                std::fs::File::open(path).map_err(|source| BackendError::Unreadable {
+                std::fs::File::open(path).map_err(|source| Unreadable {
                     path: path.clone(),
                     source,
                 })?;

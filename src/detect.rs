@@ -4,8 +4,12 @@
 
 use std::path::Path;
 
-use super::BackendError;
-use omg::model::BackendKind;
+use crate::model::BackendKind;
+
+/// This system's backend cannot be told.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownSystem(pub String);
 
 /// The backend for a distribution id (`debian`, `arch`, …).
 fn kind_for_id(id: &str) -> Option<BackendKind> {
@@ -32,12 +36,12 @@ pub fn kind_from_os_release(text: &str) -> Option<BackendKind> {
 }
 
 /// The backend of this machine; `configured` is config.toml's choice.
-pub fn detect(configured: Option<BackendKind>) -> Result<BackendKind, BackendError> {
+pub fn detect(configured: Option<BackendKind>) -> Result<BackendKind, UnknownSystem> {
     match std::env::var("OMG_BACKEND").as_deref() {
         Ok("apt") => return Ok(BackendKind::Apt),
         Ok("alpm") => return Ok(BackendKind::Alpm),
         Ok(other) if !other.is_empty() => {
-            return Err(BackendError::UnknownSystem(format!(
+            return Err(UnknownSystem(format!(
                 "OMG_BACKEND={other} is neither `apt` nor `alpm`"
             )));
         }
@@ -49,7 +53,7 @@ pub fn detect(configured: Option<BackendKind>) -> Result<BackendKind, BackendErr
     for path in ["/etc/os-release", "/usr/lib/os-release"] {
         if let Ok(text) = std::fs::read_to_string(path) {
             return kind_from_os_release(&text).ok_or_else(|| {
-                BackendError::UnknownSystem(format!(
+                UnknownSystem(format!(
                     "{path} names neither a Debian- nor an Arch-based system; set OMG_BACKEND=apt or OMG_BACKEND=alpm"
                 ))
             });
@@ -61,7 +65,7 @@ pub fn detect(configured: Option<BackendKind>) -> Result<BackendKind, BackendErr
     } else if Path::new("/var/lib/pacman/local").exists() {
         Ok(BackendKind::Alpm)
     } else {
-        Err(BackendError::UnknownSystem(
+        Err(UnknownSystem(
             "no /etc/os-release, no dpkg and no pacman database".into(),
         ))
     }
