@@ -30,7 +30,7 @@ fn fresh_snapshot() -> Option<Fresh> {
             && !meta.watched.is_empty()
             && fingerprint::compute(&meta.watched).is_ok_and(|f| f == meta.fingerprint)
     };
-    match snapshot::load(&file, current) {
+    match snapshot::map(&file, current) {
         snapshot::Loaded::Fresh(index) => Some(Fresh {
             index,
             kind,

@@ -64,7 +64,8 @@ pub struct IndexMeta {
 const ENTRY_SIZE: usize = 12;
 
 /// The whole index. Its packages live in three byte regions, the same in
-/// memory and in the snapshot, so loading one is a copy and a UTF-8 check:
+/// memory and in the snapshot, so loading one is a read (or a map) and a
+/// UTF-8 check:
 ///
 /// * `entries`: per package, little-endian `name_offset: u32`,
 ///   `detail_offset: u32`, `flags: u16`, `name_len: u16`, in name order;
@@ -75,15 +76,79 @@ const ENTRY_SIZE: usize = 12;
 ///   order, so a search can scan the whole region at once (see `rank`).
 ///
 /// Accessors never index out of bounds: a damaged offset reads as empty text.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
     pub meta: IndexMeta,
-    entries: Vec<u8>,
-    /// The names, then the details: one string, so that a snapshot's text
-    /// is read into place and checked once.
-    text: String,
-    /// Where the details start in `text`.
+    backing: Backing,
+    /// Where the details start in the text (names, then details).
     names_len: usize,
+}
+
+/// Where an index's regions are: its own buffers, or a snapshot file
+/// mapped into memory (a one-shot reader touches only the pages it needs
+/// and copies nothing).
+enum Backing {
+    Owned {
+        entries: Vec<u8>,
+        text: String,
+    },
+    Mapped {
+        map: memmap2::Mmap,
+        entries: std::ops::Range<usize>,
+        text: std::ops::Range<usize>,
+    },
+}
+
+impl Backing {
+    fn entries(&self) -> &[u8] {
+        match self {
+            Backing::Owned { entries, .. } => entries,
+            Backing::Mapped { map, entries, .. } => map.get(entries.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Backing::Owned { text, .. } => text,
+            Backing::Mapped { map, text, .. } => {
+                let bytes = map.get(text.clone()).unwrap_or_default();
+                // SAFETY: `Index::mapped` checked these bytes are UTF-8, and
+                // they do not change: the map is read-only and private, and
+                // snapshot files are only ever replaced by rename, never
+                // written in place.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+        }
+    }
+}
+
+impl Clone for Index {
+    fn clone(&self) -> Index {
+        Index {
+            meta: self.meta.clone(),
+            backing: Backing::Owned {
+                entries: self.entries().to_vec(),
+                text: self.text().to_string(),
+            },
+            names_len: self.names_len,
+        }
+    }
+}
+
+impl PartialEq for Index {
+    fn eq(&self, other: &Index) -> bool {
+        self.meta == other.meta && self.parts() == other.parts()
+    }
+}
+
+impl Eq for Index {}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("meta", &self.meta)
+            .field("packages", &self.len())
+            .finish()
+    }
 }
 
 /// A borrowed view of one package in the index.
@@ -196,8 +261,10 @@ impl Index {
         names.push_str(&details);
         Index {
             meta,
-            entries,
-            text: names,
+            backing: Backing::Owned {
+                entries,
+                text: names,
+            },
             names_len,
         }
     }
@@ -213,35 +280,63 @@ impl Index {
         (entries.len().is_multiple_of(ENTRY_SIZE) && text.is_char_boundary(names_len)).then_some(
             Index {
                 meta,
-                entries,
-                text,
+                backing: Backing::Owned { entries, text },
                 names_len,
             },
         )
     }
 
+    /// An index over a mapped snapshot file: `entries` and `text` (the
+    /// names, then the details) are ranges of `map`. None when they do not
+    /// fit in it or the text is not UTF-8.
+    pub(crate) fn mapped(
+        meta: IndexMeta,
+        map: memmap2::Mmap,
+        entries: std::ops::Range<usize>,
+        text: std::ops::Range<usize>,
+        names_len: usize,
+    ) -> Option<Index> {
+        let checked = std::str::from_utf8(map.get(text.clone())?).ok()?;
+        let fits = entries.len().is_multiple_of(ENTRY_SIZE)
+            && map.get(entries.clone()).is_some()
+            && checked.is_char_boundary(names_len);
+        fits.then_some(Index {
+            meta,
+            backing: Backing::Mapped { map, entries, text },
+            names_len,
+        })
+    }
+
     pub(crate) fn parts(&self) -> (&[u8], &str, &str) {
-        (&self.entries, self.names_region(), self.details())
+        (self.entries(), self.names_region(), self.details())
+    }
+
+    fn entries(&self) -> &[u8] {
+        self.backing.entries()
+    }
+
+    fn text(&self) -> &str {
+        self.backing.text()
     }
 
     /// The names region.
     fn names_region(&self) -> &str {
-        &self.text[..self.names_len]
+        self.text().get(..self.names_len).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len() / ENTRY_SIZE
+        self.entries().len() / ENTRY_SIZE
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     /// The name of the package at position `i`.
     pub fn name(&self, i: usize) -> &str {
         let at = i * ENTRY_SIZE;
-        let start = u32_at(&self.entries, at) as usize;
-        let len = usize::from(u16_at(&self.entries, at + 10));
+        let start = u32_at(self.entries(), at) as usize;
+        let len = usize::from(u16_at(self.entries(), at + 10));
         self.names_region()
             .get(start..start + len)
             .unwrap_or_default()
@@ -249,17 +344,17 @@ impl Index {
 
     /// The flags of the package at position `i`.
     pub fn flags(&self, i: usize) -> u16 {
-        u16_at(&self.entries, i * ENTRY_SIZE + 8)
+        u16_at(self.entries(), i * ENTRY_SIZE + 8)
     }
 
     /// Where the details of package `i` start in `details()`.
     pub fn detail_offset(&self, i: usize) -> usize {
-        u32_at(&self.entries, i * ENTRY_SIZE + 4) as usize
+        u32_at(self.entries(), i * ENTRY_SIZE + 4) as usize
     }
 
     /// The details region (see the type's documentation).
     pub fn details(&self) -> &str {
-        &self.text[self.names_len..]
+        self.text().get(self.names_len..).unwrap_or_default()
     }
 
     /// Every name, in order.
@@ -270,7 +365,7 @@ impl Index {
     /// The package at position `i` (name order).
     pub fn get(&self, i: usize) -> Package<'_> {
         let at = i * ENTRY_SIZE;
-        let detail = u32_at(&self.entries, at + 4) as usize;
+        let detail = u32_at(self.entries(), at + 4) as usize;
         let mut fields = self
             .details()
             .get(detail..)
@@ -316,7 +411,7 @@ impl Index {
         (0..self.len()).all(|i| {
             let at = i * ENTRY_SIZE;
             let name_end =
-                u32_at(&self.entries, at) as usize + usize::from(u16_at(&self.entries, at + 10));
+                u32_at(self.entries(), at) as usize + usize::from(u16_at(self.entries(), at + 10));
             name_end <= names
                 && self.detail_offset(i) < details
                 && (i == 0 || self.detail_offset(i - 1) < self.detail_offset(i))

@@ -165,6 +165,52 @@ pub fn load(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
     )
 }
 
+/// Maps the snapshot file at `path` into memory if `accept` takes its
+/// meta: nothing is copied, and only the pages a query touches are read.
+/// For a short-lived reader; a daemon keeps its index in its own memory
+/// (`load`).
+pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Stale,
+        Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
+    };
+    // SAFETY: snapshot files are replaced by rename, never written in
+    // place, so the mapped bytes stay as they are while mapped.
+    let map = match unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+        Ok(m) => m,
+        Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
+    };
+    let mut reader = &map[..];
+    let (meta, header) = match read_header(&mut reader) {
+        Ok(Some(read)) => read,
+        Ok(None) => return Loaded::Stale,
+        Err(why) => return Loaded::Damaged(why),
+    };
+    if !accept(&meta) {
+        return Loaded::Stale;
+    }
+    let mut lengths = [0usize; 3];
+    for len in &mut lengths {
+        match read_u32(&mut reader) {
+            Ok(n) => *len = n as usize,
+            Err(_) => return Loaded::Damaged("snapshot is truncated".into()),
+        }
+    }
+    let [entries_len, names_len, details_len] = lengths;
+    let start = header as usize + 12;
+    if start + entries_len + names_len + details_len != map.len() {
+        return Loaded::Damaged("snapshot regions do not add up to its size".into());
+    }
+    let entries = start..start + entries_len;
+    let text = entries.end..map.len();
+    match Index::mapped(meta, map, entries, text, names_len) {
+        Some(index) if index.is_consistent() => Loaded::Fresh(index),
+        Some(_) => Loaded::Damaged("snapshot entries point outside their text".into()),
+        None => Loaded::Damaged("snapshot text is not UTF-8".into()),
+    }
+}
+
 /// The meta of the snapshot at `path`: what it was built from, without
 /// reading the rest.
 pub fn meta(path: &Path) -> Option<IndexMeta> {
@@ -298,10 +344,29 @@ mod tests {
             Loaded::Fresh(i) => assert_eq!(i, newer),
             other => panic!("expected the newer snapshot, got {other:?}"),
         }
+        match map(&file, |m| m.fingerprint == "b") {
+            Loaded::Fresh(i) => {
+                assert_eq!(i, newer);
+                assert_eq!(i.find("nano").unwrap().summary, "editor");
+            }
+            other => panic!("expected the newer snapshot mapped, got {other:?}"),
+        }
+        assert!(matches!(
+            map(&file, |m| m.fingerprint == "a"),
+            Loaded::Stale
+        ));
         // Cut short while nobody replaced it whole: damaged, not trusted.
         let bytes = std::fs::read(&file).unwrap();
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
         assert!(matches!(load(&file, |_| true), Loaded::Damaged(_)));
+        assert!(matches!(map(&file, |_| true), Loaded::Damaged(_)));
+        let mut text = bytes.clone();
+        let last = text.len() - 2;
+        text[last] = 0xff;
+        std::fs::write(&file, &text).unwrap();
+        assert!(matches!(map(&file, |_| true), Loaded::Damaged(why) if why.contains("UTF-8")));
+        std::fs::write(&file, b"").unwrap();
+        assert!(matches!(map(&file, |_| true), Loaded::Damaged(_)));
     }
 
     fn meta_with(fingerprint: &str) -> IndexMeta {
