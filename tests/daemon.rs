@@ -256,11 +256,21 @@ fn daemon_and_one_shot_outputs_are_identical() {
         vec!["status", "--json"],
         vec!["status"],
         vec!["search", ""],
+        vec!["search", "hello", "omg"],
+        vec!["search", "nothing-is-called-this"],
     ];
     let one_shot: Vec<_> = queries
         .iter()
         .map(|q| env.omg(&[&["--no-daemon"], &q[..]].concat()))
         .collect();
+    // Without the option, a plain search takes the short path (no
+    // argument parser, the snapshot read in this process): same answers.
+    for (query, expected) in queries.iter().zip(&one_shot) {
+        let short = env.omg(query);
+        assert_eq!(short.code, expected.code, "{query:?}");
+        assert_eq!(short.stdout, expected.stdout, "{query:?}");
+        assert_eq!(short.stderr, expected.stderr, "{query:?}");
+    }
     let _daemon = env.start_daemon();
     let verbose = env.omg(&["--verbose", "status"]);
     assert!(verbose.stderr.contains("using omgd"), "{}", verbose.stderr);

@@ -1,13 +1,19 @@
 //! The invocations a prompt, a completion or a script runs again and again
-//! (`--version`, `current`, `which PROGRAM`, `__complete PREFIX`; hook-env
-//! has its own path), answered without building the argument parser for
-//! forty commands. Only the exact shapes below are taken; anything else
+//! (`--version`, `current`, `which PROGRAM`, `__complete PREFIX`, `search
+//! WORDS` with no options; hook-env has its own path), answered without
+//! building the argument parser for forty commands (and, for a search, an
+//! async runtime: one blocking round trip to the daemon, or the snapshot
+//! read in this process). Only the exact shapes below are taken; anything else
 //! (a global flag, `--help`, a misspelling) goes to clap as before, so the
 //! answers and the errors are the same either way.
 
 use std::process::ExitCode;
 
-use super::{EXIT_FAILURE, Failure, Session, current, report, runtime, shipping};
+use super::{
+    EXIT_FAILURE, Failure, Session, current, direct, report, runtime, search, session, shipping,
+};
+use crate::ipc::blocking::BlockingConnection;
+use crate::ipc::protocol::{RequestBody, ResponseBody};
 
 /// The answer to `args` (the arguments after the program's name), when it
 /// is one of the fast shapes.
@@ -23,12 +29,32 @@ pub fn run(args: &[String]) -> Option<ExitCode> {
         ["current", "--json"] => current::run(true),
         ["which", program] if plain(program) => runtime::run_which(program),
         ["__complete", prefix] if plain(prefix) => complete(prefix),
+        ["search", words @ ..] if !words.is_empty() && words.iter().all(|w| plain(w)) => {
+            search(words)?
+        }
         _ => return None,
     };
     Some(ExitCode::from(result.unwrap_or_else(|failure| {
         report(&failure);
         failure.code
     })))
+}
+
+/// `search WORDS`: the daemon's answer over one blocking connection, else
+/// the snapshot's when it is current. None when neither answers (no
+/// snapshot, a stale one, the AUR to ask, a daemon that failed): the full
+/// path then asks again and reports what went wrong.
+fn search(words: &[&str]) -> Option<Result<u8, Failure>> {
+    let request = RequestBody::Search(search::plain_request(words)?);
+    let socket = crate::config::Paths::user().ok()?.socket();
+    let answer = match BlockingConnection::connect(&socket, session::HANDSHAKE_TIMEOUT) {
+        Ok(mut daemon) => daemon.request(request).ok()?,
+        Err(_) => direct::answer(&request, false)?,
+    };
+    match answer {
+        ResponseBody::Search(results) => Some(search::show(&results, false, false)),
+        _ => None,
+    }
 }
 
 /// `__complete PREFIX`: package names through the daemon, as the full path

@@ -5,8 +5,11 @@ use std::io::Write;
 use super::output::{self, Cell, MARK, NAME, REPO, Table, VERSION};
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Failure, Session, TxArgs, print_json, unexpected};
 use crate::ipc::protocol::{MAX_QUERY_LEN, RequestBody, ResponseBody, SearchRequest, Sources};
-use crate::model::SearchHit;
+use crate::model::{SearchHit, SearchResults};
 use clap::Args;
+
+/// How many results a search shows unless told.
+const DEFAULT_LIMIT: u32 = 50;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -14,7 +17,7 @@ pub struct SearchArgs {
     #[arg(required = true, num_args = 1..)]
     pub query: Vec<String>,
     /// Show at most N results (0: all)
-    #[arg(short = 'n', long, value_name = "N", default_value_t = 50)]
+    #[arg(short = 'n', long, value_name = "N", default_value_t = DEFAULT_LIMIT)]
     pub limit: u32,
     /// Only installed packages
     #[arg(short = 'I', long)]
@@ -73,8 +76,30 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
     let ResponseBody::Search(results) = session.request(body).await? else {
         return Err(unexpected());
     };
-    if args.json {
-        print_json(&results)?;
+    show(&results, args.json, args.installed)
+}
+
+/// The query `omg search WORDS…` sends with no options, if it is a valid
+/// one (`cli/fast.rs` answers those without the argument parser).
+pub fn plain_request(words: &[&str]) -> Option<SearchRequest> {
+    let query = words.join(" ");
+    let trimmed = query.trim();
+    let valid = !trimmed.is_empty()
+        && trimmed.len() <= MAX_QUERY_LEN
+        && !trimmed.chars().any(char::is_control);
+    valid.then(|| SearchRequest {
+        query: trimmed.to_string(),
+        limit: DEFAULT_LIMIT,
+        installed_only: false,
+        sources: Sources::All,
+    })
+}
+
+/// Prints the results as a table (or JSON); the exit status says whether
+/// anything matched.
+pub fn show(results: &SearchResults, json: bool, installed: bool) -> Result<u8, Failure> {
+    if json {
+        print_json(results)?;
     } else {
         let width = output::terminal_width();
         let table = Table {
@@ -106,8 +131,8 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
         }
     }
     if results.hits.is_empty() {
-        if !args.json {
-            let scope = if args.installed { "installed " } else { "" };
+        if !json {
+            let scope = if installed { "installed " } else { "" };
             eprintln!("no {scope}packages match {:?}", results.query);
         }
         return Ok(EXIT_FAILURE);

@@ -17,7 +17,7 @@ use crate::ipc::client::{ClientError, Connection, daemon_binary, lite_binary};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
 
 /// How long a daemon that accepted a connection may take to say hello.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connection to the daemon, opened on first use: the daemon's socket
 /// when one answers, else a one-shot `omgd --stdio` child.

@@ -151,6 +151,47 @@ impl std::fmt::Debug for Index {
     }
 }
 
+/// An index's regions, borrowed: what a loop over every package reads.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    entries: &'a [u8],
+    names: &'a str,
+    details: &'a str,
+}
+
+impl<'a> View<'a> {
+    /// The name of the package at position `i`.
+    pub fn name(&self, i: usize) -> &'a str {
+        let at = i * ENTRY_SIZE;
+        let start = u32_at(self.entries, at) as usize;
+        let len = usize::from(u16_at(self.entries, at + 10));
+        self.names.get(start..start + len).unwrap_or_default()
+    }
+
+    /// The flags of the package at position `i`.
+    pub fn flags(&self, i: usize) -> u16 {
+        u16_at(self.entries, i * ENTRY_SIZE + 8)
+    }
+
+    /// Where the details of package `i` start in `details`.
+    pub fn detail_offset(&self, i: usize) -> usize {
+        u32_at(self.entries, i * ENTRY_SIZE + 4) as usize
+    }
+
+    /// The details region.
+    pub fn details(&self) -> &'a str {
+        self.details
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len() / ENTRY_SIZE
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// A borrowed view of one package in the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Package<'a> {
@@ -332,24 +373,28 @@ impl Index {
         self.entries().is_empty()
     }
 
+    /// The regions, looked up once: for loops over every package.
+    pub fn view(&self) -> View<'_> {
+        View {
+            entries: self.entries(),
+            names: self.names_region(),
+            details: self.details(),
+        }
+    }
+
     /// The name of the package at position `i`.
     pub fn name(&self, i: usize) -> &str {
-        let at = i * ENTRY_SIZE;
-        let start = u32_at(self.entries(), at) as usize;
-        let len = usize::from(u16_at(self.entries(), at + 10));
-        self.names_region()
-            .get(start..start + len)
-            .unwrap_or_default()
+        self.view().name(i)
     }
 
     /// The flags of the package at position `i`.
     pub fn flags(&self, i: usize) -> u16 {
-        u16_at(self.entries(), i * ENTRY_SIZE + 8)
+        self.view().flags(i)
     }
 
     /// Where the details of package `i` start in `details()`.
     pub fn detail_offset(&self, i: usize) -> usize {
-        u32_at(self.entries(), i * ENTRY_SIZE + 4) as usize
+        self.view().detail_offset(i)
     }
 
     /// The details region (see the type's documentation).
@@ -359,7 +404,8 @@ impl Index {
 
     /// Every name, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        (0..self.len()).map(|i| self.name(i))
+        let view = self.view();
+        (0..self.len()).map(move |i| view.name(i))
     }
 
     /// The package at position `i` (name order).
@@ -392,10 +438,11 @@ impl Index {
 
     /// The package called exactly `name`.
     pub fn find(&self, name: &str) -> Option<Package<'_>> {
+        let view = self.view();
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.name(mid).cmp(name) {
+            match view.name(mid).cmp(name) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(self.get(mid)),
@@ -407,15 +454,19 @@ impl Index {
     /// Checks what a damaged snapshot would break: every offset inside its
     /// region, and names in order (lookups rely on it).
     pub fn is_consistent(&self) -> bool {
-        let (names, details) = (self.names_len, self.details().len());
-        (0..self.len()).all(|i| {
-            let at = i * ENTRY_SIZE;
-            let name_end =
-                u32_at(self.entries(), at) as usize + usize::from(u16_at(self.entries(), at + 10));
-            name_end <= names
-                && self.detail_offset(i) < details
-                && (i == 0 || self.detail_offset(i - 1) < self.detail_offset(i))
-                && (i == 0 || self.name(i - 1) < self.name(i))
+        let view = self.view();
+        let (names, details) = (view.names.len(), view.details.len());
+        let mut previous: Option<(&str, usize)> = None;
+        view.entries.chunks_exact(ENTRY_SIZE).all(|entry| {
+            let start = u32_at(entry, 0) as usize;
+            let end = start + usize::from(u16_at(entry, 10));
+            let detail = u32_at(entry, 4) as usize;
+            let Some(name) = view.names.get(start..end) else {
+                return false;
+            };
+            let in_order = previous.is_none_or(|(n, d)| n < name && d < detail);
+            previous = Some((name, detail));
+            end <= names && detail < details && in_order
         })
     }
 

@@ -7,7 +7,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use super::flags::INSTALLED;
-use super::{Index, Package};
+use super::{Index, Package, View};
 use crate::ipc::protocol::{MAX_QUERY_LEN, SearchRequest};
 use crate::model::{MatchKind, SearchHit, SearchResults};
 
@@ -83,7 +83,7 @@ enum Field {
 /// Calls `matched(package, field)` once for each package and field (summary
 /// or provides) containing `needle` (lowercase, no control characters),
 /// scanning the whole details region in one pass.
-fn scan(index: &Index, needle: &str, mut matched: impl FnMut(usize, Field)) {
+fn scan(index: &View<'_>, needle: &str, mut matched: impl FnMut(usize, Field)) {
     let details = index.details().as_bytes();
     let count = index.len();
     let mut package = 0;
@@ -119,6 +119,33 @@ fn scan(index: &Index, needle: &str, mut matched: impl FnMut(usize, Field)) {
     });
 }
 
+/// The words of a query nucleo reads as plain fuzzy words (ASCII, none
+/// of its `'` `^` `!` `$` `\\` operators), lowercase; None for any other.
+fn plain_words(query: &str) -> Option<Vec<Vec<u8>>> {
+    let plain = query.is_ascii() && !query.contains(['\'', '^', '!', '$', '\\']);
+    plain.then(|| {
+        query
+            .split_whitespace()
+            .map(|w| w.to_ascii_lowercase().into_bytes())
+            .collect()
+    })
+}
+
+/// Whether a fuzzy match of `name` is possible at all: every plain word's
+/// letters appear in it in order, ignoring ASCII case. A cheap test that
+/// spares nucleo most names; anything it cannot judge (a non-ASCII name,
+/// a query with operators) is left to nucleo.
+fn may_match(name: &str, plain: Option<&[Vec<u8>]>) -> bool {
+    let Some(words) = plain.filter(|_| name.is_ascii()) else {
+        return true;
+    };
+    words.iter().all(|word| {
+        let mut rest = name.as_bytes().iter();
+        word.iter()
+            .all(|&c| rest.any(|&b| b.to_ascii_lowercase() == c))
+    })
+}
+
 struct Scored {
     kind: MatchKind,
     /// Higher is better within a tier.
@@ -127,7 +154,8 @@ struct Scored {
 }
 
 /// Runs a search. The query must have passed `validate_query`.
-pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
+pub fn search(packages: &Index, request: &SearchRequest) -> SearchResults {
+    let index = packages.view();
     let query = request.query.trim();
     let lower = query.to_lowercase();
     let mut words: Vec<&str> = lower.split_whitespace().collect();
@@ -138,6 +166,7 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
     config.prefer_prefix = true;
     let mut matcher = Matcher::new(config);
     let mut buf = Vec::new();
+    let plain = plain_words(query);
 
     let count = index.len();
     let mut provides = vec![false; count];
@@ -145,14 +174,14 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
     for word in &words {
         // A one-word query finds provided names in the same pass.
         let whole = *word == lower;
-        scan(index, word, |i, field| match field {
+        scan(&index, word, |i, field| match field {
             Field::Summary => words_found[i] = words_found[i].saturating_add(1),
             Field::Provides if whole => provides[i] = true,
             Field::Provides => {}
         });
     }
     if words.len() > 1 {
-        scan(index, &lower, |i, field| {
+        scan(&index, &lower, |i, field| {
             if field == Field::Provides {
                 provides[i] = true;
             }
@@ -171,7 +200,10 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
             && name.as_bytes()[..lower.len()].eq_ignore_ascii_case(lower.as_bytes())
         {
             (MatchKind::Prefix, -(name.len() as i64))
-        } else if let Some(s) = pattern.score(Utf32Str::new(name, &mut buf), &mut matcher) {
+        } else if let Some(s) = may_match(name, plain.as_deref())
+            .then(|| pattern.score(Utf32Str::new(name, &mut buf), &mut matcher))
+            .flatten()
+        {
             (MatchKind::Fuzzy, i64::from(s))
         } else if provides[i] {
             (MatchKind::Provides, 0)
@@ -212,7 +244,7 @@ pub fn search(index: &Index, request: &SearchRequest) -> SearchResults {
         total,
         hits: scored
             .iter()
-            .map(|s| hit(index.get(s.index), s.kind))
+            .map(|s| hit(packages.get(s.index), s.kind))
             .collect(),
         notes: Vec::new(),
     }
@@ -276,6 +308,47 @@ pub fn suggest(index: &Index, name: &str, n: usize) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::index::tests::{meta, record};
+
+    #[test]
+    fn the_quick_test_never_drops_a_name_nucleo_would_match() {
+        let names = [
+            "vim",
+            "neovim",
+            "vim-gtk3",
+            "gvim",
+            "libvterm0",
+            "xxd",
+            "evince",
+            "v-i-m",
+            "VIM-Doc",
+            "python3-pyvmomi",
+            "vifm",
+            "ivm",
+            "mv",
+            "libvirt-daemon",
+            "naïve-vim",
+        ];
+        let queries = [
+            "vim", "VIM", "v m", "vi", "mvi", "lvd", "'vim", "^vi", "vim$", "!vim",
+        ];
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let mut buf = Vec::new();
+        let mut spared = 0;
+        for query in queries {
+            let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+            let plain = plain_words(query);
+            for name in names {
+                let nucleo = pattern.score(Utf32Str::new(name, &mut buf), &mut matcher);
+                if !may_match(name, plain.as_deref()) {
+                    assert_eq!(nucleo, None, "{query:?} against {name:?}");
+                    spared += 1;
+                }
+            }
+        }
+        assert!(spared > 40, "the quick test rules names out ({spared})");
+        assert_eq!(plain_words("'vim"), None);
+        assert!(may_match("naïve", plain_words("nv").as_deref()));
+    }
 
     fn sample() -> Index {
         let mut provider = record("neovim", "heavily refactored vim fork", 0);
@@ -355,7 +428,7 @@ mod tests {
         let index = sample();
         let found = |needle: &str, want: Field| {
             let mut names = Vec::new();
-            scan(&index, needle, |i, field| {
+            scan(&index.view(), needle, |i, field| {
                 if field == want {
                     names.push(index.name(i).to_string())
                 }
