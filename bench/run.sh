@@ -73,7 +73,15 @@ if [[ -n $index_built ]]; then
         -n "omg's handler, an unknown command" "$omg __command-not-found qqqxyz" \
         -n "Debian's, an unknown command" "/usr/lib/command-not-found qqqxyz"
 fi
-memory=$("$omg" daemon status --json | sed -n 's/.*"memory_bytes": \([0-9]*\).*/\1/p')
+# The daemon's memory after every everyday query, and after 30 s idle.
+"$omg" info vim >/dev/null
+"$omg" list >/dev/null
+daemon_pid=$("$omg" daemon status --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$daemon_pid/status"; }
+peak=$(kib VmHWM)
+busy=$(kib VmRSS)
+sleep 30
+idle=$(kib VmRSS)
 "$omg" daemon stop >/dev/null
 
 # 3. Socket activation: each run starts a cold omgd through the socket.
@@ -200,13 +208,14 @@ cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$wo
     echo "Measured by \`make bench\` (bench/run.sh) on $(nproc) cores, $(date -u +%Y-%m-%d),"
     echo "against this machine's package database ($("$omg" status --json | sed -n 's/.*"packages": \([0-9]*\).*/\1/p') packages)."
     echo
-    echo "## Search, no daemon (omg starts omgd-lite --stdio, which loads the snapshot)"
+    echo "## Search, no daemon (omg maps the snapshot file and ranks in its own process)"
     echo; cat "$work/cold.md"; echo
     echo "## Info, no daemon (details cached in the database)"
     echo; cat "$work/info.md"; echo
     echo "## Search through a warm daemon"
     echo; cat "$work/warm.md"; echo
-    echo "Daemon resident memory with the full index loaded: $((memory / 1024 / 1024)) MiB."
+    echo "Daemon resident memory after search, info, list, why, size, outdated, owns and provides:"
+    echo "peak $((peak / 1024)) MiB (VmHWM), $((busy / 1024)) MiB right after, $((idle / 1024)) MiB after 30 s idle."
     echo
     echo "## Everyday questions through a warm daemon"
     echo; cat "$work/outdated.md"; echo; cat "$work/why.md"; echo; cat "$work/size.md"; echo
