@@ -225,10 +225,12 @@ pub fn meta(path: &Path) -> Option<IndexMeta> {
 pub fn save(path: &Path, index: &Index) -> std::io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    // Left over by a process of the same number that died, perhaps; a new
+    // file is made in its place, never one opened through a link.
+    let _ = std::fs::remove_file(&temporary);
     let written = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .open(&temporary)
         .and_then(|mut file| file.write_all(&encode(index)))
         .and_then(|()| std::fs::rename(&temporary, path));
