@@ -37,10 +37,18 @@ pub fn kind_from_os_release(text: &str) -> Option<BackendKind> {
 
 /// The backend of this machine; `configured` is config.toml's choice.
 pub fn detect(configured: Option<BackendKind>) -> Result<BackendKind, UnknownSystem> {
-    match std::env::var("OMG_BACKEND").as_deref() {
-        Ok("apt") => return Ok(BackendKind::Apt),
-        Ok("alpm") => return Ok(BackendKind::Alpm),
-        Ok(other) if !other.is_empty() => {
+    detect_with(std::env::var("OMG_BACKEND").ok().as_deref(), configured)
+}
+
+/// `detect`, with `omg_backend` standing for the `OMG_BACKEND` variable.
+pub fn detect_with(
+    omg_backend: Option<&str>,
+    configured: Option<BackendKind>,
+) -> Result<BackendKind, UnknownSystem> {
+    match omg_backend {
+        Some("apt") => return Ok(BackendKind::Apt),
+        Some("alpm") => return Ok(BackendKind::Alpm),
+        Some(other) if !other.is_empty() => {
             return Err(UnknownSystem(format!(
                 "OMG_BACKEND={other} is neither `apt` nor `alpm`"
             )));

@@ -122,6 +122,32 @@ fn search_finds_what_pacman_finds() {
     let results = env.json(&["search", "--json", "greeter"]);
     let found = hit_names(&results);
     assert!(found.contains(&"shout-arch".to_string()) && found.contains(&"hello-arch".to_string()));
+
+    // The repositories alone, the database named on the command line: omg
+    // answers from the snapshot itself, and finds what pacman finds.
+    let conf = root.conf().display().to_string();
+    let args = ["--verbose", "--backend", "alpm", "--pacman-conf", &conf];
+    let run = env.omg(
+        &[
+            &args[..],
+            &["search", "--repo", "--json", "--limit", "0", "greet"],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("answered from the index snapshot"),
+        "{}",
+        run.stderr
+    );
+    let results: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let omg: BTreeSet<String> = hit_names(&results).into_iter().collect();
+    let pacman: BTreeSet<String> = root
+        .pacman_query(&["-Ssq", "greet"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(omg, pacman);
 }
 
 fn field(info: &str, label: &str) -> String {

@@ -1,10 +1,13 @@
 //! Answering a query in omg's own process when no daemon runs: the index
 //! snapshot is read from its file, checked against the package database's
 //! fingerprint (a few dozen `stat` calls over what the snapshot says it
-//! covers) and ranked here, without starting `omgd-lite`. Anything that
-//! does not hold (no snapshot, a stale or damaged one, a query that needs
-//! the AUR) returns `None` and goes to a one-shot omgd as before.
+//! covers) and ranked here, without starting `omgd-lite`: the system's
+//! database or the one the command line names (`--backend`, `--root`,
+//! `--pacman-conf`). Anything that does not hold (no snapshot, a stale or
+//! damaged one, a query that needs the AUR) returns `None` and goes to a
+//! one-shot omgd as before.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::config::{Config, Paths};
@@ -20,11 +23,25 @@ struct Fresh {
     file: PathBuf,
 }
 
-fn fresh_snapshot() -> Option<Fresh> {
+/// The environment a one-shot omgd would get: the process's, with the
+/// command line's choices (`--backend`, `--pacman-conf`, …) over it.
+fn var(overrides: &[(&str, OsString)], name: &str) -> Option<OsString> {
+    overrides
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os(name))
+}
+
+fn fresh_snapshot(overrides: &[(&str, OsString)]) -> Option<Fresh> {
     let paths = Paths::user().ok()?;
     let config = Config::load(&paths.config_dir).ok()?;
-    let kind = crate::detect::detect(config.backend).ok()?;
-    let file = snapshot::path(&paths.data_dir, &snapshot::key(kind));
+    let backend = var(overrides, "OMG_BACKEND");
+    let kind =
+        crate::detect::detect_with(backend.as_ref().and_then(|b| b.to_str()), config.backend)
+            .ok()?;
+    let key = snapshot::key_with(kind, |name| var(overrides, name));
+    let file = snapshot::path(&paths.data_dir, &key);
     let current = |meta: &crate::index::IndexMeta| {
         meta.backend == kind
             && !meta.watched.is_empty()
@@ -41,15 +58,20 @@ fn fresh_snapshot() -> Option<Fresh> {
     }
 }
 
-/// The answer to `body` from the snapshot, if this process can give it.
-pub fn answer(body: &RequestBody, verbose: bool) -> Option<ResponseBody> {
+/// The answer to `body` from the snapshot, if this process can give it;
+/// `overrides` are the environment the command line sets for an omgd.
+pub fn answer(
+    body: &RequestBody,
+    overrides: &[(&str, OsString)],
+    verbose: bool,
+) -> Option<ResponseBody> {
     let RequestBody::Search(request) = body else {
         return None;
     };
     if rank::validate_query(&request.query).is_err() {
         return None;
     }
-    let fresh = fresh_snapshot()?;
+    let fresh = fresh_snapshot(overrides)?;
     if needs_aur(request, &fresh) {
         return None;
     }
@@ -65,5 +87,8 @@ pub fn answer(body: &RequestBody, verbose: bool) -> Option<ResponseBody> {
 
 /// Whether a search also asks the AUR (which only omgd does).
 fn needs_aur(request: &SearchRequest, fresh: &Fresh) -> bool {
-    fresh.kind == BackendKind::Alpm && fresh.aur && request.sources != Sources::Repositories
+    fresh.kind == BackendKind::Alpm
+        && fresh.aur
+        && request.sources != Sources::Repositories
+        && !request.installed_only
 }

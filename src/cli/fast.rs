@@ -49,7 +49,7 @@ fn search(words: &[&str]) -> Option<Result<u8, Failure>> {
     let socket = crate::config::Paths::user().ok()?.socket();
     let answer = match BlockingConnection::connect(&socket, session::HANDSHAKE_TIMEOUT) {
         Ok(mut daemon) => daemon.request(request).ok()?,
-        Err(_) => direct::answer(&request, false)?,
+        Err(_) => direct::answer(&request, &[], false)?,
     };
     match answer {
         ResponseBody::Search(results) => Some(search::show(&results, false, false)),

@@ -74,10 +74,7 @@ impl Session {
             let daemon = match self.daemon().await? {
                 Some(daemon) => daemon,
                 None => {
-                    // Another backend or database goes to an omgd.
-                    if self.env.is_empty()
-                        && let Some(answer) = super::direct::answer(&body, self.verbose)
-                    {
+                    if let Some(answer) = super::direct::answer(&body, &self.env, self.verbose) {
                         return Ok(answer);
                     }
                     self.one_shot().await?

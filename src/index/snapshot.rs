@@ -244,17 +244,22 @@ pub fn save(path: &Path, index: &Index) -> std::io::Result<()> {
 /// that chooses which of its databases is read (another root, another
 /// pacman.conf, another apt configuration each get their own).
 pub fn key(backend: BackendKind) -> String {
+    key_with(backend, |var| std::env::var_os(var))
+}
+
+/// `key`, with `var` standing for the environment.
+pub fn key_with(backend: BackendKind, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for var in [
+    for name in [
         "APT_CONFIG",
         "OMG_PACMAN_CONF",
         "OMG_ALPM_ROOT",
         "OMG_ALPM_DBPATH",
     ] {
-        h.update(var);
+        h.update(name);
         h.update([0]);
-        if let Some(v) = std::env::var_os(var) {
+        if let Some(v) = var(name) {
             h.update(v.as_encoded_bytes());
         }
         h.update([0]);
