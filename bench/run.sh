@@ -106,7 +106,8 @@ arch_cold() {
     "$omg_bin" "${alpm[@]}" search vim >/dev/null
     "$omg_bin" "${alpm[@]}" info vim >/dev/null
     hf --export-markdown "$work/$tag-cold.md" \
-        -n "omg search vim ($line, no daemon)" "$omg_bin ${alpm[*]} search vim" \
+        -n "omg search vim ($line, no daemon, repositories and the AUR)" "$omg_bin ${alpm[*]} search vim" \
+        -n "omg search --repo vim ($line, no daemon, as pacman -Ss: in omg's process)" "$omg_bin ${alpm[*]} search --repo vim" \
         -n "$pacman_name -Ss vim" "$pacman_bin --config $aconf -Ss vim"
     hf --export-markdown "$work/$tag-info.md" \
         -n "omg info vim ($line, no daemon)" "$omg_bin ${alpm[*]} info vim" \
