@@ -41,6 +41,10 @@ fn second_run_loads_the_snapshot_and_a_change_rebuilds_it() {
     assert!(!second.stderr.contains("--stdio"), "{}", second.stderr);
     assert_eq!(first.stdout, second.stdout, "same answer either way");
     assert_eq!(source(&env), "snapshot");
+    let status = env.json(&["status", "--json"]);
+    let file = status["index"]["snapshot_path"].as_str().unwrap();
+    assert!(file.ends_with(".bin"), "{file}");
+    assert!(std::path::Path::new(file).is_file(), "{file}");
 
     // dpkg changes its status file: the snapshot is not trusted, and the
     // next process rebuilds.

@@ -180,7 +180,7 @@ impl Engine {
                 packages: index.len() as u32,
                 built_at: index.meta.built_at,
                 fingerprint: index.meta.fingerprint.clone(),
-                snapshot_path: self.store.as_ref().map(|s| s.path().display().to_string()),
+                snapshot_path: self.snapshot_file.as_ref().map(|f| f.display().to_string()),
                 snapshot_problem: self
                     .store_problem
                     .read()
