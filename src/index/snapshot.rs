@@ -98,33 +98,60 @@ fn read_header(r: &mut impl Read) -> Result<Option<(IndexMeta, u64)>, String> {
     Ok(Some((meta, (MAGIC.len() + 4 + len) as u64)))
 }
 
-/// Reads a snapshot from `r` (`size` bytes in all) if `accept` takes its
-/// meta (the fingerprint matches).
-pub fn read(r: &mut impl Read, size: u64, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
-    let (meta, header) = match read_header(r) {
-        Ok(Some(read)) => read,
-        Ok(None) => return Loaded::Stale,
-        Err(why) => return Loaded::Damaged(why),
+/// Where a snapshot's regions lie, read from its header.
+struct Layout {
+    meta: IndexMeta,
+    /// Where the entries start (after the header and the lengths).
+    start: usize,
+    entries_len: usize,
+    names_len: usize,
+    details_len: usize,
+}
+
+/// Reads the header and the regions' lengths from `r` (`size` bytes in
+/// all): None when the snapshot is stale (another format, or `accept`
+/// refuses its meta), the reason when it is damaged.
+fn layout(
+    r: &mut impl Read,
+    size: u64,
+    accept: impl FnOnce(&IndexMeta) -> bool,
+) -> Result<Option<Layout>, String> {
+    let Some((meta, header)) = read_header(r)? else {
+        return Ok(None);
     };
     if !accept(&meta) {
-        return Loaded::Stale;
+        return Ok(None);
     }
     let mut lengths = [0usize; 3];
     for len in &mut lengths {
-        match read_u32(r) {
-            Ok(n) => *len = n as usize,
-            Err(_) => return Loaded::Damaged("snapshot is truncated".into()),
-        }
+        *len = read_u32(r).map_err(|_| "snapshot is truncated".to_string())? as usize;
     }
     let [entries_len, names_len, details_len] = lengths;
     // The regions must be what is left of the file, exactly: this also
     // keeps a damaged length from asking for gigabytes of memory.
-    let body = (entries_len + names_len + details_len) as u64;
-    if header + 12 + body != size {
-        return Loaded::Damaged("snapshot regions do not add up to its size".into());
+    let start = header + 12;
+    if start + (entries_len + names_len + details_len) as u64 != size {
+        return Err("snapshot regions do not add up to its size".into());
     }
-    let mut entries = vec![0u8; entries_len];
-    let mut text = vec![0u8; names_len + details_len];
+    Ok(Some(Layout {
+        meta,
+        start: start as usize,
+        entries_len,
+        names_len,
+        details_len,
+    }))
+}
+
+/// Reads a snapshot from `r` (`size` bytes in all) if `accept` takes its
+/// meta (the fingerprint matches).
+pub fn read(r: &mut impl Read, size: u64, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    let layout = match layout(r, size, accept) {
+        Ok(Some(layout)) => layout,
+        Ok(None) => return Loaded::Stale,
+        Err(why) => return Loaded::Damaged(why),
+    };
+    let mut entries = vec![0u8; layout.entries_len];
+    let mut text = vec![0u8; layout.names_len + layout.details_len];
     if r.read_exact(&mut entries)
         .and_then(|()| r.read_exact(&mut text))
         .is_err()
@@ -134,7 +161,7 @@ pub fn read(r: &mut impl Read, size: u64, accept: impl FnOnce(&IndexMeta) -> boo
     let Ok(text) = String::from_utf8(text) else {
         return Loaded::Damaged("snapshot text is not UTF-8".into());
     };
-    match Index::from_parts(meta, entries, text, names_len) {
+    match Index::from_parts(layout.meta, entries, text, layout.names_len) {
         Some(index) if index.is_consistent() => Loaded::Fresh(index),
         _ => Loaded::Damaged("snapshot entries point outside their text".into()),
     }
@@ -147,12 +174,22 @@ pub fn decode(bytes: &[u8], fingerprint: &str) -> Loaded {
     })
 }
 
+/// Opens the snapshot file at `path`: None when there is none, the
+/// reason when it cannot be opened.
+fn open(path: &Path) -> Result<Option<std::fs::File>, String> {
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
 /// Loads the snapshot file at `path` if `accept` takes its meta.
 pub fn load(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Stale,
-        Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
+    let file = match open(path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Loaded::Stale,
+        Err(why) => return Loaded::Damaged(why),
     };
     let size = match file.metadata() {
         Ok(m) => m.len(),
@@ -170,10 +207,10 @@ pub fn load(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
 /// For a short-lived reader; a daemon keeps its index in its own memory
 /// (`load`).
 pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Stale,
-        Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
+    let file = match open(path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Loaded::Stale,
+        Err(why) => return Loaded::Damaged(why),
     };
     // SAFETY: snapshot files are replaced by rename, never written in
     // place, so the mapped bytes stay as they are while mapped.
@@ -181,30 +218,14 @@ pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
         Ok(m) => m,
         Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
     };
-    let mut reader = &map[..];
-    let (meta, header) = match read_header(&mut reader) {
-        Ok(Some(read)) => read,
+    let layout = match layout(&mut &map[..], map.len() as u64, accept) {
+        Ok(Some(layout)) => layout,
         Ok(None) => return Loaded::Stale,
         Err(why) => return Loaded::Damaged(why),
     };
-    if !accept(&meta) {
-        return Loaded::Stale;
-    }
-    let mut lengths = [0usize; 3];
-    for len in &mut lengths {
-        match read_u32(&mut reader) {
-            Ok(n) => *len = n as usize,
-            Err(_) => return Loaded::Damaged("snapshot is truncated".into()),
-        }
-    }
-    let [entries_len, names_len, details_len] = lengths;
-    let start = header as usize + 12;
-    if start + entries_len + names_len + details_len != map.len() {
-        return Loaded::Damaged("snapshot regions do not add up to its size".into());
-    }
-    let entries = start..start + entries_len;
+    let entries = layout.start..layout.start + layout.entries_len;
     let text = entries.end..map.len();
-    match Index::mapped(meta, map, entries, text, names_len) {
+    match Index::mapped(layout.meta, map, entries, text, layout.names_len) {
         Some(index) if index.is_consistent() => Loaded::Fresh(index),
         Some(_) => Loaded::Damaged("snapshot entries point outside their text".into()),
         None => Loaded::Damaged("snapshot text is not UTF-8".into()),
