@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use crate::config::{Config, Paths};
 use crate::index::{Index, fingerprint, rank, snapshot};
-use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest, Sources};
+use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest};
 use crate::model::BackendKind;
 
 /// The snapshot of this system's database, when it is current.
@@ -87,8 +87,5 @@ pub fn answer(
 
 /// Whether a search also asks the AUR (which only omgd does).
 fn needs_aur(request: &SearchRequest, fresh: &Fresh) -> bool {
-    fresh.kind == BackendKind::Alpm
-        && fresh.aur
-        && request.sources != Sources::Repositories
-        && !request.installed_only
+    fresh.kind == BackendKind::Alpm && fresh.aur && request.asks_aur()
 }

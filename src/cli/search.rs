@@ -83,11 +83,8 @@ pub async fn run(session: &mut Session, args: &SearchArgs) -> Result<u8, Failure
 /// one (`cli/fast.rs` answers those without the argument parser).
 pub fn plain_request(words: &[&str]) -> Option<SearchRequest> {
     let query = words.join(" ");
-    let trimmed = query.trim();
-    let valid = !trimmed.is_empty()
-        && trimmed.len() <= MAX_QUERY_LEN
-        && !trimmed.chars().any(char::is_control);
-    valid.then(|| SearchRequest {
+    let trimmed = crate::index::rank::validate_query(&query).ok()?;
+    Some(SearchRequest {
         query: trimmed.to_string(),
         limit: DEFAULT_LIMIT,
         installed_only: false,

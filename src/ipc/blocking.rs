@@ -11,11 +11,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::client::ClientError;
+use super::client::{self, ClientError};
 use super::codec::{self, FrameCodec, frame_codec};
-use super::protocol::{
-    ClientFrame, Hello, PROTOCOL_VERSION, Request, RequestBody, Response, ResponseBody, ServerFrame,
-};
+use super::protocol::{ClientFrame, Request, RequestBody, Response, ResponseBody, ServerFrame};
 
 /// A handshaken connection to a daemon's socket.
 pub struct BlockingConnection {
@@ -36,19 +34,9 @@ impl BlockingConnection {
             codec: frame_codec(),
             buffer: BytesMut::with_capacity(8 << 10),
         };
-        connection.send(&ClientFrame::Hello(Hello {
-            protocol: PROTOCOL_VERSION,
-            client: format!("omg {}", env!("CARGO_PKG_VERSION")),
-        }))?;
-        match connection.receive()? {
-            ServerFrame::Welcome(w) if w.protocol == PROTOCOL_VERSION => Ok(connection),
-            ServerFrame::Welcome(w) => Err(ClientError::VersionMismatch { daemon: w.protocol }),
-            ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
-            ServerFrame::Response(Response { id: got, .. })
-            | ServerFrame::Event { request: got, .. } => {
-                Err(ClientError::OutOfOrder { expected: 0, got })
-            }
-        }
+        connection.send(&client::hello())?;
+        client::welcomed(connection.receive()?)?;
+        Ok(connection)
     }
 
     /// Sends one request that streams no events and waits for its answer.

@@ -58,6 +58,28 @@ pub enum Streamed {
     Done(Result<ResponseBody, WireError>),
 }
 
+/// The client's first frame.
+pub(super) fn hello() -> ClientFrame {
+    ClientFrame::Hello(Hello {
+        protocol: PROTOCOL_VERSION,
+        client: format!("omg {}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+/// The daemon's name from its answer to `hello`, or why there is no
+/// talking to it.
+pub(super) fn welcomed(frame: ServerFrame) -> Result<String, ClientError> {
+    match frame {
+        ServerFrame::Welcome(w) if w.protocol == PROTOCOL_VERSION => Ok(w.daemon),
+        ServerFrame::Welcome(w) => Err(ClientError::VersionMismatch { daemon: w.protocol }),
+        ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
+        ServerFrame::Response(Response { id: got, .. })
+        | ServerFrame::Event { request: got, .. } => {
+            Err(ClientError::OutOfOrder { expected: 0, got })
+        }
+    }
+}
+
 /// An open, handshaken connection to a daemon.
 pub struct Connection {
     reader: Reader,
@@ -189,23 +211,9 @@ impl Connection {
     }
 
     async fn handshake(&mut self) -> Result<(), ClientError> {
-        self.send(&ClientFrame::Hello(Hello {
-            protocol: PROTOCOL_VERSION,
-            client: format!("omg {}", env!("CARGO_PKG_VERSION")),
-        }))
-        .await?;
-        match self.receive().await? {
-            ServerFrame::Welcome(w) if w.protocol == PROTOCOL_VERSION => {
-                self.daemon = w.daemon;
-                Ok(())
-            }
-            ServerFrame::Welcome(w) => Err(ClientError::VersionMismatch { daemon: w.protocol }),
-            ServerFrame::Fatal(e) => Err(ClientError::Remote(e)),
-            ServerFrame::Response(Response { id: got, .. })
-            | ServerFrame::Event { request: got, .. } => {
-                Err(ClientError::OutOfOrder { expected: 0, got })
-            }
-        }
+        self.send(&hello()).await?;
+        self.daemon = welcomed(self.receive().await?)?;
+        Ok(())
     }
 
     /// Sends one request and waits for its response.

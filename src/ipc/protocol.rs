@@ -219,6 +219,14 @@ pub struct SearchRequest {
     pub sources: Sources,
 }
 
+impl SearchRequest {
+    /// Whether the search asks the AUR too (where there is one): the
+    /// repositories are not all it wants, and not only installed packages.
+    pub fn asks_aur(&self) -> bool {
+        self.sources != Sources::Repositories && !self.installed_only
+    }
+}
+
 /// Where a search looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sources {

@@ -27,7 +27,7 @@ impl Engine {
     ) -> Result<ResponseBody, WireError> {
         omg::index::rank::validate_query(&request.query).map_err(WireError::from)?;
         let aur = match &self.aur {
-            Some(aur) if request.sources != Sources::Repositories && !request.installed_only => aur,
+            Some(aur) if request.asks_aur() => aur,
             _ => return self.cached(RequestKey::Search(request)).await,
         };
         let local_request = SearchRequest {
