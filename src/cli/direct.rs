@@ -8,20 +8,11 @@
 //! one-shot omgd as before.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 use crate::config::{Config, Paths};
 use crate::index::{Index, fingerprint, rank, snapshot};
-use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest};
+use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::model::BackendKind;
-
-/// The snapshot of this system's database, when it is current.
-struct Fresh {
-    index: Index,
-    kind: BackendKind,
-    aur: bool,
-    file: PathBuf,
-}
 
 /// The environment a one-shot omgd would get: the process's, with the
 /// command line's choices (`--backend`, `--pacman-conf`, …) over it.
@@ -33,27 +24,15 @@ fn var(overrides: &[(&str, OsString)], name: &str) -> Option<OsString> {
         .or_else(|| std::env::var_os(name))
 }
 
-fn fresh_snapshot(overrides: &[(&str, OsString)]) -> Option<Fresh> {
-    let paths = Paths::user().ok()?;
-    let config = Config::load(&paths.config_dir).ok()?;
-    let backend = var(overrides, "OMG_BACKEND");
-    let kind =
-        crate::detect::detect_with(backend.as_ref().and_then(|b| b.to_str()), config.backend)
-            .ok()?;
-    let key = snapshot::key_with(kind, |name| var(overrides, name));
-    let file = snapshot::path(&paths.data_dir, &key);
+/// The snapshot at `file` of the `kind` database, if it is current.
+fn fresh_snapshot(file: &std::path::Path, kind: BackendKind) -> Option<Index> {
     let current = |meta: &crate::index::IndexMeta| {
         meta.backend == kind
             && !meta.watched.is_empty()
             && fingerprint::compute(&meta.watched).is_ok_and(|f| f == meta.fingerprint)
     };
-    match snapshot::map(&file, current) {
-        snapshot::Loaded::Fresh(index) => Some(Fresh {
-            index,
-            kind,
-            aur: config.aur.enabled,
-            file,
-        }),
+    match snapshot::map(file, current) {
+        snapshot::Loaded::Fresh(index) => Some(index),
         _ => None,
     }
 }
@@ -68,24 +47,26 @@ pub fn answer(
     let RequestBody::Search(request) = body else {
         return None;
     };
-    if rank::validate_query(&request.query).is_err() {
+    rank::validate_query(&request.query).ok()?;
+    let paths = Paths::user().ok()?;
+    let config = Config::load(&paths.config_dir).ok()?;
+    let backend = var(overrides, "OMG_BACKEND");
+    let kind =
+        crate::detect::detect_with(backend.as_ref().and_then(|b| b.to_str()), config.backend)
+            .ok()?;
+    // Only omgd asks the AUR; settled before the snapshot is read.
+    if kind == BackendKind::Alpm && config.aur.enabled && request.asks_aur() {
         return None;
     }
-    let fresh = fresh_snapshot(overrides)?;
-    if needs_aur(request, &fresh) {
-        return None;
-    }
+    let key = snapshot::key_with(kind, |name| var(overrides, name));
+    let file = snapshot::path(&paths.data_dir, &key);
+    let index = fresh_snapshot(&file, kind)?;
     if verbose {
         eprintln!(
             "omg: answered from the index snapshot {} ({} packages)",
-            fresh.file.display(),
-            fresh.index.len()
+            file.display(),
+            index.len()
         );
     }
-    Some(ResponseBody::Search(rank::search(&fresh.index, request)))
-}
-
-/// Whether a search also asks the AUR (which only omgd does).
-fn needs_aur(request: &SearchRequest, fresh: &Fresh) -> bool {
-    fresh.kind == BackendKind::Alpm && fresh.aur && request.asks_aur()
+    Some(ResponseBody::Search(rank::search(&index, request)))
 }

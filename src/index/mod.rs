@@ -271,6 +271,7 @@ impl Index {
         records.sort_by(|a, b| a.name.cmp(&b.name));
         records.dedup_by(|b, a| a.name == b.name);
         let mut entries = Vec::with_capacity(records.len() * ENTRY_SIZE);
+        // The names, then the details appended: room for both.
         let mut names = String::with_capacity(records.len() * 120);
         let mut details = String::with_capacity(records.len() * 100);
         for r in &records {
