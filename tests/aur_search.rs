@@ -179,3 +179,94 @@ fn aur_answers_are_kept_between_runs_for_a_while() {
     fresh.json(&["search", "aura", "--json"]);
     assert!(hits() > before);
 }
+
+#[test]
+fn the_aur_metadata_dump_makes_the_aur_searchable_offline() {
+    let modified = "Tue, 01 Dec 2026 10:00:00 GMT";
+    let (server, dump, not_modified) =
+        common::aur::dump_server(common::aur::fixture_dump(), modified);
+    let root = synced();
+    let mut env = env_for(&root, &server.url, "");
+    let refresh = env.refresh();
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    let index = env.data_dir().join("index-aur.bin");
+    let indexed = std::fs::read(&index).expect("the AUR's index is written");
+
+    // The AUR is gone: searches and info still know its packages.
+    env.aur_url = "http://127.0.0.1:1".into();
+    let results = env.json(&["search", "curl", "--json", "--limit", "0"]);
+    let hits = results["hits"].as_array().unwrap();
+    let names = hit_names(&results);
+    for name in [
+        "curl-git",
+        "curl-c-ares",
+        "curl-http3-ngtcp2",
+        "curl-quiche-git",
+    ] {
+        assert!(names.contains(&name.to_string()), "{name}: {names:?}");
+    }
+    assert!(hits.iter().all(|h| h["repository"] == "aur"), "{results}");
+    assert!(results["notes"].as_array().unwrap().is_empty(), "{results}");
+    let git = hits.iter().find(|h| h["name"] == "curl-git").unwrap();
+    assert_eq!(git["aur"]["maintainer"], "Chocobo1");
+    // The repositories and the AUR together, the repositories first in a
+    // tier; each word must match.
+    let aura = env.json(&["search", "aura", "--json", "--limit", "0"]);
+    let names = hit_names(&aura);
+    assert!(names.contains(&"auracle-git".to_string()), "{names:?}");
+    assert!(names.contains(&"aura-bin".to_string()), "{names:?}");
+    let run = env.omg(&["search", "curl", "git"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("curl-git "))
+        .unwrap();
+    assert!(line.contains("aur"), "{line}");
+    assert!(!run.stdout.contains("curl-c-ares"), "{}", run.stdout);
+    // `omg info` reads the dump (it is younger than `aur.cache_secs`).
+    let info = env.json(&["info", "curl-git", "--json"]);
+    assert_eq!(info[0]["repository"], "aur");
+    assert!(
+        info[0]["depends"].as_array().unwrap().len() > 3,
+        "{}",
+        info[0]
+    );
+
+    // The next refresh asks whether the dump changed: it did not.
+    env.aur_url = server.url.clone();
+    let refresh = env.refresh();
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    assert_eq!(not_modified.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(std::fs::read(&index).unwrap(), indexed);
+
+    // A damaged dump is refused and the index kept.
+    *dump.lock().unwrap() = (
+        common::aur::gzip(b"[{\"Name\":\"cut short"),
+        "Wed, 02 Dec 2026 10:00:00 GMT".into(),
+    );
+    let refresh = env.refresh();
+    assert_eq!(refresh.code, 0, "the repositories were refreshed");
+    assert!(refresh.stderr.contains("damaged"), "{}", refresh.stderr);
+    assert_eq!(std::fs::read(&index).unwrap(), indexed);
+    // A new dump replaces the index.
+    let mut records: Vec<serde_json::Value> = vec![common::aur::record(
+        "brand-new-tool",
+        "brand-new-tool",
+        "1.0-1",
+    )];
+    records[0]["Description"] = "a tool nobody had before".into();
+    *dump.lock().unwrap() = (
+        common::aur::gzip(&serde_json::to_vec(&records).unwrap()),
+        "Thu, 03 Dec 2026 10:00:00 GMT".into(),
+    );
+    let refresh = env.refresh();
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    env.aur_url = "http://127.0.0.1:1".into();
+    assert_eq!(
+        hit_names(&env.json(&["search", "brand-new", "--json"])),
+        ["brand-new-tool"]
+    );
+    let gone = env.omg(&["search", "curl-git", "--aur", "--json"]);
+    assert_eq!(gone.code, 1, "nothing found: {}", gone.stdout);
+}

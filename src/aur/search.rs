@@ -57,51 +57,66 @@ fn kind(pkg: &AurPackage, query: &str) -> MatchKind {
 /// installed version.
 pub type Installed<'a> = &'a dyn Fn(&str) -> Option<(String, Option<String>)>;
 
-/// Adds the AUR's records (`aur`, already limited to what the user may
-/// see) to the repositories' results, keeping at most `limit` (0: all).
-pub fn merge(
-    mut local: SearchResults,
-    aur: &[AurPackage],
-    installed: Installed<'_>,
-    limit: u32,
-) -> SearchResults {
-    let query = local.query.clone();
-    let mut extra: Vec<SearchHit> = Vec::new();
-    for pkg in aur.iter().filter(|p| matches(p, &query)) {
-        if let Some(hit) = local.hits.iter_mut().find(|h| h.name == pkg.name) {
-            // Installed from the AUR: the AUR is where it comes from.
-            if hit.repository == "local" {
-                hit.repository = "aur".into();
-                hit.version = pkg.version.clone();
-                hit.aur = Some(meta(pkg));
-            }
-            continue;
-        }
-        let known = installed(&pkg.name);
-        if known.as_ref().is_some_and(|(repo, _)| repo != "local") {
-            // A repository package of that name (beyond the limit): the
-            // repository wins.
-            continue;
-        }
-        extra.push(SearchHit {
+/// The RPC's answer (`aur`) as search hits: the records every word of
+/// `query` matches, in tier order, the more popular first within a tier.
+pub fn rpc_hits(aur: &[AurPackage], query: &str) -> Vec<SearchHit> {
+    let mut hits: Vec<SearchHit> = aur
+        .iter()
+        .filter(|p| matches(p, query))
+        .map(|pkg| SearchHit {
             name: pkg.name.clone(),
             version: pkg.version.clone(),
             repository: "aur".into(),
             architecture: String::new(),
-            installed_version: known.and_then(|(_, v)| v),
+            installed_version: None,
             description: pkg.description.clone().unwrap_or_default(),
-            matched: kind(pkg, &query),
+            matched: kind(pkg, query),
             aur: Some(meta(pkg)),
-        });
-    }
-    local.total += extra.len() as u32;
-    extra.sort_by(|a, b| {
+        })
+        .collect();
+    hits.sort_by(|a, b| {
         let pop = |h: &SearchHit| h.aur.as_ref().map_or(0.0, |m| m.popularity);
         a.matched
             .cmp(&b.matched)
             .then(pop(b).total_cmp(&pop(a)))
             .then(a.name.cmp(&b.name))
     });
+    hits
+}
+
+/// Adds the AUR's hits (`aur`, in tier order, of `aur_total` matches in
+/// all) to the repositories' results, keeping at most `limit` (0: all).
+pub fn merge(
+    mut local: SearchResults,
+    aur: Vec<SearchHit>,
+    aur_total: u32,
+    installed: Installed<'_>,
+    limit: u32,
+) -> SearchResults {
+    let mut dropped = 0u32;
+    let mut extra: Vec<SearchHit> = Vec::new();
+    for mut candidate in aur {
+        if let Some(hit) = local.hits.iter_mut().find(|h| h.name == candidate.name) {
+            // Installed from the AUR: the AUR is where it comes from.
+            if hit.repository == "local" {
+                hit.repository = "aur".into();
+                hit.version = candidate.version;
+                hit.aur = candidate.aur;
+            }
+            dropped += 1;
+            continue;
+        }
+        let known = installed(&candidate.name);
+        if known.as_ref().is_some_and(|(repo, _)| repo != "local") {
+            // A repository package of that name (beyond the limit): the
+            // repository wins.
+            dropped += 1;
+            continue;
+        }
+        candidate.installed_version = known.and_then(|(_, v)| v);
+        extra.push(candidate);
+    }
+    local.total += aur_total.saturating_sub(dropped);
     // Both lists are in tier order: merge them, repositories first within
     // a tier.
     let mut merged = Vec::with_capacity(local.hits.len() + extra.len());
@@ -118,6 +133,49 @@ pub fn merge(
     }
     local.hits = merged;
     local
+}
+
+/// What `index` (the repositories' and the installed packages') knows of
+/// a name, as `merge` asks.
+pub fn known_in(
+    index: &crate::index::Index,
+) -> impl Fn(&str) -> Option<(String, Option<String>)> + '_ {
+    |name| {
+        index.find(name).map(|p| {
+            (
+                p.repository.to_string(),
+                p.installed_version.map(str::to_string),
+            )
+        })
+    }
+}
+
+/// An AUR index older than this gets a note under the results.
+pub const OLD_INDEX_SECS: u64 = 7 * 86_400;
+
+/// A search of the repositories (`local`, the results of `repositories`)
+/// and the AUR's index (`aur`) together, without the network: the AUR's
+/// hits are ranked in memory and merged as the RPC's are.
+pub fn merge_offline(
+    mut local: SearchResults,
+    repositories: &crate::index::Index,
+    aur: &super::offline::AurIndex,
+    request: &crate::ipc::protocol::SearchRequest,
+) -> SearchResults {
+    if request.sources == crate::ipc::protocol::Sources::Aur {
+        local.hits.clear();
+        local.total = 0;
+    }
+    let found = aur.search(request);
+    let known = known_in(repositories);
+    let mut merged = merge(local, found.hits, found.total, &known, request.limit);
+    if aur.age() > OLD_INDEX_SECS {
+        merged.notes.push(format!(
+            "the AUR's package list is {} days old (`omg sync` updates it)",
+            aur.age() / 86_400
+        ));
+    }
+    merged
 }
 
 /// `omg info` for an AUR package.

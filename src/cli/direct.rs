@@ -3,15 +3,17 @@
 //! fingerprint (a few dozen `stat` calls over what the snapshot says it
 //! covers) and ranked here, without starting `omgd-lite`: the system's
 //! database or the one the command line names (`--backend`, `--root`,
-//! `--pacman-conf`). Anything that does not hold (no snapshot, a stale or
-//! damaged one, a query that needs the AUR) returns `None` and goes to a
-//! one-shot omgd as before.
+//! `--pacman-conf`), and on Arch the AUR's index from its last metadata
+//! dump beside it. Anything that does not hold (no snapshot, a stale or
+//! damaged one, a query for the AUR with no index of it) returns `None`
+//! and goes to a one-shot omgd as before.
 
 use std::ffi::OsString;
 
+use crate::aur::offline::{self, AurIndex};
 use crate::config::{Config, Paths};
 use crate::index::{Index, fingerprint, rank, snapshot};
-use crate::ipc::protocol::{RequestBody, ResponseBody};
+use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest, Sources};
 use crate::model::BackendKind;
 
 /// The environment a one-shot omgd would get: the process's, with the
@@ -54,10 +56,12 @@ pub fn answer(
     let kind =
         crate::detect::detect_with(backend.as_ref().and_then(|b| b.to_str()), config.backend)
             .ok()?;
-    // Only omgd asks the AUR; settled before the snapshot is read.
-    if kind == BackendKind::Alpm && config.aur.enabled && request.asks_aur() {
-        return None;
-    }
+    // Only omgd asks the AUR's RPC; settled before the snapshot is read.
+    let aur = if kind == BackendKind::Alpm && config.aur.enabled && request.asks_aur() {
+        Some(AurIndex::open(&offline::path(&paths.data_dir)).ok()??)
+    } else {
+        None
+    };
     let key = snapshot::key_with(kind, |name| var(overrides, name));
     let file = snapshot::path(&paths.data_dir, &key);
     let index = fresh_snapshot(&file, kind)?;
@@ -68,5 +72,17 @@ pub fn answer(
             index.len()
         );
     }
-    Some(ResponseBody::Search(rank::search(&index, request)))
+    Some(ResponseBody::Search(match aur {
+        Some(aur) => {
+            let local = rank::search(
+                &index,
+                &SearchRequest {
+                    sources: Sources::All,
+                    ..request.clone()
+                },
+            );
+            crate::aur::search::merge_offline(local, &index, &aur, request)
+        }
+        None => rank::search(&index, request),
+    }))
 }

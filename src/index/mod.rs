@@ -73,7 +73,10 @@ const ENTRY_SIZE: usize = 12;
 /// * `details`: per package `summary \0 provides \0 arch \0 version \0
 ///   installed \0 repository \0`, the provided names joined by `\n`.
 ///   Summary and provides come first and the packages' details lie in name
-///   order, so a search can scan the whole region at once (see `rank`).
+///   order, so a search can scan the whole region at once (see `rank`);
+/// * `extra`: bytes the index's owner gives a meaning to, saved and mapped
+///   with it (empty for the repositories; the AUR's index keeps its full
+///   records there, see `aur::offline`).
 ///
 /// Accessors never index out of bounds: a damaged offset reads as empty text.
 pub struct Index {
@@ -90,11 +93,13 @@ enum Backing {
     Owned {
         entries: Vec<u8>,
         text: String,
+        extra: Vec<u8>,
     },
     Mapped {
         map: memmap2::Mmap,
         entries: std::ops::Range<usize>,
         text: std::ops::Range<usize>,
+        extra: std::ops::Range<usize>,
     },
 }
 
@@ -103,6 +108,13 @@ impl Backing {
         match self {
             Backing::Owned { entries, .. } => entries,
             Backing::Mapped { map, entries, .. } => map.get(entries.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn extra(&self) -> &[u8] {
+        match self {
+            Backing::Owned { extra, .. } => extra,
+            Backing::Mapped { map, extra, .. } => map.get(extra.clone()).unwrap_or_default(),
         }
     }
 
@@ -128,6 +140,7 @@ impl Clone for Index {
             backing: Backing::Owned {
                 entries: self.entries().to_vec(),
                 text: self.text().to_string(),
+                extra: self.extra().to_vec(),
             },
             names_len: self.names_len,
         }
@@ -136,7 +149,7 @@ impl Clone for Index {
 
 impl PartialEq for Index {
     fn eq(&self, other: &Index) -> bool {
-        self.meta == other.meta && self.parts() == other.parts()
+        self.meta == other.meta && self.parts() == other.parts() && self.extra() == other.extra()
     }
 }
 
@@ -306,9 +319,27 @@ impl Index {
             backing: Backing::Owned {
                 entries,
                 text: names,
+                extra: Vec::new(),
             },
             names_len,
         }
+    }
+
+    /// This index with `extra` as its extra region.
+    pub fn with_extra(self, extra: Vec<u8>) -> Index {
+        Index {
+            backing: Backing::Owned {
+                entries: self.entries().to_vec(),
+                text: self.text().to_string(),
+                extra,
+            },
+            ..self
+        }
+    }
+
+    /// The extra region: what the index's owner keeps beside the packages.
+    pub fn extra(&self) -> &[u8] {
+        self.backing.extra()
     }
 
     /// Reassembles an index from its regions (see `snapshot`): the entries,
@@ -317,34 +348,46 @@ impl Index {
         meta: IndexMeta,
         entries: Vec<u8>,
         text: String,
+        extra: Vec<u8>,
         names_len: usize,
     ) -> Option<Index> {
         (entries.len().is_multiple_of(ENTRY_SIZE) && text.is_char_boundary(names_len)).then_some(
             Index {
                 meta,
-                backing: Backing::Owned { entries, text },
+                backing: Backing::Owned {
+                    entries,
+                    text,
+                    extra,
+                },
                 names_len,
             },
         )
     }
 
-    /// An index over a mapped snapshot file: `entries` and `text` (the
-    /// names, then the details) are ranges of `map`. None when they do not
-    /// fit in it or the text is not UTF-8.
+    /// An index over a mapped snapshot file: `entries`, `text` (the
+    /// names, then the details) and `extra` are ranges of `map`. None when
+    /// they do not fit in it or the text is not UTF-8.
     pub(crate) fn mapped(
         meta: IndexMeta,
         map: memmap2::Mmap,
         entries: std::ops::Range<usize>,
         text: std::ops::Range<usize>,
+        extra: std::ops::Range<usize>,
         names_len: usize,
     ) -> Option<Index> {
         let checked = std::str::from_utf8(map.get(text.clone())?).ok()?;
         let fits = entries.len().is_multiple_of(ENTRY_SIZE)
             && map.get(entries.clone()).is_some()
+            && map.get(extra.clone()).is_some()
             && checked.is_char_boundary(names_len);
         fits.then_some(Index {
             meta,
-            backing: Backing::Mapped { map, entries, text },
+            backing: Backing::Mapped {
+                map,
+                entries,
+                text,
+                extra,
+            },
             names_len,
         })
     }
@@ -439,6 +482,11 @@ impl Index {
 
     /// The package called exactly `name`.
     pub fn find(&self, name: &str) -> Option<Package<'_>> {
+        self.position(name).map(|i| self.get(i))
+    }
+
+    /// Where the package called exactly `name` is, in name order.
+    pub fn position(&self, name: &str) -> Option<usize> {
         let view = self.view();
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
@@ -446,7 +494,7 @@ impl Index {
             match view.name(mid).cmp(name) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(self.get(mid)),
+                std::cmp::Ordering::Equal => return Some(mid),
             }
         }
         None

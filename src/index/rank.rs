@@ -148,6 +148,9 @@ fn may_match(name: &str, plain: Option<&[Vec<u8>]>) -> bool {
 
 struct Scored {
     kind: MatchKind,
+    /// Higher is better within a tier, before the score (see
+    /// `search_weighted`).
+    weight: f32,
     /// Higher is better within a tier.
     score: i64,
     index: usize,
@@ -155,6 +158,17 @@ struct Scored {
 
 /// Runs a search. The query must have passed `validate_query`.
 pub fn search(packages: &Index, request: &SearchRequest) -> SearchResults {
+    search_weighted(packages, request, |_| 0.0)
+}
+
+/// `search`, where within each tier (exact, prefix, …) the package at
+/// position `i` with the larger `weight(i)` comes first (the AUR's
+/// popularity); the repositories weigh every package the same.
+pub fn search_weighted(
+    packages: &Index,
+    request: &SearchRequest,
+    weight: impl Fn(usize) -> f32,
+) -> SearchResults {
     let index = packages.view();
     let query = request.query.trim();
     let lower = query.to_lowercase();
@@ -214,6 +228,7 @@ pub fn search(packages: &Index, request: &SearchRequest) -> SearchResults {
         };
         scored.push(Scored {
             kind,
+            weight: weight(i),
             score,
             index: i,
         });
@@ -224,6 +239,7 @@ pub fn search(packages: &Index, request: &SearchRequest) -> SearchResults {
         let (na, nb) = (index.name(a.index), index.name(b.index));
         a.kind
             .cmp(&b.kind)
+            .then(b.weight.total_cmp(&a.weight))
             .then(b.score.cmp(&a.score))
             .then(na.len().cmp(&nb.len()))
             .then(na.cmp(nb))

@@ -3,7 +3,8 @@
 //! `IndexMeta`, so a stale snapshot (its fingerprint differs from the
 //! database's) is recognised without reading the rest; the body is read
 //! straight into the index's own buffers (the entries, then the names and
-//! details as one string), checked once, never decoded record by record.
+//! details as one string, then the extra region), checked once, never
+//! decoded record by record.
 //! A file that fails to read or to validate is reported, never trusted.
 //! Writers replace the file whole (a temporary file renamed over it), so a
 //! reader sees the old snapshot or the new one, never half of either.
@@ -15,7 +16,7 @@ use super::{Index, IndexMeta};
 use crate::model::BackendKind;
 
 /// Bumped whenever the layout of the file changes.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 const MAGIC: &[u8; 8] = b"omgindex";
 /// A header larger than this is damage, not a header (the meta holds a
 /// fingerprint and the watched paths).
@@ -44,22 +45,25 @@ pub fn path(data_dir: &Path, key: &str) -> PathBuf {
 
 /// The bytes stored for `index`: the magic, the header's length (u32
 /// little-endian) and the header (bincode of `(FORMAT, meta)`), the
-/// lengths of the three regions (u32 each), then the regions.
+/// lengths of the four regions (u32 each), then the regions: entries,
+/// names, details, extra.
 pub fn encode(index: &Index) -> Vec<u8> {
     let header = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
         .expect("encoding to memory cannot fail");
     let (entries, names, details) = index.parts();
-    let mut out =
-        Vec::with_capacity(24 + header.len() + entries.len() + names.len() + details.len());
+    let extra = index.extra();
+    let regions = [entries, names.as_bytes(), details.as_bytes(), extra];
+    let size: usize = regions.iter().map(|r| r.len()).sum();
+    let mut out = Vec::with_capacity(28 + header.len() + size);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
-    for len in [entries.len(), names.len(), details.len()] {
-        out.extend_from_slice(&(len as u32).to_le_bytes());
+    for region in regions {
+        out.extend_from_slice(&(region.len() as u32).to_le_bytes());
     }
-    out.extend_from_slice(entries);
-    out.extend_from_slice(names.as_bytes());
-    out.extend_from_slice(details.as_bytes());
+    for region in regions {
+        out.extend_from_slice(region);
+    }
     out
 }
 
@@ -106,6 +110,7 @@ struct Layout {
     entries_len: usize,
     names_len: usize,
     details_len: usize,
+    extra_len: usize,
 }
 
 /// Reads the header and the regions' lengths from `r` (`size` bytes in
@@ -122,15 +127,15 @@ fn layout(
     if !accept(&meta) {
         return Ok(None);
     }
-    let mut lengths = [0usize; 3];
+    let mut lengths = [0usize; 4];
     for len in &mut lengths {
         *len = read_u32(r).map_err(|_| "snapshot is truncated".to_string())? as usize;
     }
-    let [entries_len, names_len, details_len] = lengths;
+    let [entries_len, names_len, details_len, extra_len] = lengths;
     // The regions must be what is left of the file, exactly: this also
     // keeps a damaged length from asking for gigabytes of memory.
-    let start = header + 12;
-    if start + (entries_len + names_len + details_len) as u64 != size {
+    let start = header + 16;
+    if start + lengths.iter().sum::<usize>() as u64 != size {
         return Err("snapshot regions do not add up to its size".into());
     }
     Ok(Some(Layout {
@@ -139,6 +144,7 @@ fn layout(
         entries_len,
         names_len,
         details_len,
+        extra_len,
     }))
 }
 
@@ -152,8 +158,10 @@ pub fn read(r: &mut impl Read, size: u64, accept: impl FnOnce(&IndexMeta) -> boo
     };
     let mut entries = vec![0u8; layout.entries_len];
     let mut text = vec![0u8; layout.names_len + layout.details_len];
+    let mut extra = vec![0u8; layout.extra_len];
     if r.read_exact(&mut entries)
         .and_then(|()| r.read_exact(&mut text))
+        .and_then(|()| r.read_exact(&mut extra))
         .is_err()
     {
         return Loaded::Damaged("snapshot is truncated".into());
@@ -161,7 +169,7 @@ pub fn read(r: &mut impl Read, size: u64, accept: impl FnOnce(&IndexMeta) -> boo
     let Ok(text) = String::from_utf8(text) else {
         return Loaded::Damaged("snapshot text is not UTF-8".into());
     };
-    match Index::from_parts(layout.meta, entries, text, layout.names_len) {
+    match Index::from_parts(layout.meta, entries, text, extra, layout.names_len) {
         Some(index) if index.is_consistent() => Loaded::Fresh(index),
         _ => Loaded::Damaged("snapshot entries point outside their text".into()),
     }
@@ -207,14 +215,25 @@ pub fn load(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
 /// For a short-lived reader; a daemon keeps its index in its own memory
 /// (`load`).
 pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    map_with(path, true, accept)
+}
+
+/// `map`; `populate` maps every page at once (what a reader that scans
+/// the whole file wants), else each page when it is first read (for a
+/// file with a large extra region of which a query reads a little).
+pub fn map_with(path: &Path, populate: bool, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
     let file = match open(path) {
         Ok(Some(f)) => f,
         Ok(None) => return Loaded::Stale,
         Err(why) => return Loaded::Damaged(why),
     };
+    let mut options = memmap2::MmapOptions::new();
+    if populate {
+        options.populate();
+    }
     // SAFETY: snapshot files are replaced by rename, never written in
     // place, so the mapped bytes stay as they are while mapped.
-    let map = match unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+    let map = match unsafe { options.map(&file) } {
         Ok(m) => m,
         Err(e) => return Loaded::Damaged(format!("{}: {e}", path.display())),
     };
@@ -224,8 +243,9 @@ pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
         Err(why) => return Loaded::Damaged(why),
     };
     let entries = layout.start..layout.start + layout.entries_len;
-    let text = entries.end..map.len();
-    match Index::mapped(layout.meta, map, entries, text, layout.names_len) {
+    let text = entries.end..entries.end + layout.names_len + layout.details_len;
+    let extra = text.end..map.len();
+    match Index::mapped(layout.meta, map, entries, text, extra, layout.names_len) {
         Some(index) if index.is_consistent() => Loaded::Fresh(index),
         Some(_) => Loaded::Damaged("snapshot entries point outside their text".into()),
         None => Loaded::Damaged("snapshot text is not UTF-8".into()),
@@ -394,6 +414,32 @@ mod tests {
         std::fs::write(&file, &text).unwrap();
         assert!(matches!(map(&file, |_| true), Loaded::Damaged(why) if why.contains("UTF-8")));
         std::fs::write(&file, b"").unwrap();
+        assert!(matches!(map(&file, |_| true), Loaded::Damaged(_)));
+    }
+
+    #[test]
+    fn the_extra_region_is_saved_loaded_and_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("index-aur.bin");
+        let index = Index::from_records(test_meta(), vec![record("yay", "AUR helper", 0)])
+            .with_extra(b"records of the AUR".to_vec());
+        save(&file, &index).unwrap();
+        for (how, loaded) in [
+            ("loaded", load(&file, |_| true)),
+            ("mapped", map_with(&file, false, |_| true)),
+        ] {
+            match loaded {
+                Loaded::Fresh(i) => {
+                    assert_eq!(i.extra(), b"records of the AUR", "{how}");
+                    assert_eq!(i.find("yay").unwrap().summary, "AUR helper", "{how}");
+                    assert_eq!(i, index, "{how}");
+                }
+                other => panic!("{how}: {other:?}"),
+            }
+        }
+        // A file cut inside the extra region is damaged.
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() - 4]).unwrap();
         assert!(matches!(map(&file, |_| true), Loaded::Damaged(_)));
     }
 

@@ -277,3 +277,67 @@ impl FakeAur {
         }
     }
 }
+
+/// The AUR's metadata dump (`packages-meta-ext-v1.json.gz`) ASSEMBLED from
+/// the recorded info answers: one gzipped JSON array of their records, one
+/// per name, as the AUR publishes it.
+pub fn fixture_dump() -> Vec<u8> {
+    let mut records: Vec<serde_json::Value> = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(fixtures().join("info"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let answer: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        for record in answer["results"].as_array().unwrap() {
+            if !records.iter().any(|r| r["Name"] == record["Name"]) {
+                records.push(record.clone());
+            }
+        }
+    }
+    gzip(&serde_json::to_vec(&records).unwrap())
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// What a dump server serves: the gzipped dump and its `Last-Modified`.
+pub type Dump = Arc<Mutex<(Vec<u8>, String)>>;
+
+/// A server of the AUR's metadata dump as aurweb serves it: the file with
+/// its `Last-Modified`, and 304 to a request whose `If-Modified-Since`
+/// names it. Returns the server, what it serves, and how many 304s it
+/// answered.
+pub fn dump_server(
+    body: Vec<u8>,
+    last_modified: &str,
+) -> (HttpServer, Dump, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dump: Dump = Arc::new(Mutex::new((body, last_modified.to_string())));
+    let not_modified = Arc::new(AtomicUsize::new(0));
+    let (served, counted) = (dump.clone(), not_modified.clone());
+    let server = HttpServer::start(move |request| {
+        if request.path != "/packages-meta-ext-v1.json.gz" {
+            return Reply::not_found();
+        }
+        let (body, modified) = served.lock().unwrap().clone();
+        if request.header("if-modified-since") == Some(modified.as_str()) {
+            counted.fetch_add(1, Ordering::SeqCst);
+            return Reply::Raw(b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n".to_vec());
+        }
+        let mut reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/gzip\r\nLast-Modified: {modified}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        reply.extend_from_slice(&body);
+        Reply::Raw(reply)
+    });
+    (server, dump, not_modified)
+}

@@ -347,7 +347,7 @@ fn refresh(paths: &Paths, config: &Config, offline: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    match runtime.block_on(omgd::daemon::refresh::run(paths, config.backend, offline)) {
+    match runtime.block_on(omgd::daemon::refresh::run(paths, config, offline)) {
         Ok(result) => {
             log::info!("{} updates available", result.updates);
             if !offline {

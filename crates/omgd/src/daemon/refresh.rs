@@ -41,10 +41,10 @@ pub fn stored(store: &Store, backend: &str) -> Option<RefreshResult> {
 /// downloading (after the installed packages changed).
 pub async fn run(
     paths: &Paths,
-    configured: Option<omg::model::BackendKind>,
+    config: &omg::config::Config,
     offline: bool,
 ) -> Result<RefreshResult, BackendError> {
-    let kind = backend::detect::detect(configured)?;
+    let kind = backend::detect::detect(config.backend)?;
     // Held while the refresh runs: one refresh at a time, and how the
     // daemon tells that one is running (`RefreshInProgress`).
     let _running = take_refresh_lock(paths).await;
@@ -65,6 +65,9 @@ pub async fn run(
         }
         counted
     };
+    if !offline && kind == omg::model::BackendKind::Alpm && config.aur.enabled {
+        refresh_aur_index(paths, &config.aur).await;
+    }
     let previous = store.as_ref().and_then(|s| stored(s, kind.as_str()));
     let now = omg::unix_now();
     let result = match &counted {
@@ -91,6 +94,17 @@ pub async fn run(
     write_status(&paths.status_file(), &result);
     reload_daemon(&paths.socket()).await;
     counted.map(|_| result)
+}
+
+/// Fetches the AUR's metadata dump when it changed and indexes it; a
+/// failure is reported and leaves the last index.
+async fn refresh_aur_index(paths: &Paths, config: &omg::config::AurConfig) {
+    use omg::aur::dump::{self, Refreshed};
+    match dump::refresh(config, paths).await {
+        Ok(Refreshed::Indexed(count)) => log::info!("the AUR's package list: {count} packages"),
+        Ok(Refreshed::NotModified) => log::debug!("the AUR's package list has not changed"),
+        Err(e) => log::warn!("the AUR's package list was not refreshed: {e}"),
+    }
 }
 
 /// The lock a running refresh holds.

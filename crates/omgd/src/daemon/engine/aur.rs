@@ -18,8 +18,10 @@ const AUR_CACHE_ENTRIES: u64 = 512;
 const AUR_QUIET_SECS: u64 = 60;
 
 impl Engine {
-    /// A search of the repositories (the index) and, on Arch, the AUR at the
-    /// same time; an AUR slower than its timeout leaves the repositories'
+    /// A search of the repositories (the index) and, on Arch, the AUR: its
+    /// index from the last metadata dump when there is one (no network),
+    /// else the RPC asked at the same time as the repositories are
+    /// searched; an AUR slower than its timeout leaves the repositories'
     /// results with a note.
     pub(super) async fn search_everywhere(
         &self,
@@ -34,6 +36,16 @@ impl Engine {
             sources: Sources::All,
             ..request.clone()
         };
+        if let Some(offline) = aur.offline() {
+            let local = self.repository_results(local_request).await?;
+            let current = self.index().await?;
+            return Ok(ResponseBody::Search(omg::aur::search::merge_offline(
+                local,
+                &current.index,
+                &offline,
+                &request,
+            )));
+        }
         let term = omg::aur::search::term(&request.query);
         let remote = async {
             let term = term.as_ref()?;
@@ -56,13 +68,8 @@ impl Engine {
             }
             Some(found.map_err(|e| e.to_string()))
         };
-        let (local, remote) = tokio::join!(self.cached(RequestKey::Search(local_request)), remote);
-        let ResponseBody::Search(mut local) = local? else {
-            return Err(WireError::new(
-                ErrorKind::Internal,
-                "a search answered something else",
-            ));
-        };
+        let (local, remote) = tokio::join!(self.repository_results(local_request), remote);
+        let mut local = local?;
         if request.sources == Sources::Aur {
             local.hits.clear();
             local.total = 0;
@@ -81,21 +88,49 @@ impl Engine {
             Some(Ok(found)) => found,
         };
         let current = self.index().await?;
-        let index = &current.index;
-        let installed = |name: &str| {
-            index.find(name).map(|p| {
-                (
-                    p.repository.to_string(),
-                    p.installed_version.map(str::to_string),
-                )
-            })
-        };
+        let hits = omg::aur::search::rpc_hits(&found, &local.query);
+        let total = hits.len() as u32;
         Ok(ResponseBody::Search(omg::aur::search::merge(
             local,
-            &found,
-            &installed,
+            hits,
+            total,
+            &omg::aur::search::known_in(&current.index),
             request.limit,
         )))
+    }
+
+    /// The repositories' results for `request` (kept as any query's are).
+    async fn repository_results(
+        &self,
+        request: SearchRequest,
+    ) -> Result<omg::model::SearchResults, WireError> {
+        match self.cached(RequestKey::Search(request)).await? {
+            ResponseBody::Search(results) => Ok(results),
+            _ => Err(WireError::new(
+                ErrorKind::Internal,
+                "a search answered something else",
+            )),
+        }
+    }
+
+    /// `omg sync`'s refresh of the AUR's package list (its metadata dump,
+    /// when it changed), reported with the repositories' databases.
+    pub(super) async fn sync_aur_index(
+        &self,
+        report: &mut omg::transaction::TransactionReport,
+        channel: &omg::transaction::TxChannel,
+    ) {
+        use omg::aur::dump::{self, Refreshed};
+        match dump::refresh(&self.config.aur, &self.paths).await {
+            Ok(refreshed) => report.databases.push(omg::transaction::DatabaseRefresh {
+                name: "aur".into(),
+                updated: matches!(refreshed, Refreshed::Indexed(_)),
+            }),
+            Err(e) => channel.message(
+                omg::transaction::Level::Warning,
+                format!("the AUR's package list was not refreshed: {e}"),
+            ),
+        }
     }
 
     /// Seconds since the AUR last failed to answer, when that was less than
@@ -263,12 +298,7 @@ impl Engine {
             },
         };
         let installed = match self.index().await {
-            Ok(current) => current.index.find(name).map(|p| {
-                (
-                    p.repository.to_string(),
-                    p.installed_version.map(str::to_string),
-                )
-            }),
+            Ok(current) => omg::aur::search::known_in(&current.index)(name),
             Err(_) => None,
         };
         Some(Ok(omg::aur::search::info(&record, installed)))

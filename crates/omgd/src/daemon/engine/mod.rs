@@ -170,7 +170,7 @@ impl Engine {
         let watch = Watch::new(watched, mode != Mode::Stdio);
         // The AUR exists for Arch systems only.
         let aur = (kind == BackendKind::Alpm && config.aur.enabled)
-            .then(|| AurService::new(&config.aur))
+            .then(|| AurService::new(&config.aur, &paths.data_dir))
             .and_then(|made| made.map_err(|e| warn!("the AUR is left out: {e}")).ok());
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.daemon.cache_entries)

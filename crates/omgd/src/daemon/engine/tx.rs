@@ -15,7 +15,8 @@ use omg::index::rank;
 use omg::ipc::protocol::{ErrorKind, ResponseBody, WireError};
 use omg::model::BackendKind;
 use omg::transaction::{
-    MaintenanceRequest, TransactionReport, TransactionRequest, TxChannel, TxError,
+    MaintenanceRequest, TransactionAction, TransactionReport, TransactionRequest, TxChannel,
+    TxError,
 };
 
 /// An install target as the policy sees it.
@@ -129,7 +130,11 @@ impl Engine {
             );
         }
         let _one_at_a_time = self.one_at_a_time(&channel).await;
-        let outcome = backend.transact(request, channel).await;
+        // `omg sync` on Arch refreshes the AUR's package list too.
+        let sync_aur = matches!(logged.action, TransactionAction::Sync { .. })
+            && !logged.options.dry_run
+            && self.aur.is_some();
+        let outcome = backend.transact(request, channel.clone()).await;
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
         self.watch.touch();
@@ -137,7 +142,10 @@ impl Engine {
             record_history(&logged, &outcome, caller);
         }
         match outcome {
-            Ok(report) => {
+            Ok(mut report) => {
+                if sync_aur {
+                    self.sync_aur_index(&mut report, &channel).await;
+                }
                 if report.committed {
                     audit(caller, logged.action.audit_entry(), &report);
                 }
