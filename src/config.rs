@@ -41,7 +41,7 @@ pub enum ConfigError {
 /// [daemon]
 /// idle_timeout = 300       # seconds a socket-activated omgd waits before exiting
 /// refresh_interval = 21600 # seconds between refreshes of a daemon outside systemd
-/// cache_entries = 1024     # hot results kept in memory
+/// cache_entries = 1024     # hot results kept in memory (16 KiB each; larger ones count more)
 /// question_timeout = 600   # seconds a transaction waits for an answer (then: the safe one)
 /// max_connections = 256    # open connections from users other than root
 /// max_connections_per_user = 32

@@ -98,6 +98,27 @@ pub struct SearchResults {
     pub notes: Vec<String>,
 }
 
+impl SearchResults {
+    /// About how many bytes these results hold (for caches that weigh
+    /// what they keep).
+    pub fn approx_bytes(&self) -> usize {
+        let hit = |h: &SearchHit| {
+            128 + h.name.len()
+                + h.version.len()
+                + h.repository.len()
+                + h.architecture.len()
+                + h.description.len()
+                + h.installed_version.as_ref().map_or(0, String::len)
+                + h.aur.as_ref().map_or(0, |a| {
+                    64 + a.package_base.len() + a.keywords.iter().map(String::len).sum::<usize>()
+                })
+        };
+        64 + self.query.len()
+            + self.hits.iter().map(hit).sum::<usize>()
+            + self.notes.iter().map(String::len).sum::<usize>()
+    }
+}
+
 /// Everything `omg info` shows about one package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackageInfo {

@@ -83,17 +83,20 @@ impl Builder {
         // slots follow the index's order.
         self.packages.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         self.packages.dedup_by(|b, a| a.0.name == b.0.name);
-        let mut slots = Vec::with_capacity(self.packages.len() * SLOT);
-        let mut records = Vec::new();
+        let size: usize = self.packages.iter().map(|p| p.3.len()).sum();
+        let mut extra = Vec::with_capacity(self.packages.len() * SLOT + size);
+        let mut offset = 0u32;
+        for (_, votes, popularity, encoded) in &self.packages {
+            extra.extend_from_slice(&offset.to_le_bytes());
+            extra.extend_from_slice(&votes.to_le_bytes());
+            extra.extend_from_slice(&popularity.to_le_bytes());
+            offset += encoded.len() as u32;
+        }
         let mut indexed = Vec::with_capacity(self.packages.len());
-        for (record, votes, popularity, encoded) in self.packages {
-            slots.extend_from_slice(&(records.len() as u32).to_le_bytes());
-            slots.extend_from_slice(&votes.to_le_bytes());
-            slots.extend_from_slice(&popularity.to_le_bytes());
-            records.extend_from_slice(&encoded);
+        for (record, _, _, encoded) in self.packages {
+            extra.extend_from_slice(&encoded);
             indexed.push(record);
         }
-        slots.extend_from_slice(&records);
         let now = crate::unix_now();
         let meta = IndexMeta {
             backend: BackendKind::Alpm,
@@ -104,7 +107,7 @@ impl Builder {
             watched: Vec::new(),
         };
         AurIndex {
-            index: Index::from_records(meta, indexed).with_extra(slots),
+            index: Index::from_records(meta, indexed).with_extra(extra),
             checked_at: now,
         }
     }

@@ -154,25 +154,26 @@ pub fn known_in(
 pub const OLD_INDEX_SECS: u64 = 7 * 86_400;
 
 /// A search of the repositories (`local`, the results of `repositories`)
-/// and the AUR's index (`aur`) together, without the network: the AUR's
-/// hits are ranked in memory and merged as the RPC's are.
+/// and the AUR's index together, without the network: `found` is what
+/// `AurIndex::search` ranked for `request` in an index `age` seconds old,
+/// merged as the RPC's answers are.
 pub fn merge_offline(
     mut local: SearchResults,
     repositories: &crate::index::Index,
-    aur: &super::offline::AurIndex,
+    found: SearchResults,
+    age: u64,
     request: &crate::ipc::protocol::SearchRequest,
 ) -> SearchResults {
     if request.sources == crate::ipc::protocol::Sources::Aur {
         local.hits.clear();
         local.total = 0;
     }
-    let found = aur.search(request);
     let known = known_in(repositories);
     let mut merged = merge(local, found.hits, found.total, &known, request.limit);
-    if aur.age() > OLD_INDEX_SECS {
+    if age > OLD_INDEX_SECS {
         merged.notes.push(format!(
             "the AUR's package list is {} days old (`omg sync` updates it)",
-            aur.age() / 86_400
+            age / 86_400
         ));
     }
     merged

@@ -81,7 +81,13 @@ pub fn answer(
                     ..request.clone()
                 },
             );
-            crate::aur::search::merge_offline(local, &index, &aur, request)
+            crate::aur::search::merge_offline(
+                local,
+                &index,
+                aur.search(request),
+                aur.age(),
+                request,
+            )
         }
         None => rank::search(&index, request),
     }))

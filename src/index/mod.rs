@@ -327,14 +327,19 @@ impl Index {
 
     /// This index with `extra` as its extra region.
     pub fn with_extra(self, extra: Vec<u8>) -> Index {
-        Index {
-            backing: Backing::Owned {
-                entries: self.entries().to_vec(),
-                text: self.text().to_string(),
+        let backing = match self.backing {
+            Backing::Owned { entries, text, .. } => Backing::Owned {
+                entries,
+                text,
                 extra,
             },
-            ..self
-        }
+            ref mapped => Backing::Owned {
+                entries: mapped.entries().to_vec(),
+                text: mapped.text().to_string(),
+                extra,
+            },
+        };
+        Index { backing, ..self }
     }
 
     /// The extra region: what the index's owner keeps beside the packages.

@@ -48,23 +48,28 @@ pub fn path(data_dir: &Path, key: &str) -> PathBuf {
 /// lengths of the four regions (u32 each), then the regions: entries,
 /// names, details, extra.
 pub fn encode(index: &Index) -> Vec<u8> {
+    let mut out = Vec::new();
+    write(index, &mut out).expect("writing to memory cannot fail");
+    out
+}
+
+/// Writes what `encode` makes to `out`, region by region (no copy of
+/// the whole).
+fn write(index: &Index, out: &mut impl Write) -> std::io::Result<()> {
     let header = bincode::serde::encode_to_vec((FORMAT, &index.meta), config())
         .expect("encoding to memory cannot fail");
     let (entries, names, details) = index.parts();
-    let extra = index.extra();
-    let regions = [entries, names.as_bytes(), details.as_bytes(), extra];
-    let size: usize = regions.iter().map(|r| r.len()).sum();
-    let mut out = Vec::with_capacity(28 + header.len() + size);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
+    let regions = [entries, names.as_bytes(), details.as_bytes(), index.extra()];
+    out.write_all(MAGIC)?;
+    out.write_all(&(header.len() as u32).to_le_bytes())?;
+    out.write_all(&header)?;
     for region in regions {
-        out.extend_from_slice(&(region.len() as u32).to_le_bytes());
+        out.write_all(&(region.len() as u32).to_le_bytes())?;
     }
     for region in regions {
-        out.extend_from_slice(region);
+        out.write_all(region)?;
     }
-    out
+    Ok(())
 }
 
 fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
@@ -273,7 +278,11 @@ pub fn save(path: &Path, index: &Index) -> std::io::Result<()> {
         .write(true)
         .create_new(true)
         .open(&temporary)
-        .and_then(|mut file| file.write_all(&encode(index)))
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::with_capacity(256 << 10, file);
+            write(index, &mut out)?;
+            out.flush()
+        })
         .and_then(|()| std::fs::rename(&temporary, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);

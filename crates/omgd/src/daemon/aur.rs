@@ -10,6 +10,8 @@ use std::time::Duration;
 use omg::aur::offline::AurIndex;
 use omg::aur::rpc::{AurClient, AurError, AurPackage, SearchBy};
 use omg::config::AurConfig;
+use omg::ipc::protocol::SearchRequest;
+use omg::model::SearchResults;
 
 /// What tells one index file from the next: its inode, size and mtime.
 type Stamp = (u64, u64, Option<std::time::SystemTime>);
@@ -22,6 +24,8 @@ pub struct AurService {
     fresh_secs: u64,
     index_path: PathBuf,
     index: Mutex<Option<(Stamp, Arc<AurIndex>)>>,
+    /// The index's answers to searches, dropped with the index.
+    ranked: moka::sync::Cache<SearchRequest, Arc<SearchResults>>,
     searches: moka::sync::Cache<String, Arc<Vec<AurPackage>>>,
     /// `None`: the AUR has no such package.
     records: moka::sync::Cache<String, Option<Arc<AurPackage>>>,
@@ -38,6 +42,14 @@ impl AurService {
             fresh_secs: config.cache_secs,
             index_path: omg::aur::offline::path(data_dir),
             index: Mutex::new(None),
+            // Weighed as the engine's answers are: 256 typical answers.
+            ranked: moka::sync::Cache::builder()
+                .max_capacity(256)
+                .weigher(|_, found: &Arc<SearchResults>| {
+                    let entries = 1 + found.approx_bytes() / super::engine::CACHE_ENTRY_BYTES;
+                    u32::try_from(entries).unwrap_or(u32::MAX)
+                })
+                .build(),
             searches: moka::sync::Cache::builder()
                 .max_capacity(256)
                 .time_to_live(ttl)
@@ -64,6 +76,7 @@ impl AurService {
             }
             _ => {}
         }
+        self.ranked.invalidate_all();
         match AurIndex::open(&self.index_path) {
             Ok(Some(index)) => {
                 let index = Arc::new(index);
@@ -77,6 +90,16 @@ impl AurService {
                 None
             }
         }
+    }
+
+    /// The index's answer to `request` (kept until the index changes), and
+    /// the index's age; None without an index.
+    pub fn search_offline(&self, request: &SearchRequest) -> Option<(Arc<SearchResults>, u64)> {
+        let index = self.offline()?;
+        let found = self
+            .ranked
+            .get_with_by_ref(request, || Arc::new(index.search(request)));
+        Some((found, index.age()))
     }
 
     /// The index when the AUR confirmed it within `aur.cache_secs`: its

@@ -36,13 +36,14 @@ impl Engine {
             sources: Sources::All,
             ..request.clone()
         };
-        if let Some(offline) = aur.offline() {
+        if let Some((found, age)) = aur.search_offline(&request) {
             let local = self.repository_results(local_request).await?;
             let current = self.index().await?;
             return Ok(ResponseBody::Search(omg::aur::search::merge_offline(
                 local,
                 &current.index,
-                &offline,
+                (*found).clone(),
+                age,
                 &request,
             )));
         }

@@ -172,9 +172,7 @@ impl Engine {
         let aur = (kind == BackendKind::Alpm && config.aur.enabled)
             .then(|| AurService::new(&config.aur, &paths.data_dir))
             .and_then(|made| made.map_err(|e| warn!("the AUR is left out: {e}")).ok());
-        let cache = moka::sync::Cache::builder()
-            .max_capacity(config.daemon.cache_entries)
-            .build();
+        let cache = answer_cache(config.daemon.cache_entries);
         Engine {
             paths,
             config,
@@ -406,6 +404,33 @@ fn open_store(paths: &Paths, warn_missing: bool) -> (Option<Store>, Option<Strin
 
 /// Runs `omgd ARGS` (this executable) in the background, detached; its
 /// exit is reaped by a thread.
+/// The bytes one cache entry stands for: a larger answer weighs one entry
+/// per this many bytes.
+pub const CACHE_ENTRY_BYTES: usize = 16 << 10;
+
+/// The hot answers. They are weighed by their size, so however many large
+/// answers (`--limit 0` of a one-letter query) a caller asks for, the
+/// cache holds about `entries` typical answers' worth.
+fn answer_cache(entries: u64) -> moka::sync::Cache<CacheKey, Arc<ResponseBody>> {
+    moka::sync::Cache::builder()
+        .max_capacity(entries)
+        .weigher(|_, body: &Arc<ResponseBody>| cache_weight(body))
+        .build()
+}
+
+/// What an answer weighs in the cache: one entry per `CACHE_ENTRY_BYTES`.
+fn cache_weight(body: &ResponseBody) -> u32 {
+    let bytes = match body {
+        ResponseBody::Search(results) => results.approx_bytes(),
+        ResponseBody::List(list) => list
+            .iter()
+            .map(|p| 96 + p.name.len() + p.version.len() + p.description.len())
+            .sum(),
+        _ => 0,
+    };
+    u32::try_from(1 + bytes / CACHE_ENTRY_BYTES).unwrap_or(u32::MAX)
+}
+
 pub fn spawn_worker(args: &[&str]) {
     let Ok(exe) = std::env::current_exe() else {
         return;
@@ -449,4 +474,50 @@ fn fcntl_locked(path: &std::path::Path) -> bool {
     // SAFETY: the descriptor is open and `probe` lives across the call.
     let ok = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
     ok == 0 && probe.l_type != libc::F_UNLCK as libc::c_short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omg::model::{MatchKind, SearchHit, SearchResults};
+
+    fn answer(query: &str, hits: usize) -> ResponseBody {
+        let hit = SearchHit {
+            name: "package".into(),
+            version: "1.0-1".into(),
+            repository: "main".into(),
+            architecture: "amd64".into(),
+            installed_version: None,
+            description: "x".repeat(200),
+            matched: MatchKind::Fuzzy,
+            aur: None,
+        };
+        ResponseBody::Search(SearchResults {
+            query: query.into(),
+            total: hits as u32,
+            hits: vec![hit; hits],
+            notes: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn large_answers_cannot_fill_the_cache_past_its_size() {
+        let cache = answer_cache(1024);
+        // 200 answers of 5,000 hits (~2 MB each) would be 400 MB kept.
+        for i in 0..200 {
+            let key = (format!("f{i}"), RequestKey::Status);
+            cache.insert(key, Arc::new(answer(&format!("q{i}"), 5000)));
+        }
+        cache.run_pending_tasks();
+        let held: usize = cache
+            .iter()
+            .map(|(_, body)| match &*body {
+                ResponseBody::Search(r) => r.approx_bytes(),
+                _ => 0,
+            })
+            .sum();
+        assert!(held <= 1024 * CACHE_ENTRY_BYTES, "{held} bytes kept");
+        // Small answers count one each.
+        assert_eq!(cache_weight(&answer("vim", 10)), 1);
+    }
 }
