@@ -125,6 +125,30 @@ OMG_RUNTIME_DIR=$work/arch-run hf --export-markdown "$work/arch-warm.md" \
     -n "pacman -Ss vim" "pacman --config $aconf -Ss vim"
 kill "$arch_daemon"
 
+# 5a. The AUR: a metadata dump of 100,000 packages (bench/aur.py make),
+#     indexed by the refresh worker, beside the RPC search paru -Ss makes
+#     (bench/aur.py serve answers it as aurweb does, from memory, locally:
+#     the real AUR adds the network's round trip).
+python3 bench/aur.py make "$work/aur" >/dev/null
+aur_port=18765
+python3 bench/aur.py serve "$work/aur" "$aur_port" & aur_server=$!
+until curl -sf -o /dev/null "http://127.0.0.1:$aur_port/rpc/v5/info"; do sleep 0.2; done
+for d in aur-idx aur-rpc; do mkdir -p "$work/$d/config" "$work/$d/run"; done
+printf 'backend = "alpm"\n' > "$work/aur-idx/config/config.toml"
+printf 'backend = "alpm"\n[aur]\ncache_secs = 0\n' > "$work/aur-rpc/config/config.toml"
+aur_env() { echo "env OMG_DATA_DIR=$work/$1/data OMG_CACHE_DIR=$work/$1/cache OMG_RUNTIME_DIR=$work/$1/run OMG_CONFIG_DIR=$work/$1/config OMG_AUR_URL=http://127.0.0.1:$aur_port OMG_PACMAN_CONF=$aconf"; }
+# The repositories of the bench database are not served: only the AUR's
+# part of the refresh is timed.
+$(aur_env aur-idx) /usr/bin/time -f '%e s, peak RSS %M KiB' "$OMGD" work refresh 2>&1 \
+    | tail -1 > "$work/aur-refresh" || true
+for d in aur-idx aur-rpc; do $(aur_env $d) "$omg" "${alpm[@]}" search vim >/dev/null; done
+hf --export-markdown "$work/aur.md" \
+    -n "omg search vim (15,000 repository packages and the AUR's 100,000 from its index, no daemon)" "$(aur_env aur-idx) $omg ${alpm[*]} search vim" \
+    -n "omg search --aur vim (the AUR's index alone)" "$(aur_env aur-idx) $omg ${alpm[*]} search --aur vim" \
+    -n "omg search vim (the AUR asked over its RPC, no index)" "$(aur_env aur-rpc) $omg ${alpm[*]} search vim" \
+    -n "the RPC search alone, as paru -Ss asks it (curl)" "curl -s -o /dev/null http://127.0.0.1:$aur_port/rpc/v5/search/vim?by=name-desc"
+kill "$aur_server"
+
 # 5b. Current Arch: the same database through the alpm-current build
 #     (libalpm 16, `make arch-current`) against pacman 7.1's own pacman.
 omg16=$PWD/target/arch-current/release/omg
@@ -231,6 +255,10 @@ cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$wo
     echo; cat "$work/arch-cold.md"; echo; cat "$work/arch-info.md"; echo
     echo "## Arch: through a warm daemon"
     echo; cat "$work/arch-warm.md"; echo
+    echo "## The AUR: 100,000 packages, offline from the metadata dump's index, beside its RPC"
+    echo
+    echo "Indexing the dump (\`omgd work refresh\`, bench/aur.py's 100,000 packages, 8.7 MB gzipped): $(cat "$work/aur-refresh")."
+    echo; cat "$work/aur.md"; echo
     if [[ -f $work/arch16-cold.md ]]; then
         echo "## Arch on libalpm 16 (make arch-current) beside pacman 7.1, no daemon"
         echo; cat "$work/arch16-cold.md"; echo; cat "$work/arch16-info.md"; echo

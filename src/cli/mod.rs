@@ -171,7 +171,7 @@ pub enum Command {
     /// Refresh the repository databases, then upgrade every package
     #[command(visible_alias = "up")]
     Upgrade(upgrade::UpgradeArgs),
-    /// Refresh the repository databases
+    /// Refresh the repository databases (and on Arch the AUR's package list)
     Sync(sync::SyncArgs),
     /// Every pending update, with the vulnerabilities each fixes
     ///
