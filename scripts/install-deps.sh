@@ -61,8 +61,8 @@ packages=(
     gnupg sudo
     # sequoia-openpgp's nettle backend (bindgen needs libclang)
     nettle-dev libclang-dev
-    # AUR builds fetch package repositories
-    git
+    # AUR builds fetch package repositories, and run makepkg in a sandbox
+    git bubblewrap
     # the shell hook is tested in each shell it supports
     bash zsh fish
     # the tests call these to compare answers; dpkg-scanpackages (dpkg-dev)

@@ -55,6 +55,7 @@ pub enum ConfigError {
 /// search_timeout_ms = 1500 # a slower AUR leaves search with repository results
 /// timeout_ms = 10000       # any other AUR request
 /// cache_secs = 600         # how long AUR answers are reused
+/// sandbox = true           # makepkg runs in a bubblewrap sandbox (no network while building)
 ///
 /// [runtimes]
 /// node_mirror = "https://nodejs.org/dist"  # or $NVM_NODEJS_ORG_MIRROR
@@ -293,6 +294,8 @@ pub struct AurConfig {
     pub search_timeout_ms: u64,
     pub timeout_ms: u64,
     pub cache_secs: u64,
+    /// makepkg runs in a bubblewrap sandbox (see `aur::sandbox`).
+    pub sandbox: bool,
 }
 
 impl Default for AurConfig {
@@ -303,6 +306,7 @@ impl Default for AurConfig {
             search_timeout_ms: 1500,
             timeout_ms: 10_000,
             cache_secs: 600,
+            sandbox: true,
         }
     }
 }

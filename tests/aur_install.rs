@@ -604,3 +604,118 @@ fn an_aur_package_downgrades_to_an_older_commit_of_its_base_and_back() {
     assert_ne!(run.code, 0, "{}", run.stdout);
     assert!(s.q("-Q").contains("aur-tool 1.1-1"));
 }
+
+/// Publishes base `name` whose `build()` runs `body`.
+fn publish_builder(s: &Setup, name: &'static str, body: &str) {
+    let pkgbuild = format!(
+        "pkgname={name}\npkgver=1.0\npkgrel=1\npkgdesc='tries things'\narch=('any')\nlicense=('MIT')\n\
+         build() {{\n{body}\n}}\n\
+         package() {{\n  mkdir -p \"$pkgdir/usr/share/{name}\"\n}}\n"
+    );
+    let spec = [AurSpec {
+        name,
+        depends: &[],
+        make_depends: &[],
+    }];
+    s.aur.publish_pkgbuild(name, "1.0-1", &spec, &pkgbuild);
+}
+
+#[test]
+fn builds_run_sandboxed_without_the_network_or_the_users_files() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let home = s.env.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_test"), "a private key\n").unwrap();
+    common::give_to_nobody(&home);
+    let real = home.display();
+    publish_builder(
+        &s,
+        "sandbox-home",
+        &format!(
+            "  touch \"$HOME/cache-of-a-build\"\n  if [ -e '{real}/.ssh/id_test' ]; then echo 'SECRET VISIBLE'; fi\n  echo stolen > '{real}/stolen'"
+        ),
+    );
+    let run = s.omg(&["install", "--noconfirm", "sandbox-home"]);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{output}");
+    assert!(output.contains("Read-only file system"), "{output}");
+    assert!(output.contains("sandbox"), "{output}");
+    assert!(!output.contains("SECRET VISIBLE"), "{output}");
+    assert!(!home.join("stolen").exists(), "the real home is unchanged");
+    assert!(
+        s.env
+            .dir
+            .path()
+            .join("cache/aur/.sandbox-home.home/cache-of-a-build")
+            .exists(),
+        "the build's private home is writable"
+    );
+    assert!(!s.q("-Qq").contains("sandbox-home"));
+
+    // The network is the sandbox's own: a server on the host's loopback is
+    // out of reach.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    publish_builder(
+        &s,
+        "sandbox-net",
+        &format!("  exec 3<>/dev/tcp/127.0.0.1/{port}\n  echo 'REACHED THE NETWORK'"),
+    );
+    let run = s.omg(&["install", "--noconfirm", "sandbox-net"]);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{output}");
+    assert!(output.contains("Connection refused"), "{output}");
+    assert!(!output.contains("REACHED THE NETWORK"), "{output}");
+    assert!(listener.accept().is_err(), "nothing connected");
+    assert!(!s.q("-Qq").contains("sandbox-net"));
+}
+
+#[test]
+fn without_a_working_bwrap_omg_asks_before_building_unsandboxed() {
+    let Some(s) = setup() else {
+        return;
+    };
+    // A bwrap that cannot make a sandbox (as where user namespaces are off).
+    let bin = s.env.dir.path().join("broken-bwrap");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("bwrap"), "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("bwrap"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::give_to_nobody(&bin);
+    let path = format!("{}:{}", bin.display(), common::plain_path());
+    publish_builder(&s, "plain-build", "  true");
+    let refused = s
+        .command(&["install", "--noconfirm", "plain-build"])
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let refused: Run = refused.into();
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("bubblewrap") && refused.stderr.contains("not built"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!s.q("-Qq").contains("plain-build"));
+    // Turned off in config.toml: built without one, without asking.
+    std::fs::create_dir_all(s.env.dir.path().join("config")).unwrap();
+    std::fs::write(
+        s.env.dir.path().join("config/config.toml"),
+        "[aur]\nsandbox = false\n",
+    )
+    .unwrap();
+    common::give_to_nobody(&s.env.dir.path().join("config"));
+    let built: Run = s
+        .command(&["install", "--noconfirm", "plain-build"])
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    ok(&built);
+    assert!(s.q("-Qq").contains("plain-build"));
+}

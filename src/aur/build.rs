@@ -1,9 +1,12 @@
 //! Building AUR packages as the user: the package base's git repository
 //! cloned or brought up to date in the build directory, what changed since
-//! the last review, makepkg, and the package files it made.
+//! the last review, makepkg (in a sandbox, see `sandbox`), and the package
+//! files it made.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use super::sandbox::{Network, Sandbox};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -178,6 +181,7 @@ pub fn makepkg(
     pkgbase: &str,
     nodeps: bool,
     signatures_checked: bool,
+    sandbox: Option<&Sandbox>,
 ) -> Result<(), BuildError> {
     refuse_root()?;
     let pkgdest = dir.join("built");
@@ -185,12 +189,13 @@ pub fn makepkg(
         context: format!("cannot create {}", pkgdest.display()),
         source,
     })?;
-    let mut command = Command::new("makepkg");
+    let mut command = makepkg_in(dir, sandbox, Network::Denied)?;
     command
-        .args(["--force", "--cleanbuild", "--noconfirm"])
+        // The sources are there (`download_sources`): VCS sources are not
+        // fetched again, as the build has no network.
+        .args(["--force", "--cleanbuild", "--noconfirm", "--holdver"])
         .env("PKGDEST", &pkgdest)
-        .env("SRCDEST", dir)
-        .current_dir(dir);
+        .env("SRCDEST", dir);
     if nodeps {
         command.arg("--nodeps");
     }
@@ -198,7 +203,39 @@ pub fn makepkg(
         // omg checked them (sequoia, the user's trusted keys).
         command.arg("--skippgpcheck");
     }
-    run_makepkg(&mut command, pkgbase, |status| status.to_string())
+    let sandboxed = sandbox.is_some();
+    run_makepkg(&mut command, pkgbase, |status| {
+        if sandboxed {
+            format!(
+                "{status}; it ran in a sandbox, without the network and with nothing writable but its build directory and a private home: its output above names what it tried"
+            )
+        } else {
+            status.to_string()
+        }
+    })
+}
+
+/// makepkg, to run in `dir`: in the sandbox when there is one.
+fn makepkg_in(
+    dir: &Path,
+    sandbox: Option<&Sandbox>,
+    network: Network,
+) -> Result<Command, BuildError> {
+    match sandbox {
+        None => {
+            let mut command = Command::new("makepkg");
+            command.current_dir(dir);
+            Ok(command)
+        }
+        Some(sandbox) => {
+            sandbox
+                .command(dir, "makepkg", network)
+                .map_err(|source| BuildError::Io {
+                    context: "cannot prepare the build's sandbox".into(),
+                    source,
+                })
+        }
+    }
 }
 
 /// Runs makepkg (with its output going to the user), `failed` saying what
@@ -224,11 +261,13 @@ fn run_makepkg(
 
 /// The `.SRCINFO` of the PKGBUILD in `dir`, as makepkg prints it (the
 /// checked-out PKGBUILD, whatever the repository's `.SRCINFO` says).
-pub fn srcinfo(dir: &Path, pkgbase: &str) -> Result<super::srcinfo::Srcinfo, BuildError> {
+pub fn srcinfo(
+    dir: &Path,
+    pkgbase: &str,
+    sandbox: Option<&Sandbox>,
+) -> Result<super::srcinfo::Srcinfo, BuildError> {
     let text = run(
-        Command::new("makepkg")
-            .arg("--printsrcinfo")
-            .current_dir(dir),
+        makepkg_in(dir, sandbox, Network::Denied)?.arg("--printsrcinfo"),
         pkgbase,
     )?;
     super::srcinfo::Srcinfo::parse(&text).map_err(|e| BuildError::Fetch {
@@ -266,25 +305,32 @@ pub fn signed_sources(info: &super::srcinfo::Srcinfo) -> Vec<(String, String)> {
 
 /// Downloads the sources into `dir` and checks their checksums (makepkg
 /// `--verifysource`), leaving signatures to omg.
-pub fn download_sources(dir: &Path, pkgbase: &str) -> Result<(), BuildError> {
+pub fn download_sources(
+    dir: &Path,
+    pkgbase: &str,
+    sandbox: Option<&Sandbox>,
+) -> Result<(), BuildError> {
     refuse_root()?;
     run_makepkg(
-        Command::new("makepkg")
+        makepkg_in(dir, sandbox, Network::Allowed)?
             .args(["--verifysource", "--skippgpcheck", "--noconfirm"])
-            .env("SRCDEST", dir)
-            .current_dir(dir),
+            .env("SRCDEST", dir),
         pkgbase,
         |status| format!("sources could not be fetched or verified ({status})"),
     )
 }
 
 /// The files makepkg made for the packages `wanted` of this base.
-pub fn packages(dir: &Path, pkgbase: &str, wanted: &[String]) -> Result<Vec<PathBuf>, BuildError> {
+pub fn packages(
+    dir: &Path,
+    pkgbase: &str,
+    wanted: &[String],
+    sandbox: Option<&Sandbox>,
+) -> Result<Vec<PathBuf>, BuildError> {
     let listed = run(
-        Command::new("makepkg")
+        makepkg_in(dir, sandbox, Network::Denied)?
             .arg("--packagelist")
-            .env("PKGDEST", dir.join("built"))
-            .current_dir(dir),
+            .env("PKGDEST", dir.join("built")),
         pkgbase,
     )?;
     let mut found = Vec::new();

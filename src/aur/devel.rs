@@ -9,8 +9,6 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use super::srcinfo::Srcinfo;
-
 /// A git source of a PKGBUILD: `[name::]git+URL[#fragment][?signed]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitSource {
@@ -133,19 +131,14 @@ impl DevelDb {
     }
 }
 
-/// The git sources of the PKGBUILD in `dir`, as makepkg reads it.
+/// The git sources of the PKGBUILD in `dir`, as makepkg reads it (in the
+/// build's sandbox, as the build ran).
 fn sources_of(dir: &Path) -> Vec<GitSource> {
-    let Ok(output) = Command::new("makepkg")
-        .arg("--printsrcinfo")
-        .current_dir(dir)
-        .output()
-    else {
-        return Vec::new();
-    };
-    let Ok(info) = Srcinfo::parse(&String::from_utf8_lossy(&output.stdout)) else {
-        return Vec::new();
-    };
-    git_sources(&info.base_values("source", std::env::consts::ARCH))
+    let sandbox = super::sandbox::Sandbox::find().filter(|_| super::sandbox::Sandbox::wanted());
+    match super::build::srcinfo(dir, "", sandbox.as_ref()) {
+        Ok(info) => git_sources(&info.base_values("source", std::env::consts::ARCH)),
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::transaction::{converse, summarize};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
 use crate::aur::build;
 use crate::aur::resolve::Plan;
+use crate::aur::sandbox::Sandbox;
 use crate::config::{Config, Paths};
 use crate::ipc::client::{ClientError, Connection};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
@@ -417,13 +418,8 @@ pub(super) async fn build_checked_out(
         } else {
             show(renderer, &text);
         }
-        renderer.prompt(&format!(":: Build {pkgbase}? [Y/n] "));
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        if !std::io::stdin().is_terminal() {
-            renderer.line(line.trim());
-        }
-        if matches!(line.trim().to_lowercase().as_str(), "n" | "no") {
+        let line = ask_line(renderer, &format!(":: Build {pkgbase}? [Y/n] "));
+        if matches!(line.as_str(), "n" | "no") {
             return Err(Failure::new(
                 format!("building {pkgbase} was declined; nothing more was changed"),
                 EXIT_FAILURE,
@@ -431,14 +427,19 @@ pub(super) async fn build_checked_out(
         }
         build::mark_reviewed(dir).map_err(build_failure)?;
     }
+    let sandbox = choose_sandbox(renderer, pkgbase, noconfirm)?;
+    let sandbox = sandbox.as_ref();
     // Signed sources: downloaded and checksummed by makepkg, signatures
     // checked by omgd against the keys the user trusts.
-    let info = build::srcinfo(dir, pkgbase).map_err(build_failure)?;
+    let info = build::srcinfo(dir, pkgbase, sandbox).map_err(build_failure)?;
     let signed = build::signed_sources(&info);
+    // The only step with the network: the build itself runs without.
+    renderer.step(&format!("downloading the sources of {pkgbase}"));
+    renderer.settle();
+    build::download_sources(dir, pkgbase, sandbox).map_err(build_failure)?;
     if !signed.is_empty() {
         renderer.step(&format!("verifying the signed sources of {pkgbase}"));
         renderer.settle();
-        build::download_sources(dir, pkgbase).map_err(build_failure)?;
         let request = RequestBody::VerifySignatures {
             dir: dir.display().to_string(),
             pairs: signed.clone(),
@@ -451,8 +452,60 @@ pub(super) async fn build_checked_out(
     }
     renderer.step(&format!("building {pkgbase} {version}"));
     renderer.settle();
-    build::makepkg(dir, pkgbase, nodeps, !signed.is_empty()).map_err(build_failure)?;
-    build::packages(dir, pkgbase, packages).map_err(build_failure)
+    build::makepkg(dir, pkgbase, nodeps, !signed.is_empty(), sandbox).map_err(build_failure)?;
+    build::packages(dir, pkgbase, packages, sandbox).map_err(build_failure)
+}
+
+/// Asks `prompt` and reads the answer, lower case (echoed when the
+/// answer does not come from a terminal).
+fn ask_line(renderer: &mut Renderer, prompt: &str) -> String {
+    renderer.prompt(prompt);
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    if !std::io::stdin().is_terminal() {
+        renderer.line(line.trim());
+    }
+    line.trim().to_lowercase()
+}
+
+/// The sandbox makepkg runs in: bubblewrap's, unless config.toml turns it
+/// off (`[aur] sandbox = false`). Without bwrap the user is told and
+/// asked; `--noconfirm` never builds unsandboxed.
+fn choose_sandbox(
+    renderer: &mut Renderer,
+    pkgbase: &str,
+    noconfirm: bool,
+) -> Result<Option<Sandbox>, Failure> {
+    if !Sandbox::wanted() {
+        return Ok(None);
+    }
+    if let Some(sandbox) = Sandbox::find() {
+        return Ok(Some(sandbox));
+    }
+    let why = "bwrap (bubblewrap) is not installed or cannot make a sandbox here";
+    if noconfirm {
+        return Err(Failure::new(
+            format!(
+                "{why}, so {pkgbase} was not built: install bubblewrap, or set `sandbox = false` under [aur] in config.toml to build without one"
+            ),
+            EXIT_FAILURE,
+        ));
+    }
+    renderer.line(&format!(
+        "{why}: the PKGBUILD of {pkgbase} would run with all your rights over your files and the network"
+    ));
+    match ask_line(
+        renderer,
+        &format!(":: Build {pkgbase} without a sandbox? [y/N] "),
+    )
+    .as_str()
+    {
+        "y" | "yes" => Ok(None),
+        _ => Err(Failure::new(
+            format!("building {pkgbase} without a sandbox was declined; nothing more was changed"),
+            EXIT_FAILURE,
+        )),
+    }
 }
 
 /// Shows review text: through the pager on a terminal, printed otherwise.
