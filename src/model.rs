@@ -98,6 +98,15 @@ pub struct SearchResults {
     pub notes: Vec<String>,
 }
 
+/// The bytes one entry of a daemon cache stands for: a larger answer
+/// weighs one entry per this many bytes.
+pub const CACHE_ENTRY_BYTES: usize = 16 << 10;
+
+/// What an answer of about `bytes` weighs in a daemon cache.
+pub fn cache_weight(bytes: usize) -> u32 {
+    u32::try_from(1 + bytes / CACHE_ENTRY_BYTES).unwrap_or(u32::MAX)
+}
+
 impl SearchResults {
     /// About how many bytes these results hold (for caches that weigh
     /// what they keep).

@@ -46,8 +46,7 @@ impl AurService {
             ranked: moka::sync::Cache::builder()
                 .max_capacity(256)
                 .weigher(|_, found: &Arc<SearchResults>| {
-                    let entries = 1 + found.approx_bytes() / super::engine::CACHE_ENTRY_BYTES;
-                    u32::try_from(entries).unwrap_or(u32::MAX)
+                    omg::model::cache_weight(found.approx_bytes())
                 })
                 .build(),
             searches: moka::sync::Cache::builder()

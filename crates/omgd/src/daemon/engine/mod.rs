@@ -404,10 +404,6 @@ fn open_store(paths: &Paths, warn_missing: bool) -> (Option<Store>, Option<Strin
 
 /// Runs `omgd ARGS` (this executable) in the background, detached; its
 /// exit is reaped by a thread.
-/// The bytes one cache entry stands for: a larger answer weighs one entry
-/// per this many bytes.
-pub const CACHE_ENTRY_BYTES: usize = 16 << 10;
-
 /// The hot answers. They are weighed by their size, so however many large
 /// answers (`--limit 0` of a one-letter query) a caller asks for, the
 /// cache holds about `entries` typical answers' worth.
@@ -418,7 +414,8 @@ fn answer_cache(entries: u64) -> moka::sync::Cache<CacheKey, Arc<ResponseBody>> 
         .build()
 }
 
-/// What an answer weighs in the cache: one entry per `CACHE_ENTRY_BYTES`.
+/// What an answer weighs in the cache: one entry per
+/// `omg::model::CACHE_ENTRY_BYTES`.
 fn cache_weight(body: &ResponseBody) -> u32 {
     let bytes = match body {
         ResponseBody::Search(results) => results.approx_bytes(),
@@ -428,7 +425,7 @@ fn cache_weight(body: &ResponseBody) -> u32 {
             .sum(),
         _ => 0,
     };
-    u32::try_from(1 + bytes / CACHE_ENTRY_BYTES).unwrap_or(u32::MAX)
+    omg::model::cache_weight(bytes)
 }
 
 pub fn spawn_worker(args: &[&str]) {
@@ -516,7 +513,10 @@ mod tests {
                 _ => 0,
             })
             .sum();
-        assert!(held <= 1024 * CACHE_ENTRY_BYTES, "{held} bytes kept");
+        assert!(
+            held <= 1024 * omg::model::CACHE_ENTRY_BYTES,
+            "{held} bytes kept"
+        );
         // Small answers count one each.
         assert_eq!(cache_weight(&answer("vim", 10)), 1);
     }
