@@ -102,18 +102,17 @@ pub fn index_file(file: &Path, last_modified: &str) -> Result<AurIndex, DumpErro
 /// `Last-Modified`), and writes the new index; the download is kept in
 /// `<cache>/aur` while it is read.
 pub async fn refresh(config: &AurConfig, paths: &Paths) -> Result<Refreshed, DumpError> {
-    let base = config.base_url();
-    let url = dump_url(&base)?;
-    let index_path = offline::path(&paths.data_dir);
-    let download_dir = paths.cache_dir.join("aur");
-    let download_dir = download_dir.as_path();
-    let known = offline::last_modified(&index_path);
+    let url = dump_url(&config.base_url())?;
+    let timeout = Duration::from_millis(config.timeout_ms);
     let http = reqwest::Client::builder()
         .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_millis(config.timeout_ms))
-        .read_timeout(Duration::from_millis(config.timeout_ms))
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
         .build()
         .map_err(|e| download_error(&url, e))?;
+    let index_path = offline::path(&paths.data_dir);
+    let download_dir = paths.cache_dir.join("aur");
+    let known = offline::last_modified(&index_path);
     let mut request = http.get(url.clone());
     if let Some(since) = &known {
         request = request.header(reqwest::header::IF_MODIFIED_SINCE, since);
@@ -142,8 +141,8 @@ pub async fn refresh(config: &AurConfig, paths: &Paths) -> Result<Refreshed, Dum
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    crate::config::ensure_private_dir(download_dir)
-        .map_err(|e| DumpError::Io(download_dir.into(), e))?;
+    crate::config::ensure_private_dir(&download_dir)
+        .map_err(|e| DumpError::Io(download_dir.clone(), e))?;
     let part = download_dir.join(format!("{DUMP}.{}.part", std::process::id()));
     let _ = std::fs::remove_file(&part);
     let downloaded = async {
@@ -188,16 +187,10 @@ pub async fn refresh(config: &AurConfig, paths: &Paths) -> Result<Refreshed, Dum
 }
 
 /// The dump's URL under the AUR's `base`.
-pub fn dump_url(base: &str) -> Result<reqwest::Url, DumpError> {
-    let mut url = reqwest::Url::parse(base).map_err(|_| DumpError::BadUrl(base.into()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(DumpError::BadUrl(base.into()));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    url.join(DUMP).map_err(|_| DumpError::BadUrl(base.into()))
+fn dump_url(base: &str) -> Result<reqwest::Url, DumpError> {
+    super::rpc::base_url(base)
+        .and_then(|url| url.join(DUMP).ok())
+        .ok_or_else(|| DumpError::BadUrl(base.into()))
 }
 
 fn download_error(url: &reqwest::Url, e: reqwest::Error) -> DumpError {
@@ -253,6 +246,9 @@ mod tests {
             dump_url("http://127.0.0.1:8080/aur").unwrap().as_str(),
             "http://127.0.0.1:8080/aur/packages-meta-ext-v1.json.gz"
         );
-        assert!(dump_url("file:///etc/passwd").is_err());
+        assert!(matches!(
+            dump_url("file:///etc/passwd"),
+            Err(DumpError::BadUrl(_))
+        ));
     }
 }

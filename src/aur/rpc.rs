@@ -154,6 +154,20 @@ pub const INFO_BATCH: usize = 100;
 /// pass: no connection, HTTP 5xx or 429.
 const TRIES: u32 = 3;
 
+/// The AUR's base URL `base` as a URL that paths join under (ending in
+/// `/`); None unless it is a valid http(s) URL.
+pub fn base_url(base: &str) -> Option<reqwest::Url> {
+    let mut url = reqwest::Url::parse(base).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Some(url)
+}
+
 #[derive(Debug, Clone)]
 pub struct AurClient {
     base: reqwest::Url,
@@ -165,14 +179,7 @@ impl AurClient {
     /// A client for the AUR at `base` (e.g. `https://aur.archlinux.org`);
     /// every request gives up after `timeout`.
     pub fn new(base: &str, timeout: Duration) -> Result<AurClient, AurError> {
-        let mut url = reqwest::Url::parse(base).map_err(|_| AurError::BadUrl(base.into()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(AurError::BadUrl(base.into()));
-        }
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
+        let url = base_url(base).ok_or_else(|| AurError::BadUrl(base.into()))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout)
