@@ -134,7 +134,8 @@ impl DevelDb {
 /// The git sources of the PKGBUILD in `dir`, as makepkg reads it (in the
 /// build's sandbox, as the build ran).
 fn sources_of(dir: &Path) -> Vec<GitSource> {
-    let sandbox = super::sandbox::Sandbox::find().filter(|_| super::sandbox::Sandbox::wanted());
+    use super::sandbox::Sandbox;
+    let sandbox = Sandbox::wanted().then(Sandbox::find).flatten();
     match super::build::srcinfo(dir, "", sandbox.as_ref()) {
         Ok(info) => git_sources(&info.base_values("source", std::env::consts::ARCH)),
         Err(_) => Vec::new(),

@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use crate::aur::offline::{self, AurIndex};
 use crate::config::{Config, Paths};
 use crate::index::{Index, fingerprint, rank, snapshot};
-use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest, Sources};
+use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::model::BackendKind;
 
 /// The environment a one-shot omgd would get: the process's, with the
@@ -72,23 +72,15 @@ pub fn answer(
             index.len()
         );
     }
+    let local = rank::search(&index, request);
     Some(ResponseBody::Search(match aur {
-        Some(aur) => {
-            let local = rank::search(
-                &index,
-                &SearchRequest {
-                    sources: Sources::All,
-                    ..request.clone()
-                },
-            );
-            crate::aur::search::merge_offline(
-                local,
-                &index,
-                aur.search(request),
-                aur.age(),
-                request,
-            )
-        }
-        None => rank::search(&index, request),
+        Some(aur) => crate::aur::search::merge_offline(
+            local,
+            &index,
+            aur.search(request),
+            aur.age(),
+            request,
+        ),
+        None => local,
     }))
 }
