@@ -249,6 +249,28 @@ fn the_aur_metadata_dump_makes_the_aur_searchable_offline() {
     assert_eq!(refresh.code, 0, "the repositories were refreshed");
     assert!(refresh.stderr.contains("damaged"), "{}", refresh.stderr);
     assert_eq!(std::fs::read(&index).unwrap(), indexed);
+    // An AUR that fails, or announces a dump too large to take, leaves the
+    // index as it was.
+    for (reply, says) in [
+        (
+            &b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                [..],
+            "HTTP 503",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\nConnection: close\r\n\r\n[",
+            "larger than",
+        ),
+    ] {
+        let reply = reply.to_vec();
+        let failing = HttpServer::start(move |_| Reply::Raw(reply.clone()));
+        env.aur_url = failing.url.clone();
+        let refresh = env.refresh();
+        assert_eq!(refresh.code, 0, "the repositories were refreshed");
+        assert!(refresh.stderr.contains(says), "{says}: {}", refresh.stderr);
+        assert_eq!(std::fs::read(&index).unwrap(), indexed);
+    }
+    env.aur_url = server.url.clone();
     // A new dump replaces the index.
     let mut records: Vec<serde_json::Value> = vec![common::aur::record(
         "brand-new-tool",
