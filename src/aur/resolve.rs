@@ -46,6 +46,30 @@ pub struct Build {
     pub explicit: Vec<String>,
     /// Where the AUR serves its git repository and snapshot (paths).
     pub snapshot: Option<String>,
+    /// Its place in the build graph: 0 needs no other base of the plan,
+    /// level n needs bases of levels below n only. Bases of one level are
+    /// independent of each other (built at the same time).
+    pub level: usize,
+    /// The AUR's facts a review points at: who maintains the base (none:
+    /// orphaned), when it was first submitted, flagged out of date since.
+    pub maintainer: Option<String>,
+    pub first_submitted: i64,
+    pub out_of_date: Option<i64>,
+}
+
+impl Plan {
+    /// The builds level by level, each level's bases in plan order.
+    pub fn levels(&self) -> Vec<Vec<&Build>> {
+        let mut levels: Vec<Vec<&Build>> = Vec::new();
+        for build in &self.builds {
+            if levels.len() <= build.level {
+                levels.resize_with(build.level + 1, Vec::new);
+            }
+            levels[build.level].push(build);
+        }
+        levels.retain(|l| !l.is_empty());
+        levels
+    }
 }
 
 /// Everything an AUR install does, in order.
@@ -90,6 +114,8 @@ struct Walk<'a, S: System> {
     /// AUR packages chosen, in the order they must be built (post-order).
     order: Vec<&'a AurPackage>,
     explicit: BTreeSet<String>,
+    /// (package, AUR package it needs), by name.
+    edges: Vec<(String, String)>,
     /// The packages being resolved, outermost first (for cycles).
     stack: Vec<&'a AurPackage>,
     cycle: Option<Vec<String>>,
@@ -138,6 +164,7 @@ impl<'a, S: System> Walk<'a, S> {
             let depend = Depend::parse(text);
             if let Some(found) = self.chosen(&depend) {
                 if found.name != pkg.name {
+                    self.edges.push((pkg.name.clone(), found.name.clone()));
                     self.visit(found);
                 }
                 continue;
@@ -166,6 +193,7 @@ impl<'a, S: System> Walk<'a, S> {
                         &candidate.version,
                         candidate.provides.iter().map(String::as_str),
                     ) {
+                        self.edges.push((pkg.name.clone(), candidate.name.clone()));
                         self.visit(candidate);
                     } else {
                         self.missing.push(format!(
@@ -199,6 +227,7 @@ pub fn plan<S: System>(
         repo_run_deps: BTreeSet::new(),
         order: Vec::new(),
         explicit: BTreeSet::new(),
+        edges: Vec::new(),
         stack: Vec::new(),
         cycle: None,
     };
@@ -251,6 +280,10 @@ pub fn plan<S: System>(
                 packages: Vec::new(),
                 explicit: Vec::new(),
                 snapshot: pkg.url_path.clone(),
+                level: 0,
+                maintainer: pkg.maintainer.clone(),
+                first_submitted: pkg.first_submitted,
+                out_of_date: pkg.out_of_date,
             });
             builds.len() - 1
         });
@@ -259,6 +292,20 @@ pub fn plan<S: System>(
             builds[at].explicit.push(pkg.name.clone());
         }
     }
+    let base_of: HashMap<&str, &str> = walk
+        .order
+        .iter()
+        .map(|p| (p.name.as_str(), p.package_base.as_str()))
+        .collect();
+    let needs: Vec<(&str, &str)> = walk
+        .edges
+        .iter()
+        .filter_map(|(pkg, dep)| {
+            let (from, to) = (*base_of.get(pkg.as_str())?, *base_of.get(dep.as_str())?);
+            (from != to).then_some((from, to))
+        })
+        .collect();
+    set_levels(&mut builds, &needs)?;
     let repo_make_deps = walk
         .repo_deps
         .difference(&walk.repo_run_deps)
@@ -270,6 +317,43 @@ pub fn plan<S: System>(
         repo_make_deps,
         builds,
     }))
+}
+
+/// Gives each build its level (one more than the highest base it needs)
+/// and puts the builds in level order. Two bases that need each other
+/// (through different packages) cannot be built: a cycle.
+fn set_levels(builds: &mut [Build], needs: &[(&str, &str)]) -> Result<(), ResolveError> {
+    let mut level: HashMap<&str, usize> =
+        needs.iter().flat_map(|&(a, b)| [(a, 0), (b, 0)]).collect();
+    // Longest path in a graph of n bases: n - 1 rounds settle it; a change
+    // in round n means a cycle.
+    for round in 0..=builds.len() {
+        let mut changed = None;
+        for &(from, to) in needs {
+            let wanted = level[to] + 1;
+            if level[from] < wanted {
+                level.insert(from, wanted);
+                changed = Some((from, to));
+            }
+        }
+        match changed {
+            None => break,
+            Some((from, to)) if round == builds.len() => {
+                return Err(ResolveError::Cycle(vec![
+                    from.into(),
+                    to.into(),
+                    from.into(),
+                ]));
+            }
+            Some(_) => {}
+        }
+    }
+    for build in builds.iter_mut() {
+        build.level = level.get(build.pkgbase.as_str()).copied().unwrap_or(0);
+    }
+    // Stable: within a level, the plan's order.
+    builds.sort_by_key(|b| b.level);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -505,5 +589,64 @@ mod tests {
         ];
         let plan = done(plan(&targets(&["app"]), &mut system(), &records(list, &[])));
         assert_eq!(bases(&plan), ["libfoo-git", "app"]);
+    }
+
+    fn levels_of(plan: &Plan) -> Vec<Vec<&str>> {
+        plan.levels()
+            .iter()
+            .map(|l| l.iter().map(|b| b.pkgbase.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn independent_bases_share_a_level_and_each_comes_after_what_it_needs() {
+        let list = vec![
+            aur("app", "app", "1-1", &["lib-a", "lib-b"], &[]),
+            aur("tool", "tool", "1-1", &["lib-b"], &[]),
+            aur("lib-a", "lib-a", "1-1", &["lib-c"], &[]),
+            aur("lib-b", "lib-b", "1-1", &[], &[]),
+            aur("lib-c", "lib-c", "1-1", &[], &[]),
+            aur("solo", "solo", "1-1", &[], &[]),
+        ];
+        let plan = done(plan(
+            &targets(&["app", "tool", "solo"]),
+            &mut system(),
+            &records(list, &[]),
+        ));
+        assert_eq!(
+            levels_of(&plan),
+            [
+                vec!["lib-c", "lib-b", "solo"],
+                vec!["lib-a", "tool"],
+                vec!["app"]
+            ]
+        );
+        assert_eq!(
+            plan.builds.iter().map(|b| b.level).collect::<Vec<_>>(),
+            [0, 0, 0, 1, 1, 2]
+        );
+    }
+
+    #[test]
+    fn a_base_whose_later_package_needs_another_base_is_built_after_it() {
+        // x1 needs nothing, x2 (same base) needs y: the base x waits for y
+        // although x1 came first in the walk.
+        let list = vec![
+            aur("x1", "x", "1-1", &["x2"], &[]),
+            aur("x2", "x", "1-1", &["y"], &[]),
+            aur("y", "y", "1-1", &[], &[]),
+        ];
+        let planned = done(plan(&targets(&["x1"]), &mut system(), &records(list, &[])));
+        assert_eq!(levels_of(&planned), [vec!["y"], vec!["x"]]);
+        // Two bases needing each other through different packages.
+        let list = vec![
+            aur("x1", "x", "1-1", &["y"], &[]),
+            aur("y", "y", "1-1", &["x2"], &[]),
+            aur("x2", "x", "1-1", &[], &[]),
+        ];
+        assert!(matches!(
+            plan(&targets(&["x1"]), &mut system(), &records(list, &[])),
+            Err(ResolveError::Cycle(_))
+        ));
     }
 }
