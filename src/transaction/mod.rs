@@ -156,6 +156,11 @@ pub struct TransactionOptions {
     pub as_deps: bool,
     /// Install: mark the packages as installed explicitly.
     pub as_explicit: bool,
+    /// Install: of the packages installed, these (by name) are marked as
+    /// installed as dependencies, the others as `as_deps`/`as_explicit`
+    /// say (one transaction for AUR builds of both kinds).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
     /// Remove: also remove dependencies nothing else needs.
     pub recursive: bool,
     /// Remove: also remove the packages that depend on the targets.

@@ -312,7 +312,12 @@ fn within_transaction(
         TransactionAction::Sync { .. } => return Ok(()),
     }
     prepare(handle)?;
-    let plan = plan(handle);
+    let mut plan = plan(handle);
+    for change in &mut plan.changes {
+        if request.options.dependencies.contains(&change.name) {
+            change.as_dependency = true;
+        }
+    }
     if plan.changes.is_empty() {
         channel.message(Level::Info, "there is nothing to do");
         return Ok(());
@@ -365,6 +370,14 @@ fn within_transaction(
     if let Some(r) = rollback {
         restore_reasons(handle, &r.reasons, channel);
     }
+    let dependencies: Vec<(String, bool)> = request
+        .options
+        .dependencies
+        .iter()
+        .filter(|name| report.changes.iter().any(|c| &c.name == *name))
+        .map(|name| (name.clone(), true))
+        .collect();
+    restore_reasons(handle, &dependencies, channel);
     if let TransactionAction::Install { targets } = &request.action {
         super::rollback::keep_foreign_files(handle, conf, targets, channel);
     }
