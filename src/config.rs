@@ -56,6 +56,7 @@ pub enum ConfigError {
 /// timeout_ms = 10000       # any other AUR request
 /// cache_secs = 600         # how long AUR answers are reused
 /// sandbox = true           # makepkg runs in a bubblewrap sandbox (no network while building)
+/// jobs = 0                 # bases built at the same time (0: one per core)
 ///
 /// [runtimes]
 /// node_mirror = "https://nodejs.org/dist"  # or $NVM_NODEJS_ORG_MIRROR
@@ -296,6 +297,8 @@ pub struct AurConfig {
     pub cache_secs: u64,
     /// makepkg runs in a bubblewrap sandbox (see `aur::sandbox`).
     pub sandbox: bool,
+    /// How many package bases build at the same time (0: one per core).
+    pub jobs: usize,
 }
 
 impl Default for AurConfig {
@@ -307,11 +310,20 @@ impl Default for AurConfig {
             timeout_ms: 10_000,
             cache_secs: 600,
             sandbox: true,
+            jobs: 0,
         }
     }
 }
 
 impl AurConfig {
+    /// How many bases build at once: `jobs`, or the number of cores.
+    pub fn build_jobs(&self) -> usize {
+        match self.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// The AUR's base URL: `$OMG_AUR_URL`, else `url`.
     pub fn base_url(&self) -> String {
         std::env::var("OMG_AUR_URL")

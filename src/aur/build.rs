@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::buildlog::BuildLog;
 use super::sandbox::{Network, Sandbox};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +19,12 @@ pub enum BuildError {
     BadName(String),
     #[error("fetching {pkgbase} from the AUR failed: {message}")]
     Fetch { pkgbase: String, message: String },
-    #[error("building {pkgbase} failed (makepkg: {status})")]
-    Makepkg { pkgbase: String, status: String },
+    #[error("building {pkgbase} failed (makepkg: {status}); its log: {}", .log.display())]
+    Makepkg {
+        pkgbase: String,
+        status: String,
+        log: PathBuf,
+    },
     #[error("building {pkgbase} made no package for {}", .missing.join(", "))]
     Missing {
         pkgbase: String,
@@ -123,6 +128,25 @@ fn reviewed_file(dir: &Path) -> PathBuf {
     dir.join(".git").join("omg-reviewed")
 }
 
+fn reviewed_maintainer_file(dir: &Path) -> PathBuf {
+    dir.join(".git").join("omg-reviewed-maintainer")
+}
+
+/// The commit the user last reviewed, if any.
+pub fn reviewed(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(reviewed_file(dir)).ok()?;
+    let commit = text.trim();
+    (!commit.is_empty()).then(|| commit.to_string())
+}
+
+/// Who maintained the base in the AUR at the last review: `None` when
+/// that was not recorded, `Some(None)` for an orphan.
+pub fn reviewed_maintainer(dir: &Path) -> Option<Option<String>> {
+    let text = std::fs::read_to_string(reviewed_maintainer_file(dir)).ok()?;
+    let name = text.trim();
+    Some((!name.is_empty()).then(|| name.to_string()))
+}
+
 /// What to show before building: the changes since the commit last
 /// reviewed, or (first time) the PKGBUILD and install scripts whole.
 pub fn review_text(dir: &Path) -> Result<String, BuildError> {
@@ -130,12 +154,11 @@ pub fn review_text(dir: &Path) -> Result<String, BuildError> {
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
     let head = head(dir)?;
-    if let Ok(reviewed) = std::fs::read_to_string(reviewed_file(dir)) {
-        let reviewed = reviewed.trim();
+    if let Some(reviewed) = reviewed(dir) {
         if reviewed == head {
             return Ok(String::new());
         }
-        if let Ok(diff) = run(git(dir).args(["diff", reviewed, &head, "--"]), &name) {
+        if let Ok(diff) = run(git(dir).args(["diff", &reviewed, &head, "--"]), &name) {
             return Ok(diff);
         }
     }
@@ -163,17 +186,24 @@ pub fn review_text(dir: &Path) -> Result<String, BuildError> {
     Ok(text)
 }
 
-/// Remembers that the user has reviewed what is checked out.
-pub fn mark_reviewed(dir: &Path) -> Result<(), BuildError> {
+/// Remembers that the user has reviewed what is checked out, and who
+/// maintained it then (`Some(None)`: nobody; `None`: not known, the last
+/// record stays).
+pub fn mark_reviewed(dir: &Path, maintainer: Option<Option<&str>>) -> Result<(), BuildError> {
     let head = head(dir)?;
-    std::fs::write(reviewed_file(dir), head).map_err(|source| BuildError::Io {
-        context: "cannot record the review".into(),
-        source,
-    })
+    std::fs::write(reviewed_file(dir), head)
+        .and_then(|()| match maintainer {
+            Some(name) => std::fs::write(reviewed_maintainer_file(dir), name.unwrap_or_default()),
+            None => Ok(()),
+        })
+        .map_err(|source| BuildError::Io {
+            context: "cannot record the review".into(),
+            source,
+        })
 }
 
 /// Runs makepkg in `dir`, packages going to `dir/built` (`pkg` is
-/// makepkg's own). `nodeps`: leave
+/// makepkg's own), its output into `log`. `nodeps`: leave
 /// the dependency check out (when building for another root, whose
 /// database makepkg cannot see; omg installed the dependencies there).
 pub fn makepkg(
@@ -182,6 +212,7 @@ pub fn makepkg(
     nodeps: bool,
     signatures_checked: bool,
     sandbox: Option<&Sandbox>,
+    log: &BuildLog,
 ) -> Result<(), BuildError> {
     refuse_root()?;
     let pkgdest = dir.join("built");
@@ -204,7 +235,7 @@ pub fn makepkg(
         command.arg("--skippgpcheck");
     }
     let sandboxed = sandbox.is_some();
-    run_makepkg(&mut command, pkgbase, |status| {
+    run_makepkg(command, "build", pkgbase, log, |status| {
         if sandboxed {
             format!(
                 "{status}; it ran in a sandbox, without the network and with nothing writable but its build directory and a private home: its output above names what it tried"
@@ -238,24 +269,27 @@ fn makepkg_in(
     }
 }
 
-/// Runs makepkg (with its output going to the user), `failed` saying what
-/// a non-zero exit means.
+/// Runs makepkg as `step`, its output into `log`; `failed` says what a
+/// non-zero exit means.
 fn run_makepkg(
-    command: &mut Command,
+    command: Command,
+    step: &str,
     pkgbase: &str,
+    log: &BuildLog,
     failed: impl FnOnce(std::process::ExitStatus) -> String,
 ) -> Result<(), BuildError> {
-    let status = command.status().map_err(|e| BuildError::Makepkg {
+    let error = |status: String| BuildError::Makepkg {
         pkgbase: pkgbase.into(),
-        status: format!("cannot run makepkg: {e}"),
-    })?;
+        status,
+        log: log.path().to_path_buf(),
+    };
+    let status = log
+        .run(step, command)
+        .map_err(|e| error(format!("cannot run makepkg: {e}")))?;
     if status.success() {
         Ok(())
     } else {
-        Err(BuildError::Makepkg {
-            pkgbase: pkgbase.into(),
-            status: failed(status),
-        })
+        Err(error(failed(status)))
     }
 }
 
@@ -304,20 +338,21 @@ pub fn signed_sources(info: &super::srcinfo::Srcinfo) -> Vec<(String, String)> {
 }
 
 /// Downloads the sources into `dir` and checks their checksums (makepkg
-/// `--verifysource`), leaving signatures to omg.
+/// `--verifysource`), leaving signatures to omg; the output into `log`.
 pub fn download_sources(
     dir: &Path,
     pkgbase: &str,
     sandbox: Option<&Sandbox>,
+    log: &BuildLog,
 ) -> Result<(), BuildError> {
     refuse_root()?;
-    run_makepkg(
-        makepkg_in(dir, sandbox, Network::Allowed)?
-            .args(["--verifysource", "--skippgpcheck", "--noconfirm"])
-            .env("SRCDEST", dir),
-        pkgbase,
-        |status| format!("sources could not be fetched or verified ({status})"),
-    )
+    let mut command = makepkg_in(dir, sandbox, Network::Allowed)?;
+    command
+        .args(["--verifysource", "--skippgpcheck", "--noconfirm"])
+        .env("SRCDEST", dir);
+    run_makepkg(command, "download", pkgbase, log, |status| {
+        format!("sources could not be fetched or verified ({status})")
+    })
 }
 
 /// The files makepkg made for the packages `wanted` of this base.

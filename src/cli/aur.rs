@@ -1,17 +1,15 @@
 //! Installing and upgrading AUR packages: omgd plans (resolver, AUR
-//! records, the package database); here, as the user, each base is fetched,
-//! shown for review, built with makepkg, and installed through a root omgd
-//! transaction — the repository dependencies first, each build after what
-//! it needs. A failed build removes the dependencies this run installed.
+//! records, the package database); here, as the user, the repository
+//! dependencies are installed, the bases built (`aur_build`) level by
+//! level, and each level's packages installed by one root omgd transaction.
+//! A failed build removes the dependencies this run installed.
 
-use std::io::{IsTerminal, Write};
-
+use super::aur_build::{self, AurFacts, Base, Settings};
 use super::progress::Renderer;
 use super::transaction::{converse, summarize};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
 use crate::aur::build;
 use crate::aur::resolve::Plan;
-use crate::aur::sandbox::Sandbox;
 use crate::config::{Config, Paths};
 use crate::ipc::client::{ClientError, Connection};
 use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
@@ -180,25 +178,73 @@ fn show_plan(renderer: &Renderer, plan: &Plan) {
     }
 }
 
-/// One root transaction on `connection`.
+/// The root omgd the transactions go to, opened when first needed. A
+/// listening daemon hangs up on a client silent for a while (a long
+/// build): such a connection is opened again.
+struct RootLink {
+    connection: Option<Connection>,
+    used: std::time::Instant,
+}
+
+/// How long a socket connection is trusted to stay open while unused.
+const SOCKET_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl RootLink {
+    fn new() -> RootLink {
+        RootLink {
+            connection: None,
+            used: std::time::Instant::now(),
+        }
+    }
+
+    async fn get(&mut self, session: &Session) -> Result<&mut Connection, Failure> {
+        let stale = self
+            .connection
+            .as_ref()
+            .is_some_and(|c| c.over_socket() && self.used.elapsed() > SOCKET_IDLE);
+        if stale && let Some(old) = self.connection.take() {
+            old.close().await;
+        }
+        let connection = match self.connection.take() {
+            Some(c) => c,
+            None => session.privileged(true).await?,
+        };
+        self.used = std::time::Instant::now();
+        Ok(self.connection.insert(connection))
+    }
+
+    async fn close(self) {
+        if let Some(connection) = self.connection {
+            connection.close().await;
+        }
+    }
+}
+
+/// One root transaction.
 async fn transact(
-    connection: &mut Connection,
+    session: &Session,
+    root: &mut RootLink,
     renderer: &mut Renderer,
     action: TransactionAction,
     options: TransactionOptions,
 ) -> Result<TransactionReport, Failure> {
     let request = TransactionRequest { action, options };
+    let connection = root.get(session).await?;
     let report = converse(connection, renderer, request.clone()).await?;
+    root.used = std::time::Instant::now();
     renderer.settle();
     summarize(renderer, &request, &report);
     Ok(report)
 }
 
-fn installed_names(report: &TransactionReport) -> Vec<String> {
+/// The packages a transaction newly installed, of `among` (all when
+/// `None`).
+fn installed_names(report: &TransactionReport, among: Option<&[String]>) -> Vec<String> {
     report
         .changes
         .iter()
         .filter(|c| c.kind == ChangeKind::Install)
+        .filter(|c| among.is_none_or(|names| names.contains(&c.name)))
         .map(|c| c.name.clone())
         .collect()
 }
@@ -222,92 +268,50 @@ async fn execute(
     build::refuse_root().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let paths = Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let config = Config::load(&paths.config_dir).unwrap_or_default();
-    let aur_url = config.aur.base_url();
-    let cache = paths.cache_dir.join("aur");
-    // Building for another root: makepkg cannot see that database.
-    let nodeps = session.other_database();
-
-    let mut connection = session.privileged(true).await?;
-    let mut reports: Vec<Change> = Vec::new();
-    let mut installed_deps: Vec<String> = Vec::new();
-    let base = TransactionOptions {
+    let settings = Settings {
+        // Building for another root: makepkg cannot see that database.
+        nodeps: session.other_database(),
         noconfirm: args.noconfirm,
-        ..TransactionOptions::default()
+        jobs: config.aur.build_jobs(),
+        cache: paths.cache_dir.join("aur"),
     };
-    if !plan.repo_deps.is_empty() {
-        let report = transact(
-            &mut connection,
-            &mut renderer,
-            TransactionAction::Install {
-                targets: plan.repo_deps.clone(),
-            },
-            TransactionOptions {
-                as_deps: true,
-                needed: true,
-                ..base.clone()
-            },
-        )
-        .await?;
-        installed_deps.extend(installed_names(&report));
-        reports.extend(report.changes);
-    }
-    if !plan.repo_targets.is_empty() {
-        let report = transact(
-            &mut connection,
-            &mut renderer,
-            TransactionAction::Install {
-                targets: plan.repo_targets.clone(),
-            },
-            TransactionOptions {
-                noconfirm: args.noconfirm,
-                ..options.clone()
-            },
-        )
-        .await?;
-        reports.extend(report.changes);
-    }
-    for build in &plan.builds {
-        let outcome = build_one(
-            session,
-            &mut connection,
-            &mut renderer,
-            build,
-            &aur_url,
-            &cache,
-            nodeps,
-            args.noconfirm,
-            &options,
-        )
-        .await;
-        match outcome {
-            Ok(report) => {
-                if build.explicit.is_empty() {
-                    installed_deps.extend(installed_names(&report));
-                }
-                reports.extend(report.changes);
-            }
-            Err(failure) => {
-                // Leave the system as it was: take away what this run
-                // installed only to get here.
-                if !installed_deps.is_empty() {
-                    renderer.step("removing the dependencies installed for this build");
-                    let _ = transact(
-                        &mut connection,
-                        &mut renderer,
-                        TransactionAction::Remove {
-                            targets: installed_deps.clone(),
-                        },
-                        TransactionOptions {
-                            noconfirm: true,
-                            ..TransactionOptions::default()
-                        },
-                    )
-                    .await;
-                }
-                connection.close().await;
-                return Err(failure);
-            }
+
+    let mut root = RootLink::new();
+    let mut changes: Vec<Change> = Vec::new();
+    let mut installed_deps: Vec<String> = Vec::new();
+    let outcome = run_plan(
+        session,
+        &mut root,
+        &mut renderer,
+        &plan,
+        &config.aur.base_url(),
+        &settings,
+        &options,
+        &mut changes,
+        &mut installed_deps,
+    )
+    .await;
+    if let Err(failure) = outcome {
+        // Leave the system as it was: take away what this run installed
+        // only to get here.
+        if !installed_deps.is_empty() {
+            renderer.step("removing the dependencies installed for this build");
+            let _ = transact(
+                session,
+                &mut root,
+                &mut renderer,
+                TransactionAction::Remove {
+                    targets: installed_deps.clone(),
+                },
+                TransactionOptions {
+                    noconfirm: true,
+                    ..TransactionOptions::default()
+                },
+            )
+            .await;
         }
+        root.close().await;
+        return Err(failure);
     }
     if aur.remove_make {
         let make_only: Vec<String> = installed_deps
@@ -318,7 +322,8 @@ async fn execute(
         if !make_only.is_empty() {
             renderer.step("removing the packages needed only to build");
             transact(
-                &mut connection,
+                session,
+                &mut root,
                 &mut renderer,
                 TransactionAction::Remove { targets: make_only },
                 TransactionOptions {
@@ -329,10 +334,10 @@ async fn execute(
             .await?;
         }
     }
-    connection.close().await;
+    root.close().await;
     if args.json {
         print_json(&TransactionReport {
-            changes: reports,
+            changes,
             committed: true,
             ..TransactionReport::default()
         })?;
@@ -340,194 +345,128 @@ async fn execute(
     Ok(EXIT_OK)
 }
 
+/// The plan's transactions and builds, in order: the repository packages,
+/// then every base fetched, reviewed and its sources downloaded, then
+/// level by level the bases built at the same time and installed by one
+/// transaction. What was installed only as a dependency is added to
+/// `installed_deps` as it happens (for the caller to undo on failure).
 #[allow(clippy::too_many_arguments)]
-async fn build_one(
+async fn run_plan(
     session: &mut Session,
-    connection: &mut Connection,
+    root: &mut RootLink,
     renderer: &mut Renderer,
-    build: &crate::aur::resolve::Build,
+    plan: &Plan,
     aur_url: &str,
-    cache: &std::path::Path,
-    nodeps: bool,
-    noconfirm: bool,
+    settings: &Settings,
     options: &TransactionOptions,
-) -> Result<TransactionReport, Failure> {
-    renderer.step(&format!("fetching {} from the AUR", build.pkgbase));
-    let dir = build::fetch(aur_url, &build.pkgbase, cache).map_err(build_failure)?;
-    let files = build_checked_out(
-        session,
-        renderer,
-        &dir,
-        &build.pkgbase,
-        &build.version,
-        &build.packages,
-        nodeps,
-        noconfirm,
-    )
-    .await?;
-    let targets = files.iter().map(|f| f.display().to_string()).collect();
-    let as_deps = build.explicit.is_empty();
-    let report = transact(
-        connection,
-        renderer,
-        TransactionAction::Install { targets },
-        TransactionOptions {
-            noconfirm,
-            as_deps: as_deps || options.as_deps,
-            as_explicit: !as_deps && options.as_explicit,
-            ..TransactionOptions::default()
-        },
-    )
-    .await?;
-    // What upstream commits a VCS package was built from, for --devel.
-    if let Some(path) = devel_db_path() {
-        let mut db = crate::aur::devel::DevelDb::load(&path);
-        db.record(&build.pkgbase, &dir, &build.packages);
-        if let Err(e) = db.save(&path) {
-            super::report_warning(&format!("cannot save {}: {e}", path.display()));
-        }
+    changes: &mut Vec<Change>,
+    installed_deps: &mut Vec<String>,
+) -> Result<(), Failure> {
+    let base_options = TransactionOptions {
+        noconfirm: settings.noconfirm,
+        ..TransactionOptions::default()
+    };
+    if !plan.repo_deps.is_empty() {
+        let report = transact(
+            session,
+            root,
+            renderer,
+            TransactionAction::Install {
+                targets: plan.repo_deps.clone(),
+            },
+            TransactionOptions {
+                as_deps: true,
+                needed: true,
+                ..base_options.clone()
+            },
+        )
+        .await?;
+        installed_deps.extend(installed_names(&report, None));
+        changes.extend(report.changes);
     }
-    Ok(report)
-}
-
-pub(super) fn build_failure(e: build::BuildError) -> Failure {
-    Failure::new(e.to_string(), EXIT_FAILURE)
-}
-
-/// Builds the package base checked out in `dir` as the user: shown for
-/// review first (unless `noconfirm`), its signed sources checked by omgd,
-/// then makepkg; the package files made for `packages`.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn build_checked_out(
-    session: &mut Session,
-    renderer: &mut Renderer,
-    dir: &std::path::Path,
-    pkgbase: &str,
-    version: &str,
-    packages: &[String],
-    nodeps: bool,
-    noconfirm: bool,
-) -> Result<Vec<std::path::PathBuf>, Failure> {
-    build::refuse_root().map_err(build_failure)?;
-    if !noconfirm {
-        let text = build::review_text(dir).map_err(build_failure)?;
-        if text.is_empty() {
-            renderer.line(&format!(
-                "{pkgbase}: nothing changed since your last review"
-            ));
-        } else {
-            show(renderer, &text);
-        }
-        let line = ask_line(renderer, &format!(":: Build {pkgbase}? [Y/n] "));
-        if matches!(line.as_str(), "n" | "no") {
-            return Err(Failure::new(
-                format!("building {pkgbase} was declined; nothing more was changed"),
-                EXIT_FAILURE,
-            ));
-        }
-        build::mark_reviewed(dir).map_err(build_failure)?;
+    if !plan.repo_targets.is_empty() {
+        let report = transact(
+            session,
+            root,
+            renderer,
+            TransactionAction::Install {
+                targets: plan.repo_targets.clone(),
+            },
+            TransactionOptions {
+                noconfirm: settings.noconfirm,
+                ..options.clone()
+            },
+        )
+        .await?;
+        changes.extend(report.changes);
     }
-    let sandbox = choose_sandbox(renderer, pkgbase, noconfirm)?;
-    let sandbox = sandbox.as_ref();
-    // Signed sources: downloaded and checksummed by makepkg, signatures
-    // checked by omgd against the keys the user trusts.
-    let info = build::srcinfo(dir, pkgbase, sandbox).map_err(build_failure)?;
-    let signed = build::signed_sources(&info);
-    // The only step with the network: the build itself runs without.
-    renderer.step(&format!("downloading the sources of {pkgbase}"));
-    renderer.settle();
-    build::download_sources(dir, pkgbase, sandbox).map_err(build_failure)?;
-    if !signed.is_empty() {
-        renderer.step(&format!("verifying the signed sources of {pkgbase}"));
-        renderer.settle();
-        let request = RequestBody::VerifySignatures {
-            dir: dir.display().to_string(),
-            pairs: signed.clone(),
-            validpgpkeys: info.base_values("validpgpkeys", std::env::consts::ARCH),
-        };
-        session.request(request).await?;
-        for (data, _) in &signed {
-            renderer.line(&format!(" {data}: good signature by a trusted key"));
-        }
-    }
-    renderer.step(&format!("building {pkgbase} {version}"));
-    renderer.settle();
-    build::makepkg(dir, pkgbase, nodeps, !signed.is_empty(), sandbox).map_err(build_failure)?;
-    build::packages(dir, pkgbase, packages, sandbox).map_err(build_failure)
-}
-
-/// Asks `prompt` and reads the answer, lower case (echoed when the
-/// answer does not come from a terminal).
-fn ask_line(renderer: &mut Renderer, prompt: &str) -> String {
-    renderer.prompt(prompt);
-    let mut line = String::new();
-    let _ = std::io::stdin().read_line(&mut line);
-    if !std::io::stdin().is_terminal() {
-        renderer.line(line.trim());
-    }
-    line.trim().to_lowercase()
-}
-
-/// The sandbox makepkg runs in: bubblewrap's, unless config.toml turns it
-/// off (`[aur] sandbox = false`). Without bwrap the user is told and
-/// asked; `--noconfirm` never builds unsandboxed.
-fn choose_sandbox(
-    renderer: &mut Renderer,
-    pkgbase: &str,
-    noconfirm: bool,
-) -> Result<Option<Sandbox>, Failure> {
-    if !Sandbox::wanted() {
-        return Ok(None);
-    }
-    if let Some(sandbox) = Sandbox::find() {
-        return Ok(Some(sandbox));
-    }
-    let why = "bwrap (bubblewrap) is not installed or cannot make a sandbox here";
-    if noconfirm {
-        return Err(Failure::new(
-            format!(
-                "{why}, so {pkgbase} was not built: install bubblewrap, or set `sandbox = false` under [aur] in config.toml to build without one"
-            ),
-            EXIT_FAILURE,
-        ));
-    }
-    renderer.line(&format!(
-        "{why}: the PKGBUILD of {pkgbase} would run with all your rights over your files and the network"
-    ));
-    match ask_line(
-        renderer,
-        &format!(":: Build {pkgbase} without a sandbox? [y/N] "),
-    )
-    .as_str()
-    {
-        "y" | "yes" => Ok(None),
-        _ => Err(Failure::new(
-            format!("building {pkgbase} without a sandbox was declined; nothing more was changed"),
-            EXIT_FAILURE,
-        )),
-    }
-}
-
-/// Shows review text: through the pager on a terminal, printed otherwise.
-fn show(renderer: &Renderer, text: &str) {
-    if std::io::stdout().is_terminal() {
-        let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
-        let mut parts = pager.split_whitespace();
-        if let Some(program) = parts.next()
-            && let Ok(mut child) = std::process::Command::new(program)
-                .args(parts)
-                .stdin(std::process::Stdio::piped())
-                .spawn()
-        {
-            if let Some(mut stdin) = child.stdin.take() {
-                let _ = stdin.write_all(text.as_bytes());
+    let names: Vec<&str> = plan.builds.iter().map(|b| b.pkgbase.as_str()).collect();
+    let dirs = aur_build::fetch_all(renderer, aur_url, &settings.cache, &names, settings.jobs)?;
+    let bases: Vec<Base> = plan
+        .builds
+        .iter()
+        .zip(dirs)
+        .map(|(b, dir)| Base {
+            pkgbase: b.pkgbase.clone(),
+            version: b.version.clone(),
+            packages: b.packages.clone(),
+            dir,
+            facts: Some(AurFacts {
+                maintainer: b.maintainer.clone(),
+                first_submitted: b.first_submitted,
+            }),
+        })
+        .collect();
+    aur_build::review_all(renderer, &bases, settings.noconfirm)?;
+    let sandbox = aur_build::choose_sandbox(renderer, &names.join(" "), settings.noconfirm)?;
+    let ready = aur_build::prepare(session, renderer, &bases, sandbox.as_ref(), settings).await?;
+    let levels = plan.levels();
+    let mut at = 0;
+    for level in levels {
+        let range = at..at + level.len();
+        at = range.end;
+        let pairs: Vec<(&Base, &aur_build::Ready)> =
+            bases[range.clone()].iter().zip(&ready[range]).collect();
+        let files = aur_build::build_all(renderer, &pairs, sandbox.as_ref(), settings)?;
+        // One transaction for the level: the dependencies among its
+        // packages are marked so, the rest as the command asked.
+        let dependencies: Vec<String> = level
+            .iter()
+            .filter(|b| b.explicit.is_empty())
+            .flat_map(|b| b.packages.iter().cloned())
+            .collect();
+        let report = transact(
+            session,
+            root,
+            renderer,
+            TransactionAction::Install {
+                targets: files
+                    .iter()
+                    .flatten()
+                    .map(|f| f.display().to_string())
+                    .collect(),
+            },
+            TransactionOptions {
+                noconfirm: settings.noconfirm,
+                as_deps: options.as_deps,
+                as_explicit: options.as_explicit,
+                dependencies: dependencies.clone(),
+                ..TransactionOptions::default()
+            },
+        )
+        .await?;
+        installed_deps.extend(installed_names(&report, Some(&dependencies)));
+        changes.extend(report.changes);
+        // What upstream commits a VCS package was built from, for --devel.
+        if let Some(path) = devel_db_path() {
+            let mut db = crate::aur::devel::DevelDb::load(&path);
+            for (base, _) in &pairs {
+                db.record(&base.pkgbase, &base.dir, &base.packages);
             }
-            let _ = child.wait();
-            return;
+            if let Err(e) = db.save(&path) {
+                super::report_warning(&format!("cannot save {}: {e}", path.display()));
+            }
         }
     }
-    renderer.print(text);
-    if !text.ends_with('\n') {
-        renderer.line("");
-    }
+    Ok(())
 }

@@ -254,8 +254,9 @@ fn aur_history(
     name: &str,
 ) -> Result<(std::path::PathBuf, Vec<crate::aur::history::PastVersion>), Failure> {
     let dir = crate::aur::build::fetch(&source.url, &source.base, &source.cache)
-        .map_err(super::aur::build_failure)?;
-    let past = crate::aur::history::past_versions(&dir, name).map_err(super::aur::build_failure)?;
+        .map_err(super::aur_build::build_failure)?;
+    let past =
+        crate::aur::history::past_versions(&dir, name).map_err(super::aur_build::build_failure)?;
     Ok((dir, past))
 }
 
@@ -270,24 +271,31 @@ async fn build_at(
     args: &TxArgs,
 ) -> Result<String, Failure> {
     // As root nothing is built, nor the clone touched.
-    crate::aur::build::refuse_root().map_err(super::aur::build_failure)?;
+    crate::aur::build::refuse_root().map_err(super::aur_build::build_failure)?;
     let mut renderer = super::progress::Renderer::new(args.json);
     renderer.step(&format!(
         "{name} {version} is in the AUR's history of {base} (commit {}): building it",
         short(&at.commit)
     ));
-    crate::aur::history::check_out(&at.clone, &at.commit).map_err(super::aur::build_failure)?;
-    let files = super::aur::build_checked_out(
-        session,
-        &mut renderer,
-        &at.clone,
-        base,
-        version,
-        &[name.to_string()],
-        session.other_database(),
-        args.noconfirm,
-    )
-    .await?;
+    crate::aur::history::check_out(&at.clone, &at.commit)
+        .map_err(super::aur_build::build_failure)?;
+    let paths =
+        crate::config::Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
+    let config = crate::config::Config::load(&paths.config_dir).unwrap_or_default();
+    let settings = super::aur_build::Settings {
+        nodeps: session.other_database(),
+        noconfirm: args.noconfirm,
+        jobs: config.aur.build_jobs(),
+        cache: paths.cache_dir.join("aur"),
+    };
+    let build = super::aur_build::Base {
+        pkgbase: base.to_string(),
+        version: version.to_string(),
+        packages: vec![name.to_string()],
+        dir: at.clone.clone(),
+        facts: None,
+    };
+    let files = super::aur_build::build_one(session, &mut renderer, build, &settings).await?;
     renderer.settle();
     let file = files
         .into_iter()

@@ -4,6 +4,7 @@
 
 mod audit;
 mod aur;
+mod aur_build;
 mod blame;
 mod clean;
 mod current;

@@ -49,15 +49,7 @@ impl Renderer {
 
     /// Writes text (whole lines) without tearing the bars.
     pub fn print(&self, text: &str) {
-        let write = || {
-            let result = if self.to_stderr {
-                anstream::stderr().lock().write_all(text.as_bytes())
-            } else {
-                let mut out = anstream::stdout().lock();
-                out.write_all(text.as_bytes()).and_then(|()| out.flush())
-            };
-            let _ = result;
-        };
+        let write = || write_out(self.to_stderr, text);
         if self.tty {
             self.bars.suspend(write);
         } else {
@@ -307,11 +299,58 @@ impl Renderer {
         self.print(&format!("{}{summary}\n", String::from_utf8_lossy(&text)));
     }
 
+    /// A live line of its own for one of several jobs running at once
+    /// (`{prefix}: {message}`, a spinner on a terminal; nothing otherwise).
+    pub fn job_line(&self, prefix: &str) -> ProgressBar {
+        let bar = self.bars.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template(" {spinner} {prefix:.bold}: {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(prefix.to_string());
+        if self.tty {
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        bar
+    }
+
+    /// Takes a job's line off the live area, leaving `text` in its place.
+    pub fn end_job_line(&self, bar: &ProgressBar, text: &str) {
+        bar.finish_and_clear();
+        self.bars.remove(bar);
+        self.line(text);
+    }
+
+    /// Where a job's output goes when it runs alone: printed as it comes,
+    /// on this renderer's stream, without tearing the bars.
+    pub fn echo(&self) -> std::sync::Arc<dyn Fn(&str) + Send + Sync> {
+        let (to_stderr, tty, bars) = (self.to_stderr, self.tty, self.bars.clone());
+        std::sync::Arc::new(move |line: &str| {
+            let write = || write_out(to_stderr, &format!("{line}\n"));
+            if tty {
+                bars.suspend(write);
+            } else {
+                write();
+            }
+        })
+    }
+
     /// Asks nothing: draws the question's text (the caller reads the answer).
     pub fn prompt(&mut self, text: &str) {
         self.settle();
         self.print(text);
     }
+}
+
+/// Writes to stderr or stdout (flushed), errors ignored (a closed
+/// terminal must not stop a transaction).
+fn write_out(to_stderr: bool, text: &str) {
+    let _ = if to_stderr {
+        anstream::stderr().lock().write_all(text.as_bytes())
+    } else {
+        let mut out = anstream::stdout().lock();
+        out.write_all(text.as_bytes()).and_then(|()| out.flush())
+    };
 }
 
 fn row(change: &Change) -> Vec<Cell> {

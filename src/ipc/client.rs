@@ -273,6 +273,12 @@ impl Connection {
     /// Closes the connection. A child daemon sees end-of-file and exits on
     /// its own once it has finished writing anything it was saving; the
     /// caller does not wait for that.
+    /// Whether this is a connection to a listening daemon (which hangs up
+    /// on a client silent for long) rather than to a child of ours.
+    pub fn over_socket(&self) -> bool {
+        self.child.is_none()
+    }
+
     pub async fn close(mut self) {
         let _ = SinkExt::<bytes::Bytes>::close(&mut self.writer).await;
     }

@@ -245,6 +245,16 @@ impl FakeAur {
         self.records.lock().unwrap().push(record);
     }
 
+    /// Sets `field` of the RPC records of base `pkgbase` (a new
+    /// maintainer, another submission date).
+    pub fn set_field(&self, pkgbase: &str, field: &str, value: serde_json::Value) {
+        for record in self.records.lock().unwrap().iter_mut() {
+            if record["PackageBase"] == pkgbase {
+                record[field] = value.clone();
+            }
+        }
+    }
+
     /// Publishes base `pkgbase` at `version` with this PKGBUILD; its RPC
     /// records list `packages`.
     pub fn publish_pkgbuild(
