@@ -92,6 +92,7 @@ hyperfine -N --warmup 2 --min-runs 20 --style basic --export-markdown "$work/act
 # 4. Prompts.
 hf --export-markdown "$work/fast.md" \
     -n "omg-fast" "$fast" \
+    -n "omg-fast --format waybar (a bar module)" "$fast --format waybar" \
     -n "apt list --upgradable" "apt list --upgradable"
 
 # 5. Arch: an Arch-scale sync database (15,000 packages with this machine's

@@ -8,6 +8,9 @@
 //! omg-fast vulns           known vulnerabilities
 //! omg-fast drift           "drift" when the machine differs from the last `omg env check`'s lock
 //! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} {drift} substituted
+//! omg-fast --format waybar|i3blocks|polybar
+//!                          a status-bar module's output (see `bar`)
+//! omg-fast --watch         a line now and one after each change of the status file
 //! omg-fast hook-env SHELL OMG
 //!                          the shell hook's per-prompt check: prints nothing
 //!                          when nothing hook-env depends on changed, else
@@ -15,6 +18,9 @@
 //! ```
 //! Counts older than `--max-age SECONDS` (default 86400, env
 //! `OMG_FAST_MAX_AGE`) are marked stale with a trailing `?`.
+
+mod bar;
+mod watch;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,9 +55,38 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn render(status: &Status, what: &str, max_age: u64) -> String {
+/// The age of the counts, and whether they are stale.
+fn age_of(status: &Status, max_age: u64) -> (u64, bool) {
     let age = now().saturating_sub(u64::from(status.last_refresh));
-    let stale = status.last_refresh == 0 || age > max_age;
+    (age, status.last_refresh == 0 || age > max_age)
+}
+
+/// What to print for `what` and the exit code: a bar's module always has
+/// a line (a missing file reads as never refreshed); a prompt's is empty
+/// without a status file.
+fn output(status: Option<Status>, what: &str, max_age: u64) -> (String, i32) {
+    if matches!(what, "waybar" | "i3blocks" | "polybar") {
+        let status = status.unwrap_or_default();
+        let (age, stale) = age_of(&status, max_age);
+        let shown = bar::shown(&status, age, stale);
+        let text = bar::render(what, &shown).unwrap_or_default();
+        return (text, bar::exit_code(what, &shown));
+    }
+    match status {
+        Some(status) => (render(&status, what, max_age), 0),
+        None => (String::new(), 0),
+    }
+}
+
+/// Seconds until counts that are fresh now turn stale.
+fn until_stale(status: Option<Status>, max_age: u64) -> Option<u64> {
+    let status = status?;
+    let (age, stale) = age_of(&status, max_age);
+    (!stale).then(|| max_age - age + 1)
+}
+
+fn render(status: &Status, what: &str, max_age: u64) -> String {
+    let (age, stale) = age_of(status, max_age);
     let mark = if stale { "?" } else { "" };
     let total = u32::from(status.updates) + u32::from(status.foreign_updates);
     let drift = if status.has(status::FLAG_RUNTIME_DRIFT) {
@@ -120,6 +155,7 @@ fn main() {
         return hook_env(shell, omg);
     }
     let mut what = String::from("summary");
+    let mut watching = false;
     let mut max_age = std::env::var("OMG_FAST_MAX_AGE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -128,11 +164,13 @@ fn main() {
         match arg.as_str() {
             "updates" | "vulns" | "security" | "drift" => what = arg,
             "--format" | "-f" => what = args.next().unwrap_or_default(),
+            "--watch" => watching = true,
             "--max-age" => max_age = args.next().and_then(|v| v.parse().ok()).unwrap_or(max_age),
             "--help" | "-h" => {
                 println!(
-                    "usage: omg-fast [updates|vulns|security|drift] [--format FMT] [--max-age SECONDS]\n\
-                     FMT placeholders: {{updates}} {{foreign}} {{vulns}} {{security}} {{total}} {{age}} {{stale}} {{drift}}"
+                    "usage: omg-fast [updates|vulns|security|drift] [--format FMT] [--max-age SECONDS] [--watch]\n\
+                     FMT: waybar, i3blocks, polybar, or a template with\n\
+                     {{updates}} {{foreign}} {{vulns}} {{security}} {{total}} {{age}} {{stale}} {{drift}}"
                 );
                 return;
             }
@@ -143,11 +181,21 @@ fn main() {
             _ => return,
         }
     }
-    let Some(status) = status_path().and_then(|p| status::read(&p)) else {
+    let Some(path) = status_path() else {
         return;
     };
-    let text = render(&status, &what, max_age);
+    if watching {
+        return watch::run(
+            &path,
+            || output(status::read(&path), &what, max_age).0,
+            || until_stale(status::read(&path), max_age),
+        );
+    }
+    let (text, code) = output(status::read(&path), &what, max_age);
     if !text.is_empty() {
         let _ = writeln!(std::io::stdout(), "{text}");
+    }
+    if code != 0 {
+        std::process::exit(code);
     }
 }

@@ -217,3 +217,141 @@ fn hook_env_is_silent_while_the_state_holds_and_hands_over_otherwise() {
         "{stderr}"
     );
 }
+
+/// `omg-fast --format waybar`'s line, parsed as JSON as waybar parses it.
+fn waybar(runtime: &Path) -> serde_json::Value {
+    let (code, out) = fast(runtime, &["--format", "waybar"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(out.lines().count(), 1, "one line: {out}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn bar_modules_tell_each_state_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path();
+    let file = runtime.join("status.bin");
+    // No status file yet: a line all the same, saying it is not known.
+    let none = waybar(runtime);
+    assert_eq!(none["class"], "stale");
+    assert_eq!(none["tooltip"], "up to date\nnever refreshed");
+    let base = Status {
+        last_refresh: now(),
+        ..Status::default()
+    };
+    let cases = [
+        (base, "up-to-date", "0"),
+        (
+            Status {
+                updates: 4,
+                foreign_updates: 1,
+                ..base
+            },
+            "updates",
+            "5",
+        ),
+        (
+            Status {
+                updates: 4,
+                security_updates: 2,
+                vulnerabilities: 3,
+                ..base
+            },
+            "security",
+            "4",
+        ),
+        (
+            Status {
+                last_refresh: now() - 2 * 86_400,
+                ..base
+            },
+            "stale",
+            "0?",
+        ),
+    ];
+    for (status, class, text) in cases {
+        omg_status::write(&file, &status).unwrap();
+        let shown = waybar(runtime);
+        assert_eq!(shown["class"], class, "{shown}");
+        assert_eq!(shown["alt"], class, "{shown}");
+        assert_eq!(shown["text"], text, "{shown}");
+    }
+    // The security case's tooltip has every count, one per line.
+    omg_status::write(&file, &cases[2].0).unwrap();
+    assert_eq!(
+        waybar(runtime)["tooltip"],
+        "4 updates\n2 fix known vulnerabilities\n3 installed with known vulnerabilities\nrefreshed 0 s ago"
+    );
+    // i3blocks: full text, short text, colour; security is urgent (33).
+    assert_eq!(
+        fast(runtime, &["--format", "i3blocks"]),
+        (Some(33), "4\n4\n#e06c75\n".to_string())
+    );
+    assert_eq!(
+        fast(runtime, &["--format", "polybar"]),
+        (Some(0), "%{F#e06c75}4%{F-}\n".to_string())
+    );
+    omg_status::write(&file, &cases[0].0).unwrap();
+    assert_eq!(
+        fast(runtime, &["--format", "i3blocks"]),
+        (Some(0), "0\n0\n\n".to_string())
+    );
+}
+
+#[test]
+fn watch_prints_a_line_when_the_status_file_is_replaced() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().to_path_buf();
+    let file = runtime.join("status.bin");
+    let fresh = Status {
+        last_refresh: now(),
+        ..Status::default()
+    };
+    omg_status::write(&file, &fresh).unwrap();
+    let mut child = Command::new(OMG_FAST)
+        .args(["--format", "waybar", "--watch"])
+        .env("OMG_RUNTIME_DIR", &runtime)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        let line = received
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("a line within 5 s");
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    assert_eq!(next()["class"], "up-to-date");
+    // Nothing changed: nothing printed.
+    assert!(
+        received
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err()
+    );
+    omg_status::write(
+        &file,
+        &Status {
+            updates: 2,
+            security_updates: 1,
+            ..fresh
+        },
+    )
+    .unwrap();
+    let changed = next();
+    assert_eq!(changed["class"], "security");
+    assert_eq!(changed["text"], "2");
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(next()["class"], "stale");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
