@@ -107,7 +107,8 @@ man:
 
 # Installs what `make build` built: binaries, systemd units (user and
 # system), D-Bus policy, activation and interface files, the polkit
-# actions, man pages, completions, package-manager hooks, the sample
+# actions, man pages, completions, package-manager hooks, the tray's
+# autostart entry (off until `omg tray --enable`), the sample
 # configuration. The units name $(PREFIX)/bin/omgd.
 install:
 	install -Dm755 $(STRIP) $(OMG_BIN) $(BIN)/omg
@@ -136,6 +137,7 @@ install:
 	$(OMG_BIN) completions fish > $(SHARE)/fish/vendor_completions.d/omg.fish
 	install -Dm644 packaging/pacman/omg-notify.hook $(SHARE)/libalpm/hooks/omg-notify.hook
 	install -Dm644 packaging/apt/90omg-notify $(DESTDIR)/etc/apt/apt.conf.d/90omg-notify
+	install -Dm644 packaging/omg-tray.desktop $(DESTDIR)/etc/xdg/autostart/omg-tray.desktop
 	install -Dm644 packaging/config.toml.sample $(SHARE)/doc/omg/config.toml.sample
 	install -Dm644 data/sigstore/trusted_root.json $(SHARE)/omg/sigstore/trusted_root.json
 	install -d $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun
@@ -154,6 +156,7 @@ uninstall:
 	rm -f $(SHARE)/bash-completion/completions/omg $(SHARE)/zsh/site-functions/_omg \
 		$(SHARE)/fish/vendor_completions.d/omg.fish
 	rm -f $(SHARE)/libalpm/hooks/omg-notify.hook $(DESTDIR)/etc/apt/apt.conf.d/90omg-notify
+	rm -f $(DESTDIR)/etc/xdg/autostart/omg-tray.desktop
 	rm -f $(SHARE)/doc/omg/config.toml.sample $(SHARE)/omg/sigstore/trusted_root.json
 	rm -f $(SHARE)/omg/keys/node/*.asc $(SHARE)/omg/keys/node/keys.list
 	-rmdir $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun $(SHARE)/omg/keys $(SHARE)/omg/sigstore $(SHARE)/omg $(SHARE)/doc/omg 2>/dev/null

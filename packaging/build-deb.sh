@@ -31,7 +31,7 @@ depends=$(
 mkdir -p "$stage/DEBIAN"
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" \
     "$here/packaging/debian/control.in" > "$stage/DEBIAN/control"
-echo "/etc/apt/apt.conf.d/90omg-notify" > "$stage/DEBIAN/conffiles"
+printf '%s\n' /etc/apt/apt.conf.d/90omg-notify /etc/xdg/autostart/omg-tray.desktop > "$stage/DEBIAN/conffiles"
 install -m755 "$here/packaging/debian/postinst" "$stage/DEBIAN/postinst"
 mkdir -p "$out"
 dpkg-deb --root-owner-group -Zgzip -z1 --build "$stage" "$out/omg_${version}_${arch}.deb"

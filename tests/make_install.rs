@@ -61,6 +61,7 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
         "usr/share/fish/vendor_completions.d/omg.fish",
         "usr/share/libalpm/hooks/omg-notify.hook",
         "etc/apt/apt.conf.d/90omg-notify",
+        "etc/xdg/autostart/omg-tray.desktop",
         "usr/share/doc/omg/config.toml.sample",
         "usr/share/omg/keys/node/keys.list",
         "usr/share/omg/keys/node/4ED778F539E3634C779C87C6D7062848A1AB005C.asc",

@@ -41,6 +41,7 @@ mod shipping;
 mod status;
 mod sync;
 mod transaction;
+mod tray;
 mod upgrade;
 mod verify;
 
@@ -225,6 +226,12 @@ pub enum Command {
     /// Keyboard only: Tab or 1-4 switch tabs, arrows or j/k move, r reloads,
     /// q quits.
     Dash,
+    /// A tray icon for the desktop: pending updates, security, upgrade
+    ///
+    /// A StatusNotifierItem following omgd's D-Bus signals (no polling);
+    /// its menu shows the pending updates, upgrades through polkit,
+    /// refreshes. --enable starts it with the desktop session.
+    Tray(tray::TrayArgs),
     /// Keep a package from being upgraded
     ///
     /// PKG holds it at the installed version, PKG@VERSION lets it move only
@@ -323,6 +330,7 @@ impl Command {
             Command::Clean(args) => clean::run(session, args).await,
             Command::Env(args) => env::run(session, args).await,
             Command::Dash => dash::run(session).await,
+            Command::Tray(args) => tray::run(args).await,
             Command::Pin(args) => pin::run(session, args).await,
             Command::Why(args) => graph::why(session, args).await,
             Command::Size(args) => graph::size(session, args).await,
