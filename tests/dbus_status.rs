@@ -61,22 +61,18 @@ impl Monitor {
     }
 }
 
+/// A private session bus (common::sni's), with calls on omgd's object.
 struct SessionBus {
     address: String,
-    pid: i32,
+    _bus: common::sni::SessionBus,
 }
 
 impl SessionBus {
     fn start() -> Option<SessionBus> {
-        let out = Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut lines = text.lines();
+        let bus = common::sni::SessionBus::start()?;
         Some(SessionBus {
-            address: lines.next()?.trim().to_string(),
-            pid: lines.next()?.trim().parse().ok()?,
+            address: bus.address.clone(),
+            _bus: bus,
         })
     }
 
@@ -111,13 +107,6 @@ impl SessionBus {
             "org.freedesktop.DBus.Properties.Get",
             &["io.github.omg.Status1", name],
         )
-    }
-}
-
-impl Drop for SessionBus {
-    fn drop(&mut self) {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(self.pid, libc::SIGTERM) };
     }
 }
 

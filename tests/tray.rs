@@ -8,121 +8,9 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// What registered with the watcher: (sender, service argument).
-type Registered = Arc<Mutex<Vec<(String, String)>>>;
-
-struct Watcher {
-    registered: Registered,
-}
-
-#[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
-impl Watcher {
-    fn register_status_notifier_item(
-        &self,
-        service: &str,
-        #[zbus(header)] header: zbus::message::Header<'_>,
-    ) {
-        let sender = header.sender().map(|s| s.to_string()).unwrap_or_default();
-        self.registered
-            .lock()
-            .unwrap()
-            .push((sender, service.to_string()));
-    }
-
-    fn register_status_notifier_host(&self, _service: &str) {}
-
-    #[zbus(property)]
-    fn registered_status_notifier_items(&self) -> Vec<String> {
-        self.registered
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, s)| s.clone())
-            .collect()
-    }
-
-    #[zbus(property)]
-    fn is_status_notifier_host_registered(&self) -> bool {
-        true
-    }
-
-    #[zbus(property)]
-    fn protocol_version(&self) -> i32 {
-        0
-    }
-}
-
-struct SessionBus {
-    address: String,
-    pid: i32,
-}
-
-impl SessionBus {
-    fn start() -> Option<SessionBus> {
-        let out = Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut lines = text.lines();
-        Some(SessionBus {
-            address: lines.next()?.trim().to_string(),
-            pid: lines.next()?.trim().parse().ok()?,
-        })
-    }
-
-    /// `gdbus call` on the session bus; its output.
-    fn call(&self, dest: &str, path: &str, method: &str, args: &[&str]) -> common::Run {
-        Command::new("gdbus")
-            .args(["call", "--session", "--dest", dest, "--object-path", path])
-            .args(["--method", method])
-            .args(args)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .output()
-            .unwrap()
-            .into()
-    }
-
-    fn property(&self, dest: &str, path: &str, interface: &str, name: &str) -> String {
-        let run = self.call(
-            dest,
-            path,
-            "org.freedesktop.DBus.Properties.Get",
-            &[interface, name],
-        );
-        run.stdout.trim().to_string()
-    }
-}
-
-impl Drop for SessionBus {
-    fn drop(&mut self) {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(self.pid, libc::SIGTERM) };
-    }
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen in {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::sni::{Killed, Registered, SessionBus, item_name, item_property, wait_for};
 
 #[test]
 fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
@@ -136,23 +24,8 @@ fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
     };
     // The tray host's side.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let registered: Registered = Arc::default();
-    let _watcher = runtime.block_on(async {
-        zbus::connection::Builder::address(bus.address.as_str())
-            .unwrap()
-            .serve_at(
-                "/StatusNotifierWatcher",
-                Watcher {
-                    registered: registered.clone(),
-                },
-            )
-            .unwrap()
-            .name("org.kde.StatusNotifierWatcher")
-            .unwrap()
-            .build()
-            .await
-            .unwrap()
-    });
+    let registered = Registered::default();
+    let _watcher = common::sni::serve_watcher(&runtime, &bus.address, &registered);
 
     // omgd on the bus with one pending update (hello-omg in the fixture).
     let root = common::AptRoot::new();
@@ -190,24 +63,8 @@ fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
             .spawn()
             .unwrap(),
     );
-    wait_for("the item's registration", Duration::from_secs(10), || {
-        !registered.lock().unwrap().is_empty()
-    });
-    let (sender, service) = registered.lock().unwrap()[0].clone();
-    // ksni registers its own name; the item is at /StatusNotifierItem.
-    let dest = if service.starts_with('/') {
-        sender
-    } else {
-        service
-    };
-    let item = |name: &str| {
-        bus.property(
-            &dest,
-            "/StatusNotifierItem",
-            "org.kde.StatusNotifierItem",
-            name,
-        )
-    };
+    let dest = item_name(&registered);
+    let item = |name: &str| item_property(&bus, &dest, name);
     assert_eq!(item("Id"), "(<'omg'>,)");
     assert_eq!(item("Status"), "(<'Active'>,)");
     assert_eq!(item("Title"), "(<'omg: 1 update'>,)");

@@ -9,6 +9,7 @@ pub mod aur;
 pub mod deb;
 pub mod http;
 pub mod pgp;
+pub mod sni;
 pub mod system;
 
 use std::path::{Path, PathBuf};
