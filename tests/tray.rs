@@ -1,7 +1,8 @@
 //! `omg tray` on a private session bus: a StatusNotifierWatcher stand-in
 //! (the few methods and properties a tray host serves, in zbus) sees the
 //! item register; the item's `ToolTip` and `Status` carry omgd's counts
-//! (Status1 served by a user omgd on the same bus), and when omgd announces
+//! (Status1 served by a user omgd on the same bus, started after the tray:
+//! the item waits for it to appear), and when omgd announces
 //! a change (`UpdatesChanged`) the tooltip follows within a second; the
 //! autostart entry is written and removed.
 
@@ -25,11 +26,28 @@ fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
     // The tray host's side.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let registered = Registered::default();
-    let _watcher = common::sni::serve_watcher(&runtime, &bus.address, &registered);
-
-    // omgd on the bus with one pending update (hello-omg in the fixture).
     let root = common::AptRoot::new();
     let env = common::Env::with_apt(&root);
+    let _watcher = common::sni::serve_watcher(&runtime, &bus.address, &registered);
+
+    // The tray first: omgd is not there yet.
+    let _tray = Killed(
+        env.command(*common::OMG)
+            .arg("tray")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let dest = item_name(&registered);
+    let item = |name: &str| item_property(&bus, &dest, name);
+    wait_for("the item's first state", Duration::from_secs(5), || {
+        item("ToolTip").contains("omgd cannot be reached")
+    });
+
+    // omgd on the bus with one pending update (hello-omg in the fixture).
     let _daemon = Killed(
         env.command(*common::OMGD)
             .arg("--socket")
@@ -53,18 +71,10 @@ fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
         omgd("UpdateCount") == "(<uint32 1>,)"
     });
 
-    let _tray = Killed(
-        env.command(*common::OMG)
-            .arg("tray")
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let dest = item_name(&registered);
-    let item = |name: &str| item_property(&bus, &dest, name);
+    // omgd appeared on the bus: the item read its counts.
+    wait_for("the item's counts", Duration::from_secs(5), || {
+        item("Title") == "(<'omg: 1 update'>,)"
+    });
     assert_eq!(item("Id"), "(<'omg'>,)");
     assert_eq!(item("Status"), "(<'Active'>,)");
     assert_eq!(item("Title"), "(<'omg: 1 update'>,)");

@@ -275,11 +275,19 @@ pub async fn run(args: &TrayArgs) -> Result<u8, Failure> {
         .build()
         .await
         .map_err(dbus_failure)?;
-    let counts = read_counts(&status).await.map_err(dbus_failure)?;
+    // omgd not there (and not startable): the item says so and waits for
+    // it to appear on the bus.
+    let (counts, progress) = match read_counts(&status).await {
+        Ok(counts) => (counts, None),
+        Err(e) => (
+            Counts::default(),
+            Some(format!("omgd cannot be reached: {e}")),
+        ),
+    };
     let (actions, mut requested) = unbounded_channel();
     let tray = OmgTray {
         counts,
-        progress: None,
+        progress,
         actions,
     };
     let handle = tray
@@ -301,10 +309,25 @@ pub async fn run(args: &TrayArgs) -> Result<u8, Failure> {
         .receive_properties_changed()
         .await
         .map_err(dbus_failure)?;
+    // omgd exits when idle and comes back on the next request: when it
+    // appears again its counts are read again.
+    let dbus = zbus::fdo::DBusProxy::new(&connection)
+        .await
+        .map_err(dbus_failure)?;
+    let mut owners = dbus
+        .receive_name_owner_changed_with_args(&[(0, OMGD_NAME)])
+        .await
+        .map_err(dbus_failure)?;
     loop {
         tokio::select! {
             Some(_) = updates.next() => {}
             Some(_) = changed.next() => {}
+            Some(change) = owners.next() => {
+                let appeared = change.args().is_ok_and(|a| a.new_owner().is_some());
+                if !appeared {
+                    continue;
+                }
+            }
             action = requested.recv() => match action {
                 None | Some(Action::Quit) => break,
                 Some(Action::ShowUpdates) => show_updates(),
@@ -319,7 +342,18 @@ pub async fn run(args: &TrayArgs) -> Result<u8, Failure> {
             },
         }
         if let Ok(counts) = read_counts(&status).await {
-            handle.update(|tray| tray.counts = counts).await;
+            handle
+                .update(|tray| {
+                    tray.counts = counts;
+                    if tray
+                        .progress
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("omgd cannot be reached"))
+                    {
+                        tray.progress = None;
+                    }
+                })
+                .await;
         }
     }
     handle.shutdown().await;
