@@ -3,8 +3,9 @@
 //! item register; the item's `ToolTip` and `Status` carry omgd's counts
 //! (Status1 served by a user omgd on the same bus, started after the tray:
 //! the item waits for it to appear), and when omgd announces
-//! a change (`UpdatesChanged`) the tooltip follows within a second; the
-//! autostart entry is written and removed.
+//! a change (`UpdatesChanged`) the tooltip follows within a second; with
+//! omgd gone, the item follows the status file; the autostart entry is
+//! written and removed.
 
 mod common;
 
@@ -48,7 +49,7 @@ fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
     });
 
     // omgd on the bus with one pending update (hello-omg in the fixture).
-    let _daemon = Killed(
+    let daemon = Killed(
         env.command(*common::OMGD)
             .arg("--socket")
             .arg(env.socket())
@@ -109,6 +110,43 @@ fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
     });
     assert_eq!(item("Status"), "(<'Passive'>,)");
     assert!(item("ToolTip").contains("security-high"));
+
+    // omgd exits (idle); the refresh timer's worker writes the status file:
+    // the item follows the file itself.
+    drop(daemon);
+    let file = env.runtime_dir().join("status.bin");
+    let before = omg_status::read(&file).expect("omgd wrote the status file");
+    omg_status::write(
+        &file,
+        &omg_status::Status {
+            updates: 5,
+            security_updates: 2,
+            ..before
+        },
+    )
+    .unwrap();
+    wait_for(
+        "the item to read the status file",
+        Duration::from_secs(5),
+        || item("Title") == "(<'omg: 5 updates, 2 for security'>,)",
+    );
+    assert_eq!(item("Status"), "(<'NeedsAttention'>,)");
+    assert!(item("ToolTip").contains("software-update-urgent"));
+    // And the next time it is replaced.
+    omg_status::write(
+        &file,
+        &omg_status::Status {
+            updates: 7,
+            security_updates: 0,
+            ..before
+        },
+    )
+    .unwrap();
+    wait_for(
+        "the item to follow the file",
+        Duration::from_secs(1),
+        || item("Title") == "(<'omg: 7 updates'>,)",
+    );
 }
 
 #[test]

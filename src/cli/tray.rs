@@ -2,7 +2,9 @@
 //! Cinnamon, waybar, swaybar, GNOME's AppIndicator extension) showing the
 //! state omgd publishes on D-Bus (`io.github.omg.Status1`): up to date,
 //! updates pending, security updates pending. It follows omgd's
-//! `PropertiesChanged` and `UpdatesChanged` signals and never polls; its
+//! `PropertiesChanged` and `UpdatesChanged` signals and, for when omgd is
+//! not running (it exits when idle), the status file itself (inotify); it
+//! never polls. Its
 //! menu shows the pending updates in a terminal, upgrades through
 //! `Manager1.Upgrade` on the system bus (the desktop's polkit agent asks),
 //! refreshes, and quits. `--enable`/`--disable` manage its XDG autostart
@@ -253,6 +255,55 @@ async fn status_bus() -> Result<(zbus::Connection, bool), Failure> {
     Ok((session, false))
 }
 
+/// The counts as the status file has them (what Status1 serves).
+fn file_counts(path: &std::path::Path) -> Option<Counts> {
+    let file = omg_status::read(path)?;
+    Some(Counts {
+        updates: file.updates.into(),
+        foreign: file.foreign_updates.into(),
+        security: file.security_updates.into(),
+        vulnerable: file.vulnerabilities.into(),
+        last_refresh: file.last_refresh.into(),
+    })
+}
+
+/// A message each time the status file at `path` is replaced, from a
+/// thread blocked on an inotify watch of its directory. A directory that
+/// cannot be watched (not there until omgd first runs, or not readable)
+/// is tried again every two seconds; the thread ends with the receiver.
+fn watch_status_file(path: PathBuf) -> tokio::sync::mpsc::UnboundedReceiver<()> {
+    use omg_status::watch::{Event, Watch};
+    use std::os::unix::ffi::OsStrExt;
+    let (changed, receiver) = unbounded_channel();
+    std::thread::spawn(move || {
+        let dir = path.parent().unwrap_or(std::path::Path::new("/"));
+        let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+        while !changed.is_closed() {
+            let Some(watch) = Watch::new(dir) else {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                continue;
+            };
+            // What changed before the watch was set is read now.
+            if changed.send(()).is_err() {
+                return;
+            }
+            loop {
+                match watch.wait(name, 60_000) {
+                    Event::Changed => {
+                        if changed.send(()).is_err() {
+                            return;
+                        }
+                    }
+                    Event::Gone => break,
+                    Event::Other | Event::TimedOut if changed.is_closed() => return,
+                    Event::Other | Event::TimedOut => {}
+                }
+            }
+        }
+    });
+    receiver
+}
+
 async fn read_counts(status: &Status1Proxy<'_>) -> zbus::Result<Counts> {
     Ok(Counts {
         updates: status.update_count().await?,
@@ -290,7 +341,10 @@ pub async fn run(args: &TrayArgs) -> Result<u8, Failure> {
         progress,
         actions,
     };
+    // A desktop whose tray host starts after the session's programs: the
+    // item registers when the host appears.
     let handle = tray
+        .assume_sni_available(true)
         .spawn()
         .await
         .map_err(|e| Failure::new(format!("cannot show the tray item: {e}"), EXIT_FAILURE))?;
@@ -318,10 +372,26 @@ pub async fn run(args: &TrayArgs) -> Result<u8, Failure> {
         .receive_name_owner_changed_with_args(&[(0, OMGD_NAME)])
         .await
         .map_err(dbus_failure)?;
+    let status_file = if on_system {
+        Some(crate::config::Paths::system().status_file())
+    } else {
+        crate::config::Paths::user().ok().map(|p| p.status_file())
+    };
+    let mut file_changed = match &status_file {
+        Some(path) => watch_status_file(path.clone()),
+        None => unbounded_channel().1,
+    };
     loop {
         tokio::select! {
             Some(_) = updates.next() => {}
             Some(_) = changed.next() => {}
+            Some(()) = file_changed.recv() => {
+                // Read straight from the file: omgd may not be running.
+                if let Some(counts) = status_file.as_deref().and_then(file_counts) {
+                    handle.update(|tray| tray.counts = counts).await;
+                }
+                continue;
+            }
             Some(change) = owners.next() => {
                 let appeared = change.args().is_ok_and(|a| a.new_owner().is_some());
                 if !appeared {

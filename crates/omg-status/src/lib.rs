@@ -22,6 +22,7 @@
 //! alone.
 
 pub mod hook_state;
+pub mod watch;
 
 use std::io::Write;
 use std::path::Path;
@@ -125,9 +126,11 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".status.bin.{}.{n}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&status.to_bytes())?;
-        f.sync_data()?;
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&status.to_bytes())?;
+            f.sync_data()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
