@@ -108,7 +108,7 @@ impl SessionBus {
     pub fn call(&self, dest: &str, path: &str, method: &str, args: &[&str]) -> super::Run {
         Command::new("gdbus")
             .args(["call", "--session", "--dest", dest, "--object-path", path])
-            .args(["--method", method])
+            .args(["--method", method, "--"])
             .args(args)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .output()

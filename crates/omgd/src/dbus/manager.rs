@@ -16,6 +16,7 @@ use zbus::{fdo, interface};
 use crate::daemon::engine::Engine;
 use omg::auth::caller::Caller;
 use omg::auth::polkit::{Decision, Polkit, Subject};
+use omg::ipc::protocol::RequestBody;
 use omg::transaction::{
     TransactionAction, TransactionOptions, TransactionRequest, TxChannel, TxEvent,
 };
@@ -313,6 +314,11 @@ async fn run(
     }
     let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let _ = Transaction1::finished(emitter, exit, elapsed).await;
+    // The counts widgets show follow at once (Status1's signals), without
+    // waiting for the package manager's hook or the next request.
+    if outcome.is_ok() {
+        let _ = engine.handle(RequestBody::Reload).await;
+    }
     tokio::time::sleep(LINGER).await;
     let _ = connection
         .object_server()
