@@ -90,11 +90,19 @@ const EXIT_STATUS: &str = "Exit status:
     help_template = "{before-help}{usage-heading} {usage}\n\n{all-args}{after-help}",
     before_long_help = LONG_ABOUT,
     override_usage = "omg [OPTIONS] [COMMAND] | omg -S|-R|-Q|-U [ARGS]...",
+    after_help = "omg --help: every option and command in detail; omg COMMAND -h: one command",
     after_long_help = EXIT_STATUS,
     disable_help_subcommand = true,
+    disable_help_flag = true,
     disable_version_flag = true
 )]
 pub struct Cli {
+    /// Print help (--help: in detail)
+    #[arg(short = 'h', action = clap::ArgAction::HelpShort, global = true, hide_short_help = true)]
+    pub help_short: (),
+    /// Print help in detail
+    #[arg(long = "help", action = clap::ArgAction::HelpLong, global = true, hide_short_help = true)]
+    pub help_long: (),
     /// Print version
     #[arg(short = 'V', long, action = clap::ArgAction::Version, hide_short_help = true)]
     pub version: (),
