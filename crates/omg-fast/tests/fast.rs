@@ -163,7 +163,9 @@ fn the_shipped_build_is_static() {
 #[test]
 fn hook_env_is_silent_while_the_state_holds_and_hands_over_otherwise() {
     use omg_status::hook_state::{State, fingerprint};
-    let dir = tempfile::tempdir().unwrap();
+    // Not under /tmp: the stamp covers the directories above the project,
+    // and the other tests keep creating their directories in /tmp.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let project = dir.path().join("p");
     std::fs::create_dir_all(&project).unwrap();
     // (Made before the state: a file created above the project changes
@@ -276,12 +278,21 @@ fn bar_modules_tell_each_state_apart() {
         assert_eq!(shown["alt"], class, "{shown}");
         assert_eq!(shown["text"], text, "{shown}");
     }
-    // The security case's tooltip has every count, one per line.
-    omg_status::write(&file, &cases[2].0).unwrap();
+    // The security case's tooltip has every count, one per line (refreshed
+    // two minutes ago: the same text for the whole minute).
+    omg_status::write(
+        &file,
+        &Status {
+            last_refresh: now() - 120,
+            ..cases[2].0
+        },
+    )
+    .unwrap();
     assert_eq!(
         waybar(runtime)["tooltip"],
-        "4 updates\n2 fix known vulnerabilities\n3 installed with known vulnerabilities\nrefreshed 0 s ago"
+        "4 updates\n2 fix known vulnerabilities\n3 installed with known vulnerabilities\nrefreshed 2 min ago"
     );
+    omg_status::write(&file, &cases[2].0).unwrap();
     // i3blocks: full text, short text, colour; security is urgent (33).
     assert_eq!(
         fast(runtime, &["--format", "i3blocks"]),
