@@ -54,6 +54,8 @@ impl State {
 /// What a bar shows, whatever its format.
 pub struct Shown {
     pub state: State,
+    /// The pending updates, from the repositories and elsewhere.
+    pub total: u32,
     /// Short: the pending updates, `?` when stale, a reboot glyph.
     pub text: String,
     /// Long: the counts and the age of the last refresh, one per line.
@@ -103,6 +105,7 @@ pub fn shown(status: &Status, age: u64, stale: bool) -> Shown {
     });
     Shown {
         state: State::of(status, stale),
+        total,
         text,
         tooltip: lines.join("\n"),
     }
@@ -145,14 +148,12 @@ pub fn render(format: &str, shown: &Shown) -> Option<String> {
             json(&shown.tooltip),
             json(class)
         ),
-        "i3blocks" => {
-            let total = shown.text.split(['?', ' ']).next().unwrap_or("0");
-            format!(
-                "{}\n{total}\n{}",
-                shown.text,
-                shown.state.colour().unwrap_or("")
-            )
-        }
+        "i3blocks" => format!(
+            "{}\n{}\n{}",
+            shown.text,
+            shown.total,
+            shown.state.colour().unwrap_or("")
+        ),
         "polybar" => match shown.state.colour() {
             Some(colour) => format!("%{{F{colour}}}{}%{{F-}}", shown.text),
             None => shown.text.clone(),

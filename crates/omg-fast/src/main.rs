@@ -185,11 +185,13 @@ fn main() {
         return;
     };
     if watching {
-        return watch::run(
-            &path,
-            || output(status::read(&path), &what, max_age).0,
-            || until_stale(status::read(&path), max_age),
-        );
+        return watch::run(&path, || {
+            let status = status::read(&path);
+            (
+                output(status, &what, max_age).0,
+                until_stale(status, max_age),
+            )
+        });
     }
     let (text, code) = output(status::read(&path), &what, max_age);
     if !text.is_empty() {
