@@ -319,6 +319,9 @@ fn source_file(entry: &str) -> &str {
     }
 }
 
+/// What makepkg takes for a detached signature of the file named without it.
+pub const SIGNATURE_EXTENSIONS: &[&str] = &[".sig", ".asc", ".sign"];
+
 /// Each signed source as (data file, signature file), by makepkg's rule: a
 /// source `x.sig` (or `.asc`, `.sign`) signs the source saved as `x`.
 pub fn signed_sources(info: &super::srcinfo::Srcinfo) -> Vec<(String, String)> {
@@ -327,7 +330,7 @@ pub fn signed_sources(info: &super::srcinfo::Srcinfo) -> Vec<(String, String)> {
     files
         .iter()
         .filter_map(|sig| {
-            let data = [".sig", ".asc", ".sign"]
+            let data = SIGNATURE_EXTENSIONS
                 .iter()
                 .find_map(|ext| sig.strip_suffix(ext))?;
             files

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::build::BuildError;
-use super::srcinfo::Srcinfo;
+use super::build::{BuildError, SIGNATURE_EXTENSIONS};
+use super::srcinfo::{CHECKSUMS, Srcinfo};
 
 /// One version of a package base, as a commit of its repository has it.
 #[derive(Debug, Clone, Default)]
@@ -181,15 +181,7 @@ pub fn assess(old: Option<&Version>, new: &Version, facts: Option<&Facts>) -> Ve
     }
     let info = new.srcinfo.as_ref();
     let old_info = old.and_then(|o| o.srcinfo.as_ref());
-    let hosts = |i: Option<&Srcinfo>| -> BTreeSet<String> {
-        i.map(|i| {
-            i.base_values("source", arch)
-                .iter()
-                .filter_map(|s| source_host(s))
-                .collect()
-        })
-        .unwrap_or_default()
-    };
+    let hosts = |i: Option<&Srcinfo>| i.map(source_hosts).unwrap_or_default();
     let (now_hosts, then_hosts) = (hosts(info), hosts(old_info));
     let added: Vec<String> = now_hosts.difference(&then_hosts).cloned().collect();
     if !added.is_empty() {
@@ -269,24 +261,12 @@ fn is_vcs(entry: &str) -> bool {
         .any(|vcs| scheme == *vcs || scheme.starts_with(&format!("{vcs}+")))
 }
 
-/// The checksum arrays makepkg knows.
-const SUMS: &[&str] = &[
-    "cksums",
-    "md5sums",
-    "sha1sums",
-    "sha224sums",
-    "sha256sums",
-    "sha384sums",
-    "sha512sums",
-    "b2sums",
-];
-
 /// The downloads (not VCS, not signatures, not repository files) every
 /// checksum of which is `SKIP`.
 fn skipped_downloads(info: &Srcinfo) -> Vec<String> {
     let arch = std::env::consts::ARCH;
     let sources = info.base_values("source", arch);
-    let sums: Vec<Vec<String>> = SUMS
+    let sums: Vec<Vec<String>> = CHECKSUMS
         .iter()
         .map(|k| info.base_values(k, arch))
         .filter(|v| !v.is_empty())
@@ -297,7 +277,7 @@ fn skipped_downloads(info: &Srcinfo) -> Vec<String> {
         .filter(|(i, s)| {
             source_host(s).is_some()
                 && !is_vcs(s)
-                && ![".sig", ".asc", ".sign"].iter().any(|e| s.ends_with(e))
+                && !SIGNATURE_EXTENSIONS.iter().any(|e| s.ends_with(e))
                 && !sums.is_empty()
                 && sums
                     .iter()
@@ -413,15 +393,19 @@ fn read_version(dir: &Path, read: impl Fn(&str) -> Option<String>) -> Result<Ver
 /// Hosts the sources makepkg reads from the PKGBUILD come from that its
 /// committed `.SRCINFO` (what the review was shown) does not list.
 pub fn undeclared_hosts(committed: Option<&Srcinfo>, printed: &Srcinfo) -> Vec<String> {
-    let arch = std::env::consts::ARCH;
-    let hosts = |i: &Srcinfo| -> BTreeSet<String> {
-        i.base_values("source", arch)
-            .iter()
-            .filter_map(|s| source_host(s))
-            .collect()
-    };
-    let declared = committed.map(hosts).unwrap_or_default();
-    hosts(printed).difference(&declared).cloned().collect()
+    let declared = committed.map(source_hosts).unwrap_or_default();
+    source_hosts(printed)
+        .difference(&declared)
+        .cloned()
+        .collect()
+}
+
+/// The hosts a `.SRCINFO`'s sources (for this architecture) come from.
+fn source_hosts(info: &Srcinfo) -> BTreeSet<String> {
+    info.base_values("source", std::env::consts::ARCH)
+        .iter()
+        .filter_map(|s| source_host(s))
+        .collect()
 }
 
 #[cfg(test)]

@@ -43,6 +43,11 @@ const ARRAYS: &[&str] = &[
     "noextract",
     "options",
     "backup",
+];
+
+/// The checksum arrays makepkg knows (one value per source, in order).
+pub const CHECKSUMS: &[&str] = &[
+    "cksums",
     "md5sums",
     "sha1sums",
     "sha224sums",
@@ -50,8 +55,12 @@ const ARRAYS: &[&str] = &[
     "sha384sums",
     "sha512sums",
     "b2sums",
-    "cksums",
 ];
+
+/// Whether `key` (without its `_ARCH`) may appear many times.
+fn is_array(key: &str) -> bool {
+    ARRAYS.contains(&key) || CHECKSUMS.contains(&key)
+}
 
 impl Srcinfo {
     pub fn parse(text: &str) -> Result<Srcinfo, SrcinfoError> {
@@ -105,7 +114,7 @@ impl Srcinfo {
                         None => &mut base,
                     };
                     let values = fields.entry(key.to_string()).or_default();
-                    let array = ARRAYS.contains(&generic(key));
+                    let array = is_array(generic(key));
                     if !array && !values.is_empty() {
                         return Err(error(format!("{key} given twice")));
                     }
@@ -203,7 +212,7 @@ impl Srcinfo {
 /// `depends` for `depends_x86_64`.
 fn generic(key: &str) -> &str {
     match key.split_once('_') {
-        Some((head, _)) if ARRAYS.contains(&head) => head,
+        Some((head, _)) if is_array(head) => head,
         _ => key,
     }
 }
