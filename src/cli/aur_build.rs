@@ -239,7 +239,6 @@ pub(super) fn build_all(
     settings: &Settings,
 ) -> Result<Vec<Vec<PathBuf>>, Failure> {
     let jobs: Vec<(&Base, &BuildLog)> = bases.iter().map(|(b, r)| (*b, &r.log)).collect();
-    let signed: Vec<bool> = bases.iter().map(|(_, r)| r.signed).collect();
     run_jobs(
         renderer,
         "building",
@@ -250,7 +249,7 @@ pub(super) fn build_all(
                 &base.dir,
                 &base.pkgbase,
                 settings.nodeps,
-                signed[at],
+                bases[at].1.signed,
                 sandbox,
                 log,
             )?;

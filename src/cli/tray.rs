@@ -69,10 +69,6 @@ trait Manager1 {
 )]
 trait Transaction1 {
     #[zbus(property)]
-    fn status(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn percentage(&self) -> zbus::Result<u32>;
-    #[zbus(property)]
     fn error_message(&self) -> zbus::Result<String>;
     #[zbus(signal)]
     fn progress(&self, step: String, percentage: u32) -> zbus::Result<()>;

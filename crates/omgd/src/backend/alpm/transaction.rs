@@ -313,8 +313,15 @@ fn within_transaction(
     }
     prepare(handle)?;
     let mut plan = plan(handle);
+    // A set: the list comes from the client, the plan may be long.
+    let dependencies: std::collections::HashSet<&str> = request
+        .options
+        .dependencies
+        .iter()
+        .map(String::as_str)
+        .collect();
     for change in &mut plan.changes {
-        if request.options.dependencies.contains(&change.name) {
+        if dependencies.contains(change.name.as_str()) {
             change.as_dependency = true;
         }
     }
@@ -370,14 +377,13 @@ fn within_transaction(
     if let Some(r) = rollback {
         restore_reasons(handle, &r.reasons, channel);
     }
-    let dependencies: Vec<(String, bool)> = request
-        .options
-        .dependencies
+    let reasons: Vec<(String, bool)> = report
+        .changes
         .iter()
-        .filter(|name| report.changes.iter().any(|c| &c.name == *name))
-        .map(|name| (name.clone(), true))
+        .filter(|c| dependencies.contains(c.name.as_str()))
+        .map(|c| (c.name.clone(), true))
         .collect();
-    restore_reasons(handle, &dependencies, channel);
+    restore_reasons(handle, &reasons, channel);
     if let TransactionAction::Install { targets } = &request.action {
         super::rollback::keep_foreign_files(handle, conf, targets, channel);
     }
