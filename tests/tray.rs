@@ -9,19 +9,14 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::sni::{Killed, Registered, SessionBus, item_name, item_property, wait_for};
 
 #[test]
 fn the_tray_item_shows_omgds_counts_and_follows_its_signals() {
-    if Command::new("gdbus").arg("help").output().is_err() {
-        common::skip_test("gdbus is not installed");
-        return;
-    }
-    let Some(bus) = SessionBus::start() else {
-        common::skip_test("dbus-daemon cannot start a session bus");
+    let Some(bus) = SessionBus::for_gdbus_test() else {
         return;
     };
     // The tray host's side.

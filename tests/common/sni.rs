@@ -57,6 +57,18 @@ pub struct SessionBus {
 }
 
 impl SessionBus {
+    /// A private session bus for a test that reads it with gdbus; `None`
+    /// (a skip, a failure under `OMG_TEST_STRICT`) without the two.
+    pub fn for_gdbus_test() -> Option<SessionBus> {
+        if Command::new("gdbus").arg("help").output().is_err() {
+            return super::skip("gdbus is not installed");
+        }
+        match SessionBus::start() {
+            Some(bus) => Some(bus),
+            None => super::skip("dbus-daemon cannot start a session bus"),
+        }
+    }
+
     pub fn start() -> Option<SessionBus> {
         SessionBus::launch(&["--session"])
     }
