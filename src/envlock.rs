@@ -6,6 +6,8 @@
 //! `compare` turns a lock and the machine's state into the drift a person
 //! reads (`omg env check`) and `omg env sync` acts on.
 
+pub mod machine;
+
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 

@@ -66,34 +66,6 @@ pub async fn run(session: &mut Session, args: &EnvArgs) -> Result<u8, Failure> {
     }
 }
 
-/// The AUR base (and the commit checked out) a foreign package was built
-/// from, from the build directory's clones.
-fn aur_origin(aur: &Path, name: &str) -> Option<(String, String)> {
-    for entry in std::fs::read_dir(aur).ok()?.flatten() {
-        let base = entry.path();
-        let Ok(srcinfo) = std::fs::read_to_string(base.join(".SRCINFO")) else {
-            continue;
-        };
-        let builds = srcinfo
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("pkgname = "))
-            .any(|n| n == name);
-        if !builds {
-            continue;
-        }
-        let head = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&base)
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())?;
-        return Some((entry.file_name().to_string_lossy().into_owned(), head));
-    }
-    None
-}
-
 /// The machine as a lock, with the version files found from `project`.
 async fn machine(session: &mut Session, project: &Path) -> Result<Lock, Failure> {
     let backend = match session.request(RequestBody::Status).await? {
@@ -107,73 +79,7 @@ async fn machine(session: &mut Session, project: &Path) -> Result<Lock, Failure>
     };
     let paths =
         crate::config::Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
-    let aur = paths.cache_dir.join("aur");
-    let packages = nodes
-        .into_iter()
-        .filter(|n| n.explicit)
-        .map(|n| {
-            let origin = (backend == "alpm" && n.repository == "local")
-                .then(|| aur_origin(&aur, &n.name))
-                .flatten();
-            match origin {
-                Some((pkgbase, commit)) => envlock::Package {
-                    name: n.name,
-                    version: n.version,
-                    source: "aur".into(),
-                    pkgbase: Some(pkgbase),
-                    commit: Some(commit),
-                },
-                None => envlock::Package {
-                    name: n.name,
-                    version: n.version,
-                    source: n.repository,
-                    pkgbase: None,
-                    commit: None,
-                },
-            }
-        })
-        .collect();
-    let versions = crate::runtime::versions_dir(&paths);
-    let mut runtimes = Vec::new();
-    for runtime in Runtime::ALL {
-        let dir = versions.join(runtime.as_str());
-        let current = crate::runtime::versions::current(&versions, runtime.as_str());
-        for version in super::runtime::installed(&versions, runtime) {
-            let receipt = crate::runtime::install::read_receipt(&dir.join(&version));
-            runtimes.push(envlock::Runtime {
-                name: runtime.as_str().into(),
-                default: current.as_deref() == Some(version.as_str()),
-                sha256: receipt.and_then(|r| r.sha256),
-                version,
-            });
-        }
-    }
-    let mut files = Vec::new();
-    for wanted in crate::runtime::version_file::detect(project).values() {
-        let Ok(bytes) = std::fs::read(&wanted.file) else {
-            continue;
-        };
-        let path = wanted
-            .file
-            .strip_prefix(project)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| wanted.file.clone());
-        let path = path.display().to_string();
-        if !files.iter().any(|f: &envlock::File| f.path == path) {
-            files.push(envlock::File {
-                path,
-                sha256: envlock::sha256_of(&bytes),
-            });
-        }
-    }
-    Ok(Lock::new(&backend, packages, runtimes, files))
-}
-
-fn project_of(file: &Path) -> PathBuf {
-    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    absolute
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Ok(envlock::machine::machine(&backend, nodes, &paths, project))
 }
 
 fn read(file: &Path) -> Result<Lock, Failure> {
@@ -188,7 +94,7 @@ fn read(file: &Path) -> Result<Lock, Failure> {
 
 /// `omg env capture`.
 pub async fn capture(session: &mut Session, file: &Path, json: bool) -> Result<u8, Failure> {
-    let lock = machine(session, &project_of(file)).await?;
+    let lock = machine(session, &envlock::machine::project_of(file)).await?;
     let tmp = file.with_extension("lock.tmp");
     std::fs::write(&tmp, lock.to_toml())
         .and_then(|()| std::fs::rename(&tmp, file))
@@ -231,7 +137,7 @@ fn flag_drift(drifted: bool) {
 
 async fn drift(session: &mut Session, file: &Path) -> Result<(Lock, Vec<Drift>), Failure> {
     let lock = read(file)?;
-    let now = machine(session, &project_of(file)).await?;
+    let now = machine(session, &envlock::machine::project_of(file)).await?;
     let found = envlock::compare(&lock, &now);
     Ok((lock, found))
 }
@@ -367,47 +273,5 @@ pub async fn sync(session: &mut Session, file: &Path, args: &TxArgs) -> Result<u
             eprintln!("omg: still: {d}");
         }
         Ok(EXIT_FAILURE)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    #[test]
-    fn an_aur_package_is_traced_to_its_base_and_the_commit_built() {
-        let aur = tempfile::tempdir().unwrap();
-        let base = aur.path().join("jellyfin");
-        std::fs::create_dir_all(&base).unwrap();
-        std::fs::write(
-            base.join(".SRCINFO"),
-            "pkgbase = jellyfin\n\tpkgver = 10.8.8\n\npkgname = jellyfin-server\n\npkgname = jellyfin-web\n",
-        )
-        .unwrap();
-        git(&base, &["init", "--quiet"]);
-        git(&base, &["add", ".SRCINFO"]);
-        git(&base, &["commit", "--quiet", "-m", "10.8.8"]);
-        let head = git(&base, &["rev-parse", "HEAD"]);
-        assert_eq!(
-            aur_origin(aur.path(), "jellyfin-web"),
-            Some(("jellyfin".to_string(), head))
-        );
-        assert_eq!(aur_origin(aur.path(), "jellyfin"), None);
     }
 }
