@@ -20,7 +20,7 @@ checked=(
     "ldd:libc-bin" "systemctl:systemd" "systemd-analyze:systemd"
     "systemd-socket-activate:systemd" "dbus-daemon:dbus" "busctl:systemd"
     "gdbus:libglib2.0-bin" "pkcheck:polkitd" "/usr/lib/polkit-1/polkitd:polkitd"
-    "python3:python3" "curl:curl" "cargo-nextest:cargo install cargo-nextest"
+    "python3:python3" "curl:curl" "promtool:prometheus" "cargo-nextest:cargo install cargo-nextest"
     "/opt/omg-test-venv/bin/python:the SBOM validators (this script)"
     "/opt/omg-test-data/sigstore-5.0.0.tgz:npm's sigstore 5.0.0 (this script)"
     "/opt/pacman-7.1/bin/pacman:pacman 7.1.0 built from source (this script)"
@@ -83,6 +83,8 @@ packages=(
     cmake curl
     # pacman 7.1 (current Arch's libalpm 16) is built from source with meson
     meson ninja-build xz-utils
+    # promtool checks the Prometheus metrics omg writes
+    prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
     # what omg provides and its command-not-found handler are timed beside

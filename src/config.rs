@@ -73,6 +73,10 @@ pub enum ConfigError {
 /// [hook]
 /// env = false                # export the project's mise [env] and .env at the prompt
 /// command_not_found = false  # say which package or runtime provides a missing command
+///
+/// [metrics]
+/// textfile_dir = "/var/lib/prometheus/node-exporter"  # where omg.prom goes ("" = nowhere)
+/// lock = "/etc/omg.lock"     # report drift from this lock
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -85,6 +89,19 @@ pub struct Config {
     pub security: SecurityConfig,
     pub arch: ArchConfig,
     pub hook: HookConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Prometheus metrics for node_exporter's textfile collector.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where the refresh and scan workers write `omg.prom`; unset:
+    /// node_exporter's directory when it exists (root's workers only);
+    /// empty: nowhere.
+    pub textfile_dir: Option<PathBuf>,
+    /// An `omg.lock` the metrics compare the machine with.
+    pub lock: Option<PathBuf>,
 }
 
 /// What the shell hook does beyond runtime versions.

@@ -325,6 +325,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             Some("io.github.omg.refresh"),
         ),
         (RequestBody::Graph, None),
+        (RequestBody::Metrics, None),
         (
             RequestBody::VerifyProvenance {
                 file: "/etc/shadow".into(),
@@ -443,7 +444,8 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::VerifyProvenance { .. }
             | RequestBody::Osv { .. }
             | RequestBody::VerifyFile { .. }
-            | RequestBody::VerifySignatures { .. } => {}
+            | RequestBody::VerifySignatures { .. }
+            | RequestBody::Metrics => {}
         }
     }
     requests

@@ -56,7 +56,8 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::Files { .. }
         | RequestBody::Provides { .. }
         | RequestBody::Audit { refresh: false }
-        | RequestBody::Outdated { refresh: false } => Access::Anyone,
+        | RequestBody::Outdated { refresh: false }
+        | RequestBody::Metrics => Access::Anyone,
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
             Access::Polkit(REFRESH)
         }
@@ -99,6 +100,7 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::Osv { .. } => "Osv",
         RequestBody::VerifyFile { .. } => "VerifyFile",
         RequestBody::VerifySignatures { .. } => "VerifySignatures",
+        RequestBody::Metrics => "Metrics",
     }
 }
 

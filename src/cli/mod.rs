@@ -423,9 +423,10 @@ async fn execute(cli: Cli) -> u8 {
     let mut session = Session::new(cli.verbose, cli.no_daemon, cli.backend, database);
     // Without a command: the summary (paru and yay upgrade here; omg never
     // changes the system unasked).
-    let command = cli
-        .command
-        .unwrap_or(Command::Status(status::StatusArgs { json: false }));
+    let command = cli.command.unwrap_or(Command::Status(status::StatusArgs {
+        json: false,
+        prometheus: false,
+    }));
     let result = command.run(&mut session, cli.verbose).await;
     session.close().await;
     result.unwrap_or_else(|failure| {

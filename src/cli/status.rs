@@ -1,4 +1,5 @@
-//! `omg status`: a short summary of the package database and the index.
+//! `omg status`: a short summary of the package database and the index;
+//! `--prometheus`, the metrics the workers write to `omg.prom`.
 
 use std::io::Write;
 
@@ -11,11 +12,22 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Print JSON
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
+    /// Print the Prometheus metrics (node_exporter's textfile format), as
+    /// the refresh and scan workers write them to omg.prom
+    #[arg(long)]
+    pub prometheus: bool,
 }
 
 pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure> {
+    if args.prometheus {
+        let ResponseBody::Metrics(text) = session.request(RequestBody::Metrics).await? else {
+            return Err(unexpected());
+        };
+        print!("{text}");
+        return Ok(EXIT_OK);
+    }
     let ResponseBody::Status(s) = session.request(RequestBody::Status).await? else {
         return Err(unexpected());
     };

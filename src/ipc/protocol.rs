@@ -178,6 +178,9 @@ pub enum RequestBody {
         pairs: Vec<(String, String)>,
         validpgpkeys: Vec<String>,
     },
+    /// The Prometheus metrics (`omg status --prometheus`), in the text
+    /// exposition format.
+    Metrics,
 }
 
 impl RequestBody {
@@ -276,6 +279,7 @@ pub enum ResponseBody {
     Files(crate::model::PackageFiles),
     Provides(Vec<crate::model::Provided>),
     Osv(crate::security::osv::OsvReport),
+    Metrics(String),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

@@ -103,6 +103,7 @@ fn valid(rng: &mut Rng) -> Vec<u8> {
         },
         RequestBody::Outdated { refresh: false },
         RequestBody::Graph,
+        RequestBody::Metrics,
     ];
     for id in 0..(1 + rng.below(4)) {
         let body = bodies[rng.below(bodies.len())].clone();

@@ -318,7 +318,9 @@ fn scan(paths: Paths, config: Config) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    match runtime.block_on(engine.audit(true)) {
+    let scanned = runtime.block_on(engine.audit(true));
+    runtime.block_on(engine.write_metrics());
+    match scanned {
         Ok(omg::ipc::protocol::ResponseBody::Audit(report)) => {
             if let Some(note) = &report.note {
                 log::warn!("{note}");
@@ -347,20 +349,25 @@ fn refresh(paths: &Paths, config: &Config, offline: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    match runtime.block_on(omgd::daemon::refresh::run(paths, config, offline)) {
-        Ok(result) => {
-            log::info!("{} updates available", result.updates);
-            if !offline {
-                // What `omg outdated` reports beyond the repositories: the
-                // AUR, VCS upstreams, runtime releases.
-                match omgd::daemon::engine_with_backend(paths.clone(), config.clone(), Mode::Stdio)
-                {
-                    Ok(engine) => runtime.block_on(engine.refresh_outdated()),
-                    Err(e) => log::warn!("the AUR and runtime releases were not checked: {e}"),
-                }
+    let outcome = runtime.block_on(omgd::daemon::refresh::run(paths, config, offline));
+    if let Ok(result) = &outcome {
+        log::info!("{} updates available", result.updates);
+    }
+    // What `omg outdated` reports beyond the repositories (the AUR, VCS
+    // upstreams, runtime releases) is asked after a full refresh; the
+    // metrics are written after every one, a failed one included (it is
+    // what they must show).
+    match omgd::daemon::engine_with_backend(paths.clone(), config.clone(), Mode::Stdio) {
+        Ok(engine) => runtime.block_on(async {
+            if !offline && outcome.is_ok() {
+                engine.refresh_outdated().await;
             }
-            ExitCode::SUCCESS
-        }
+            engine.write_metrics().await;
+        }),
+        Err(e) => log::warn!("the AUR, runtime releases and metrics were not updated: {e}"),
+    }
+    match outcome {
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -1,7 +1,7 @@
 //! Answering requests: the engine routes each request to the family that
 //! owns it — queries (`query`), the index keeper (`index`), the AUR
 //! (`aur`), transactions (`tx`), security (`security`), runtimes
-//! (`runtimes`), `omg outdated` (`outdated`) — with who may ask decided
+//! (`runtimes`), `omg outdated` (`outdated`), the Prometheus metrics (`metrics`) — with who may ask decided
 //! before (`authorize`) and package files a user names staged out of
 //! their reach (`staging`). It holds what one daemon process knows: the
 //! index (shared, read by any number of requests at once), the hot-result
@@ -15,6 +15,7 @@ mod aur;
 mod authorize;
 mod files;
 mod index;
+mod metrics;
 mod outdated;
 mod query;
 mod runtimes;
@@ -336,6 +337,7 @@ impl Engine {
             R::AurPlan { targets } => self.aur_plan(targets).await,
             R::AurUpdates => self.aur_updates().await,
             R::Outdated { refresh } => self.outdated(refresh).await,
+            R::Metrics => self.metrics().await.map(ResponseBody::Metrics),
             R::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             R::Audit { refresh } => self.audit(refresh).await,
             R::PolicyCheck => self.policy_check().await,

@@ -1,0 +1,107 @@
+//! The daemon's side of the Prometheus metrics: gathers what `omg
+//! outdated`, the last scan, the status file and `[metrics] lock` say
+//! into `omg::metrics::Facts`, for `omg status --prometheus` and for the
+//! workers that write `omg.prom`. Nothing is fetched.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::Engine;
+use omg::ipc::protocol::{ResponseBody, WireError};
+use omg::metrics::{self, Facts, LockDrift};
+use omg::outdated::Source;
+
+/// Debian's flag file for a reboot (written by package scripts, as
+/// `apt_info.py` reads it).
+const REBOOT_REQUIRED_FILE: &str = "/run/reboot-required";
+
+impl Engine {
+    /// The metrics text.
+    pub async fn metrics(&self) -> Result<String, WireError> {
+        let ResponseBody::Outdated(report) = self.outdated(false).await? else {
+            return Err(WireError::new(
+                omg::ipc::protocol::ErrorKind::Internal,
+                "the report of pending updates was not made",
+            ));
+        };
+        let audit = match self.stored_audit().await {
+            Ok(ResponseBody::Audit(audit)) => Some(audit),
+            _ => None,
+        };
+        let current = self.index().await?;
+        let architectures: BTreeMap<String, String> = report
+            .rows
+            .iter()
+            .filter(|r| r.source == Source::Repository)
+            .filter_map(|r| {
+                let p = current.index.find(&r.name)?;
+                Some((r.name.clone(), p.architecture.to_string()))
+            })
+            .collect();
+        let orphans = self.status(&current).orphans;
+        let refreshed = self
+            .store
+            .as_ref()
+            .and_then(|s| crate::daemon::refresh::stored(s, self.kind.as_str()));
+        let private_success = refreshed.as_ref().and_then(|r| r.last_success);
+        let flags = omg::status::read(&self.paths.status_file()).unwrap_or_default();
+        let reboot_required = flags.has(omg::status::FLAG_REBOOT_NEEDED)
+            || std::path::Path::new(REBOOT_REQUIRED_FILE).exists();
+        let drift = match self.config.metrics.lock.clone() {
+            Some(lock) => Some(self.lock_drift(lock).await),
+            None => None,
+        };
+        Ok(metrics::render(&Facts {
+            backend: self.kind,
+            report: &report,
+            audit: audit.as_ref(),
+            architectures: &architectures,
+            orphans,
+            last_refresh: private_success.or(current.index.meta.last_refresh),
+            from_private_lists: private_success.is_some(),
+            refresh_failed: refreshed.is_some_and(|r| r.error.is_some()),
+            reboot_required,
+            drift,
+        }))
+    }
+
+    /// The machine against `lock`, as `omg env check` compares them.
+    async fn lock_drift(&self, lock: PathBuf) -> LockDrift {
+        let outcome = match omg::envlock::Lock::read(&lock) {
+            Err(e) => Err(e.to_string()),
+            Ok(locked) => match self.graph().await {
+                Ok(ResponseBody::Graph(nodes)) => {
+                    let project = omg::envlock::machine::project_of(&lock);
+                    let now = omg::envlock::machine::machine(
+                        self.kind.as_str(),
+                        nodes,
+                        &self.paths,
+                        &project,
+                    );
+                    Ok(omg::envlock::compare(&locked, &now))
+                }
+                Ok(_) => Err("the installed packages could not be listed".into()),
+                Err(e) => Err(e.message),
+            },
+        };
+        LockDrift { lock, outcome }
+    }
+
+    /// Writes `omg.prom` where `[metrics] textfile_dir` (or its default)
+    /// says; a worker's failure to write is logged, never fatal.
+    pub async fn write_metrics(&self) {
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let Some(dir) = metrics::textfile_dir(self.config.metrics.textfile_dir.as_deref(), root)
+        else {
+            return;
+        };
+        match self.metrics().await {
+            Ok(text) => match metrics::write(&dir, &text) {
+                Ok(path) => log::info!("metrics written to {}", path.display()),
+                Err(e) => log::warn!("cannot write the metrics into {}: {e}", dir.display()),
+            },
+            Err(e) => log::warn!("no metrics: {}", e.message),
+        }
+    }
+}
