@@ -275,6 +275,10 @@ pub struct StatusReport {
     /// The last vulnerability scan, if one ran.
     #[serde(default)]
     pub vulnerabilities: Option<VulnerabilityCheck>,
+    /// An update needs a reboot to take effect (the status file's flag,
+    /// or Debian's `/run/reboot-required`).
+    #[serde(default)]
+    pub reboot_required: bool,
 }
 
 /// What the last vulnerability audit found.

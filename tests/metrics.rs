@@ -227,6 +227,7 @@ fn the_workers_write_what_outdated_audit_and_env_check_say() {
     .unwrap();
     let flagged = samples(&env.omg(&["status", "--prometheus"]).stdout);
     assert_eq!(sum(&flagged, "node_reboot_required", &[]), 1.0);
+    assert_eq!(env.json(&["status", "--json"])["reboot_required"], true);
 }
 
 #[test]

@@ -83,6 +83,9 @@ pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure
         None => "never checked (omg audit)".into(),
     };
     f.line(&mut out, "Vulnerabilities", &vulns)?;
+    if s.reboot_required {
+        f.line(&mut out, "Reboot", "needed for an update to take effect")?;
+    }
     let source = match s.index.source {
         IndexSource::Snapshot => "loaded from the snapshot",
         IndexSource::Built => "built from the package database",

@@ -44,9 +44,7 @@ impl Engine {
             .as_ref()
             .and_then(|s| crate::daemon::refresh::stored(s, self.kind.as_str()));
         let private_success = refreshed.as_ref().and_then(|r| r.last_success);
-        let flags = omg::status::read(&self.paths.status_file()).unwrap_or_default();
-        let reboot_required = flags.has(omg::status::FLAG_REBOOT_NEEDED)
-            || std::path::Path::new(REBOOT_REQUIRED_FILE).exists();
+        let reboot_required = self.reboot_required();
         let drift = match self.config.metrics.lock.clone() {
             Some(lock) => Some(self.lock_drift(lock).await),
             None => None,
@@ -63,6 +61,14 @@ impl Engine {
             reboot_required,
             drift,
         }))
+    }
+
+    /// Whether an update waits for a reboot: the status file's flag, or
+    /// Debian's flag file.
+    pub(super) fn reboot_required(&self) -> bool {
+        omg::status::read(&self.paths.status_file())
+            .is_some_and(|s| s.has(omg::status::FLAG_REBOOT_NEEDED))
+            || std::path::Path::new(REBOOT_REQUIRED_FILE).exists()
     }
 
     /// The machine against `lock`, as `omg env check` compares them.

@@ -175,6 +175,7 @@ impl Engine {
                     source: data.source,
                     fetched_at: data.fetched_at,
                 }),
+            reboot_required: self.reboot_required(),
             index: IndexReport {
                 source: current.source,
                 packages: index.len() as u32,
