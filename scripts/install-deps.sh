@@ -22,6 +22,7 @@ checked=(
     "gdbus:libglib2.0-bin" "pkcheck:polkitd" "/usr/lib/polkit-1/polkitd:polkitd"
     "python3:python3" "curl:curl" "promtool:prometheus" "cargo-nextest:cargo install cargo-nextest"
     "/opt/omg-test-venv/bin/python:the SBOM validators (this script)"
+    "/opt/omg-ansible-venv/bin/ansible-playbook:ansible-core from PyPI (this script)"
     "/opt/omg-test-data/sigstore-5.0.0.tgz:npm's sigstore 5.0.0 (this script)"
     "/opt/pacman-7.1/bin/pacman:pacman 7.1.0 built from source (this script)"
     "/opt/pacman-7.1/bin/makepkg:pacman 7.1.0 built from source (this script)"
@@ -147,6 +148,17 @@ if ! "$venv/bin/python" -c "import cyclonedx.validation.json, spdx_tools" >/dev/
     echo "==> python validators into $venv"
     sudo_if_needed /usr/bin/python3 -m venv "$venv"
     sudo_if_needed "$venv/bin/pip" install -q "cyclonedx-python-lib[json-validation]" spdx-tools
+fi
+
+# ansible-core from PyPI, for the Ansible collection's tests (playbooks,
+# ansible-doc, ansible-test sanity), in a venv of its own. 2.19 is the
+# newest line that runs on Debian 12's Python 3.11.
+ansible_venv=/opt/omg-ansible-venv
+ansible_core=2.19.14
+if ! "$ansible_venv/bin/ansible-playbook" --version 2>/dev/null | grep -q "core $ansible_core\]"; then
+    echo "==> ansible-core $ansible_core into $ansible_venv"
+    sudo_if_needed /usr/bin/python3 -m venv "$ansible_venv"
+    sudo_if_needed "$ansible_venv/bin/pip" install -q "ansible-core==$ansible_core"
 fi
 
 # The npm package whose published Sigstore provenance the provenance test

@@ -75,7 +75,8 @@ enum Work {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Refresh a private copy of the package lists, count the updates,
-    /// write the status file and tell a running daemon
+    /// write the status file (and the metrics, see [metrics] in
+    /// omg.conf(5)) and tell a running daemon
     Refresh {
         /// Recount against the private lists without downloading
         #[arg(long)]
@@ -83,7 +84,7 @@ enum Task {
     },
     /// Fetch the distribution's vulnerability advisories, match them
     /// against the installed packages and write the count to the status
-    /// file
+    /// file (and the metrics)
     Scan,
 }
 
