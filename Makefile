@@ -109,7 +109,7 @@ man:
 # system), D-Bus policy, activation and interface files, the polkit
 # actions, man pages, completions, package-manager hooks, the tray's
 # autostart entry (off until `omg tray --enable`), the sample
-# configuration. The units name $(PREFIX)/bin/omgd.
+# configuration, the Ansible collection (share/omg/ansible). The units name $(PREFIX)/bin/omgd.
 install:
 	install -Dm755 $(STRIP) $(OMG_BIN) $(BIN)/omg
 	install -Dm755 $(STRIP) $(OMGD_BIN) $(BIN)/omgd
@@ -142,6 +142,10 @@ install:
 	install -Dm644 data/sigstore/trusted_root.json $(SHARE)/omg/sigstore/trusted_root.json
 	install -d $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun
 	install -m644 data/keys/node/*.asc data/keys/node/keys.list $(SHARE)/omg/keys/node/
+	install -Dm644 packaging/ansible/galaxy.yml packaging/ansible/README.md -t $(SHARE)/omg/ansible
+	install -Dm644 packaging/ansible/meta/runtime.yml -t $(SHARE)/omg/ansible/meta
+	install -Dm644 packaging/ansible/plugins/modules/*.py -t $(SHARE)/omg/ansible/plugins/modules
+	install -Dm644 packaging/ansible/plugins/module_utils/*.py -t $(SHARE)/omg/ansible/plugins/module_utils
 
 uninstall:
 	rm -f $(BIN)/omg $(BIN)/omgd $(BIN)/omgd-lite $(BIN)/omg-fast
@@ -159,6 +163,7 @@ uninstall:
 	rm -f $(DESTDIR)/etc/xdg/autostart/omg-tray.desktop
 	rm -f $(SHARE)/doc/omg/config.toml.sample $(SHARE)/omg/sigstore/trusted_root.json
 	rm -f $(SHARE)/omg/keys/node/*.asc $(SHARE)/omg/keys/node/keys.list
+	rm -rf $(SHARE)/omg/ansible
 	-rmdir $(SHARE)/omg/keys/node $(SHARE)/omg/keys/bun $(SHARE)/omg/keys $(SHARE)/omg/sigstore $(SHARE)/omg $(SHARE)/doc/omg 2>/dev/null
 
 clean:

@@ -66,6 +66,12 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
         "usr/share/omg/keys/node/keys.list",
         "usr/share/omg/keys/node/4ED778F539E3634C779C87C6D7062848A1AB005C.asc",
         "usr/share/omg/sigstore/trusted_root.json",
+        "usr/share/omg/ansible/galaxy.yml",
+        "usr/share/omg/ansible/meta/runtime.yml",
+        "usr/share/omg/ansible/plugins/modules/package.py",
+        "usr/share/omg/ansible/plugins/modules/env.py",
+        "usr/share/omg/ansible/plugins/modules/facts.py",
+        "usr/share/omg/ansible/plugins/module_utils/omg.py",
     ] {
         let path = root.join(file);
         assert!(path.is_file(), "{file} is not installed");
