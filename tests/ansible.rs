@@ -417,3 +417,100 @@ fn every_module_is_documented_and_passes_ansible_tests_sanity() {
         "{stdout}"
     );
 }
+
+/// A Node.js mirror laid out as nodejs.org/dist: the index, and for each
+/// release its archive (bin/node prints the version) and a checksum list
+/// signed by a release key made here.
+fn node_mirror(versions: &[&str]) -> (common::http::FileServer, tempfile::TempDir) {
+    let server = common::http::FileServer::start();
+    let signer = common::pgp::key("release <release@example.org>");
+    let keys = common::pgp::trusting(&signer);
+    let index: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"version": format!("v{v}"), "date": "2023-11-22", "files": ["linux-x64"], "lts": "Iron"}))
+        .collect();
+    server.put("/index.json", serde_json::to_vec(&index).unwrap());
+    for version in versions {
+        let archive = common::tar_gz(
+            &format!("node-v{version}-linux-x64/bin/node"),
+            &format!("#!/bin/sh\necho v{version}\n"),
+        );
+        let file = format!("node-v{version}-linux-x64.tar.gz");
+        let sums = format!("{}  {file}\n", common::sha256_hex(&archive));
+        server.put(&format!("/v{version}/{file}"), archive);
+        server.put(
+            &format!("/v{version}/SHASUMS256.txt.sig"),
+            common::pgp::sign(&signer, sums.as_bytes(), common::pgp::Form::Detached),
+        );
+        server.put(&format!("/v{version}/SHASUMS256.txt"), sums.into_bytes());
+    }
+    (server, keys)
+}
+
+#[test]
+fn runtime_versions_are_installed_upgraded_within_their_line_and_removed() {
+    let Some(ansible) = Ansible::new() else {
+        return;
+    };
+    let (mirror, keys) = node_mirror(&["20.11.0", "20.10.0", "18.19.0"]);
+    let env = common::Env::new();
+    env.configure(&format!(
+        "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
+        mirror.url(),
+        keys.path().display()
+    ));
+    let versions = env.data_dir().join("versions/node");
+    let installed = || {
+        let mut found: Vec<String> = std::fs::read_dir(&versions)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.') && n != "current")
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    };
+    let runtime = |entry: &str, state: &str| package(json!({"runtime": [entry], "state": state}));
+    let results = ansible.play(
+        &env,
+        json!([
+            checked(runtime("node@20.10.0", "present")),
+            runtime("node@20.10.0", "present"),
+            runtime("node@20", "present"),
+        ]),
+    );
+    assert_eq!(results[0]["changed"], true);
+    assert_eq!(results[0]["runtimes"][0]["action"], "install");
+    assert!(
+        results[0]["diff"]["after"]
+            .as_str()
+            .unwrap()
+            .contains("node@20.10.0"),
+        "{}",
+        results[0]
+    );
+    assert_eq!(results[1]["changed"], true, "{}", results[1]);
+    assert_eq!(results[1]["runtimes"][0]["version"], "20.10.0");
+    assert_eq!(results[2]["changed"], false, "20.10.0 is of the line 20");
+    assert_eq!(installed(), ["20.10.0"]);
+
+    let results = ansible.play(
+        &env,
+        json!([
+            runtime("node@20", "latest"),
+            runtime("node@20", "latest"),
+            checked(runtime("node@20", "absent")),
+            runtime("node@20", "absent"),
+            runtime("node@20", "absent"),
+        ]),
+    );
+    assert_eq!(results[0]["changed"], true);
+    assert_eq!(results[0]["runtimes"][0]["version"], "20.11.0");
+    assert_eq!(results[1]["changed"], false);
+    assert_eq!(results[2]["runtimes"].as_array().unwrap().len(), 2);
+    assert_eq!(results[3]["changed"], true);
+    assert_eq!(results[4]["changed"], false);
+    assert!(installed().is_empty(), "{:?}", installed());
+}
