@@ -106,12 +106,13 @@ pub fn source_label(source: Source) -> &'static str {
     }
 }
 
-const SOURCES: [Source; 5] = [
+/// The sources a machine has (the project's asks belong to a directory,
+/// not to the machine).
+const SOURCES: [Source; 4] = [
     Source::Repository,
     Source::Aur,
     Source::Devel,
     Source::Runtime,
-    Source::Project,
 ];
 
 const KINDS: [Kind; 6] = [
@@ -170,7 +171,7 @@ pub fn render(facts: &Facts<'_>) -> String {
 fn updates(t: &mut Text, rows: &[Row]) {
     t.family(
         "omg_updates_pending",
-        "Pending updates by source (repository, aur, devel, runtime, project), held ones included.",
+        "Pending updates by source (repository, aur, devel, runtime), held ones included.",
     );
     for source in SOURCES {
         let n = rows.iter().filter(|r| r.source == source).count();
@@ -265,11 +266,11 @@ fn security(t: &mut Text, facts: &Facts<'_>) {
         );
     }
     t.family(
-        "omg_vulnerabilities_timestamp_seconds",
-        "When the vulnerability data the scan used was fetched.",
+        "omg_last_scan_timestamp_seconds",
+        "When the scan last fetched the vulnerability advisories it matched.",
     );
     t.sample(
-        "omg_vulnerabilities_timestamp_seconds",
+        "omg_last_scan_timestamp_seconds",
         &[("source", &audit.source)],
         audit.fetched_at,
     );

@@ -196,7 +196,7 @@ fn the_workers_write_what_outdated_audit_and_env_check_say() {
         "{text}"
     );
     assert_eq!(
-        sum(&m, "omg_vulnerabilities_timestamp_seconds", &[]),
+        sum(&m, "omg_last_scan_timestamp_seconds", &[]),
         audit["fetched_at"].as_f64().unwrap()
     );
 

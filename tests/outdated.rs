@@ -245,6 +245,34 @@ fn every_kind_of_pending_update_is_one_ranked_table() {
         [row("repository", "wireshark-cli", "2.6.1-1", "patch")]
     );
 
+    // The metrics count the same, with pacman.sh's series.
+    let metrics = m.env.omg(&["status", "--prometheus"]);
+    ok(&metrics);
+    let has = |line: &str| {
+        assert!(
+            metrics.stdout.lines().any(|l| l == line),
+            "no {line:?} in\n{}",
+            metrics.stdout
+        )
+    };
+    has("pacman_updates_pending 3");
+    has("pacman_updates_pending_from_cache 1");
+    has("omg_updates_pending{source=\"repository\"} 3");
+    has("omg_updates_pending{source=\"aur\"} 1");
+    has("omg_updates_pending{source=\"devel\"} 1");
+    has("omg_updates_pending{source=\"runtime\"} 1");
+    has("omg_security_updates_pending 1");
+    assert!(
+        metrics
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("omg_update_info{")
+                && l.contains("name=\"wireshark-cli\"")
+                && l.contains("fixes=\"AVG-708\"")),
+        "{}",
+        metrics.stdout
+    );
+
     // upgrade --security takes only that one.
     let upgrade = m.env.omg(&["upgrade", "--security", "--noconfirm"]);
     ok(&upgrade);
