@@ -25,6 +25,7 @@ pub mod model;
 pub mod outdated;
 pub mod pins;
 pub mod provides;
+pub mod reboot;
 pub mod runtime;
 pub mod security;
 pub mod store;

@@ -131,6 +131,13 @@ impl Status1 {
         self.state().locked
     }
 
+    /// An update (a kernel, the init system, microcode) waits for a
+    /// reboot to take effect.
+    #[zbus(property)]
+    fn reboot_required(&self) -> bool {
+        self.status().has(omg_status::FLAG_REBOOT_NEEDED)
+    }
+
     #[zbus(property)]
     fn backend(&self) -> String {
         self.engine.backend_kind().as_str().to_string()
@@ -164,6 +171,10 @@ impl Status1 {
         put("LastRefresh", Value::U64(status.last_refresh.into()));
         put("RefreshInProgress", Value::Bool(state.refreshing));
         put("Locked", Value::Bool(state.locked));
+        put(
+            "RebootRequired",
+            Value::Bool(status.has(omg_status::FLAG_REBOOT_NEEDED)),
+        );
         put(
             "Backend",
             Value::from(self.engine.backend_kind().as_str().to_string()),
@@ -331,6 +342,9 @@ pub async fn watch_changes(connection: zbus::Connection, engine: Arc<Engine>) {
         }
         if now.locked != before.locked {
             warn_on(object.locked_changed(emitter).await);
+        }
+        if new.has(omg_status::FLAG_REBOOT_NEEDED) != old.has(omg_status::FLAG_REBOOT_NEEDED) {
+            warn_on(object.reboot_required_changed(emitter).await);
         }
         if new.updates != old.updates
             || new.foreign_updates != old.foreign_updates

@@ -159,6 +159,7 @@ impl Engine {
     /// lists, its count wins, and a socket daemon has it recounted for the
     /// packages installed now.
     pub(super) fn publish_status(&self, index: &Index) {
+        self.note_reboot(&[]);
         let private = self
             .store
             .as_ref()

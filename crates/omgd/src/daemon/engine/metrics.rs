@@ -11,10 +11,6 @@ use omg::ipc::protocol::{ResponseBody, WireError};
 use omg::metrics::{self, Facts, LockDrift};
 use omg::outdated::Source;
 
-/// Debian's flag file for a reboot (written by package scripts, as
-/// `apt_info.py` reads it).
-const REBOOT_REQUIRED_FILE: &str = "/run/reboot-required";
-
 impl Engine {
     /// The metrics text.
     pub async fn metrics(&self) -> Result<String, WireError> {
@@ -63,12 +59,42 @@ impl Engine {
         }))
     }
 
-    /// Whether an update waits for a reboot: the status file's flag, or
-    /// Debian's flag file.
+    /// Whether an update waits for a reboot: the status file's flag (an
+    /// update this daemon made), or the machine's own state.
     pub(super) fn reboot_required(&self) -> bool {
         omg::status::read(&self.paths.status_file())
             .is_some_and(|s| s.has(omg::status::FLAG_REBOOT_NEEDED))
-            || std::path::Path::new(REBOOT_REQUIRED_FILE).exists()
+            || omg::reboot::machine_reason().is_some()
+    }
+
+    /// Puts into the status file whether a reboot is needed: an update of
+    /// the kernel, init or microcode made in this boot (`changed`: the
+    /// packages a transaction just changed), or the machine's state.
+    pub(super) fn note_reboot(&self, changed: &[String]) {
+        let marker = omg::reboot::Marker::in_dir(&self.paths.runtime_dir);
+        let needing: Vec<String> = changed
+            .iter()
+            .filter(|n| omg::reboot::needs_reboot(n))
+            .cloned()
+            .collect();
+        if !needing.is_empty()
+            && let Err(e) = marker.record(&needing)
+        {
+            log::warn!(
+                "cannot record that {} needs a reboot: {e}",
+                needing.join(", ")
+            );
+        }
+        let needed = !needing.is_empty()
+            || marker.read().is_some()
+            || omg::reboot::machine_reason().is_some();
+        self.update_status(|s| {
+            if needed {
+                s.flags |= omg::status::FLAG_REBOOT_NEEDED;
+            } else {
+                s.flags &= !omg::status::FLAG_REBOOT_NEEDED;
+            }
+        });
     }
 
     /// The machine against `lock`, as `omg env check` compares them.

@@ -148,6 +148,13 @@ impl Engine {
                 }
                 if report.committed {
                     audit(caller, logged.action.audit_entry(), &report);
+                    let changed: Vec<String> = report
+                        .changes
+                        .iter()
+                        .filter(|c| c.kind != omg::transaction::ChangeKind::Remove)
+                        .map(|c| c.name.clone())
+                        .collect();
+                    self.note_reboot(&changed);
                 }
                 Ok(ResponseBody::Transaction(report))
             }

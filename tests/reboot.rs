@@ -1,0 +1,141 @@
+//! The reboot flag: an upgrade of a kernel-named package in a Debian root
+//! sets it in the status file — `omg-fast` shows its glyph, omgd's
+//! `Status1.RebootRequired` turns true on a private session bus (with
+//! PropertiesChanged), `omg status --json` says so — and an upgrade of
+//! anything else does not.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::deb::DebRoot;
+
+const KERNEL: &str = "linux-image-6.1.0-99-amd64";
+
+fn fast(env: &common::Env, args: &[&str]) -> String {
+    let program = std::path::Path::new(*common::OMG).with_file_name("omg-fast");
+    let out = env
+        .command(program.to_str().unwrap())
+        .args(args)
+        .output()
+        .expect("omg-fast");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
+    let Some(bus) = common::sni::SessionBus::for_gdbus_test() else {
+        return;
+    };
+    let machine_says = std::path::Path::new("/run/reboot-required").exists()
+        || std::path::Path::new("/usr/lib/modules").exists()
+        || std::path::Path::new("/lib/modules").exists();
+    let root = DebRoot::new();
+    root.add(KERNEL, "6.1.99-1", "");
+    root.add("omg-app", "1.0", "");
+    root.publish();
+    root.update();
+    let env = root.env();
+    let run = env.omg(&["install", KERNEL, "omg-app", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let mut daemon = env
+        .command(*common::OMGD)
+        .arg("--socket")
+        .arg(env.socket())
+        .arg("--foreground")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let property = || {
+        let out = Command::new("gdbus")
+            .args([
+                "call",
+                "--session",
+                "--dest",
+                "io.github.omg",
+                "--object-path",
+                "/io/github/omg",
+                "--method",
+                "org.freedesktop.DBus.Properties.Get",
+                "io.github.omg.Status1",
+                "RebootRequired",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let until = |value: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = property();
+            if now == value {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "RebootRequired is {now:?}, never {value:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    // The installs themselves were of a kernel: flagged already. Start
+    // from a clean flag to see each upgrade's own effect.
+    omg_status::update(&env.runtime_dir().join("status.bin"), |s| {
+        s.flags &= !omg_status::FLAG_REBOOT_NEEDED
+    })
+    .unwrap();
+    std::fs::remove_file(env.runtime_dir().join("reboot-required")).unwrap();
+    if !machine_says {
+        until("(<false>,)");
+        assert_eq!(fast(&env, &["reboot"]), "");
+    }
+
+    // An ordinary upgrade: no reboot.
+    root.add("omg-app", "1.1", "");
+    root.publish();
+    let monitor = Command::new("gdbus")
+        .args(["monitor", "--session", "--dest", "io.github.omg"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = env.omg(&["upgrade", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    if !machine_says {
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(property(), "(<false>,)");
+        assert!(!fast(&env, &[]).contains('⟳'));
+    }
+
+    // The kernel's new version: flagged for prompts, widgets and omg.
+    root.add(KERNEL, "6.1.99-2", "");
+    root.publish();
+    let run = env.omg(&["upgrade", "--noconfirm"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    until("(<true>,)");
+    assert_eq!(fast(&env, &["reboot"]), "reboot");
+    assert!(fast(&env, &[]).contains('⟳'), "{}", fast(&env, &[]));
+    assert_eq!(fast(&env, &["--format", "[{reboot}]"]), "[⟳]");
+    assert_eq!(env.json(&["status", "--json"])["reboot_required"], true);
+    let status = env.omg(&["status"]);
+    assert!(status.stdout.contains("Reboot"), "{}", status.stdout);
+
+    let mut monitor = monitor;
+    let _ = monitor.kill();
+    let out = monitor.wait_with_output().unwrap();
+    let heard = String::from_utf8_lossy(&out.stdout);
+    if !machine_says {
+        assert!(
+            heard.contains("'RebootRequired': <true>"),
+            "PropertiesChanged: {heard}"
+        );
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
