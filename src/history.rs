@@ -40,6 +40,9 @@ pub struct Entry {
     pub changes: Vec<PackageChange>,
     /// `ok`, or why it failed.
     pub result: String,
+    /// Config files it left for a merge (`omg merge`).
+    #[serde(default)]
+    pub config_files: Vec<crate::merge::ConfigFile>,
 }
 
 impl Entry {
@@ -141,6 +144,18 @@ impl History {
         changes: Vec<PackageChange>,
         result: &str,
     ) -> Result<u64, HistoryError> {
+        self.record_with_config_files(user, command, changes, result, Vec::new())
+    }
+
+    /// Records an entry with the config files it left.
+    pub fn record_with_config_files(
+        &self,
+        user: &str,
+        command: &str,
+        changes: Vec<PackageChange>,
+        result: &str,
+        config_files: Vec<crate::merge::ConfigFile>,
+    ) -> Result<u64, HistoryError> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| self.fail(e))?;
         }
@@ -159,6 +174,7 @@ impl History {
                 command: command.to_string(),
                 changes,
                 result: result.to_string(),
+                config_files,
             };
             let bytes = serde_json::to_vec(&entry).map_err(|e| self.fail(e))?;
             table
@@ -253,6 +269,7 @@ mod tests {
                 change("same", "reinstall", Some("1-1"), Some("1-1")),
             ],
             result: "ok".into(),
+            config_files: Vec::new(),
         };
         let steps = entry.revert_steps();
         let view: Vec<(&str, Option<&str>, Option<&str>)> = steps

@@ -20,6 +20,7 @@ pub mod graph;
 pub mod history;
 pub mod index;
 pub mod ipc;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod outdated;

@@ -43,6 +43,8 @@ pub struct Facts<'a> {
     /// The last refresh attempt failed.
     pub refresh_failed: bool,
     pub reboot_required: bool,
+    /// Config files waiting for `omg merge`.
+    pub config_merges: u32,
     /// The lock the machine is compared with, when one is configured.
     pub drift: Option<LockDrift>,
 }
@@ -158,6 +160,11 @@ pub fn render(facts: &Facts<'_>) -> String {
         "node_reboot_required",
         "Node reboot is required for software updates.",
         bool_value(facts.reboot_required),
+    );
+    t.single(
+        "omg_config_merges_pending",
+        "Config files upgrades left (.pacnew, .dpkg-dist, ...) waiting for omg merge.",
+        u64::from(facts.config_merges),
     );
     drift(&mut t, facts.drift.as_ref());
     workers(&mut t, facts);

@@ -279,6 +279,9 @@ pub struct StatusReport {
     /// or Debian's `/run/reboot-required`).
     #[serde(default)]
     pub reboot_required: bool,
+    /// Config files upgrades left that wait for `omg merge`.
+    #[serde(default)]
+    pub config_merges: u32,
 }
 
 /// What the last vulnerability audit found.

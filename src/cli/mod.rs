@@ -23,6 +23,7 @@ mod hook;
 mod info;
 mod install;
 mod list;
+mod merge;
 mod not_found;
 mod outdated;
 pub mod output;
@@ -87,7 +88,7 @@ const EXIT_STATUS: &str = "Exit status:
     version,
     about = "One package manager for system packages, the AUR and language runtimes",
     long_about = LONG_ABOUT,
-    help_template = "{before-help}{usage-heading} {usage}\n\n{all-args}{after-help}",
+    help_template = "{before-help}{usage-heading} {usage}\n{all-args}{after-help}",
     before_long_help = LONG_ABOUT,
     override_usage = "omg [OPTIONS] [COMMAND] | omg -S|-R|-Q|-U [ARGS]...",
     after_help = "omg --help: every option and command in detail; omg COMMAND -h: one command",
@@ -246,6 +247,13 @@ pub enum Command {
     /// within that version line (Arch: skipped as IgnorePkg skips; Debian: a
     /// dpkg hold).
     Pin(pin::PinArgs),
+    /// Merge the config files upgrades left (.pacnew, .dpkg-dist, …)
+    ///
+    /// Each file a transaction left beside a config file (recorded in the
+    /// history) is shown as a diff, then kept, taken or merged three ways
+    /// against the packaged original from the package cache ($MERGETOOL
+    /// CURRENT BASE NEW, else git merge-file).
+    Merge(merge::MergeArgs),
     /// Why a package is installed
     ///
     /// The chains from packages installed on request down to it (--reverse:
@@ -340,6 +348,7 @@ impl Command {
             Command::Dash => dash::run(session).await,
             Command::Tray(args) => tray::run(args).await,
             Command::Pin(args) => pin::run(session, args).await,
+            Command::Merge(args) => merge::run(session, args).await,
             Command::Why(args) => graph::why(session, args).await,
             Command::Size(args) => graph::size(session, args).await,
             Command::Blame(args) => blame::run(session, args).await,

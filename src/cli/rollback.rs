@@ -326,6 +326,7 @@ mod tests {
             command: "use node 22".into(),
             changes,
             result: "ok".into(),
+            config_files: Vec::new(),
         }
     }
 

@@ -83,6 +83,13 @@ pub async fn run(session: &mut Session, args: &StatusArgs) -> Result<u8, Failure
         None => "never checked (omg audit)".into(),
     };
     f.line(&mut out, "Vulnerabilities", &vulns)?;
+    if s.config_merges > 0 {
+        f.line(
+            &mut out,
+            "Config files",
+            &format!("{} waiting for a merge (omg merge)", s.config_merges),
+        )?;
+    }
     if s.reboot_required {
         f.line(&mut out, "Reboot", "needed for an update to take effect")?;
     }

@@ -190,6 +190,14 @@ pub(super) fn summarize(
             parts.push(verb(removed, "removed"));
         }
         renderer.line(&parts.join(", "));
+        for file in &report.config_files {
+            renderer.line(&format!(
+                "config: {} left {} beside your changed {} (omg merge)",
+                file.package.as_deref().unwrap_or("the transaction"),
+                file.path,
+                file.target
+            ));
+        }
     } else if request.options.dry_run {
         renderer.line("dry run: nothing was changed");
     }

@@ -97,6 +97,7 @@ fn counts_by_source_kind_and_severity_with_apt_info_names() {
         from_private_lists: true,
         refresh_failed: false,
         reboot_required: true,
+        config_merges: 2,
         drift: Some(LockDrift {
             lock: "/etc/omg.lock".into(),
             outcome: Ok(vec![Drift::Fingerprint]),
@@ -112,6 +113,7 @@ fn counts_by_source_kind_and_severity_with_apt_info_names() {
     has("omg_vulnerable_packages{severity=\"high\"} 2");
     has("omg_vulnerable_packages{severity=\"critical\"} 0");
     has("node_reboot_required 1");
+    has("omg_config_merges_pending 2");
     has("omg_lock_drift{lock=\"/etc/omg.lock\"} 1");
     has("omg_lock_check_failed{lock=\"/etc/omg.lock\"} 0");
     has("omg_source_check_failed{source=\"runtime\"} 1");
@@ -148,6 +150,7 @@ fn every_family_is_declared_once_before_its_samples() {
         from_private_lists: false,
         refresh_failed: true,
         reboot_required: false,
+        config_merges: 0,
         drift: Some(LockDrift {
             lock: "/nowhere/omg.lock".into(),
             outcome: Err("cannot read it".into()),

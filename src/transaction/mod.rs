@@ -275,6 +275,9 @@ pub struct TransactionReport {
     pub cleaned: Vec<String>,
     /// The bytes that freed.
     pub freed: u64,
+    /// Config files the transaction left for a merge (`omg merge`).
+    #[serde(default)]
+    pub config_files: Vec<crate::merge::ConfigFile>,
 }
 
 /// Severity of a message from the package manager.

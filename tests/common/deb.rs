@@ -78,9 +78,30 @@ impl DebRoot {
         control: &str,
         postinst: Option<&str>,
     ) {
+        self.build(name, version, control, postinst, None);
+    }
+
+    /// Like `add`, with the conffile `/etc/<name>.conf` holding `conf`.
+    pub fn add_with_conffile(&self, name: &str, version: &str, conf: &str) {
+        self.build(name, version, "", None, Some(conf));
+    }
+
+    fn build(
+        &self,
+        name: &str,
+        version: &str,
+        control: &str,
+        postinst: Option<&str>,
+        conffile: Option<&str>,
+    ) {
         let build = tempfile::tempdir().unwrap();
         let b = build.path();
         std::fs::create_dir_all(b.join("DEBIAN")).unwrap();
+        if let Some(conf) = conffile {
+            std::fs::create_dir_all(b.join("etc")).unwrap();
+            std::fs::write(b.join(format!("etc/{name}.conf")), conf).unwrap();
+            std::fs::write(b.join("DEBIAN/conffiles"), format!("/etc/{name}.conf\n")).unwrap();
+        }
         if let Some(script) = postinst {
             use std::os::unix::fs::PermissionsExt;
             let path = b.join("DEBIAN/postinst");

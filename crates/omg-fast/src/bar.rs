@@ -183,6 +183,7 @@ mod tests {
             flags,
             last_refresh: 1,
             security_updates: security,
+            config_merges: 0,
         }
     }
 

@@ -8,7 +8,8 @@
 //! omg-fast vulns           known vulnerabilities
 //! omg-fast drift           "drift" when the machine differs from the last `omg env check`'s lock
 //! omg-fast reboot          "reboot" when an update waits for a reboot
-//! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} {drift} {reboot} substituted
+//! omg-fast merges          config files waiting for `omg merge`
+//! omg-fast --format FMT    {updates} {foreign} {vulns} {total} {age} {stale} {drift} {reboot} {merges} substituted
 //! omg-fast --format waybar|i3blocks|polybar
 //!                          a status-bar module's output (see `bar`)
 //! omg-fast --watch         a line now and one after each change of the status file
@@ -103,6 +104,7 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
     match what {
         "updates" => format!("{}{mark}", status.updates),
         "reboot" => if reboot.is_empty() { "" } else { "reboot" }.to_string(),
+        "merges" => status.config_merges.to_string(),
         "vulns" => format!("{}{mark}", status.vulnerabilities),
         "security" => format!("{}{mark}", status.security_updates),
         "drift" => drift.to_string(),
@@ -131,7 +133,8 @@ fn render(status: &Status, what: &str, max_age: u64) -> String {
             .replace("{age}", &age.to_string())
             .replace("{stale}", mark)
             .replace("{drift}", drift)
-            .replace("{reboot}", reboot),
+            .replace("{reboot}", reboot)
+            .replace("{merges}", &status.config_merges.to_string()),
     }
 }
 
@@ -170,15 +173,15 @@ fn main() {
         .unwrap_or(DEFAULT_MAX_AGE);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "updates" | "vulns" | "security" | "drift" | "reboot" => what = arg,
+            "updates" | "vulns" | "security" | "drift" | "reboot" | "merges" => what = arg,
             "--format" | "-f" => what = args.next().unwrap_or_default(),
             "--watch" => watching = true,
             "--max-age" => max_age = args.next().and_then(|v| v.parse().ok()).unwrap_or(max_age),
             "--help" | "-h" => {
                 println!(
-                    "usage: omg-fast [updates|vulns|security|drift|reboot] [--format FMT] [--max-age SECONDS] [--watch]\n\
+                    "usage: omg-fast [updates|vulns|security|drift|reboot|merges] [--format FMT] [--max-age SECONDS] [--watch]\n\
                      FMT: waybar, i3blocks, polybar, or a template with\n\
-                     {{updates}} {{foreign}} {{vulns}} {{security}} {{total}} {{age}} {{stale}} {{drift}} {{reboot}}"
+                     {{updates}} {{foreign}} {{vulns}} {{security}} {{total}} {{age}} {{stale}} {{drift}} {{reboot}} {{merges}}"
                 );
                 return;
             }

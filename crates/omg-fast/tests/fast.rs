@@ -53,12 +53,18 @@ fn prints_counts_and_never_breaks_a_prompt() {
         flags: 0,
         last_refresh: now(),
         security_updates: 2,
+        config_merges: 3,
     };
     omg_status::write(&file, &status).unwrap();
     assert_eq!(fast(runtime, &[]), (Some(0), "↑5 !1\n".to_string()));
     assert_eq!(fast(runtime, &["updates"]), (Some(0), "3\n".to_string()));
     assert_eq!(fast(runtime, &["vulns"]), (Some(0), "1\n".to_string()));
     assert_eq!(fast(runtime, &["security"]), (Some(0), "2\n".to_string()));
+    assert_eq!(fast(runtime, &["merges"]), (Some(0), "3\n".to_string()));
+    assert_eq!(
+        fast(runtime, &["--format", "{merges} to merge{reboot}"]),
+        (Some(0), "3 to merge\n".to_string())
+    );
     assert_eq!(
         fast(runtime, &["--format", "{security} of {total}"]),
         (Some(0), "2 of 5\n".to_string())

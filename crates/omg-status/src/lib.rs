@@ -11,7 +11,7 @@
 //! | 10..12 | flags: bit0 refresh failed, bit1 reboot needed, bit2 runtime drift, bit3 policy violations |
 //! | 12..16 | unix time of the last successful refresh (u32) |
 //! | 16..18 | pending updates that fix a known vulnerability (`omg outdated --security`) |
-//! | 18..20 | reserved (0) |
+//! | 18..20 | config files waiting for a merge (`omg merge`) |
 //!
 //! The file is replaced atomically (write to a temporary file, then rename),
 //! so a reader sees either the old or the new contents, never a mix.
@@ -46,6 +46,7 @@ pub struct Status {
     pub flags: u16,
     pub last_refresh: u32,
     pub security_updates: u16,
+    pub config_merges: u16,
 }
 
 /// Clamps a count into the file's 16-bit fields.
@@ -63,6 +64,7 @@ impl Status {
         b[10..12].copy_from_slice(&self.flags.to_le_bytes());
         b[12..16].copy_from_slice(&self.last_refresh.to_le_bytes());
         b[16..18].copy_from_slice(&self.security_updates.to_le_bytes());
+        b[18..20].copy_from_slice(&self.config_merges.to_le_bytes());
         b
     }
 
@@ -82,6 +84,7 @@ impl Status {
             flags: u16_at(10),
             last_refresh: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
             security_updates: if current { u16_at(16) } else { 0 },
+            config_merges: if current { u16_at(18) } else { 0 },
         })
     }
 
@@ -215,6 +218,7 @@ mod tests {
             flags: FLAG_REBOOT_NEEDED,
             last_refresh: 1_700_000_000,
             security_updates: 2,
+            config_merges: 4,
         };
         write(&path, &s).unwrap();
         assert_eq!(read(&path), Some(s));
@@ -226,6 +230,7 @@ mod tests {
             read(&path),
             Some(Status {
                 security_updates: 0,
+                config_merges: 0,
                 ..s
             })
         );
@@ -251,6 +256,7 @@ mod tests {
             flags: 1,
             last_refresh: 1,
             security_updates: 1,
+            config_merges: 1,
         };
         let b = Status {
             updates: 0xffff,
@@ -259,6 +265,7 @@ mod tests {
             flags: 0xffff,
             last_refresh: 0xffff_ffff,
             security_updates: 0xffff,
+            config_merges: 0xffff,
         };
         write(&path, &a).unwrap();
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

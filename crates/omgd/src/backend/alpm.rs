@@ -263,6 +263,14 @@ impl PackageBackend for AlpmBackend {
         Some(self.conf.db_path.join("db.lck"))
     }
 
+    fn root(&self) -> std::path::PathBuf {
+        self.conf.root_dir.clone()
+    }
+
+    fn cached_package(&mut self, name: &str, version: &str) -> Option<std::path::PathBuf> {
+        rollback::in_cache(&self.conf, name, version)
+    }
+
     fn watched(&self) -> Vec<Watched> {
         let c = &self.conf;
         let mut watched = vec![

@@ -188,6 +188,17 @@ impl PackageBackend for AptBackend {
         )
     }
 
+    fn root(&self) -> PathBuf {
+        PathBuf::from(Config::new().dir("Dir", "/"))
+    }
+
+    fn cached_package(&mut self, name: &str, version: &str) -> Option<PathBuf> {
+        rollback::cached_debs(&Config::new())
+            .into_iter()
+            .find(|(_, n, v, _)| n == name && v == version)
+            .map(|(path, _, _, _)| path)
+    }
+
     fn watched(&self) -> Vec<Watched> {
         let paths = AptPaths::from_config();
         let mut watched = vec![

@@ -83,6 +83,18 @@ pub trait PackageBackend {
         None
     }
 
+    /// Where the packages' files are on disk: `/`, or the root the
+    /// package manager is configured for.
+    fn root(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from("/")
+    }
+
+    /// The package file of `name` at `version` kept in the package cache.
+    fn cached_package(&mut self, name: &str, version: &str) -> Option<std::path::PathBuf> {
+        let _ = (name, version);
+        None
+    }
+
     /// Reads every package for the index.
     fn read_index(&mut self) -> Result<IndexRead, BackendError>;
 

@@ -85,6 +85,10 @@ enum Work {
         String,
         oneshot::Sender<Result<Option<Vec<String>>, BackendError>>,
     ),
+    CachedPackages(
+        Vec<(String, String)>,
+        oneshot::Sender<Result<Vec<Option<std::path::PathBuf>>, BackendError>>,
+    ),
     /// Proves the thread takes jobs (the watchdog).
     Ping(oneshot::Sender<Result<(), BackendError>>),
 }
@@ -105,6 +109,8 @@ pub struct BackendHandle {
     pub watched: Vec<Watched>,
     /// The package manager's lock (see `PackageBackend::lock_file`).
     pub lock_file: Option<std::path::PathBuf>,
+    /// Where the packages' files are on disk.
+    pub root: std::path::PathBuf,
 }
 
 fn gone() -> BackendError {
@@ -184,6 +190,13 @@ fn work_loop(
             Work::Files(name, reply) => {
                 let _ = reply.send(backend.files(&name));
             }
+            Work::CachedPackages(wanted, reply) => {
+                let found = wanted
+                    .iter()
+                    .map(|(name, version)| backend.cached_package(name, version))
+                    .collect();
+                let _ = reply.send(Ok(found));
+            }
             Work::Ping(reply) => {
                 let _ = reply.send(Ok(()));
             }
@@ -232,7 +245,7 @@ impl BackendHandle {
             .name("omgd-backend".into())
             .spawn(move || match backend::open(kind) {
                 Ok(b) => {
-                    let _ = ready_tx.send(Ok((b.library(), b.watched(), b.lock_file())));
+                    let _ = ready_tx.send(Ok((b.library(), b.watched(), b.lock_file(), b.root())));
                     work_loop(kind, b, queue, &flag);
                 }
                 Err(e) => {
@@ -240,7 +253,7 @@ impl BackendHandle {
                 }
             })
             .map_err(|e| BackendError::Open(format!("cannot start the backend thread: {e}")))?;
-        let (library, watched, lock_file) = ready_rx.recv().map_err(|_| gone())??;
+        let (library, watched, lock_file, root) = ready_rx.recv().map_err(|_| gone())??;
         Ok(BackendHandle {
             jobs,
             transacting,
@@ -248,6 +261,7 @@ impl BackendHandle {
             library,
             watched,
             lock_file,
+            root,
         })
     }
 
@@ -385,6 +399,17 @@ impl BackendHandle {
         fingerprint: &str,
     ) -> Result<Option<Vec<String>>, BackendError> {
         self.run(fingerprint, |tx| Work::Files(name, tx)).await
+    }
+
+    /// The package files of these (name, version) pairs in the package
+    /// cache, where kept.
+    pub async fn cached_packages(
+        &self,
+        wanted: Vec<(String, String)>,
+        fingerprint: &str,
+    ) -> Result<Vec<Option<std::path::PathBuf>>, BackendError> {
+        self.run(fingerprint, |tx| Work::CachedPackages(wanted, tx))
+            .await
     }
 
     /// The installed packages `data` says are affected.

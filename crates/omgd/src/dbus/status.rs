@@ -131,6 +131,12 @@ impl Status1 {
         self.state().locked
     }
 
+    /// Config files upgrades left that wait for `omg merge`.
+    #[zbus(property)]
+    fn config_merge_count(&self) -> u32 {
+        self.status().config_merges.into()
+    }
+
     /// An update (a kernel, the init system, microcode) waits for a
     /// reboot to take effect.
     #[zbus(property)]
@@ -171,6 +177,7 @@ impl Status1 {
         put("LastRefresh", Value::U64(status.last_refresh.into()));
         put("RefreshInProgress", Value::Bool(state.refreshing));
         put("Locked", Value::Bool(state.locked));
+        put("ConfigMergeCount", Value::U32(status.config_merges.into()));
         put(
             "RebootRequired",
             Value::Bool(status.has(omg_status::FLAG_REBOOT_NEEDED)),
@@ -342,6 +349,9 @@ pub async fn watch_changes(connection: zbus::Connection, engine: Arc<Engine>) {
         }
         if now.locked != before.locked {
             warn_on(object.locked_changed(emitter).await);
+        }
+        if new.config_merges != old.config_merges {
+            warn_on(object.config_merge_count_changed(emitter).await);
         }
         if new.has(omg_status::FLAG_REBOOT_NEEDED) != old.has(omg_status::FLAG_REBOOT_NEEDED) {
             warn_on(object.reboot_required_changed(emitter).await);

@@ -88,6 +88,9 @@ ansible_facts:
     omg_reboot_required:
       description: An update waits for a reboot.
       type: bool
+    omg_config_merges:
+      description: Config files upgrades left (.pacnew, .dpkg-dist, ...) that wait for C(omg merge).
+      type: int
     omg_drift:
       description: The differences from I(lock) (null without one).
       type: list
@@ -154,6 +157,7 @@ def main():
         omg_vulnerable_packages=None if by_severity is None else sum(by_severity.values()),
         omg_vulnerabilities=by_severity,
         omg_reboot_required=bool(status.get("reboot_required")),
+        omg_config_merges=int(status.get("config_merges", 0)),
         omg_drift=drift,
     )
     module.exit_json(changed=False, ansible_facts=facts)

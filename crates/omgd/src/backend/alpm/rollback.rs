@@ -225,7 +225,11 @@ pub(super) fn cached_packages(conf: &PacmanConf) -> Vec<(std::path::PathBuf, Str
 }
 
 /// The package file in one of the cache directories.
-fn in_cache(conf: &PacmanConf, name: &str, version: &str) -> Option<std::path::PathBuf> {
+pub(in crate::backend) fn in_cache(
+    conf: &PacmanConf,
+    name: &str,
+    version: &str,
+) -> Option<std::path::PathBuf> {
     conf.cache_dirs.iter().find_map(|dir| {
         std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
             let file = entry.file_name();

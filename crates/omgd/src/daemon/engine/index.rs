@@ -23,6 +23,7 @@ impl Engine {
         self.watch.touch();
         self.index().await?;
         self.count_security_updates().await;
+        self.count_merges();
         Ok(ResponseBody::Done)
     }
 
@@ -160,6 +161,7 @@ impl Engine {
     /// packages installed now.
     pub(super) fn publish_status(&self, index: &Index) {
         self.note_reboot(&[]);
+        self.count_merges();
         let private = self
             .store
             .as_ref()

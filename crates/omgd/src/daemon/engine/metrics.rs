@@ -55,6 +55,7 @@ impl Engine {
             from_private_lists: private_success.is_some(),
             refresh_failed: refreshed.is_some_and(|r| r.error.is_some()),
             reboot_required,
+            config_merges: self.pending_merges().len() as u32,
             drift,
         }))
     }

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 mod aur;
 mod authorize;
+mod config_files;
 mod files;
 mod index;
 mod metrics;

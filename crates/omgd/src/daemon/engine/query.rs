@@ -176,6 +176,7 @@ impl Engine {
                     fetched_at: data.fetched_at,
                 }),
             reboot_required: self.reboot_required(),
+            config_merges: self.pending_merges().len() as u32,
             index: IndexReport {
                 source: current.source,
                 packages: index.len() as u32,

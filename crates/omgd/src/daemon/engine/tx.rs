@@ -134,11 +134,18 @@ impl Engine {
         let sync_aur = matches!(logged.action, TransactionAction::Sync { .. })
             && !logged.options.dry_run
             && self.aur.is_some();
-        let outcome = backend.transact(request, channel.clone()).await;
+        let changes_system = logged.changes_system() && !logged.options.dry_run;
+        let etc_before = changes_system.then(|| self.config_before()).flatten();
+        let mut outcome = backend.transact(request, channel.clone()).await;
         // Whatever happened, the database may have changed.
         self.cache.invalidate_all();
         self.watch.touch();
-        if logged.changes_system() && !logged.options.dry_run {
+        if let (Ok(report), Some(before)) = (&mut outcome, &etc_before)
+            && report.committed
+        {
+            report.config_files = self.config_left(before, report).await;
+        }
+        if changes_system {
             record_history(&logged, &outcome, caller);
         }
         match outcome {
@@ -155,6 +162,7 @@ impl Engine {
                         .map(|c| c.name.clone())
                         .collect();
                     self.note_reboot(&changed);
+                    self.count_merges();
                 }
                 Ok(ResponseBody::Transaction(report))
             }
@@ -458,6 +466,10 @@ fn record_history(
     outcome: &Result<TransactionReport, TxError>,
     caller: &Caller,
 ) {
+    let config_files = match outcome {
+        Ok(report) => report.config_files.clone(),
+        Err(_) => Vec::new(),
+    };
     let (changes, result) = match outcome {
         Ok(report) if report.committed => (
             report
@@ -479,11 +491,12 @@ fn record_history(
         Err(e) => (Vec::new(), format!("failed: {e}")),
     };
     let history = omg::history::History::in_data_dir(&Paths::system().data_dir);
-    if let Err(e) = history.record(
+    if let Err(e) = history.record_with_config_files(
         &caller.user(),
         &request.action.command_line(),
         changes,
         &result,
+        config_files,
     ) {
         warn!("{e}");
     }
