@@ -89,7 +89,8 @@ ARCH_TESTS = binary(alpm_queries) | binary(alpm_transactions) | binary(aur_insta
 	| (binary(everyday) & (test(/^arch_/) | test(interactive_search))) \
 	| (binary(outdated) & !test(/^debian_/)) | (binary(rollback) & test(/^arch_/)) \
 	| (binary(habits) & test(/_on_arch$$|header_rows|every_exit_status/)) \
-	| (binary(owns) & test(/_on_arch$$/)) | (binary(provides) & test(/on_arch/))
+	| (binary(owns) & test(/_on_arch$$/)) | (binary(provides) & test(/on_arch/)) \
+	| (binary(config_merge) & test(/^on_arch/))
 
 test-arch-current: arch-current-debug
 	PATH=$(ALPM16)/bin:$$PATH OMG_TEST_ALPM_LINE=16 \

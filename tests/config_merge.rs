@@ -150,3 +150,53 @@ fn an_edited_conffile_is_recorded_and_merged_kept_or_replaced() {
     assert!(!dist.exists());
     assert_eq!(env.json(&["status", "--json"])["config_merges"], 0);
 }
+
+#[test]
+fn on_arch_a_pacnew_is_merged_against_the_cached_package_and_a_pacsave_is_kept() {
+    use common::arch::{ArchRoot, Spec};
+    let v1 = Spec {
+        config: &["port = 80", "name = x", "log = info"],
+        ..Spec::new("omg-conf-arch", "1.0-1", "a package with a backup file")
+    };
+    let root = ArchRoot::new(&[v1]);
+    let env = root.omg_env();
+    ok(&env.omg(&["install", "omg-conf-arch", "--refresh", "--noconfirm"]));
+    let conf = root.path("root/etc/omg-conf-arch.conf");
+    let pacnew = root.path("root/etc/omg-conf-arch.conf.pacnew");
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), CONF_V1);
+    std::fs::write(&conf, "port = 8080\nname = x\nlog = info\n").unwrap();
+
+    root.publish(&[Spec {
+        config: &["port = 80", "name = x", "log = debug"],
+        ..Spec::new("omg-conf-arch", "2.0-1", "a package with a backup file")
+    }]);
+    ok(&env.omg(&["upgrade", "--noconfirm"]));
+    assert!(pacnew.is_file(), "pacman left the new version beside it");
+    let listed = env.json(&["merge", "--list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["package"], "omg-conf-arch");
+    assert_eq!(listed[0]["old_version"], "1.0-1");
+    let base = listed[0]["base"].as_str().expect("the packaged original");
+    assert_eq!(std::fs::read_to_string(base).unwrap(), CONF_V1);
+    ok(&env.omg(&["merge", "--merge"]));
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "port = 8080\nname = x\nlog = debug\n"
+    );
+    assert!(!pacnew.exists());
+
+    // Removed: pacman saves the changed file as .pacsave.
+    ok(&env.omg(&["remove", "omg-conf-arch", "--noconfirm"]));
+    let pacsave = root.path("root/etc/omg-conf-arch.conf.pacsave");
+    assert!(pacsave.is_file());
+    let listed = env.json(&["merge", "--list", "--json"]);
+    assert_eq!(listed[0]["path"], pacsave.display().to_string(), "{listed}");
+    let refused = env.omg(&["merge", "--merge"]);
+    assert_eq!(refused.code, 1, "an old version is not merged");
+    ok(&env.omg(&["merge", "--keep"]));
+    assert!(!pacsave.exists());
+    assert_eq!(
+        env.json(&["merge", "--list", "--json"]),
+        serde_json::json!([])
+    );
+}

@@ -21,6 +21,8 @@ pub struct Spec {
     pub optdepends: &'static [&'static str],
     /// A command the package ships in /usr/bin (none when empty).
     pub command: &'static str,
+    /// Lines of `/etc/<name>.conf`, a `backup=` file (none when empty).
+    pub config: &'static [&'static str],
 }
 
 impl Spec {
@@ -36,6 +38,7 @@ impl Spec {
             groups: &[],
             optdepends: &[],
             command: "",
+            config: &[],
         }
     }
 }
@@ -141,7 +144,7 @@ impl ArchRoot {
             pkgbuild.push_str(&format!(
                 "package_{fname}() {{\n  pkgdesc='{desc}'\n  url='https://example.org/{name}'\n  \
                  depends=({deps})\n  provides=({prov})\n  conflicts=({conf})\n  replaces=({repl})\n  groups=({groups})\n  optdepends=({opt})\n  \
-                 mkdir -p \"$pkgdir/usr/share/{name}\"\n  echo {name} > \"$pkgdir/usr/share/{name}/README\"\n{command}}}\n",
+                 mkdir -p \"$pkgdir/usr/share/{name}\"\n  echo {name} > \"$pkgdir/usr/share/{name}/README\"\n{command}{config}}}\n",
                 fname = s.name,
                 name = s.name,
                 desc = s.desc,
@@ -151,6 +154,15 @@ impl ArchRoot {
                 repl = array(s.replaces),
                 groups = array(s.groups),
                 opt = array(s.optdepends),
+                config = if s.config.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "  backup=('etc/{name}.conf')\n  mkdir -p \"$pkgdir/etc\"\n  printf '%s\\n' {} > \"$pkgdir/etc/{name}.conf\"\n",
+                        array(s.config),
+                        name = s.name
+                    )
+                },
                 command = if s.command.is_empty() {
                     String::new()
                 } else {
