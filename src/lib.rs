@@ -27,6 +27,7 @@ pub mod outdated;
 pub mod pins;
 pub mod provides;
 pub mod reboot;
+pub mod restart;
 pub mod runtime;
 pub mod security;
 pub mod store;

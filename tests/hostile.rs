@@ -326,6 +326,15 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
         ),
         (RequestBody::Graph, None),
         (RequestBody::Metrics, None),
+        (RequestBody::Restarts, None),
+        (
+            RequestBody::Restart {
+                units: vec!["ssh.service".into()],
+                sensitive: true,
+                interactive: false,
+            },
+            Some("io.github.omg.restart"),
+        ),
         (
             RequestBody::VerifyProvenance {
                 file: "/etc/shadow".into(),
@@ -445,7 +454,9 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::Osv { .. }
             | RequestBody::VerifyFile { .. }
             | RequestBody::VerifySignatures { .. }
-            | RequestBody::Metrics => {}
+            | RequestBody::Metrics
+            | RequestBody::Restarts
+            | RequestBody::Restart { .. } => {}
         }
     }
     requests

@@ -35,6 +35,8 @@ pub enum Access {
 pub const REFRESH: &str = "io.github.omg.refresh";
 /// Accepting a PGP key into the package manager's keyring.
 pub const TRUST_KEY: &str = "io.github.omg.trust-key";
+/// Restarting the units that run replaced files.
+pub const RESTART: &str = "io.github.omg.restart";
 /// Installing what policy.toml forbids.
 pub const OVERRIDE_POLICY: &str = "io.github.omg.override-policy";
 
@@ -57,7 +59,9 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::Provides { .. }
         | RequestBody::Audit { refresh: false }
         | RequestBody::Outdated { refresh: false }
-        | RequestBody::Metrics => Access::Anyone,
+        | RequestBody::Metrics
+        | RequestBody::Restarts => Access::Anyone,
+        RequestBody::Restart { .. } => Access::Polkit(RESTART),
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
             Access::Polkit(REFRESH)
         }
@@ -101,6 +105,8 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::VerifyFile { .. } => "VerifyFile",
         RequestBody::VerifySignatures { .. } => "VerifySignatures",
         RequestBody::Metrics => "Metrics",
+        RequestBody::Restarts => "Restarts",
+        RequestBody::Restart { .. } => "Restart",
     }
 }
 

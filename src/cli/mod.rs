@@ -32,6 +32,7 @@ mod pick;
 mod pin;
 mod progress;
 mod remove;
+mod restart;
 mod rollback;
 mod runtime;
 mod rustup;
@@ -88,10 +89,10 @@ const EXIT_STATUS: &str = "Exit status:
     version,
     about = "One package manager for system packages, the AUR and language runtimes",
     long_about = LONG_ABOUT,
-    help_template = "{before-help}{usage-heading} {usage}\n{all-args}{after-help}",
+    help_template = "{before-help}{usage-heading} {usage}\n{all-args}\n\
+        omg --help: every option and command in detail; omg COMMAND -h: one command{after-help}",
     before_long_help = LONG_ABOUT,
     override_usage = "omg [OPTIONS] [COMMAND] | omg -S|-R|-Q|-U [ARGS]...",
-    after_help = "omg --help: every option and command in detail; omg COMMAND -h: one command",
     after_long_help = EXIT_STATUS,
     disable_help_subcommand = true,
     disable_help_flag = true,
@@ -254,6 +255,12 @@ pub enum Command {
     /// against the packaged original from the package cache ($MERGETOOL
     /// CURRENT BASE NEW, else git merge-file).
     Merge(merge::MergeArgs),
+    /// Restart the services that still run replaced files
+    ///
+    /// The units whose processes map files an upgrade replaced or deleted
+    /// (needrestart's question), restarted through systemctl with polkit's
+    /// io.github.omg.restart; init and login sessions only when named.
+    Restart(restart::RestartArgs),
     /// Why a package is installed
     ///
     /// The chains from packages installed on request down to it (--reverse:
@@ -349,6 +356,7 @@ impl Command {
             Command::Tray(args) => tray::run(args).await,
             Command::Pin(args) => pin::run(session, args).await,
             Command::Merge(args) => merge::run(session, args).await,
+            Command::Restart(args) => restart::run(session, args).await,
             Command::Why(args) => graph::why(session, args).await,
             Command::Size(args) => graph::size(session, args).await,
             Command::Blame(args) => blame::run(session, args).await,

@@ -190,6 +190,26 @@ pub(super) fn summarize(
             parts.push(verb(removed, "removed"));
         }
         renderer.line(&parts.join(", "));
+        let units: Vec<&str> = report
+            .restarts
+            .iter()
+            .filter_map(|r| r.unit.as_deref())
+            .collect();
+        if !report.restarts.is_empty() {
+            renderer.line(&format!(
+                "restart: {} still run replaced files{} (omg restart)",
+                if units.is_empty() {
+                    format!("{} processes", report.restarts.len())
+                } else {
+                    units.join(", ")
+                },
+                if units.len() < report.restarts.len() && !units.is_empty() {
+                    ", and processes outside any unit"
+                } else {
+                    ""
+                }
+            ));
+        }
         for file in &report.config_files {
             renderer.line(&format!(
                 "config: {} left {} beside your changed {} (omg merge)",

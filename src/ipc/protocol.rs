@@ -181,6 +181,16 @@ pub enum RequestBody {
     /// The Prometheus metrics (`omg status --prometheus`), in the text
     /// exposition format.
     Metrics,
+    /// The units (and processes) that still run files an upgrade
+    /// replaced or deleted.
+    Restarts,
+    /// Restart these units (each must be among `Restarts`' answer; a
+    /// sensitive one — init, a login session — only with `sensitive`).
+    Restart {
+        units: Vec<String>,
+        sensitive: bool,
+        interactive: bool,
+    },
 }
 
 impl RequestBody {
@@ -280,6 +290,7 @@ pub enum ResponseBody {
     Provides(Vec<crate::model::Provided>),
     Osv(crate::security::osv::OsvReport),
     Metrics(String),
+    Restarts(Vec<crate::restart::Restart>),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

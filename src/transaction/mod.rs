@@ -278,6 +278,10 @@ pub struct TransactionReport {
     /// Config files the transaction left for a merge (`omg merge`).
     #[serde(default)]
     pub config_files: Vec<crate::merge::ConfigFile>,
+    /// Units (and processes) that still run files the transaction
+    /// replaced or deleted (`omg restart`).
+    #[serde(default)]
+    pub restarts: Vec<crate::restart::Restart>,
 }
 
 /// Severity of a message from the package manager.

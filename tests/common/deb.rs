@@ -86,6 +86,13 @@ impl DebRoot {
         self.build(name, version, "", None, Some(conf));
     }
 
+    /// Like `add`, with a copy of the program `program` installed as
+    /// `/usr/lib/<name>/<file>` (mode 0755).
+    pub fn add_with_program(&self, name: &str, version: &str, file: &str, program: &Path) {
+        let extra = (format!("usr/lib/{name}/{file}"), program.to_path_buf());
+        self.build_with(name, version, "", None, None, Some(extra));
+    }
+
     fn build(
         &self,
         name: &str,
@@ -94,8 +101,27 @@ impl DebRoot {
         postinst: Option<&str>,
         conffile: Option<&str>,
     ) {
+        self.build_with(name, version, control, postinst, conffile, None);
+    }
+
+    fn build_with(
+        &self,
+        name: &str,
+        version: &str,
+        control: &str,
+        postinst: Option<&str>,
+        conffile: Option<&str>,
+        program: Option<(String, PathBuf)>,
+    ) {
         let build = tempfile::tempdir().unwrap();
         let b = build.path();
+        if let Some((rel, from)) = program {
+            use std::os::unix::fs::PermissionsExt;
+            let to = b.join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(from, &to).unwrap();
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         std::fs::create_dir_all(b.join("DEBIAN")).unwrap();
         if let Some(conf) = conffile {
             std::fs::create_dir_all(b.join("etc")).unwrap();

@@ -104,6 +104,7 @@ fn valid(rng: &mut Rng) -> Vec<u8> {
         RequestBody::Outdated { refresh: false },
         RequestBody::Graph,
         RequestBody::Metrics,
+        RequestBody::Restarts,
     ];
     for id in 0..(1 + rng.below(4)) {
         let body = bodies[rng.below(bodies.len())].clone();

@@ -25,6 +25,7 @@ impl Engine {
             Access::Polkit(action) => {
                 let interactive = match body {
                     RequestBody::Transaction(tx) => tx.options.interactive,
+                    RequestBody::Restart { interactive, .. } => *interactive,
                     _ => false,
                 };
                 self.authorize(caller, action, interactive).await

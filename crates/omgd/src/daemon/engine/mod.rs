@@ -19,6 +19,7 @@ mod index;
 mod metrics;
 mod outdated;
 mod query;
+mod restarts;
 mod runtimes;
 mod security;
 mod staging;
@@ -339,6 +340,10 @@ impl Engine {
             R::AurUpdates => self.aur_updates().await,
             R::Outdated { refresh } => self.outdated(refresh).await,
             R::Metrics => self.metrics().await.map(ResponseBody::Metrics),
+            R::Restarts => self.restarts().await.map(ResponseBody::Restarts),
+            R::Restart {
+                units, sensitive, ..
+            } => self.restart(units, sensitive).await,
             R::RuntimeAvailable { runtime } => self.runtime_available(&runtime).await,
             R::Audit { refresh } => self.audit(refresh).await,
             R::PolicyCheck => self.policy_check().await,

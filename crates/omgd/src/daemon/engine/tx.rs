@@ -144,6 +144,7 @@ impl Engine {
             && report.committed
         {
             report.config_files = self.config_left(before, report).await;
+            report.restarts = self.restarts().await.unwrap_or_default();
         }
         if changes_system {
             record_history(&logged, &outcome, caller);
