@@ -74,6 +74,9 @@ pub enum ConfigError {
 /// env = false                # export the project's mise [env] and .env at the prompt
 /// command_not_found = false  # say which package or runtime provides a missing command
 ///
+/// [upgrade]
+/// news = "ask"               # NEWS.Debian of what is upgraded: ask, show or off
+///
 /// [metrics]
 /// textfile_dir = "/var/lib/prometheus/node-exporter"  # where omg.prom goes ("" = nowhere)
 /// lock = "/etc/omg.lock"     # report drift from this lock
@@ -90,6 +93,15 @@ pub struct Config {
     pub arch: ArchConfig,
     pub hook: HookConfig,
     pub metrics: MetricsConfig,
+    pub upgrade: UpgradeConfig,
+}
+
+/// What upgrades do beyond installing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpgradeConfig {
+    /// `ask` (show the news of what is upgraded, then ask), `show`, `off`.
+    pub news: crate::transaction::NewsMode,
 }
 
 /// Prometheus metrics for node_exporter's textfile collector.

@@ -23,6 +23,7 @@ pub mod ipc;
 pub mod merge;
 pub mod metrics;
 pub mod model;
+pub mod news;
 pub mod outdated;
 pub mod pins;
 pub mod provides;

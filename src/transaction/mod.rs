@@ -190,6 +190,22 @@ pub struct TransactionOptions {
     /// replaced).
     #[serde(default)]
     pub log_file: Option<String>,
+    /// What to do with the news of the packages upgraded (filled in by
+    /// omgd from `[upgrade] news`).
+    #[serde(default)]
+    pub news: NewsMode,
+}
+
+/// `[upgrade] news`: the news of what an upgrade brings (Debian's
+/// `NEWS.Debian` entries newer than the installed version) is shown and
+/// asked about before the packages are installed, only shown, or not read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NewsMode {
+    #[default]
+    Ask,
+    Show,
+    Off,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

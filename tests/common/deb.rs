@@ -86,6 +86,22 @@ impl DebRoot {
         self.build(name, version, "", None, Some(conf));
     }
 
+    /// Like `add`, with `/usr/share/doc/<name>/NEWS.Debian.gz` holding
+    /// `news`.
+    pub fn add_with_news(&self, name: &str, version: &str, news: &str) {
+        use std::io::Write;
+        let gz = tempfile::NamedTempFile::new().unwrap();
+        let mut encoder =
+            flate2::write::GzEncoder::new(gz.reopen().unwrap(), flate2::Compression::default());
+        encoder.write_all(news.as_bytes()).unwrap();
+        encoder.finish().unwrap();
+        let extra = (
+            format!("usr/share/doc/{name}/NEWS.Debian.gz"),
+            gz.path().to_path_buf(),
+        );
+        self.build_with(name, version, "", None, None, Some(extra));
+    }
+
     /// Like `add`, with a copy of the program `program` installed as
     /// `/usr/lib/<name>/<file>` (mode 0755).
     pub fn add_with_program(&self, name: &str, version: &str, file: &str, program: &Path) {

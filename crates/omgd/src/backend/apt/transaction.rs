@@ -15,8 +15,8 @@ use super::marks::{mark_install, mark_remove, unmet};
 use super::progress::{Dpkg, Fetch};
 
 use omg::transaction::{
-    Change, ChangeKind, DatabaseRefresh, Level, Plan, TransactionAction, TransactionReport,
-    TransactionRequest, TxChannel, TxError, TxEvent,
+    Change, ChangeKind, DatabaseRefresh, Level, NewsMode, Plan, TransactionAction,
+    TransactionReport, TransactionRequest, TxChannel, TxError, TxEvent,
 };
 
 /// Runs `request` on this machine's apt system.
@@ -183,6 +183,13 @@ pub fn run(
         );
         return Ok(report);
     }
+    if options.news != NewsMode::Off && read_news(&cache, &mut acquire, &report, channel)? {
+        let go_on = options.news == NewsMode::Show
+            || channel.confirm("Go on with the upgrade after this news?", true);
+        if !go_on {
+            return Err(TxError::Aborted);
+        }
+    }
     channel.step("downloading and installing");
     let mut install = InstallProgress::new(Dpkg::new(channel, report.changes.len()));
     // dpkg's own lines go to the transaction's log, not between the
@@ -217,6 +224,56 @@ pub fn run(
     }
     report.committed = true;
     Ok(report)
+}
+
+/// Downloads the upgrade's packages, then shows the `NEWS.Debian`
+/// entries each upgraded package's new version brings beyond the
+/// installed one (as apt-listchanges does, before dpkg runs); whether
+/// there was any.
+fn read_news(
+    cache: &Cache,
+    acquire: &mut AcquireProgress,
+    report: &TransactionReport,
+    channel: &Arc<TxChannel>,
+) -> Result<bool, TxError> {
+    let upgraded: Vec<&Change> = report
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Upgrade && c.old_version.is_some())
+        .collect();
+    if upgraded.is_empty() {
+        return Ok(false);
+    }
+    channel.step("downloading packages");
+    rust_apt::util::apt_lock().map_err(|e| locked_or(&e, "cannot lock the archives"))?;
+    let fetched = cache.get_archives(acquire);
+    rust_apt::util::apt_unlock();
+    fetched.map_err(|e| TxError::Commit {
+        reason: "the downloads failed".into(),
+        details: vec![e.what().to_string()],
+    })?;
+    let debs = super::rollback::cached_debs(&rust_apt::config::Config::new());
+    let mut any = false;
+    for change in upgraded {
+        let (Some(old), Some(new)) = (&change.old_version, &change.new_version) else {
+            continue;
+        };
+        let name = change.name.split(':').next().unwrap_or(&change.name);
+        let Some((deb, ..)) = debs.iter().find(|(_, n, v, _)| n == name && v == new) else {
+            continue;
+        };
+        let Some(text) = omg::news::debian_news(deb, name) else {
+            continue;
+        };
+        for entry in omg::news::newer_entries(&text, old, &omg::version::debian_vercmp) {
+            any = true;
+            channel.message(
+                Level::Warning,
+                format!("news of {name} {}:\n{}", entry.version, entry.text),
+            );
+        }
+    }
+    Ok(any)
 }
 
 /// A dpkg run that was killed leaves its journal in `updates/`, and apt

@@ -55,6 +55,8 @@ impl Engine {
                 .display()
                 .to_string()
         });
+        // The news of what is upgraded: as this daemon is configured.
+        request.options.news = self.config.upgrade.news;
         // A dry run refreshes a private copy of the lists, never the
         // system's: where, this daemon says.
         request.options.private_lists = request.options.dry_run.then(|| {
