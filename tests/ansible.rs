@@ -224,7 +224,7 @@ fn packages_are_installed_upgraded_and_removed_and_a_second_run_changes_nothing(
     assert_eq!(facts["omg_backend"], "apt");
     assert_eq!(facts["omg_security_updates"], 0);
     assert_eq!(facts["omg_vulnerable_packages"], Value::Null, "no scan yet");
-    if !Path::new("/run/reboot-required").exists() {
+    if omg::reboot::machine_reason().is_none() {
         assert_eq!(facts["omg_reboot_required"], false);
     }
     assert_eq!(

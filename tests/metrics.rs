@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use common::http::FileServer;
 use common::{OMGD, Run};
@@ -217,14 +216,14 @@ fn the_workers_write_what_outdated_audit_and_env_check_say() {
     ok(&printed);
     assert_eq!(printed.stdout, text);
 
-    // The reboot flag of the status file is node_reboot_required.
-    if !Path::new("/run/reboot-required").exists() {
+    // A kernel update of this boot (as a transaction records it) is
+    // node_reboot_required.
+    if omg::reboot::machine_reason().is_none() {
         assert_eq!(sum(&m, "node_reboot_required", &[]), 0.0);
     }
-    omg_status::update(&env.runtime_dir().join("status.bin"), |s| {
-        s.flags |= omg_status::FLAG_REBOOT_NEEDED
-    })
-    .unwrap();
+    omg::reboot::Marker::in_dir(&env.runtime_dir())
+        .record(&["linux-image-6.1.0-99-amd64".to_string()])
+        .unwrap();
     let flagged = samples(&env.omg(&["status", "--prometheus"]).stdout);
     assert_eq!(sum(&flagged, "node_reboot_required", &[]), 1.0);
     assert_eq!(env.json(&["status", "--json"])["reboot_required"], true);
