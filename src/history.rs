@@ -186,6 +186,15 @@ impl History {
         Ok(id)
     }
 
+    /// The config files the recorded transactions left that still wait
+    /// for `omg merge`.
+    pub fn config_files_waiting(&self) -> Result<Vec<crate::merge::ConfigFile>, HistoryError> {
+        let entries = self.entries()?;
+        Ok(crate::merge::pending(
+            entries.iter().flat_map(|e| e.config_files.iter()),
+        ))
+    }
+
     /// Every entry, oldest first (none when there is no history yet).
     pub fn entries(&self) -> Result<Vec<Entry>, HistoryError> {
         if !self.path.exists() {

@@ -43,11 +43,9 @@ enum Choice {
 
 /// The files waiting, from the history, narrowed to `only` when given.
 fn waiting(only: &[String]) -> Result<Vec<ConfigFile>, Failure> {
-    let history = crate::history::History::in_data_dir(&crate::config::Paths::system().data_dir);
-    let entries = history
-        .entries()
+    let all = crate::history::History::in_data_dir(&crate::config::Paths::system().data_dir)
+        .config_files_waiting()
         .map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
-    let all = merge::pending(entries.iter().flat_map(|e| e.config_files.iter()));
     if only.is_empty() {
         return Ok(all);
     }

@@ -112,9 +112,9 @@ impl Engine {
 
     /// The config files the history recorded that still wait.
     pub(super) fn pending_merges(&self) -> Vec<ConfigFile> {
-        let history = omg::history::History::in_data_dir(&Paths::system().data_dir);
-        let entries = history.entries().unwrap_or_default();
-        merge::pending(entries.iter().flat_map(|e| e.config_files.iter()))
+        omg::history::History::in_data_dir(&Paths::system().data_dir)
+            .config_files_waiting()
+            .unwrap_or_default()
     }
 
     /// Puts the count of config files waiting into the status file.

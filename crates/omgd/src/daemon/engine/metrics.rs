@@ -34,13 +34,11 @@ impl Engine {
                 Some((r.name.clone(), p.architecture.to_string()))
             })
             .collect();
-        let orphans = self.status(&current).orphans;
-        let refreshed = self
-            .store
-            .as_ref()
-            .and_then(|s| crate::daemon::refresh::stored(s, self.kind.as_str()));
-        let private_success = refreshed.as_ref().and_then(|r| r.last_success);
-        let reboot_required = self.reboot_required();
+        // The counts `omg status` reports: orphans, the last refresh, the
+        // reboot flag, the config files waiting.
+        let status = self.status(&current);
+        let check = status.update_check.as_ref();
+        let private_success = check.and_then(|c| c.last_success);
         let drift = match self.config.metrics.lock.clone() {
             Some(lock) => Some(self.lock_drift(lock).await),
             None => None,
@@ -50,12 +48,12 @@ impl Engine {
             report: &report,
             audit: audit.as_ref(),
             architectures: &architectures,
-            orphans,
-            last_refresh: private_success.or(current.index.meta.last_refresh),
+            orphans: status.orphans,
+            last_refresh: private_success.or(status.last_refresh),
             from_private_lists: private_success.is_some(),
-            refresh_failed: refreshed.is_some_and(|r| r.error.is_some()),
-            reboot_required,
-            config_merges: self.pending_merges().len() as u32,
+            refresh_failed: check.is_some_and(|c| c.error.is_some()),
+            reboot_required: status.reboot_required,
+            config_merges: status.config_merges,
             drift,
         }))
     }
