@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod news;
 pub mod outdated;
+pub mod package_file;
 pub mod pins;
 pub mod provides;
 pub mod reboot;

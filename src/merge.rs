@@ -260,36 +260,11 @@ fn empty_file() -> Result<PathBuf, MergeError> {
 /// Extracts the file `inside` (a path in the package, `/etc/x.conf`) of
 /// the package file `package` (a `.deb` or an Arch package) to `dest`.
 pub fn extract_base(package: &Path, inside: &str, dest: &Path) -> Result<(), MergeError> {
-    let member = format!(".{inside}");
-    let output = if package.extension().is_some_and(|e| e == "deb") {
-        let script = "dpkg-deb --fsys-tarfile \"$1\" | tar -xOf - \"$2\"";
-        std::process::Command::new("sh")
-            .args(["-c", script, "sh"])
-            .arg(package)
-            .arg(&member)
-            .output()
-    } else {
-        std::process::Command::new("bsdtar")
-            .arg("-xOf")
-            .arg(package)
-            .arg(inside.trim_start_matches('/'))
-            .output()
-    }
-    .map_err(|source| MergeError::Run {
-        program: "dpkg-deb/bsdtar".into(),
-        source,
-    })?;
-    if !output.status.success() {
-        return Err(MergeError::Failed(format!(
-            "{} has no {inside}: {}",
-            package.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
+    let contents = crate::package_file::read_member(package, inside).map_err(MergeError::Failed)?;
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(io(&dir.display().to_string()))?;
     }
-    std::fs::write(dest, output.stdout).map_err(io(&dest.display().to_string()))
+    std::fs::write(dest, contents).map_err(io(&dest.display().to_string()))
 }
 
 #[cfg(test)]

@@ -57,23 +57,10 @@ pub fn newer_entries(
 
 /// The `NEWS.Debian` a `.deb` ships for `package`, when it ships one.
 pub fn debian_news(deb: &Path, package: &str) -> Option<String> {
-    let member = format!("./usr/share/doc/{package}/NEWS.Debian.gz");
-    let output = std::process::Command::new("sh")
-        .args([
-            "-c",
-            "dpkg-deb --fsys-tarfile \"$1\" | tar -xOf - \"$2\"",
-            "sh",
-        ])
-        .arg(deb)
-        .arg(&member)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() || output.stdout.is_empty() {
-        return None;
-    }
+    let inside = format!("/usr/share/doc/{package}/NEWS.Debian.gz");
+    let compressed = crate::package_file::read_member(deb, &inside).ok()?;
     let mut text = String::new();
-    flate2::read::GzDecoder::new(output.stdout.as_slice())
+    flate2::read::GzDecoder::new(compressed.as_slice())
         .take(1 << 20)
         .read_to_string(&mut text)
         .ok()?;
