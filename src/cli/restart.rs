@@ -4,8 +4,6 @@
 //! login sessions are listed apart and restarted only when named and
 //! confirmed.
 
-use std::io::Write;
-
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::restart::Restart;
@@ -39,16 +37,6 @@ fn line(r: &Restart) -> String {
         pids.join(", "),
         r.files.join(" ")
     )
-}
-
-async fn confirm(question: &str, default: bool) -> bool {
-    print!("{question} [{}] ", if default { "Y/n" } else { "y/N" });
-    let _ = std::io::stdout().flush();
-    match super::transaction::read_answer().await {
-        Some(a) if a.trim().is_empty() => default,
-        Some(a) => matches!(a.trim(), "y" | "Y" | "yes"),
-        None => default,
-    }
 }
 
 pub async fn run(session: &mut Session, args: &RestartArgs) -> Result<u8, Failure> {
@@ -128,7 +116,7 @@ pub async fn run(session: &mut Session, args: &RestartArgs) -> Result<u8, Failur
                 EXIT_FAILURE,
             ));
         }
-        if !confirm(
+        if !super::transaction::confirm(
             &format!("Restarting {} ends it. Go on?", sensitive.join(", ")),
             false,
         )
@@ -136,7 +124,9 @@ pub async fn run(session: &mut Session, args: &RestartArgs) -> Result<u8, Failur
         {
             return Ok(EXIT_FAILURE);
         }
-    } else if !args.noconfirm && !confirm(&format!("Restart {}?", units.join(", ")), true).await {
+    } else if !args.noconfirm
+        && !super::transaction::confirm(&format!("Restart {}?", units.join(", ")), true).await
+    {
         return Ok(EXIT_FAILURE);
     }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
