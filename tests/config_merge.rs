@@ -38,16 +38,6 @@ fn publish(root: &DebRoot, server: &FileServer, version: &str, conf: &str) {
     }
 }
 
-fn fast_merges(env: &common::Env) -> String {
-    let program = std::path::Path::new(*common::OMG).with_file_name("omg-fast");
-    let out = env
-        .command(program.to_str().unwrap())
-        .arg("merges")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn an_edited_conffile_is_recorded_and_merged_kept_or_replaced() {
     let root = DebRoot::new();
@@ -61,7 +51,7 @@ fn an_edited_conffile_is_recorded_and_merged_kept_or_replaced() {
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), CONF_V1);
     // The admin changes the port.
     std::fs::write(&conf, "port = 8080\nname = x\nlog = info\n").unwrap();
-    assert_eq!(fast_merges(&env), "0");
+    assert_eq!(env.omg_fast(&["merges"]), "0");
 
     // 2.0 changes the log level.
     publish(&root, &server, "2.0", "port = 80\nname = x\nlog = debug\n");
@@ -93,7 +83,7 @@ fn an_edited_conffile_is_recorded_and_merged_kept_or_replaced() {
     let base = listed[0]["base"].as_str().expect("the packaged original");
     assert_eq!(std::fs::read_to_string(base).unwrap(), CONF_V1);
     // Counted for prompts, omg status and the metrics.
-    assert_eq!(fast_merges(&env), "1");
+    assert_eq!(env.omg_fast(&["merges"]), "1");
     assert_eq!(env.json(&["status", "--json"])["config_merges"], 1);
     let metrics = env.omg(&["status", "--prometheus"]);
     assert!(
@@ -118,7 +108,7 @@ fn an_edited_conffile_is_recorded_and_merged_kept_or_replaced() {
         "port = 8080\nname = x\nlog = debug\n"
     );
     assert!(!dist.exists());
-    assert_eq!(fast_merges(&env), "0");
+    assert_eq!(env.omg_fast(&["merges"]), "0");
     let run = env.omg(&["merge"]);
     ok(&run);
     assert!(

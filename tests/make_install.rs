@@ -72,6 +72,7 @@ fn make_install_lays_out_the_tree_and_uninstall_removes_it() {
         "usr/share/omg/ansible/plugins/modules/env.py",
         "usr/share/omg/ansible/plugins/modules/facts.py",
         "usr/share/omg/ansible/plugins/module_utils/omg.py",
+        "usr/share/omg/ansible/plugins/doc_fragments/omg.py",
     ] {
         let path = root.join(file);
         assert!(path.is_file(), "{file} is not installed");

@@ -9,8 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::http::FileServer;
-use common::{OMGD, Run};
+use common::Run;
 
 fn ok(run: &Run) {
     assert_eq!(
@@ -66,14 +65,6 @@ fn promtool_accepts(text: &str) {
     );
 }
 
-fn worker(env: &common::Env, task: &str) -> Run {
-    env.command(*OMGD)
-        .args(["work", task])
-        .output()
-        .expect("run omgd work")
-        .into()
-}
-
 #[test]
 fn the_workers_write_what_outdated_audit_and_env_check_say() {
     let promtool = std::process::Command::new("promtool")
@@ -82,28 +73,16 @@ fn the_workers_write_what_outdated_audit_and_env_check_say() {
     if promtool.is_err() {
         return common::skip_test("promtool (Debian's prometheus package) is not installed");
     }
-    let tracker = FileServer::start();
-    tracker.put(
-        "/tracker/data/json",
-        common::upstream_fixture("debian-security/tracker-data-json.vunnel.json"),
-    );
-    let root = common::deb::DebRoot::new();
-    // libsope1 (source sope) is affected by CVE-2025-53603 in bookworm,
-    // fixed in 5.8.0-1+deb12u1.
-    root.add("libsope1", "5.8.0-1", "Source: sope\n");
-    root.add("sogo-app", "1.0", "Depends: libsope1\n");
-    root.add("other-app", "1.0", "");
-    root.publish();
-    root.update();
+    let machine = common::deb::SopeMachine::new();
+    let root = &machine.root;
     let env = root.env();
     let textfiles = env.dir.path().join("textfile");
     std::fs::create_dir_all(&textfiles).unwrap();
     let lock = env.dir.path().join("fleet").join("omg.lock");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
     env.configure(&format!(
-        "[security]\ndebian_tracker_url = \"{}/tracker/data/json\"\ndebian_release = \"bookworm\"\n\
-         [metrics]\ntextfile_dir = \"{}\"\nlock = \"{}\"\n",
-        tracker.url(),
+        "{}[metrics]\ntextfile_dir = \"{}\"\nlock = \"{}\"\n",
+        machine.security_config(),
         textfiles.display(),
         lock.display()
     ));
@@ -116,10 +95,10 @@ fn the_workers_write_what_outdated_audit_and_env_check_say() {
     root.add("other-app", "1.1", "");
     root.publish();
 
-    ok(&worker(&env, "scan"));
+    ok(&env.work("scan"));
     let prom = textfiles.join("omg.prom");
     assert!(prom.exists(), "the scan worker wrote no omg.prom");
-    ok(&worker(&env, "refresh"));
+    ok(&env.work("refresh"));
     let text = std::fs::read_to_string(&prom).unwrap();
     promtool_accepts(&text);
     let m = samples(&text);
@@ -242,7 +221,7 @@ fn a_failed_refresh_is_in_the_metrics_and_an_unwritable_directory_is_not_fatal()
         "[metrics]\ntextfile_dir = \"{}\"\nlock = \"/nonexistent/omg.lock\"\n",
         textfiles.display()
     ));
-    ok(&worker(&env, "refresh"));
+    ok(&env.work("refresh"));
     let first = samples(&std::fs::read_to_string(textfiles.join("omg.prom")).unwrap());
     assert_eq!(sum(&first, "omg_refresh_failed", &[]), 0.0);
     assert_eq!(sum(&first, "omg_lock_check_failed", &[]), 1.0);
@@ -251,7 +230,7 @@ fn a_failed_refresh_is_in_the_metrics_and_an_unwritable_directory_is_not_fatal()
 
     // The repository goes away: the refresh fails, and says so.
     std::fs::remove_file(root.path("repo/Packages")).unwrap();
-    let failed = worker(&env, "refresh");
+    let failed = env.work("refresh");
     assert_ne!(failed.code, 0, "{}", failed.stderr);
     let text = std::fs::read_to_string(textfiles.join("omg.prom")).unwrap();
     let after = samples(&text);
@@ -265,7 +244,7 @@ fn a_failed_refresh_is_in_the_metrics_and_an_unwritable_directory_is_not_fatal()
     // A directory that cannot be written to: the refresh still succeeds.
     std::fs::write(root.path("repo/Packages"), "").unwrap();
     env.configure("[metrics]\ntextfile_dir = \"/nonexistent/textfile\"\n");
-    let run = worker(&env, "refresh");
+    let run = env.work("refresh");
     ok(&run);
     assert!(
         run.stderr

@@ -304,22 +304,11 @@ fn nothing_pending_exits_zero() {
 
 #[test]
 fn debian_security_upgrades_keep_the_automatic_mark() {
-    let json = common::upstream_fixture("debian-security/tracker-data-json.vunnel.json");
-    let tracker = FileServer::start();
-    tracker.put("/tracker/data/json", json);
-    let root = common::deb::DebRoot::new();
-    // libsope1 (source sope) is affected by CVE-2025-53603 in bookworm,
-    // fixed in 5.8.0-1+deb12u1; it comes in as a dependency.
-    root.add("libsope1", "5.8.0-1", "Source: sope\n");
-    root.add("sogo-app", "1.0", "Depends: libsope1\n");
-    root.add("other-app", "1.0", "");
-    root.publish();
-    root.update();
+    // libsope1 comes in as a dependency.
+    let machine = common::deb::SopeMachine::new();
+    let root = &machine.root;
     let env = root.env();
-    env.configure(&format!(
-        "[security]\ndebian_tracker_url = \"{}/tracker/data/json\"\ndebian_release = \"bookworm\"\n",
-        tracker.url()
-    ));
+    env.configure(&machine.security_config());
     ok(&env.omg(&["install", "sogo-app", "other-app", "--noconfirm"]));
     assert_eq!(root.auto(), ["libsope1"]);
     ok(&env.omg(&["audit", "--refresh", "--json"]));

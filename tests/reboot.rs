@@ -7,21 +7,12 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::deb::DebRoot;
+use common::sni::{Killed, wait_for};
 
 const KERNEL: &str = "linux-image-6.1.0-99-amd64";
-
-fn fast(env: &common::Env, args: &[&str]) -> String {
-    let program = std::path::Path::new(*common::OMG).with_file_name("omg-fast");
-    let out = env
-        .command(program.to_str().unwrap())
-        .args(args)
-        .output()
-        .expect("omg-fast");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 #[test]
 fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
@@ -39,48 +30,31 @@ fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
     let run = env.omg(&["install", KERNEL, "omg-app", "--noconfirm"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    let mut daemon = env
-        .command(*common::OMGD)
-        .arg("--socket")
-        .arg(env.socket())
-        .arg("--foreground")
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let property = || {
-        let out = Command::new("gdbus")
-            .args([
-                "call",
-                "--session",
-                "--dest",
-                "io.github.omg",
-                "--object-path",
-                "/io/github/omg",
-                "--method",
-                "org.freedesktop.DBus.Properties.Get",
-                "io.github.omg.Status1",
-                "RebootRequired",
-            ])
+    let _daemon = Killed(
+        env.command(*common::OMGD)
+            .arg("--socket")
+            .arg(env.socket())
+            .arg("--foreground")
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let property = || {
+        bus.property(
+            "io.github.omg",
+            "/io/github/omg",
+            "io.github.omg.Status1",
+            "RebootRequired",
+        )
     };
     let until = |value: &str| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let now = property();
-            if now == value {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "RebootRequired is {now:?}, never {value:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for(
+            &format!("RebootRequired {value}"),
+            Duration::from_secs(20),
+            || property() == value,
+        )
     };
 
     // The installs themselves were of a kernel: flagged already. Start
@@ -92,7 +66,7 @@ fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
     std::fs::remove_file(env.runtime_dir().join("reboot-required")).unwrap();
     if !machine_says {
         until("(<false>,)");
-        assert_eq!(fast(&env, &["reboot"]), "");
+        assert_eq!(env.omg_fast(&["reboot"]), "");
     }
 
     // An ordinary upgrade: no reboot.
@@ -109,7 +83,7 @@ fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
     if !machine_says {
         std::thread::sleep(Duration::from_millis(1500));
         assert_eq!(property(), "(<false>,)");
-        assert!(!fast(&env, &[]).contains('⟳'));
+        assert!(!env.omg_fast(&[]).contains('⟳'));
     }
 
     // The kernel's new version: flagged for prompts, widgets and omg.
@@ -118,9 +92,9 @@ fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
     let run = env.omg(&["upgrade", "--noconfirm"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     until("(<true>,)");
-    assert_eq!(fast(&env, &["reboot"]), "reboot");
-    assert!(fast(&env, &[]).contains('⟳'), "{}", fast(&env, &[]));
-    assert_eq!(fast(&env, &["--format", "[{reboot}]"]), "[⟳]");
+    assert_eq!(env.omg_fast(&["reboot"]), "reboot");
+    assert!(env.omg_fast(&[]).contains('⟳'), "{}", env.omg_fast(&[]));
+    assert_eq!(env.omg_fast(&["--format", "[{reboot}]"]), "[⟳]");
     assert_eq!(env.json(&["status", "--json"])["reboot_required"], true);
     let status = env.omg(&["status"]);
     assert!(status.stdout.contains("Reboot"), "{}", status.stdout);
@@ -135,6 +109,4 @@ fn a_kernel_upgrade_sets_the_reboot_flag_for_prompts_and_widgets() {
             "PropertiesChanged: {heard}"
         );
     }
-    let _ = daemon.kill();
-    let _ = daemon.wait();
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::deb::DebRoot;
+use common::sni::Killed;
 
 /// A cgroup named like a systemd unit, in the first writable hierarchy
 /// systemd would use here (the unified one, else the named `systemd` one
@@ -49,15 +50,6 @@ impl Drop for UnitCgroup {
     }
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_process_running_an_upgraded_file_is_listed_with_its_unit() {
     let tag = std::process::id();
@@ -83,7 +75,7 @@ fn a_process_running_an_upgraded_file_is_listed_with_its_unit() {
             .spawn()
             .unwrap();
         cgroup.adopt(&child);
-        Running(child)
+        Killed(child)
     };
     let daemon = start(&service_cgroup);
     let login = start(&session_cgroup);

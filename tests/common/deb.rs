@@ -255,3 +255,37 @@ impl DebRoot {
         Path::new(&self.path(rel)).exists()
     }
 }
+
+/// A Debian root with a package the recorded Debian security tracker data
+/// says is vulnerable: libsope1 5.8.0-1 (source sope, CVE-2025-53603 in
+/// bookworm, fixed in 5.8.0-1+deb12u1), sogo-app needing it, and
+/// other-app; and a local server answering with that data.
+pub struct SopeMachine {
+    pub root: DebRoot,
+    pub tracker: super::http::FileServer,
+}
+
+impl SopeMachine {
+    pub fn new() -> SopeMachine {
+        let tracker = super::http::FileServer::start();
+        tracker.put(
+            "/tracker/data/json",
+            super::upstream_fixture("debian-security/tracker-data-json.vunnel.json"),
+        );
+        let root = DebRoot::new();
+        root.add("libsope1", "5.8.0-1", "Source: sope\n");
+        root.add("sogo-app", "1.0", "Depends: libsope1\n");
+        root.add("other-app", "1.0", "");
+        root.publish();
+        root.update();
+        SopeMachine { root, tracker }
+    }
+
+    /// The `[security]` section that asks this tracker about bookworm.
+    pub fn security_config(&self) -> String {
+        format!(
+            "[security]\ndebian_tracker_url = \"{}/tracker/data/json\"\ndebian_release = \"bookworm\"\n",
+            self.tracker.url()
+        )
+    }
+}

@@ -122,10 +122,15 @@ impl Env {
 
     /// Runs the refresh worker (`omgd work refresh`) as this environment's.
     pub fn refresh(&self) -> Run {
+        self.work("refresh")
+    }
+
+    /// Runs the one-shot worker `omgd work TASK` as this environment's.
+    pub fn work(&self, task: &str) -> Run {
         self.command(*OMGD)
-            .args(["work", "refresh"])
+            .args(["work", task])
             .output()
-            .expect("run omgd work refresh")
+            .expect("run omgd work")
             .into()
     }
 
@@ -211,6 +216,17 @@ impl Env {
         stdin.write_all(input.as_bytes()).expect("write answers");
         drop(stdin);
         child.wait_with_output().expect("omg finishes").into()
+    }
+
+    /// Runs `omg-fast ARGS` (built beside omg); its output, trimmed.
+    pub fn omg_fast(&self, args: &[&str]) -> String {
+        let program = Path::new(*OMG).with_file_name("omg-fast");
+        let out = self
+            .command(program.to_str().expect("a UTF-8 path"))
+            .args(args)
+            .output()
+            .expect("run omg-fast");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// Runs `omg ARGS` and parses its stdout as JSON; it must succeed.
