@@ -147,6 +147,7 @@ install:
 	install -Dm644 packaging/ansible/meta/runtime.yml -t $(SHARE)/omg/ansible/meta
 	install -Dm644 packaging/ansible/plugins/modules/*.py -t $(SHARE)/omg/ansible/plugins/modules
 	install -Dm644 packaging/ansible/plugins/module_utils/*.py -t $(SHARE)/omg/ansible/plugins/module_utils
+	install -Dm644 packaging/ansible/plugins/doc_fragments/*.py -t $(SHARE)/omg/ansible/plugins/doc_fragments
 
 uninstall:
 	rm -f $(BIN)/omg $(BIN)/omgd $(BIN)/omgd-lite $(BIN)/omg-fast

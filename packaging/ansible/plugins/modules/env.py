@@ -36,10 +36,6 @@ options:
       - With C(state=checked), fail when the machine differs from the lock.
     type: bool
     default: false
-  executable:
-    description:
-      - The omg to run; by default the one on C(PATH).
-    type: path
 attributes:
   check_mode:
     support: full
@@ -53,8 +49,8 @@ notes:
 seealso:
   - module: omg.omg.package
   - module: omg.omg.facts
-author:
-  - omg developers (!UNKNOWN)
+extends_documentation_fragment:
+  - omg.omg.omg
 """
 
 EXAMPLES = r"""

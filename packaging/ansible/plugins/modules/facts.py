@@ -23,10 +23,6 @@ options:
     description:
       - An C(omg.lock) to compare the machine with; without it C(omg_drift) is null.
     type: path
-  executable:
-    description:
-      - The omg to run; by default the one on C(PATH).
-    type: path
 attributes:
   check_mode:
     support: full
@@ -43,8 +39,8 @@ notes:
 seealso:
   - module: omg.omg.package
   - module: omg.omg.env
-author:
-  - omg developers (!UNKNOWN)
+extends_documentation_fragment:
+  - omg.omg.omg
 """
 
 EXAMPLES = r"""

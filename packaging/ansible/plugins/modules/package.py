@@ -48,10 +48,6 @@ options:
         In check mode a private copy of the lists is refreshed, never the system's.
     type: bool
     default: false
-  executable:
-    description:
-      - The omg to run; by default the one on C(PATH).
-    type: path
 attributes:
   check_mode:
     support: full
@@ -66,8 +62,8 @@ notes:
 seealso:
   - module: omg.omg.env
   - module: omg.omg.facts
-author:
-  - omg developers (!UNKNOWN)
+extends_documentation_fragment:
+  - omg.omg.omg
 """
 
 EXAMPLES = r"""
