@@ -116,6 +116,18 @@ fn an_edited_conffile_is_recorded_and_merged_kept_or_replaced() {
         "{}",
         run.stdout
     );
+    // A file named that waits for nothing: a usage error, nothing touched.
+    let run = env.omg(&["merge", "--keep", conf.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has no file waiting for a merge"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "port = 8080\nname = x\nlog = debug\n"
+    );
 
     // 3.0: kept as it is.
     publish(&root, &server, "3.0", "port = 80\nname = y\nlog = debug\n");
