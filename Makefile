@@ -90,7 +90,7 @@ ARCH_TESTS = binary(alpm_queries) | binary(alpm_transactions) | binary(aur_insta
 	| (binary(outdated) & !test(/^debian_/)) | (binary(rollback) & test(/^arch_/)) \
 	| (binary(habits) & test(/_on_arch$$|header_rows|every_exit_status/)) \
 	| (binary(owns) & test(/_on_arch$$/)) | (binary(provides) & test(/on_arch/)) \
-	| (binary(config_merge) & test(/^on_arch/))
+	| (binary(config_merge) & test(/^on_arch/)) | binary(arch_news)
 
 test-arch-current: arch-current-debug
 	PATH=$(ALPM16)/bin:$$PATH OMG_TEST_ALPM_LINE=16 \

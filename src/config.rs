@@ -69,13 +69,14 @@ pub enum ConfigError {
 ///
 /// [arch]
 /// archive_url = "https://archive.archlinux.org"  # or $OMG_ALA_URL
+/// news_url = "https://archlinux.org/feeds/news/"  # or $OMG_ARCH_NEWS_URL ("" = no news)
 ///
 /// [hook]
 /// env = false                # export the project's mise [env] and .env at the prompt
 /// command_not_found = false  # say which package or runtime provides a missing command
 ///
 /// [upgrade]
-/// news = "ask"               # NEWS.Debian of what is upgraded: ask, show or off
+/// news = "ask"               # the news before an upgrade: ask, show or off
 ///
 /// [metrics]
 /// textfile_dir = "/var/lib/prometheus/node-exporter"  # where omg.prom goes ("" = nowhere)
@@ -135,12 +136,16 @@ pub struct ArchConfig {
     /// The Arch Linux Archive (or `$OMG_ALA_URL`): where `omg rollback`
     /// finds versions no cache or repository has any more.
     pub archive_url: String,
+    /// The Arch Linux news feed (or `$OMG_ARCH_NEWS_URL`), fetched by the
+    /// refresh worker and shown before upgrades; empty: no news.
+    pub news_url: String,
 }
 
 impl Default for ArchConfig {
     fn default() -> Self {
         ArchConfig {
             archive_url: "https://archive.archlinux.org".into(),
+            news_url: "https://archlinux.org/feeds/news/".into(),
         }
     }
 }
@@ -148,6 +153,12 @@ impl Default for ArchConfig {
 impl ArchConfig {
     pub fn archive_url(&self) -> String {
         env_or("OMG_ALA_URL", &self.archive_url)
+    }
+
+    /// Where the news comes from; `None` when turned off.
+    pub fn news_url(&self) -> Option<String> {
+        let url = env_or("OMG_ARCH_NEWS_URL", &self.news_url);
+        (!url.trim().is_empty()).then_some(url)
     }
 }
 

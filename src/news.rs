@@ -1,10 +1,51 @@
 //! The news of what an upgrade brings. Debian: the `NEWS.Debian` entries
 //! a package's new version ships (`/usr/share/doc/PKG/NEWS.Debian.gz`)
 //! that are newer than the installed version, read from the downloaded
-//! `.deb` before dpkg runs, as apt-listchanges does.
+//! `.deb` before dpkg runs, as apt-listchanges does. Arch: the news feed
+//! (`feed`).
+
+pub mod feed;
 
 use std::io::Read;
 use std::path::Path;
+
+/// What `omg news` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NewsList {
+    /// `arch` (the news feed) or `debian` (`NEWS.Debian` entries).
+    pub source: String,
+    /// Unread means published after this (Unix time; the last upgrade),
+    /// when there was one.
+    pub since: Option<u64>,
+    /// Newest first.
+    pub items: Vec<NewsItem>,
+    /// When the feed was last fetched (Arch), if ever.
+    pub fetched: Option<u64>,
+}
+
+/// One piece of news.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NewsItem {
+    pub title: String,
+    /// Unix time it was published (Arch) or installed (Debian).
+    pub published: u64,
+    pub link: Option<String>,
+    /// The package it is about (Debian).
+    pub package: Option<String>,
+    pub text: String,
+}
+
+impl From<&feed::FeedItem> for NewsItem {
+    fn from(item: &feed::FeedItem) -> Self {
+        NewsItem {
+            title: item.title.clone(),
+            published: item.published,
+            link: Some(item.link.clone()).filter(|l| !l.is_empty()),
+            package: None,
+            text: item.text.clone(),
+        }
+    }
+}
 
 /// One entry: the version it is about and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,16 +96,48 @@ pub fn newer_entries(
         .collect()
 }
 
-/// The `NEWS.Debian` a `.deb` ships for `package`, when it ships one.
-pub fn debian_news(deb: &Path, package: &str) -> Option<String> {
-    let inside = format!("/usr/share/doc/{package}/NEWS.Debian.gz");
-    let compressed = crate::package_file::read_member(deb, &inside).ok()?;
+/// The entries of `text` newer than `old` up to `new` (what an upgrade
+/// from `old` to `new` brought).
+pub fn entries_between(
+    text: &str,
+    old: &str,
+    new: &str,
+    cmp: &dyn Fn(&str, &str) -> std::cmp::Ordering,
+) -> Vec<Entry> {
+    newer_entries(text, old, cmp)
+        .into_iter()
+        .filter(|e| cmp(&e.version, new) != std::cmp::Ordering::Greater)
+        .collect()
+}
+
+/// The `NEWS.Debian` an installed package has under `root`, when it has
+/// one (at most 1 MiB of it).
+pub fn installed_debian_news(root: &Path, package: &str) -> Option<String> {
+    if package.is_empty() || package.contains('/') || package.starts_with('.') {
+        return None;
+    }
+    let path = root
+        .join("usr/share/doc")
+        .join(package)
+        .join("NEWS.Debian.gz");
+    let file = std::fs::File::open(path).ok()?;
+    gunzip_limited(file.take(4 << 20))
+}
+
+fn gunzip_limited(compressed: impl Read) -> Option<String> {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(compressed.as_slice())
+    flate2::read::GzDecoder::new(compressed)
         .take(1 << 20)
         .read_to_string(&mut text)
         .ok()?;
     Some(text)
+}
+
+/// The `NEWS.Debian` a `.deb` ships for `package`, when it ships one.
+pub fn debian_news(deb: &Path, package: &str) -> Option<String> {
+    let inside = format!("/usr/share/doc/{package}/NEWS.Debian.gz");
+    let compressed = crate::package_file::read_member(deb, &inside).ok()?;
+    gunzip_limited(compressed.as_slice())
 }
 
 #[cfg(test)]
@@ -96,5 +169,14 @@ openssh (1:8.7p1-1) unstable; urgency=medium
             2
         );
         assert!(newer_entries(news, "1:9.2p1-1", &crate::version::debian_vercmp).is_empty());
+        // What an upgrade from 8.4 to 8.7 brought: the 8.7 entry only.
+        let brought = entries_between(
+            news,
+            "1:8.4p1-5",
+            "1:8.7p1-1",
+            &crate::version::debian_vercmp,
+        );
+        assert_eq!(brought.len(), 1);
+        assert_eq!(brought[0].version, "1:8.7p1-1");
     }
 }

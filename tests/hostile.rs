@@ -327,6 +327,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
         (RequestBody::Graph, None),
         (RequestBody::Metrics, None),
         (RequestBody::Restarts, None),
+        (RequestBody::News { all: true }, None),
         (
             RequestBody::Restart {
                 units: vec!["ssh.service".into()],
@@ -456,6 +457,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::VerifySignatures { .. }
             | RequestBody::Metrics
             | RequestBody::Restarts
+            | RequestBody::News { .. }
             | RequestBody::Restart { .. } => {}
         }
     }

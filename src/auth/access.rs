@@ -60,7 +60,8 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::Audit { refresh: false }
         | RequestBody::Outdated { refresh: false }
         | RequestBody::Metrics
-        | RequestBody::Restarts => Access::Anyone,
+        | RequestBody::Restarts
+        | RequestBody::News { .. } => Access::Anyone,
         RequestBody::Restart { .. } => Access::Polkit(RESTART),
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
             Access::Polkit(REFRESH)
@@ -106,6 +107,7 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::VerifySignatures { .. } => "VerifySignatures",
         RequestBody::Metrics => "Metrics",
         RequestBody::Restarts => "Restarts",
+        RequestBody::News { .. } => "News",
         RequestBody::Restart { .. } => "Restart",
     }
 }

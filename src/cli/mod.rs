@@ -24,6 +24,7 @@ mod info;
 mod install;
 mod list;
 mod merge;
+mod news;
 mod not_found;
 mod outdated;
 pub mod output;
@@ -89,8 +90,8 @@ const EXIT_STATUS: &str = "Exit status:
     version,
     about = "One package manager for system packages, the AUR and language runtimes",
     long_about = LONG_ABOUT,
-    help_template = "{before-help}{usage-heading} {usage}\n{all-args}\n\
-        omg --help: every option and command in detail; omg COMMAND -h: one command{after-help}",
+    help_template = "{before-help}{usage-heading} {usage}  (more: omg --help, omg COMMAND -h)\n\
+        {all-args}{after-help}",
     before_long_help = LONG_ABOUT,
     override_usage = "omg [OPTIONS] [COMMAND] | omg -S|-R|-Q|-U [ARGS]...",
     after_long_help = EXIT_STATUS,
@@ -255,6 +256,14 @@ pub enum Command {
     /// against the packaged original from the package cache ($MERGETOOL
     /// CURRENT BASE NEW, else git merge-file).
     Merge(merge::MergeArgs),
+    /// The news to read: Arch's since the last upgrade, Debian's it brought
+    ///
+    /// On Arch the Arch Linux news published since the last upgrade (an
+    /// upgrade shows it before its plan and, when an item needs manual
+    /// intervention or names a package it changes, asks with no as the
+    /// default); on Debian the NEWS.Debian entries the last upgrade
+    /// installed. --all: everything kept.
+    News(news::NewsArgs),
     /// Restart the services that still run replaced files
     ///
     /// The units whose processes map files an upgrade replaced or deleted
@@ -356,6 +365,7 @@ impl Command {
             Command::Tray(args) => tray::run(args).await,
             Command::Pin(args) => pin::run(session, args).await,
             Command::Merge(args) => merge::run(session, args).await,
+            Command::News(args) => news::run(session, args).await,
             Command::Restart(args) => restart::run(session, args).await,
             Command::Why(args) => graph::why(session, args).await,
             Command::Size(args) => graph::size(session, args).await,

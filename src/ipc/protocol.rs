@@ -184,6 +184,12 @@ pub enum RequestBody {
     /// The units (and processes) that still run files an upgrade
     /// replaced or deleted.
     Restarts,
+    /// What is new (`omg news`): on Arch the news published since the
+    /// last upgrade, on Debian the `NEWS.Debian` entries the last upgrade
+    /// installed; with `all`, everything kept.
+    News {
+        all: bool,
+    },
     /// Restart these units (each must be among `Restarts`' answer; a
     /// sensitive one — init, a login session — only with `sensitive`).
     Restart {
@@ -291,6 +297,7 @@ pub enum ResponseBody {
     Osv(crate::security::osv::OsvReport),
     Metrics(String),
     Restarts(Vec<crate::restart::Restart>),
+    News(crate::news::NewsList),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

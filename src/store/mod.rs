@@ -59,6 +59,9 @@ pub const OUTDATED: TableDefinition<&str, &[u8]> = TableDefinition::new("outdate
 /// `debian:<release>`): the parsed advisories with their fetch time.
 pub const VULNS: TableDefinition<&str, &[u8]> = TableDefinition::new("vulns");
 
+/// News feeds as last fetched and kept (`arch`: the Arch Linux news).
+pub const NEWS: TableDefinition<&str, &[u8]> = TableDefinition::new("news");
+
 /// The database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

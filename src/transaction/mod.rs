@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 
 mod action;
 mod channel;
+mod news;
 mod steps;
 
 pub use channel::{KeyTrust, TxChannel, TxClientSide};
+pub use news::show_feed;
 pub use steps::{
     accept_partial, delete_cached, dry_run_skips_refresh, prune, wants_refresh, warn_changed_since,
 };
@@ -194,11 +196,18 @@ pub struct TransactionOptions {
     /// omgd from `[upgrade] news`).
     #[serde(default)]
     pub news: NewsMode,
+    /// The Arch Linux news published since the last upgrade, shown
+    /// before an upgrade's plan (filled in by omgd; what a client sends
+    /// is replaced).
+    #[serde(default)]
+    pub feed: Vec<crate::news::feed::FeedItem>,
 }
 
 /// `[upgrade] news`: the news of what an upgrade brings (Debian's
-/// `NEWS.Debian` entries newer than the installed version) is shown and
-/// asked about before the packages are installed, only shown, or not read.
+/// `NEWS.Debian` entries newer than the installed version, the Arch Linux
+/// news since the last upgrade) is shown and asked about before the
+/// packages are installed, only shown (asked about still when an Arch item
+/// needs manual intervention or names a planned package), or not read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NewsMode {

@@ -101,6 +101,9 @@ pub struct Env {
     /// Where the AUR is: by default a closed local port, so no test
     /// reaches out.
     pub aur_url: String,
+    /// Where the Arch Linux news is: a closed local port unless a test
+    /// serves it.
+    pub news_url: String,
 }
 
 impl Env {
@@ -110,6 +113,7 @@ impl Env {
             apt_config: None,
             pacman_conf: None,
             aur_url: "http://127.0.0.1:1".into(),
+            news_url: "http://127.0.0.1:1/feeds/news/".into(),
         }
     }
 
@@ -154,7 +158,8 @@ impl Env {
             .env_remove("OMG_BACKEND")
             .env_remove("COLUMNS")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env("OMG_AUR_URL", &self.aur_url);
+            .env("OMG_AUR_URL", &self.aur_url)
+            .env("OMG_ARCH_NEWS_URL", &self.news_url);
         match &self.apt_config {
             Some(conf) => c.env("APT_CONFIG", conf),
             None => c.env_remove("APT_CONFIG"),

@@ -105,6 +105,7 @@ fn valid(rng: &mut Rng) -> Vec<u8> {
         RequestBody::Graph,
         RequestBody::Metrics,
         RequestBody::Restarts,
+        RequestBody::News { all: true },
     ];
     for id in 0..(1 + rng.below(4)) {
         let body = bodies[rng.below(bodies.len())].clone();

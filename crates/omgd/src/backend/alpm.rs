@@ -267,6 +267,10 @@ impl PackageBackend for AlpmBackend {
         self.conf.root_dir.clone()
     }
 
+    fn log_file(&self) -> Option<std::path::PathBuf> {
+        Some(self.conf.log_file.clone())
+    }
+
     fn cached_package(&mut self, name: &str, version: &str) -> Option<std::path::PathBuf> {
         rollback::in_cache(&self.conf, name, version)
     }

@@ -89,6 +89,12 @@ pub trait PackageBackend {
         std::path::PathBuf::from("/")
     }
 
+    /// The package manager's own log (pacman's `LogFile`), where upgrades
+    /// made without omg are recorded.
+    fn log_file(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// The package file of `name` at `version` kept in the package cache.
     fn cached_package(&mut self, name: &str, version: &str) -> Option<std::path::PathBuf> {
         let _ = (name, version);

@@ -111,6 +111,8 @@ pub struct BackendHandle {
     pub lock_file: Option<std::path::PathBuf>,
     /// Where the packages' files are on disk.
     pub root: std::path::PathBuf,
+    /// The package manager's own log (see `PackageBackend::log_file`).
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 fn gone() -> BackendError {
@@ -245,7 +247,13 @@ impl BackendHandle {
             .name("omgd-backend".into())
             .spawn(move || match backend::open(kind) {
                 Ok(b) => {
-                    let _ = ready_tx.send(Ok((b.library(), b.watched(), b.lock_file(), b.root())));
+                    let _ = ready_tx.send(Ok((
+                        b.library(),
+                        b.watched(),
+                        b.lock_file(),
+                        b.root(),
+                        b.log_file(),
+                    )));
                     work_loop(kind, b, queue, &flag);
                 }
                 Err(e) => {
@@ -253,7 +261,8 @@ impl BackendHandle {
                 }
             })
             .map_err(|e| BackendError::Open(format!("cannot start the backend thread: {e}")))?;
-        let (library, watched, lock_file, root) = ready_rx.recv().map_err(|_| gone())??;
+        let (library, watched, lock_file, root, log_file) =
+            ready_rx.recv().map_err(|_| gone())??;
         Ok(BackendHandle {
             jobs,
             transacting,
@@ -262,6 +271,7 @@ impl BackendHandle {
             watched,
             lock_file,
             root,
+            log_file,
         })
     }
 

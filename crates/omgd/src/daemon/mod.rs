@@ -8,6 +8,7 @@ pub mod backend_thread;
 pub mod connection;
 pub mod engine;
 pub mod logger;
+pub mod news_feed;
 pub mod refresh;
 pub mod server;
 pub mod watch;

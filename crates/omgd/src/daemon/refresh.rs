@@ -68,6 +68,15 @@ pub async fn run(
     if !offline && kind == omg::model::BackendKind::Alpm && config.aur.enabled {
         refresh_aur_index(paths, &config.aur).await;
     }
+    if !offline
+        && kind == omg::model::BackendKind::Alpm
+        && let Some(url) = config.arch.news_url()
+    {
+        match super::news_feed::refresh(store.as_ref(), &url).await {
+            Ok(kept) => log::info!("the Arch Linux news: {kept} items kept"),
+            Err(e) => log::warn!("the news were not refreshed: {e}"),
+        }
+    }
     let previous = store.as_ref().and_then(|s| stored(s, kind.as_str()));
     let now = omg::unix_now();
     let result = match &counted {

@@ -330,6 +330,8 @@ fn within_transaction(
         return Ok(());
     }
     report.changes = plan.changes.clone();
+    let planned: Vec<&str> = plan.changes.iter().map(|c| c.name.as_str()).collect();
+    omg::transaction::show_feed(channel, &request.options, &planned)?;
     let held: Vec<String> = plan
         .changes
         .iter()

@@ -17,6 +17,7 @@ mod config_files;
 mod files;
 mod index;
 mod metrics;
+mod news;
 mod outdated;
 mod query;
 mod restarts;
@@ -341,6 +342,7 @@ impl Engine {
             R::Outdated { refresh } => self.outdated(refresh).await,
             R::Metrics => self.metrics().await.map(ResponseBody::Metrics),
             R::Restarts => self.restarts().await.map(ResponseBody::Restarts),
+            R::News { all } => self.news(all).await.map(ResponseBody::News),
             R::Restart {
                 units, sensitive, ..
             } => self.restart(units, sensitive).await,

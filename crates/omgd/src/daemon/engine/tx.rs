@@ -57,6 +57,7 @@ impl Engine {
         });
         // The news of what is upgraded: as this daemon is configured.
         request.options.news = self.config.upgrade.news;
+        request.options.feed = self.news_for(&request, &channel).await;
         // A dry run refreshes a private copy of the lists, never the
         // system's: where, this daemon says.
         request.options.private_lists = request.options.dry_run.then(|| {
