@@ -82,6 +82,25 @@ fn the_news_of_an_upgrade_is_shown_before_dpkg_runs_and_asked_about() {
     assert!(said.contains("news of omg-app 2.0"), "{said}");
     assert_eq!(installed(&root, "omg-app").as_deref(), Some("2.0"));
 
+    // omg news: what the last upgrade installed, from the installed
+    // package's documentation.
+    let news = env.json(&["news", "--json"]);
+    assert_eq!(news["source"], "debian");
+    let items = news["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{news}");
+    assert_eq!(items[0]["title"], "omg-app 2.0");
+    assert_eq!(items[0]["package"], "omg-app");
+    assert!(
+        items[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/omg-app/main.conf"),
+        "{news}"
+    );
+    let shown = env.omg(&["news"]);
+    assert!(shown.stdout.contains("omg-app 2.0"), "{}", shown.stdout);
+    assert!(!shown.stdout.contains("First release"), "{}", shown.stdout);
+
     // news = off: not read at all.
     env.configure("[upgrade]\nnews = \"off\"\n");
     root.add_with_news("omg-quiet", "2.0", &NEWS.replace("omg-app", "omg-quiet"));
