@@ -43,6 +43,11 @@ pub struct Entry {
     /// Config files it left for a merge (`omg merge`).
     #[serde(default)]
     pub config_files: Vec<crate::merge::ConfigFile>,
+    /// The entries one command made together (`omg upgrade --all`: the
+    /// repositories, the AUR builds, the runtimes) share a group, and
+    /// `omg rollback` undoes them as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Entry {
@@ -69,6 +74,47 @@ impl Entry {
             })
             .collect()
     }
+}
+
+/// Whether `group` may name a history group: 1 to 64 letters, digits and
+/// dashes (it is chosen by the client and only ever compared).
+pub fn valid_group(group: &str) -> bool {
+    (1..=64).contains(&group.len())
+        && group
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A new group name, unique on this machine.
+pub fn new_group(what: &str) -> String {
+    format!("{what}-{}-{}", crate::unix_now(), std::process::id())
+}
+
+/// The reversible entries of `group`, newest first.
+pub fn in_group<'e>(entries: &'e [Entry], group: &str) -> Vec<&'e Entry> {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e.group.as_deref() == Some(group) && e.reversible())
+        .collect()
+}
+
+/// What reverting `entries` (newest first) means as one: each package
+/// goes back to the version before the oldest of them changed it.
+pub fn group_revert_steps(entries: &[&Entry]) -> Vec<crate::transaction::RevertStep> {
+    let mut steps: Vec<crate::transaction::RevertStep> = Vec::new();
+    for entry in entries {
+        for step in entry.revert_steps() {
+            match steps.iter_mut().find(|s| s.name == step.name) {
+                Some(newer) => {
+                    newer.restore = step.restore;
+                    newer.as_dependency = step.as_dependency;
+                }
+                None => steps.push(step),
+            }
+        }
+    }
+    steps
 }
 
 /// The entry `id` names, or without one the newest that changed
@@ -144,17 +190,18 @@ impl History {
         changes: Vec<PackageChange>,
         result: &str,
     ) -> Result<u64, HistoryError> {
-        self.record_with_config_files(user, command, changes, result, Vec::new())
+        self.record_full(user, command, changes, result, Vec::new(), None)
     }
 
-    /// Records an entry with the config files it left.
-    pub fn record_with_config_files(
+    /// Records an entry with the config files it left and its group.
+    pub fn record_full(
         &self,
         user: &str,
         command: &str,
         changes: Vec<PackageChange>,
         result: &str,
         config_files: Vec<crate::merge::ConfigFile>,
+        group: Option<&str>,
     ) -> Result<u64, HistoryError> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| self.fail(e))?;
@@ -175,6 +222,7 @@ impl History {
                 changes,
                 result: result.to_string(),
                 config_files,
+                group: group.map(str::to_string),
             };
             let bytes = serde_json::to_vec(&entry).map_err(|e| self.fail(e))?;
             table
@@ -279,6 +327,7 @@ mod tests {
             ],
             result: "ok".into(),
             config_files: Vec::new(),
+            group: None,
         };
         let steps = entry.revert_steps();
         let view: Vec<(&str, Option<&str>, Option<&str>)> = steps
@@ -311,5 +360,48 @@ mod tests {
         let old = r#"{"name":"vim","change":"install","old":null,"new":"9"}"#;
         let change: PackageChange = serde_json::from_str(old).unwrap();
         assert!(!change.as_dependency);
+    }
+
+    #[test]
+    fn a_group_reverts_to_the_versions_before_its_oldest_entry() {
+        let entry = |id, changes| Entry {
+            id,
+            time: id,
+            user: "root".into(),
+            command: "upgrade".into(),
+            changes,
+            result: "ok".into(),
+            config_files: Vec::new(),
+            group: Some("upgrade-1-2".into()),
+        };
+        let repos = entry(1, vec![change("foo", "upgrade", Some("1-1"), Some("2-1"))]);
+        let aur = entry(
+            2,
+            vec![
+                change("foo", "upgrade", Some("2-1"), Some("3-1")),
+                change("aur-app", "upgrade", Some("1.0-1"), Some("1.1-1")),
+            ],
+        );
+        let other = Entry {
+            group: None,
+            ..entry(3, vec![change("bar", "install", None, Some("1-1"))])
+        };
+        let all = [repos, aur, other];
+        let group = in_group(&all, "upgrade-1-2");
+        assert_eq!(group.iter().map(|e| e.id).collect::<Vec<_>>(), [2, 1]);
+        let steps = group_revert_steps(&group);
+        let view: Vec<(&str, Option<&str>, Option<&str>)> = steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.left.as_deref(), s.restore.as_deref()))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                ("foo", Some("3-1"), Some("1-1")),
+                ("aur-app", Some("1.1-1"), Some("1.0-1")),
+            ]
+        );
+        assert!(valid_group("upgrade-1-2"));
+        assert!(!valid_group("../etc") && !valid_group("") && !valid_group(&"a".repeat(65)));
     }
 }

@@ -418,47 +418,14 @@ fn every_module_is_documented_and_passes_ansible_tests_sanity() {
     );
 }
 
-/// A Node.js mirror laid out as nodejs.org/dist: the index, and for each
-/// release its archive (bin/node prints the version) and a checksum list
-/// signed by a release key made here.
-fn node_mirror(versions: &[&str]) -> (common::http::FileServer, tempfile::TempDir) {
-    let server = common::http::FileServer::start();
-    let signer = common::pgp::key("release <release@example.org>");
-    let keys = common::pgp::trusting(&signer);
-    let index: Vec<Value> = versions
-        .iter()
-        .map(|v| json!({"version": format!("v{v}"), "date": "2023-11-22", "files": ["linux-x64"], "lts": "Iron"}))
-        .collect();
-    server.put("/index.json", serde_json::to_vec(&index).unwrap());
-    for version in versions {
-        let archive = common::tar_gz(
-            &format!("node-v{version}-linux-x64/bin/node"),
-            &format!("#!/bin/sh\necho v{version}\n"),
-        );
-        let file = format!("node-v{version}-linux-x64.tar.gz");
-        let sums = format!("{}  {file}\n", common::sha256_hex(&archive));
-        server.put(&format!("/v{version}/{file}"), archive);
-        server.put(
-            &format!("/v{version}/SHASUMS256.txt.sig"),
-            common::pgp::sign(&signer, sums.as_bytes(), common::pgp::Form::Detached),
-        );
-        server.put(&format!("/v{version}/SHASUMS256.txt"), sums.into_bytes());
-    }
-    (server, keys)
-}
-
 #[test]
 fn runtime_versions_are_installed_upgraded_within_their_line_and_removed() {
     let Some(ansible) = Ansible::new() else {
         return;
     };
-    let (mirror, keys) = node_mirror(&["20.11.0", "20.10.0", "18.19.0"]);
+    let mirror = common::node::NodeMirror::with(&["20.11.0", "20.10.0", "18.19.0"]);
     let env = common::Env::new();
-    env.configure(&format!(
-        "[runtimes]\nnode_mirror = \"{}\"\nnode_keys = \"{}\"\n",
-        mirror.url(),
-        keys.path().display()
-    ));
+    env.configure(&mirror.config());
     let versions = env.data_dir().join("versions/node");
     let installed = || {
         let mut found: Vec<String> = std::fs::read_dir(&versions)

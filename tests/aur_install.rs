@@ -944,3 +944,105 @@ fn the_review_starts_with_what_deserves_a_look() {
     }
     assert!(s.q("-Q").contains("risky 1.0-1"), "declined: nothing built");
 }
+
+/// The default Node.js of the environment's user, as its link says.
+fn node_default(s: &Setup) -> String {
+    std::fs::read_link(s.env.data_dir().join("versions/node/current"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn upgrade_all_is_one_plan_and_one_rollback_undoes_it() {
+    let Some(s) = setup() else {
+        return;
+    };
+    // A repository package the recorded Arch tracker data calls
+    // vulnerable (AVG-708, fixed in 2.6.1-1), an AUR package, Node.js.
+    let alsa = common::http::FileServer::start();
+    alsa.put(
+        "/issues/all.json",
+        common::upstream_fixture("alsa/issues-all.vulnerablecode-archlinux.json"),
+    );
+    let node = common::node::NodeMirror::with(&["20.10.0"]);
+    common::give_to_nobody(node.keys.path());
+    s.env.configure(&format!(
+        "{}[security]\nalsa_url = \"{}/issues/all.json\"\n",
+        node.config(),
+        alsa.url()
+    ));
+    s.root
+        .publish(&[Spec::new("wireshark-cli", "2.6.0-1", "network analyzer")]);
+    s.root.pacman(&["-Sy"]);
+    ok(&s.omg(&["install", "--noconfirm", "aur-app", "wireshark-cli"]));
+    ok(&s.omg(&["use", "node", "20.10.0"]));
+    ok(&s.omg(&["audit", "--refresh"]));
+    let before = s.q("-Q");
+    assert!(before.contains("libgreet-arch 1.0-1"), "{before:?}");
+
+    // Something new everywhere.
+    s.root.publish(&[
+        Spec::new("libgreet-arch", "1.1-1", "greeting library"),
+        Spec::new("wireshark-cli", "2.6.1-1", "network analyzer"),
+    ]);
+    s.aur.publish(
+        "aur-app",
+        "1.1-1",
+        &[AurSpec {
+            name: "aur-app",
+            depends: &["aur-lib>=1.0"],
+            make_depends: &[],
+        }],
+        false,
+    );
+    node.publish("20.11.0");
+
+    // The plan in sections, the fix first; a dry run changes nothing
+    // (its outline has the repositories as the last refresh found them).
+    ok(&s.omg(&["sync"]));
+    let run = s.omg(&["upgrade", "--all", "--dry-run"]);
+    ok(&run);
+    let plan = &run.stdout;
+    let at = |text: &str| {
+        plan.find(text)
+            .unwrap_or_else(|| panic!("{text} is not in the plan:\n{plan}"))
+    };
+    assert!(
+        at("security") < at("wireshark-cli 2.6.0-1 -> 2.6.1-1"),
+        "{plan}"
+    );
+    assert!(at("wireshark-cli") < at("repositories"), "{plan}");
+    assert!(
+        at("repositories") < at("libgreet-arch 1.0-1 -> 1.1-1"),
+        "{plan}"
+    );
+    assert!(at("AUR") < at("aur-app 1.0-1 -> 1.1-1"), "{plan}");
+    assert!(at("runtimes") < at("node 20.10.0 -> 20.11.0"), "{plan}");
+    assert!(plan.contains("AVG-708"), "{plan}");
+    assert_eq!(s.q("-Q"), before, "a dry run changes nothing");
+
+    let run = s.omg(&["upgrade", "--all", "--noconfirm"]);
+    ok(&run);
+    let after = s.q("-Q");
+    for now in [
+        "libgreet-arch 1.1-1",
+        "wireshark-cli 2.6.1-1",
+        "aur-app 1.1-1",
+    ] {
+        assert!(after.contains(now), "{now}: {after:?}\n{}", run.stdout);
+    }
+    assert_eq!(node_default(&s), "20.11.0", "the default follows its line");
+    assert!(
+        s.env.data_dir().join("versions/node/20.10.0").is_dir(),
+        "the old release stays for a rollback"
+    );
+
+    // One rollback: the repository packages, the AUR package and the
+    // runtime, together.
+    let run = s.omg(&["rollback", "--noconfirm"]);
+    ok(&run);
+    assert!(run.stdout.contains("rolling back"), "{}", run.stdout);
+    assert_eq!(s.q("-Q"), before, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(node_default(&s), "20.10.0");
+    assert!(!s.env.data_dir().join("versions/node/20.11.0").exists());
+}

@@ -355,6 +355,7 @@ fn polkit_decides_who_may_change_the_system() {
             make_current: false,
             components: Vec::new(),
             targets: Vec::new(),
+            group: None,
         }),
     }));
     loop {

@@ -134,7 +134,10 @@ pub async fn upgrade(
 }
 
 /// omgd's plan, or `None` where there is no AUR (Debian, or turned off).
-async fn plan(session: &mut Session, targets: Vec<String>) -> Result<Option<Plan>, Failure> {
+pub(super) async fn plan(
+    session: &mut Session,
+    targets: Vec<String>,
+) -> Result<Option<Plan>, Failure> {
     match session.request(RequestBody::AurPlan { targets }).await {
         Ok(ResponseBody::AurPlan(plan)) => Ok(Some(plan)),
         Ok(_) => Err(super::unexpected()),
@@ -256,15 +259,35 @@ async fn execute(
     args: &TxArgs,
     aur: &AurOptions,
 ) -> Result<u8, Failure> {
-    let mut renderer = Renderer::new(args.json);
-    show_plan(&renderer, &plan);
     if args.dry_run {
+        show_plan(&Renderer::new(args.json), &plan);
         if args.json {
             print_json(&plan)?;
         }
-        renderer.line("dry run: nothing was changed");
+        Renderer::new(args.json).line("dry run: nothing was changed");
         return Ok(EXIT_OK);
     }
+    let changes = execute_changes(session, plan, options, args, aur).await?;
+    if args.json {
+        print_json(&TransactionReport {
+            changes,
+            committed: true,
+            ..TransactionReport::default()
+        })?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// Builds and installs `plan` (reviewed first); the changes made.
+pub(super) async fn execute_changes(
+    session: &mut Session,
+    plan: Plan,
+    options: TransactionOptions,
+    args: &TxArgs,
+    aur: &AurOptions,
+) -> Result<Vec<Change>, Failure> {
+    let mut renderer = Renderer::new(args.json);
+    show_plan(&renderer, &plan);
     build::refuse_root().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let paths = Paths::user().map_err(|e| Failure::new(e.to_string(), EXIT_FAILURE))?;
     let config = Config::load(&paths.config_dir).unwrap_or_default();
@@ -328,6 +351,7 @@ async fn execute(
                 TransactionAction::Remove { targets: make_only },
                 TransactionOptions {
                     noconfirm: true,
+                    group: options.group.clone(),
                     ..TransactionOptions::default()
                 },
             )
@@ -335,14 +359,7 @@ async fn execute(
         }
     }
     root.close().await;
-    if args.json {
-        print_json(&TransactionReport {
-            changes,
-            committed: true,
-            ..TransactionReport::default()
-        })?;
-    }
-    Ok(EXIT_OK)
+    Ok(changes)
 }
 
 /// The plan's transactions and builds, in order: the repository packages,
@@ -364,6 +381,8 @@ async fn run_plan(
 ) -> Result<(), Failure> {
     let base_options = TransactionOptions {
         noconfirm: settings.noconfirm,
+        group: options.group.clone(),
+        plan_accepted: options.plan_accepted,
         ..TransactionOptions::default()
     };
     if !plan.repo_deps.is_empty() {
@@ -447,11 +466,10 @@ async fn run_plan(
                     .collect(),
             },
             TransactionOptions {
-                noconfirm: settings.noconfirm,
                 as_deps: options.as_deps,
                 as_explicit: options.as_explicit,
                 dependencies: dependencies.clone(),
-                ..TransactionOptions::default()
+                ..base_options.clone()
             },
         )
         .await?;

@@ -46,6 +46,7 @@ mod sync;
 mod transaction;
 mod tray;
 mod upgrade;
+mod upgrade_all;
 mod verify;
 
 use std::path::PathBuf;

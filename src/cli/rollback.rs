@@ -15,7 +15,7 @@ use crate::config::Paths;
 use crate::history::{self, Entry, History, PackageChange};
 use crate::runtime::version_file::Runtime;
 use crate::runtime::versions;
-use crate::transaction::{TransactionAction, TransactionOptions};
+use crate::transaction::{TransactionAction, TransactionOptions, TransactionReport};
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
@@ -65,17 +65,86 @@ pub async fn run(session: &mut Session, args: &RollbackArgs) -> Result<u8, Failu
         None
     };
     match runtime_entry {
+        // Made together (`omg upgrade --all`): undone together.
+        Some(entry) if entry.group.is_some() => {
+            let group = entry.group.clone().unwrap_or_default();
+            let system = rollback_system(session, args, None, Some(group.clone())).await?;
+            if system.is_none() && !args.tx.json {
+                println!("group {group} changed no system package");
+            }
+            rollback_user_group(session, args, &group, &user_entries).await
+        }
         Some(entry) => rollback_runtimes(session, entry, args).await,
         None => {
-            let action = TransactionAction::Rollback {
-                id: args.id,
-                partial: args.partial,
-                steps: Vec::new(),
-                archive: None,
-            };
-            super::transaction::run(session, action, TransactionOptions::default(), &args.tx).await
+            let report = rollback_system(session, args, args.id, None).await?;
+            // A transaction of a group: omgd took its group back; the
+            // runtime changes of the group go back too.
+            match report.and_then(|r| r.group) {
+                Some(group) if !history::in_group(&user_entries, &group).is_empty() => {
+                    rollback_user_group(session, args, &group, &user_entries).await
+                }
+                _ => Ok(EXIT_OK),
+            }
         }
     }
+}
+
+/// Rolls back system transactions through omgd: transaction `id` (the
+/// newest without one), or the transactions of `group`. `None` when the
+/// group has no system transaction.
+async fn rollback_system(
+    session: &mut Session,
+    args: &RollbackArgs,
+    id: Option<u64>,
+    group: Option<String>,
+) -> Result<Option<TransactionReport>, Failure> {
+    let of_group = group.is_some();
+    let action = TransactionAction::Rollback {
+        id,
+        partial: args.partial,
+        steps: Vec::new(),
+        archive: None,
+        group,
+    };
+    let outcome =
+        super::transaction::run_report(session, action, TransactionOptions::default(), &args.tx)
+            .await;
+    match outcome {
+        Ok(report) => {
+            if args.tx.json {
+                print_json(&report)?;
+            }
+            Ok(Some(report))
+        }
+        Err(f)
+            if of_group
+                && f.message
+                    .starts_with("the history has no system transaction") =>
+        {
+            Ok(None)
+        }
+        Err(f) => Err(f),
+    }
+}
+
+/// The user's runtime changes of `group`, undone as one.
+async fn rollback_user_group(
+    session: &mut Session,
+    args: &RollbackArgs,
+    group: &str,
+    user: &[Entry],
+) -> Result<u8, Failure> {
+    let part = history::in_group(user, group);
+    let Some(newest) = part.first() else {
+        return Ok(EXIT_OK);
+    };
+    // One change holding the group's, newest first: undone in that order.
+    let together = Entry {
+        command: format!("{} (group {group})", newest.command),
+        changes: part.iter().flat_map(|e| e.changes.clone()).collect(),
+        ..(*newest).clone()
+    };
+    rollback_runtimes(session, &together, args).await
 }
 
 /// One thing to do to a runtime.
@@ -327,6 +396,7 @@ mod tests {
             changes,
             result: "ok".into(),
             config_files: Vec::new(),
+            group: None,
         }
     }
 

@@ -91,6 +91,18 @@ pub async fn install(
     make_current: bool,
     insecure: bool,
 ) -> Result<(String, String), Failure> {
+    install_in_group(session, runtime, request, make_current, insecure, None).await
+}
+
+/// The same, recorded in the history as part of `group`.
+pub async fn install_in_group(
+    session: &Session,
+    runtime: Runtime,
+    request: &str,
+    make_current: bool,
+    insecure: bool,
+    group: Option<&str>,
+) -> Result<(String, String), Failure> {
     // The full omgd: downloads and signatures live there.
     let mut connection = session.own_daemon().await?;
     let mut renderer = Renderer::new(false);
@@ -105,6 +117,7 @@ pub async fn install(
         make_current,
         components,
         targets,
+        group: group.map(str::to_string),
     });
     let answer = stream(&mut connection, &mut renderer, body).await;
     renderer.settle();

@@ -1,6 +1,7 @@
 //! `omg upgrade`: refresh, then upgrade every package (repositories and,
 //! on Arch, the AUR), or with `--security` only the updates that fix
-//! known vulnerabilities.
+//! known vulnerabilities, or with `--all` the runtimes too
+//! (`upgrade_all`).
 
 use clap::Args;
 
@@ -25,6 +26,15 @@ pub struct UpgradeArgs {
     /// --security lists them), with what they need
     #[arg(long, conflicts_with_all = ["devel", "removemake"])]
     pub security: bool,
+    /// Everything at once: the repositories, the AUR, VCS packages and the
+    /// runtimes (within each installed version's line, and the versions
+    /// the project here asks for)
+    ///
+    /// One plan in sections, the updates that fix known vulnerabilities
+    /// first, asked about once; recorded as one history group that omg
+    /// rollback undoes as a unit.
+    #[arg(long, conflicts_with_all = ["security", "download_only"])]
+    pub all: bool,
     #[command(flatten)]
     pub tx: TxArgs,
 }
@@ -36,6 +46,9 @@ pub async fn run(session: &mut Session, args: &UpgradeArgs) -> Result<u8, Failur
     };
     if args.security {
         return outdated::upgrade_security(session, options, &args.tx).await;
+    }
+    if args.all {
+        return super::upgrade_all::run(session, &args.tx, args.removemake).await;
     }
     let extra = AurOptions {
         remove_make: args.removemake,

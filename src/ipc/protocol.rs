@@ -226,6 +226,9 @@ pub struct RuntimeInstallRequest {
     /// (from `rust-toolchain.toml`).
     pub components: Vec<String>,
     pub targets: Vec<String>,
+    /// The history group the change belongs to (`omg upgrade --all`).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -166,10 +166,21 @@ pub fn record(
     command: &str,
     changes: Vec<PackageChange>,
 ) -> Result<(), VersionsError> {
+    record_in_group(versions, user, command, changes, None)
+}
+
+/// The same, as part of a group of changes made together.
+pub fn record_in_group(
+    versions: &Path,
+    user: &str,
+    command: &str,
+    changes: Vec<PackageChange>,
+    group: Option<&str>,
+) -> Result<(), VersionsError> {
     if changes.is_empty() {
         return Ok(());
     }
-    history(versions).record(user, command, changes, "ok")?;
+    history(versions).record_full(user, command, changes, "ok", Vec::new(), group)?;
     Ok(())
 }
 

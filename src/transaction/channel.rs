@@ -22,6 +22,8 @@ pub struct TxChannel {
     /// Whether the caller may have PGP keys imported (asked once, when a
     /// key is about to be).
     key_trust: std::sync::OnceLock<KeyTrust>,
+    /// The news an upgrade shows before its plan (set by the daemon).
+    feed: std::sync::OnceLock<Vec<crate::news::feed::FeedItem>>,
     dropped: AtomicU32,
 }
 
@@ -53,6 +55,7 @@ impl TxChannel {
                 next_question: AtomicU32::new(1),
                 question_timeout: QUESTION_TIMEOUT,
                 key_trust: std::sync::OnceLock::new(),
+                feed: std::sync::OnceLock::new(),
                 dropped: AtomicU32::new(0),
             },
             TxClientSide {
@@ -81,6 +84,17 @@ impl TxChannel {
     /// the daemon said how to decide.
     pub fn may_trust_keys(&self) -> bool {
         self.key_trust.get().is_some_and(|decide| decide())
+    }
+
+    /// Sets the news an upgrade shows before its plan (the daemon's
+    /// Arch news since the last upgrade).
+    pub fn set_feed(&self, items: Vec<crate::news::feed::FeedItem>) {
+        let _ = self.feed.set(items);
+    }
+
+    /// The news to show before the plan; none unless the daemon set it.
+    pub fn feed(&self) -> &[crate::news::feed::FeedItem] {
+        self.feed.get().map_or(&[], Vec::as_slice)
     }
 
     /// Reports an event; a client that has gone away is not an error (the

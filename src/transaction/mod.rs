@@ -45,6 +45,12 @@ pub enum TransactionAction {
         /// The Arch Linux Archive's base URL (filled in by omgd from its
         /// configuration).
         archive: Option<String>,
+        /// Without `id`: every transaction of this history group (`omg
+        /// upgrade --all`) as one. Filled in by omgd with the group of the
+        /// transaction rolled back (a transaction of a group takes its
+        /// whole group back).
+        #[serde(default)]
+        group: Option<String>,
     },
     /// Replace an installed package by another version of it (older, as a
     /// rule), from wherever a rollback would find it: a repository, the
@@ -112,6 +118,7 @@ impl TransactionAction {
                 as_dependency: false,
             }],
             archive,
+            group: None,
         })
     }
 }
@@ -196,11 +203,23 @@ pub struct TransactionOptions {
     /// omgd from `[upgrade] news`).
     #[serde(default)]
     pub news: NewsMode,
-    /// The Arch Linux news published since the last upgrade, shown
-    /// before an upgrade's plan (filled in by omgd; what a client sends
-    /// is replaced).
+    /// The history group the transaction belongs to (`omg upgrade
+    /// --all`: one rollback undoes the group).
     #[serde(default)]
-    pub feed: Vec<crate::news::feed::FeedItem>,
+    pub group: Option<String>,
+    /// The client showed the plan's outline and the user accepted it:
+    /// the plan question is not asked again unless the plan removes
+    /// something.
+    #[serde(default)]
+    pub plan_accepted: bool,
+}
+
+impl TransactionOptions {
+    /// Whether the plan `changes` still needs the user's yes: always,
+    /// unless the client's outline was accepted and nothing is removed.
+    pub fn ask_about_plan(&self, changes: &[Change]) -> bool {
+        !self.plan_accepted || changes.iter().any(|c| c.kind == ChangeKind::Remove)
+    }
 }
 
 /// `[upgrade] news`: the news of what an upgrade brings (Debian's
@@ -307,6 +326,9 @@ pub struct TransactionReport {
     /// replaced or deleted (`omg restart`).
     #[serde(default)]
     pub restarts: Vec<crate::restart::Restart>,
+    /// For a rollback: the history group it took back, if any.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// Severity of a message from the package manager.

@@ -1,23 +1,24 @@
 //! The news an upgrade shows before its plan (the Arch Linux news the
-//! daemon filled in): each unread item, then a question whose default is
+//! daemon gave the channel): each unread item, then a question whose default is
 //! no when an item asks for manual intervention or names a package the
 //! plan changes — so `--noconfirm` stops there too.
 
 use super::{Level, NewsMode, TransactionOptions, TxChannel, TxError};
 use crate::news::feed::{self, FeedItem};
 
-/// Shows `options.feed` (oldest first, the newest nearest the question)
+/// Shows the channel's news (oldest first, the newest nearest the question)
 /// and asks whether to go on; `Aborted` when the answer is no.
 pub fn show_feed(
     channel: &TxChannel,
     options: &TransactionOptions,
     planned: &[&str],
 ) -> Result<(), TxError> {
-    if options.news == NewsMode::Off || options.feed.is_empty() {
+    let feed = channel.feed();
+    if options.news == NewsMode::Off || feed.is_empty() {
         return Ok(());
     }
     let mut reasons = Vec::new();
-    for item in options.feed.iter().rev() {
+    for item in feed.iter().rev() {
         channel.message(Level::Warning, describe(item));
         if let Some(why) = feed::attention(item, planned) {
             reasons.push(format!("\"{}\": {why}", item.title));

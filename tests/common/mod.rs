@@ -8,6 +8,7 @@ pub mod arch;
 pub mod aur;
 pub mod deb;
 pub mod http;
+pub mod node;
 pub mod pgp;
 pub mod sni;
 pub mod system;

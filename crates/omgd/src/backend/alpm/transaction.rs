@@ -364,7 +364,7 @@ fn within_transaction(
     } else {
         "Proceed with installation?"
     };
-    if !channel.confirm(prompt, true) {
+    if request.options.ask_about_plan(&report.changes) && !channel.confirm(prompt, true) {
         return Err(TxError::Aborted);
     }
     commit(handle)?;

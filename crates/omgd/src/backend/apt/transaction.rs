@@ -163,7 +163,7 @@ pub fn run(
     } else {
         "Proceed with the transaction?"
     };
-    if !channel.confirm(prompt, true) {
+    if options.ask_about_plan(&report.changes) && !channel.confirm(prompt, true) {
         return Err(TxError::Aborted);
     }
 

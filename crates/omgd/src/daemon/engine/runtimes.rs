@@ -65,6 +65,14 @@ impl Engine {
                 "runtimes are installed per user: the system instance installs none (omg runs your own omgd for them)",
             ));
         }
+        if let Some(group) = &install.group
+            && !omg::history::valid_group(group)
+        {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                "a history group is 1 to 64 letters, digits and dashes",
+            ));
+        }
         let Some(runtime) = Runtime::from_name(&install.runtime) else {
             return Err(WireError::new(
                 ErrorKind::Unsupported,
@@ -172,7 +180,15 @@ impl Engine {
             &subject,
             details.clone(),
         )
-        .and_then(|()| versions::record(&versions_dir, &user, &command, changes));
+        .and_then(|()| {
+            versions::record_in_group(
+                &versions_dir,
+                &user,
+                &command,
+                changes,
+                install.group.as_deref(),
+            )
+        });
         if let Err(e) = recorded {
             warn!("{e}");
         }

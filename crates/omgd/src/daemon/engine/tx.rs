@@ -55,9 +55,17 @@ impl Engine {
                 .display()
                 .to_string()
         });
+        if let Some(group) = &request.options.group
+            && !omg::history::valid_group(group)
+        {
+            return Err(WireError::new(
+                ErrorKind::InvalidRequest,
+                "a history group is 1 to 64 letters, digits and dashes",
+            ));
+        }
         // The news of what is upgraded: as this daemon is configured.
         request.options.news = self.config.upgrade.news;
-        request.options.feed = self.news_for(&request, &channel).await;
+        channel.set_feed(self.news_for(&request, &channel).await);
         // A dry run refreshes a private copy of the lists, never the
         // system's: where, this daemon says.
         request.options.private_lists = request.options.dry_run.then(|| {
@@ -154,6 +162,9 @@ impl Engine {
         }
         match outcome {
             Ok(mut report) => {
+                if let TransactionAction::Rollback { group, .. } = &logged.action {
+                    report.group.clone_from(group);
+                }
                 if sync_aur {
                     self.sync_aur_index(&mut report, &channel).await;
                 }
@@ -307,13 +318,35 @@ impl Engine {
     ) -> Result<(), WireError> {
         use omg::transaction::TransactionAction;
         let TransactionAction::Rollback {
-            id, steps, archive, ..
+            id,
+            steps,
+            archive,
+            group,
+            ..
         } = &mut request.action
         else {
             return Ok(());
         };
         let history = omg::history::History::in_data_dir(&Paths::system().data_dir);
         let entries = history.entries().map_err(WireError::from)?;
+        if let (None, Some(wanted)) = (*id, group.as_deref()) {
+            if !omg::history::valid_group(wanted) {
+                return Err(WireError::new(
+                    ErrorKind::InvalidRequest,
+                    "a history group is 1 to 64 letters, digits and dashes",
+                ));
+            }
+            let newest = omg::history::in_group(&entries, wanted)
+                .first()
+                .map(|e| e.id)
+                .ok_or_else(|| {
+                    WireError::new(
+                        ErrorKind::NotFound,
+                        format!("the history has no system transaction of group {wanted}"),
+                    )
+                })?;
+            *id = Some(newest);
+        }
         let entry = omg::history::pick(&entries, *id).ok_or_else(|| {
             let message = match id {
                 Some(id) => {
@@ -332,12 +365,28 @@ impl Engine {
                 ),
             ));
         }
-        channel.step(format!(
-            "rolling back transaction {} ({}, by {})",
-            entry.id, entry.command, entry.user
-        ));
         *id = Some(entry.id);
-        *steps = entry.revert_steps();
+        group.clone_from(&entry.group);
+        match entry.group.as_deref() {
+            // Made together (`omg upgrade --all`): undone together.
+            Some(group) => {
+                let together = omg::history::in_group(&entries, group);
+                let ids: Vec<String> = together.iter().rev().map(|e| e.id.to_string()).collect();
+                channel.step(format!(
+                    "rolling back transactions {} together (group {group}, by {})",
+                    ids.join(", "),
+                    entry.user
+                ));
+                *steps = omg::history::group_revert_steps(&together);
+            }
+            None => {
+                channel.step(format!(
+                    "rolling back transaction {} ({}, by {})",
+                    entry.id, entry.command, entry.user
+                ));
+                *steps = entry.revert_steps();
+            }
+        }
         *archive = (self.kind == BackendKind::Alpm).then(|| self.config.arch.archive_url());
         Ok(())
     }
@@ -495,12 +544,13 @@ fn record_history(
         Err(e) => (Vec::new(), format!("failed: {e}")),
     };
     let history = omg::history::History::in_data_dir(&Paths::system().data_dir);
-    if let Err(e) = history.record_with_config_files(
+    if let Err(e) = history.record_full(
         &caller.user(),
         &request.action.command_line(),
         changes,
         &result,
         config_files,
+        request.options.group.as_deref(),
     ) {
         warn!("{e}");
     }
