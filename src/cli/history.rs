@@ -79,6 +79,17 @@ fn json_of(scope: &str, entry: &Entry) -> serde_json::Value {
     v
 }
 
+/// The command as the list shows it: with the command it was part of.
+fn command_of(entry: &Entry) -> String {
+    match entry.group.as_deref() {
+        Some(group) if group.starts_with("upgrade-") => {
+            format!("{} (upgrade --all)", entry.command)
+        }
+        Some(_) => format!("{} (grouped)", entry.command),
+        None => entry.command.clone(),
+    }
+}
+
 pub fn run_list(limit: usize, json: bool) -> Result<u8, Failure> {
     let mut rows = all()?;
     rows.truncate(limit);
@@ -105,7 +116,7 @@ pub fn run_list(limit: usize, json: bool) -> Result<u8, Failure> {
                     Cell::plain(*scope),
                     Cell::plain(output::human_time(e.time, now)),
                     Cell::plain(&e.user),
-                    Cell::new(&e.command, NAME),
+                    Cell::new(command_of(e), NAME),
                     Cell::plain(e.changes.len().to_string()),
                     Cell::plain(&e.result),
                 ]
@@ -141,6 +152,9 @@ pub fn run_show(id: u64, user: bool, json: bool) -> Result<u8, Failure> {
     println!("user     {}", entry.user);
     println!("command  {}", entry.command);
     println!("result   {}", entry.result);
+    if let Some(group) = &entry.group {
+        println!("group    {group} (omg rollback undoes the group as one)");
+    }
     for c in &entry.changes {
         println!(
             "  {:<10} {:<30} {} -> {}",
