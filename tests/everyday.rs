@@ -207,6 +207,17 @@ fn debian_why_size_and_blame_agree_with_dpkg() {
         why["chains"],
         serde_json::json!([["omg-app", "omg-lib", "omg-base"]])
     );
+    // The graph was read with the index: the next answer needs no
+    // database (omgd-lite answers from the snapshot and the stored graph).
+    let again = env.omg(&["-v", "why", "omg-base"]);
+    ok(&again);
+    assert!(again.stdout.contains("omg-app"), "{}", again.stdout);
+    assert!(again.stderr.contains("omgd-lite"), "{}", again.stderr);
+    assert!(
+        !again.stderr.contains("needs the database"),
+        "{}",
+        again.stderr
+    );
     // Recommends keep a package too (as apt's autoremove counts them).
     let docs = env.json(&["why", "omg-docs", "--json"]);
     assert_eq!(docs["weak"], true, "{docs}");

@@ -59,6 +59,10 @@ pub const OUTDATED: TableDefinition<&str, &[u8]> = TableDefinition::new("outdate
 /// `debian:<release>`): the parsed advisories with their fetch time.
 pub const VULNS: TableDefinition<&str, &[u8]> = TableDefinition::new("vulns");
 
+/// The installed packages' dependency graph, per database, tagged with
+/// the fingerprint it was read at.
+pub const GRAPH: TableDefinition<&str, &[u8]> = TableDefinition::new("graph");
+
 /// News feeds as last fetched and kept (`arch`: the Arch Linux news).
 pub const NEWS: TableDefinition<&str, &[u8]> = TableDefinition::new("news");
 

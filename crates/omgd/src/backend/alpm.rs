@@ -341,6 +341,7 @@ impl PackageBackend for AlpmBackend {
         Ok(IndexRead {
             records,
             last_refresh,
+            graph: None,
         })
     }
 

@@ -534,6 +534,7 @@ impl PackageBackend for AptBackend {
         Ok(IndexRead {
             records,
             last_refresh,
+            graph: None,
         })
     }
 

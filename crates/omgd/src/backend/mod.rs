@@ -60,6 +60,10 @@ pub struct IndexRead {
     pub records: Vec<IndexRecord>,
     /// Unix time of the last refresh of the repository lists, if known.
     pub last_refresh: Option<u64>,
+    /// The installed packages' dependency graph, read while the database
+    /// is open anyway (filled in by the backend thread), so `omg why` and
+    /// `omg size` need not open it again.
+    pub graph: Option<Vec<omg::model::GraphNode>>,
 }
 
 /// A system package database (apt, alpm). Calls may be slow (they open the

@@ -155,7 +155,11 @@ fn work_loop(
         // A panic in the library must not take the daemon down.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match job.work {
             Work::ReadIndex(reply) => {
-                let read = backend.read_index();
+                let read = backend.read_index().map(|mut read| {
+                    // The graph too, while the database is open.
+                    read.graph = backend.installed_graph().ok();
+                    read
+                });
                 // The whole database was read: let its memory go (the
                 // index keeps what it needs) rather than hold tens of
                 // megabytes for the next `info`.

@@ -114,6 +114,9 @@ impl Engine {
 
         let backend = self.backend()?;
         let read = backend.read_index(&fingerprint).await?;
+        if let Some(graph) = &read.graph {
+            self.keep_graph(&fingerprint, graph);
+        }
         let index = Index::from_records(
             IndexMeta {
                 backend: kind,

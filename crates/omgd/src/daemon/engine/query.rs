@@ -16,7 +16,7 @@ use omg::model::{
     StatusReport, UpdateCheck,
 };
 use omg::status;
-use omg::store::{Cache, PACKAGE_INFO};
+use omg::store::{Cache, GRAPH, PACKAGE_INFO};
 
 impl Engine {
     /// Every version of `name` that can be installed, and where it is.
@@ -237,7 +237,6 @@ impl Engine {
     /// The installed packages' dependency graph, read once per database
     /// state.
     pub(super) async fn graph(&self) -> Result<ResponseBody, WireError> {
-        let backend = self.backend()?;
         let fingerprint = self.fingerprint()?;
         let cached = self.graph.lock().ok().and_then(|g| {
             g.as_ref()
@@ -247,7 +246,19 @@ impl Engine {
         let nodes = match cached {
             Some(nodes) => nodes,
             None => {
-                let nodes = Arc::new(backend.graph(&fingerprint).await?);
+                // Read with the index (no need to open the database), else
+                // from the database, and kept for the next daemon.
+                let stored = Cache::new(self.store.as_ref(), GRAPH)
+                    .tagged::<Vec<omg::model::GraphNode>>(&self.snapshot_key, &fingerprint);
+                let nodes = match stored {
+                    Some(nodes) => nodes,
+                    None => {
+                        let nodes = self.backend()?.graph(&fingerprint).await?;
+                        self.keep_graph(&fingerprint, &nodes);
+                        nodes
+                    }
+                };
+                let nodes = Arc::new(nodes);
                 if let Ok(mut slot) = self.graph.lock() {
                     *slot = Some((fingerprint, nodes.clone()));
                 }
@@ -255,6 +266,11 @@ impl Engine {
             }
         };
         Ok(ResponseBody::Graph(nodes.as_ref().clone()))
+    }
+
+    /// Keeps the dependency graph read at `fingerprint` in the store.
+    pub(super) fn keep_graph(&self, fingerprint: &str, nodes: &[omg::model::GraphNode]) {
+        Cache::new(self.store.as_ref(), GRAPH).put_tagged(&self.snapshot_key, fingerprint, &nodes);
     }
 }
 
