@@ -91,7 +91,16 @@ pub async fn install(
     make_current: bool,
     insecure: bool,
 ) -> Result<(String, String), Failure> {
-    install_in_group(session, runtime, request, make_current, insecure, None).await
+    install_in_group(
+        session,
+        runtime,
+        request,
+        make_current,
+        insecure,
+        None,
+        false,
+    )
+    .await
 }
 
 /// The same, recorded in the history as part of `group`.
@@ -102,10 +111,11 @@ pub async fn install_in_group(
     make_current: bool,
     insecure: bool,
     group: Option<&str>,
+    json: bool,
 ) -> Result<(String, String), Failure> {
     // The full omgd: downloads and signatures live there.
     let mut connection = session.own_daemon().await?;
-    let mut renderer = Renderer::new(false);
+    let mut renderer = Renderer::new(json);
     let (components, targets) = match runtime {
         Runtime::Rust => super::rustup::project_extras(request),
         _ => (Vec::new(), Vec::new()),

@@ -262,11 +262,17 @@ pub(super) async fn read_answer() -> Option<String> {
 /// A yes/no question asked here (not for a daemon): the default at the
 /// end of input.
 pub(super) async fn confirm(prompt: &str, default: bool) -> bool {
+    confirm_beside_json(prompt, default, false).await
+}
+
+/// The same; with `json` the question goes to standard error, beside
+/// the JSON a command prints.
+pub(super) async fn confirm_beside_json(prompt: &str, default: bool, json: bool) -> bool {
     let question = Question::YesNo {
         prompt: prompt.into(),
         default,
     };
-    match ask(&mut Renderer::new(false), &mut Input::new(), &question).await {
+    match ask(&mut Renderer::new(json), &mut Input::new(), &question).await {
         Answer::Yes => true,
         Answer::No => false,
         _ => default,

@@ -67,7 +67,7 @@ pub async fn run(session: &mut Session, args: &TxArgs, remove_make: bool) -> Res
         let quiet = TxArgs {
             noconfirm: args.noconfirm,
             dry_run: false,
-            json: false,
+            json: args.json,
         };
         super::transaction::run_report(
             session,
@@ -110,7 +110,9 @@ pub async fn run(session: &mut Session, args: &TxArgs, remove_make: bool) -> Res
         }
         return finish(&outcome, args.json, "dry run: nothing was changed");
     }
-    if !args.noconfirm && !super::transaction::confirm("Upgrade all of this?", true).await {
+    if !args.noconfirm
+        && !super::transaction::confirm_beside_json("Upgrade all of this?", true, args.json).await
+    {
         return Err(Failure::new(
             "the upgrade was cancelled; nothing was changed",
             EXIT_FAILURE,
@@ -189,6 +191,7 @@ pub async fn run(session: &mut Session, args: &TxArgs, remove_make: bool) -> Res
             default,
             false,
             Some(&group),
+            args.json,
         )
         .await?;
         outcome.runtimes.push(RuntimeStep {

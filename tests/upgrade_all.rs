@@ -1,0 +1,104 @@
+//! `omg upgrade --all` on Debian: a local repository with a package the
+//! recorded Debian security tracker data calls vulnerable (libsope1) and
+//! an unrelated update, and an installed Node.js with a newer release in
+//! its line on a local mirror (signed checksums). One plan in sections,
+//! the fix first; one question; then `omg rollback` takes the packages
+//! and the runtime back together. (On Arch, with the AUR too:
+//! `aur_install.rs`.)
+
+mod common;
+
+use common::deb::SopeMachine;
+use common::node::NodeMirror;
+use common::{Env, Run};
+
+fn ok(run: &Run) {
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+fn version_of(installed: &[(String, String)], name: &str) -> String {
+    installed
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+fn node_default(env: &Env) -> String {
+    std::fs::read_link(env.data_dir().join("versions/node/current"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn debian_upgrade_all_then_one_rollback() {
+    let machine = SopeMachine::new();
+    let root = &machine.root;
+    let node = NodeMirror::with(&["20.10.0"]);
+    let env = root.env();
+    env.configure(&format!("{}{}", machine.security_config(), node.config()));
+    ok(&env.omg(&["install", "sogo-app", "other-app", "--noconfirm"]));
+    ok(&env.omg(&["use", "node", "20.10.0"]));
+    ok(&env.omg(&["audit", "--refresh", "--json"]));
+    let before = root.installed();
+
+    root.add("libsope1", "5.8.0-1+deb12u1", "Source: sope\n");
+    root.add("other-app", "1.1", "");
+    root.publish();
+    node.publish("20.11.0");
+
+    // Answered no: nothing changes.
+    let run = env.omg_with_input(&["upgrade", "--all"], "n\n");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let plan = &run.stdout;
+    let at = |text: &str| {
+        plan.find(text)
+            .unwrap_or_else(|| panic!("{text} is not in the plan:\n{plan}"))
+    };
+    assert!(
+        at("security") < at("libsope1 5.8.0-1 -> 5.8.0-1+deb12u1"),
+        "{plan}"
+    );
+    assert!(at("CVE-2025-53603") < at("repositories"), "{plan}");
+    assert!(at("repositories") < at("other-app 1.0 -> 1.1"), "{plan}");
+    assert!(at("runtimes") < at("node 20.10.0 -> 20.11.0"), "{plan}");
+    assert!(run.stderr.contains("cancelled"), "{}", run.stderr);
+    assert_eq!(root.installed(), before);
+    assert_eq!(node_default(&env), "20.10.0");
+
+    // Yes once: everything, without a second question for the plan.
+    let run = env.omg_with_input(&["upgrade", "--all", "--json"], "y\n");
+    ok(&run);
+    let outcome: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    assert_eq!(outcome["committed"], true, "{outcome}");
+    assert_eq!(outcome["runtimes"][0]["to"], "20.11.0", "{outcome}");
+    assert_eq!(
+        outcome["plan"][0]["name"], "libsope1",
+        "the fix first: {outcome}"
+    );
+    let group = outcome["group"].as_str().unwrap().to_string();
+    let now = root.installed();
+    assert_eq!(version_of(&now, "libsope1"), "5.8.0-1+deb12u1");
+    assert_eq!(version_of(&now, "other-app"), "1.1");
+    assert_eq!(node_default(&env), "20.11.0");
+    assert_eq!(root.auto(), ["libsope1"], "the mark is kept");
+
+    // The history holds the group: the system transaction and the
+    // runtime change.
+    let history = env.json(&["history", "--json"]);
+    let grouped = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["group"] == group.as_str())
+        .count();
+    assert_eq!(grouped, 2, "{history}");
+
+    let run = env.omg(&["rollback", "--noconfirm"]);
+    ok(&run);
+    assert_eq!(root.installed(), before, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(node_default(&env), "20.10.0");
+    assert!(!env.data_dir().join("versions/node/20.11.0").exists());
+    assert_eq!(root.auto(), ["libsope1"], "still automatic");
+}
