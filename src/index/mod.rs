@@ -342,6 +342,18 @@ impl Index {
         Index { backing, ..self }
     }
 
+    /// Lets the kernel drop the resident pages of a mapped index (the next
+    /// read faults them back in from the page cache); an index in its own
+    /// memory keeps it. For a daemon gone idle.
+    pub fn release_resident(&self) {
+        if let Backing::Mapped { map, .. } = &self.backing {
+            // SAFETY: the map is private and read-only and its file is only
+            // ever replaced by rename, never written in place: dropping its
+            // pages loses nothing, a later read maps the same bytes again.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     /// The extra region: what the index's owner keeps beside the packages.
     pub fn extra(&self) -> &[u8] {
         self.backing.extra()

@@ -217,8 +217,8 @@ pub fn load(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
 
 /// Maps the snapshot file at `path` into memory if `accept` takes its
 /// meta: nothing is copied, and only the pages a query touches are read.
-/// For a short-lived reader; a daemon keeps its index in its own memory
-/// (`load`).
+/// A daemon maps its index too, so that it can let the pages go when idle
+/// (`Index::release_resident`); `load` reads a copy.
 pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
     map_with(path, true, accept)
 }

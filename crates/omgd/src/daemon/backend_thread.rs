@@ -233,7 +233,7 @@ fn work_loop(
 }
 
 /// Hands memory freed by the allocator back to the system.
-fn release_freed_memory() {
+pub(crate) fn release_freed_memory() {
     // SAFETY: malloc_trim only walks glibc's own allocator state.
     unsafe {
         libc::malloc_trim(0);

@@ -29,6 +29,9 @@ use super::engine::Engine;
 
 /// How long in-flight requests may take to finish once stopping.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long without a client before the daemon lets go of memory it can
+/// have back cheaply (`Engine::shrink`).
+const SHRINK_AFTER: Duration = Duration::from_secs(20);
 
 /// Open connections by user; root's are not counted.
 #[derive(Default)]
@@ -265,6 +268,8 @@ pub async fn run(
     let mut idle_check = tokio::time::interval(
         (idle_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5)),
     );
+    // Whether the memory was let go since the last connection.
+    let mut shrunk = false;
 
     loop {
         *heartbeat.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
@@ -295,6 +300,7 @@ pub async fn run(
                     refuse(&stream);
                     continue;
                 }
+                shrunk = false;
                 let engine = engine.clone();
                 let stop = stop_rx.clone();
                 let activity = last_activity.clone();
@@ -318,14 +324,19 @@ pub async fn run(
             _ = interrupt.recv() => { info!("SIGINT: stopping"); break; }
             _ = engine.shutdown.notified() => { info!("asked to stop"); break; }
             _ = idle_check.tick() => {
-                if !idle_exit {
-                    continue;
-                }
                 if engine.busy() > 0 {
                     *last_activity.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
                     continue;
                 }
                 let idle = last_activity.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+                let quiet = engine.connections.load(Ordering::Relaxed) == 0;
+                if quiet && !shrunk && idle >= SHRINK_AFTER {
+                    engine.shrink();
+                    shrunk = true;
+                }
+                if !idle_exit {
+                    continue;
+                }
                 if engine.connections.load(Ordering::Relaxed) == 0 && idle >= idle_timeout {
                     info!("idle for {}s: exiting until the next request", idle.as_secs());
                     break;

@@ -91,7 +91,9 @@ impl Engine {
         if let Some(file) = &self.snapshot_file {
             let path = file.display().to_string();
             let started = Instant::now();
-            match snapshot::load(file, |meta| meta.fingerprint == fingerprint) {
+            // Mapped: the daemon's index is the file's pages, which it
+            // lets go when idle.
+            match snapshot::map(file, |meta| meta.fingerprint == fingerprint) {
                 snapshot::Loaded::Fresh(index) => {
                     debug!(
                         "index: loaded the snapshot from {path} ({} packages) in {:.1?}",
@@ -145,7 +147,21 @@ impl Engine {
                         .map_err(|e| e.to_string())
                 });
             match saved {
-                Ok(()) => debug!("index: saved the snapshot to {}", file.display()),
+                Ok(()) => {
+                    debug!("index: saved the snapshot to {}", file.display());
+                    // The file's pages instead of this process's copy.
+                    let fingerprint = index.meta.fingerprint.clone();
+                    if let snapshot::Loaded::Fresh(mapped) =
+                        snapshot::map(file, |meta| meta.fingerprint == fingerprint)
+                    {
+                        drop(index);
+                        crate::daemon::backend_thread::release_freed_memory();
+                        return Ok(Current {
+                            index: mapped,
+                            source: IndexSource::Built,
+                        });
+                    }
+                }
                 Err(e) => {
                     warn!("{e}; the index will be rebuilt next time");
                     self.note_problem(e);

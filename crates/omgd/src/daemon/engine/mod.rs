@@ -378,6 +378,24 @@ impl Engine {
         }
     }
 
+    /// Gone idle: lets go of what the next request can have back cheaply —
+    /// the index's pages (the page cache keeps them), the hot answers, the
+    /// dependency graph (in the store) — and hands freed memory back.
+    pub fn shrink(&self) {
+        if let Some(current) = self.current() {
+            current.index.release_resident();
+        }
+        self.cache.invalidate_all();
+        if let Ok(mut graph) = self.graph.lock() {
+            *graph = None;
+        }
+        crate::daemon::backend_thread::release_freed_memory();
+        log::debug!(
+            "idle: memory let go ({} KiB resident)",
+            resident_memory() / 1024
+        );
+    }
+
     /// `omg daemon stop`: in-flight requests are answered first.
     fn ask_to_stop(&self) -> Result<ResponseBody, WireError> {
         self.shutdown.notify_one();
