@@ -89,7 +89,10 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
     # what omg provides and its command-not-found handler are timed beside
-    packages+=(hyperfine apt-file command-not-found npm)
+    packages+=(hyperfine apt-file command-not-found)
+    # npm fetches mise's release binary; a nodejs that carries its own npm
+    # (NodeSource's) conflicts with Debian's.
+    command -v npm >/dev/null || packages+=(npm)
 fi
 
 sudo_if_needed() {
