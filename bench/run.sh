@@ -228,6 +228,10 @@ cc -O2 -o "$work/empty" "$work/empty.c"
 # 7. The IPC round trip.
 cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$work/ipc.txt"
 
+# The measurements made by hand (bench/results.md from its "# Earlier
+# measurements by hand" heading on) are kept.
+sed -n '/^# Earlier measurements by hand/,$p' bench/results.md > "$work/by-hand.md" 2>/dev/null || true
+
 {
     echo "# Benchmarks"
     echo
@@ -272,5 +276,7 @@ cargo bench --locked -p omgd --bench ipc 2>/dev/null | sed -n '/^ipc/,$p' > "$wo
     echo; cat "$work/floor.md"; echo
     echo "## IPC round trip through the daemon's socket (divan, \`cargo bench --bench ipc\`)"
     echo; echo '```'; cat "$work/ipc.txt"; echo '```'
+    # What was measured by hand stays below the run's tables.
+    if [[ -s $work/by-hand.md ]]; then echo; cat "$work/by-hand.md"; fi
 } > bench/results.md
 cat bench/results.md
