@@ -18,6 +18,7 @@ pub mod detect;
 pub mod envlock;
 pub mod graph;
 pub mod history;
+pub mod http;
 pub mod index;
 pub mod ipc;
 pub mod merge;

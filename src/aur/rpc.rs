@@ -256,18 +256,10 @@ impl AurClient {
         };
         let mut response = self.http.get(url).send().await.map_err(unreachable)?;
         let status = response.status();
-        if let Some(length) = response.content_length()
-            && length > MAX_RESPONSE as u64
-        {
-            return Err(AurError::TooLarge(MAX_RESPONSE));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            if body.len() + chunk.len() > MAX_RESPONSE {
-                return Err(AurError::TooLarge(MAX_RESPONSE));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = crate::http::read_limited(&mut response, MAX_RESPONSE)
+            .await
+            .map_err(unreachable)?
+            .ok_or(AurError::TooLarge(MAX_RESPONSE))?;
         // aurweb answers RPC errors with a JSON envelope, whatever the status.
         let envelope: Result<Envelope, _> = serde_json::from_slice(&body);
         match (envelope, status.is_success()) {

@@ -260,11 +260,12 @@ async fn execute(
     aur: &AurOptions,
 ) -> Result<u8, Failure> {
     if args.dry_run {
-        show_plan(&Renderer::new(args.json), &plan);
+        let renderer = Renderer::new(args.json);
+        show_plan(&renderer, &plan);
         if args.json {
             print_json(&plan)?;
         }
-        Renderer::new(args.json).line("dry run: nothing was changed");
+        renderer.line("dry run: nothing was changed");
         return Ok(EXIT_OK);
     }
     let changes = execute_changes(session, plan, options, args, aur).await?;

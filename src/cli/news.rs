@@ -9,6 +9,7 @@ use super::output::{DIM, HEADER, NAME};
 use super::{EXIT_OK, Failure, Session, print_json, unexpected};
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 use crate::news::NewsList;
+use crate::news::feed::date;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -34,12 +35,6 @@ pub async fn run(session: &mut Session, args: &NewsArgs) -> Result<u8, Failure> 
     show(&mut out, &news, args.all)
         .map_err(|e| Failure::new(e.to_string(), super::EXIT_FAILURE))?;
     Ok(EXIT_OK)
-}
-
-fn date(unix: u64) -> String {
-    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(0), 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
 }
 
 fn show(out: &mut impl Write, news: &NewsList, all: bool) -> std::io::Result<()> {

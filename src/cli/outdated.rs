@@ -61,9 +61,13 @@ pub fn project_rows() -> Vec<Row> {
 
 /// The whole report: omgd's, with the project's rows.
 pub async fn report(session: &mut Session, refresh: bool) -> Result<Report, Failure> {
-    let ResponseBody::Outdated(mut report) =
-        session.request(RequestBody::Outdated { refresh }).await?
-    else {
+    let answer = session.request(RequestBody::Outdated { refresh }).await?;
+    with_project(answer)
+}
+
+/// omgd's report in `answer`, with the project's rows, ranked.
+pub fn with_project(answer: ResponseBody) -> Result<Report, Failure> {
+    let ResponseBody::Outdated(mut report) = answer else {
         return Err(unexpected());
     };
     report.rows.extend(project_rows());

@@ -10,7 +10,7 @@ use super::aur::{self, AurOptions};
 use super::output::{self, NAME, VERSION, WARN};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, outdated, print_json};
 use crate::ipc::client::ClientError;
-use crate::ipc::protocol::{ErrorKind, RequestBody, ResponseBody};
+use crate::ipc::protocol::{ErrorKind, RequestBody};
 use crate::outdated::{Report, Row, Source};
 use crate::runtime::version_file::Runtime;
 use crate::transaction::{Change, TransactionAction, TransactionOptions};
@@ -166,10 +166,16 @@ pub async fn run(session: &mut Session, args: &TxArgs, remove_make: bool) -> Res
     // 3. The runtimes: the newest release in each installed line (the
     // default follows when it was the default), and what the project
     // asks for.
-    for row in plan
+    let runtimes: Vec<&&Row> = plan
         .iter()
         .filter(|r| matches!(r.source, Source::Runtime | Source::Project))
-    {
+        .collect();
+    let versions = if runtimes.is_empty() {
+        std::path::PathBuf::new()
+    } else {
+        super::runtime::versions_dir()?
+    };
+    for row in runtimes {
         let Some(runtime) = Runtime::from_name(&row.name) else {
             continue;
         };
@@ -177,7 +183,6 @@ pub async fn run(session: &mut Session, args: &TxArgs, remove_make: bool) -> Res
             step(args.json, "rust is rustup's: rustup update upgrades it");
             continue;
         }
-        let versions = super::runtime::versions_dir()?;
         let default = row.installed.is_some()
             && crate::runtime::versions::current(&versions, runtime.as_str()) == row.installed;
         step(
@@ -224,20 +229,11 @@ async fn pending(session: &mut Session, refresh: bool) -> Result<Report, Failure
         }
         other => other?,
     };
-    let ResponseBody::Outdated(mut report) = answer else {
-        return Err(super::unexpected());
-    };
-    report.rows.extend(outdated::project_rows());
-    crate::outdated::rank(&mut report.rows);
-    Ok(report)
+    outdated::with_project(answer)
 }
 
 fn step(json: bool, text: &str) {
-    if json {
-        eprintln!(":: {text}");
-    } else {
-        anstream::println!("{}::{:#} {text}", output::MARK, output::MARK);
-    }
+    super::progress::Renderer::new(json).step(text);
 }
 
 /// The plan, section by section, for people (JSON prints it at the end).

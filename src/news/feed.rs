@@ -40,12 +40,7 @@ pub async fn fetch(url: &str) -> Result<Vec<FeedItem>, FeedError> {
         url: url.to_string(),
         message,
     };
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
+    let client = crate::http::client().map_err(fail)?;
     let mut response = client
         .get(url)
         .send()
@@ -54,14 +49,18 @@ pub async fn fetch(url: &str) -> Result<Vec<FeedItem>, FeedError> {
     if !response.status().is_success() {
         return Err(fail(format!("HTTP {}", response.status().as_u16())));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| fail(e.to_string()))? {
-        if body.len() + chunk.len() > MAX_FEED_BYTES {
-            return Err(fail(format!("larger than {} MiB", MAX_FEED_BYTES >> 20)));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::http::read_limited(&mut response, MAX_FEED_BYTES)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail(format!("larger than {} MiB", MAX_FEED_BYTES >> 20)))?;
     parse(&String::from_utf8_lossy(&body))
+}
+
+/// The UTC day of a Unix time (`2020-04-14`), as news is dated.
+pub fn date(unix: u64) -> String {
+    chrono::DateTime::from_timestamp(i64::try_from(unix).unwrap_or(0), 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// When pacman last started a full system upgrade, from its log (lines

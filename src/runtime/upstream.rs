@@ -5,20 +5,9 @@
 //! Fetched by `omgd work refresh` or `omg outdated --refresh`, never when
 //! `omg outdated` only asks.
 
-use std::time::Duration;
-
 use super::version_file::Runtime;
 use crate::config::RuntimesConfig;
-
-/// One HTTP client for a round of fetches.
-pub fn client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(concat!("omg/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| e.to_string())
-}
+pub use crate::http::client;
 
 async fn text(client: &reqwest::Client, url: &str) -> Result<String, String> {
     let response = client

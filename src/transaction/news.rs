@@ -49,10 +49,7 @@ pub fn show_feed(
 
 /// An item as the user reads it: date and title, text, link.
 pub fn describe(item: &FeedItem) -> String {
-    let date = chrono::DateTime::from_timestamp(i64::try_from(item.published).unwrap_or(0), 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default();
-    let mut out = format!("news of {date}: {}", item.title);
+    let mut out = format!("news of {}: {}", feed::date(item.published), item.title);
     if !item.text.is_empty() {
         out.push('\n');
         out.push_str(&item.text);

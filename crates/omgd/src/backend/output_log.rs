@@ -77,17 +77,24 @@ impl Drop for Captured {
     }
 }
 
+/// The last `bytes` of the file at `path` (a log's newest lines; the
+/// first may be cut), as text.
+pub fn tail_text(path: &Path, bytes: u64) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(bytes)))
+        .ok()?;
+    let mut text = Vec::new();
+    file.take(bytes).read_to_end(&mut text).ok()?;
+    Some(String::from_utf8_lossy(&text).into_owned())
+}
+
 /// The last `lines` lines of `log` (at most its last 64 KiB), without
 /// control characters.
 pub fn tail(log: &Path, lines: usize) -> Vec<String> {
-    let Ok(mut file) = std::fs::File::open(log) else {
+    let Some(text) = tail_text(log, 64 << 10) else {
         return Vec::new();
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 << 10)));
-    let mut text = Vec::new();
-    let _ = file.read_to_end(&mut text);
-    let text = String::from_utf8_lossy(&text);
     // dpkg redraws "(Reading database ... 5%" with carriage returns.
     let all: Vec<String> = text
         .split(['\n', '\r'])
