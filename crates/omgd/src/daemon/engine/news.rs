@@ -15,6 +15,11 @@ use omg::transaction::{Level, NewsMode, TransactionAction, TransactionRequest, T
 
 /// Debian entries listed with `--all` at most.
 const MAX_ENTRIES: usize = 500;
+/// Their text at most, in all (the answer stays well within a frame).
+const MAX_TEXT: usize = 4 << 20;
+/// A feed fetched this recently is not fetched again (`omg upgrade --all`
+/// refreshes, then upgrades).
+const FRESH_SECS: u64 = 60;
 
 impl Engine {
     /// Fetches the Arch news into the store, telling `channel` when it
@@ -26,6 +31,10 @@ impl Engine {
         let Some(url) = self.config.arch.news_url() else {
             return;
         };
+        let (_, fetched) = crate::daemon::news_feed::kept(self.store.as_ref());
+        if fetched.is_some_and(|at| omg::unix_now().saturating_sub(at) < FRESH_SECS) {
+            return;
+        }
         channel.step("fetching the Arch Linux news...");
         if let Err(e) = crate::daemon::news_feed::refresh(self.store.as_ref(), &url).await {
             channel.message(
@@ -83,7 +92,8 @@ impl Engine {
             .backend
             .as_ref()
             .and_then(|b| b.log_file.as_deref())
-            .and_then(read_log_tail)
+            // Its newest 1 MiB.
+            .and_then(|log| crate::backend::output_log::tail_text(log, 1 << 20))
             .and_then(|log| feed::last_full_upgrade(&log));
         by_omg.max(by_pacman)
     }
@@ -125,19 +135,6 @@ fn system_history() -> Vec<Entry> {
         .unwrap_or_default()
 }
 
-/// The end of pacman's log (its newest lines), at most 1 MiB.
-fn read_log_tail(path: &std::path::Path) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    const TAIL: u64 = 1 << 20;
-    let mut file = std::fs::File::open(path).ok()?;
-    let length = file.metadata().ok()?.len();
-    file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
-        .ok()?;
-    let mut bytes = Vec::new();
-    file.take(TAIL).read_to_end(&mut bytes).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 /// The `NEWS.Debian` entries upgrades installed: the last upgrade's, or
 /// with `all` every recorded one's (newest first), read from the
 /// packages' documentation under `root`.
@@ -150,6 +147,7 @@ fn debian_news(root: &std::path::Path, all: bool) -> NewsList {
                 .any(|c| c.change == "upgrade" && c.old.is_some())
     });
     let mut items = Vec::new();
+    let mut text_left = MAX_TEXT;
     for entry in upgrades {
         for change in entry.changes.iter().filter(|c| c.change == "upgrade") {
             let (Some(old), Some(new)) = (&change.old, &change.new) else {
@@ -162,6 +160,10 @@ fn debian_news(root: &std::path::Path, all: bool) -> NewsList {
             for entry_of_news in
                 omg::news::entries_between(&text, old, new, &omg::version::debian_vercmp)
             {
+                if entry_of_news.text.len() > text_left {
+                    break;
+                }
+                text_left -= entry_of_news.text.len();
                 items.push(NewsItem {
                     title: format!("{name} {}", entry_of_news.version),
                     published: entry.time,
