@@ -188,3 +188,66 @@ fn garbage_truncated_and_out_of_order_frames() {
     let (frames, _) = finish(spawn(&env), &input);
     assert_eq!(fatal_kind(&frames[1]), ErrorKind::BadFrame);
 }
+
+#[test]
+fn a_history_group_that_is_not_a_plain_name_is_refused_and_changes_nothing() {
+    use omg::ipc::protocol::RuntimeInstallRequest;
+    use omg::transaction::{TransactionAction, TransactionOptions, TransactionRequest};
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    let bodies = [
+        RequestBody::Transaction(TransactionRequest {
+            action: TransactionAction::Upgrade,
+            options: TransactionOptions {
+                group: Some("../../etc/shadow".into()),
+                ..TransactionOptions::default()
+            },
+        }),
+        RequestBody::Transaction(TransactionRequest {
+            action: TransactionAction::Rollback {
+                id: None,
+                partial: false,
+                steps: Vec::new(),
+                archive: None,
+                group: Some("x".repeat(65)),
+            },
+            options: TransactionOptions::default(),
+        }),
+        RequestBody::RuntimeInstall(RuntimeInstallRequest {
+            runtime: "node".into(),
+            request: "20".into(),
+            insecure: false,
+            make_current: false,
+            components: Vec::new(),
+            targets: Vec::new(),
+            group: Some(String::new()),
+        }),
+    ];
+    // One daemon each, its input open until it answers (a streaming
+    // request whose client has gone is dropped, not answered).
+    for body in bodies {
+        let mut child = spawn(&env);
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&hello(PROTOCOL_VERSION)).unwrap();
+        stdin.write_all(&request(1, body)).unwrap();
+        stdin.flush().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let response = loop {
+            let mut len = [0u8; 4];
+            stdout.read_exact(&mut len).expect("an answer");
+            let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+            stdout.read_exact(&mut frame).unwrap();
+            if let ServerFrame::Response(r) = codec::decode(&frame).unwrap() {
+                break r;
+            }
+        };
+        drop(stdin);
+        child.wait().unwrap();
+        let err = response.result.as_ref().expect_err("refused");
+        assert_eq!(err.kind, ErrorKind::InvalidRequest, "{err:?}");
+        assert!(err.message.contains("history group"), "{}", err.message);
+    }
+    // Nothing was recorded.
+    assert!(!env.data_dir().join("history.redb").exists());
+    assert!(!env.data_dir().join("runtime-history.redb").exists());
+}

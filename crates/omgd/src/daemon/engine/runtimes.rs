@@ -65,14 +65,7 @@ impl Engine {
                 "runtimes are installed per user: the system instance installs none (omg runs your own omgd for them)",
             ));
         }
-        if let Some(group) = &install.group
-            && !omg::history::valid_group(group)
-        {
-            return Err(WireError::new(
-                ErrorKind::InvalidRequest,
-                "a history group is 1 to 64 letters, digits and dashes",
-            ));
-        }
+        super::tx::check_group(install.group.as_deref())?;
         let Some(runtime) = Runtime::from_name(&install.runtime) else {
             return Err(WireError::new(
                 ErrorKind::Unsupported,

@@ -55,14 +55,7 @@ impl Engine {
                 .display()
                 .to_string()
         });
-        if let Some(group) = &request.options.group
-            && !omg::history::valid_group(group)
-        {
-            return Err(WireError::new(
-                ErrorKind::InvalidRequest,
-                "a history group is 1 to 64 letters, digits and dashes",
-            ));
-        }
+        check_group(request.options.group.as_deref())?;
         // The news of what is upgraded: as this daemon is configured.
         request.options.news = self.config.upgrade.news;
         channel.set_feed(self.news_for(&request, &channel).await);
@@ -330,12 +323,7 @@ impl Engine {
         let history = omg::history::History::in_data_dir(&Paths::system().data_dir);
         let entries = history.entries().map_err(WireError::from)?;
         if let (None, Some(wanted)) = (*id, group.as_deref()) {
-            if !omg::history::valid_group(wanted) {
-                return Err(WireError::new(
-                    ErrorKind::InvalidRequest,
-                    "a history group is 1 to 64 letters, digits and dashes",
-                ));
-            }
+            check_group(Some(wanted))?;
             let newest = omg::history::in_group(&entries, wanted)
                 .first()
                 .map(|e| e.id)
@@ -509,6 +497,18 @@ fn audit(caller: &Caller, (action, subject): (&str, String), report: &Transactio
     let log = omg::audit::AuditLog::in_data_dir(&Paths::system().data_dir);
     if let Err(e) = log.append(entry) {
         warn!("audit log: {e}");
+    }
+}
+
+/// A history group a client names must be one `history::valid_group`
+/// accepts.
+pub(super) fn check_group(group: Option<&str>) -> Result<(), WireError> {
+    match group {
+        Some(group) if !omg::history::valid_group(group) => Err(WireError::new(
+            ErrorKind::InvalidRequest,
+            "a history group is 1 to 64 letters, digits and dashes",
+        )),
+        _ => Ok(()),
     }
 }
 
