@@ -302,6 +302,14 @@ mod tests {
         assert_eq!(all[1].result, "failed: locked");
     }
 
+    /// Each step as (name, what it left, what it restores).
+    fn view(steps: &[crate::transaction::RevertStep]) -> Vec<(&str, Option<&str>, Option<&str>)> {
+        steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.left.as_deref(), s.restore.as_deref()))
+            .collect()
+    }
+
     fn change(name: &str, kind: &str, old: Option<&str>, new: Option<&str>) -> PackageChange {
         PackageChange {
             name: name.into(),
@@ -330,10 +338,7 @@ mod tests {
             group: None,
         };
         let steps = entry.revert_steps();
-        let view: Vec<(&str, Option<&str>, Option<&str>)> = steps
-            .iter()
-            .map(|s| (s.name.as_str(), s.left.as_deref(), s.restore.as_deref()))
-            .collect();
+        let view = view(&steps);
         assert_eq!(
             view,
             [
@@ -390,10 +395,7 @@ mod tests {
         let group = in_group(&all, "upgrade-1-2");
         assert_eq!(group.iter().map(|e| e.id).collect::<Vec<_>>(), [2, 1]);
         let steps = group_revert_steps(&group);
-        let view: Vec<(&str, Option<&str>, Option<&str>)> = steps
-            .iter()
-            .map(|s| (s.name.as_str(), s.left.as_deref(), s.restore.as_deref()))
-            .collect();
+        let view = view(&steps);
         assert_eq!(
             view,
             [

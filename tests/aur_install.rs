@@ -40,16 +40,7 @@ fn setup() -> Option<Setup> {
         }],
         false,
     );
-    aur.publish(
-        "aur-app",
-        "1.0-1",
-        &[AurSpec {
-            name: "aur-app",
-            depends: &["aur-lib>=1.0"],
-            make_depends: &[],
-        }],
-        false,
-    );
+    publish_app(&aur, "1.0-1");
     let mut env = Env::new();
     env.aur_url = aur.server.url.clone();
     std::fs::create_dir_all(env.dir.path().join("home")).unwrap();
@@ -115,6 +106,20 @@ impl Setup {
     }
 }
 
+/// Publishes `version` of aur-app (needing aur-lib) in the AUR.
+fn publish_app(aur: &FakeAur, version: &str) {
+    aur.publish(
+        "aur-app",
+        version,
+        &[AurSpec {
+            name: "aur-app",
+            depends: &["aur-lib>=1.0"],
+            make_depends: &[],
+        }],
+        false,
+    );
+}
+
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -154,16 +159,7 @@ fn an_aur_package_with_aur_and_repository_dependencies_installs_and_upgrades() {
     );
 
     // A newer version in the AUR: upgrade builds and installs it.
-    s.aur.publish(
-        "aur-app",
-        "1.1-1",
-        &[AurSpec {
-            name: "aur-app",
-            depends: &["aur-lib>=1.0"],
-            make_depends: &[],
-        }],
-        false,
-    );
+    publish_app(&s.aur, "1.1-1");
     let run = s.omg(&["upgrade", "--noconfirm"]);
     ok(&run);
     assert!(
@@ -985,16 +981,7 @@ fn upgrade_all_is_one_plan_and_one_rollback_undoes_it() {
         Spec::new("libgreet-arch", "1.1-1", "greeting library"),
         Spec::new("wireshark-cli", "2.6.1-1", "network analyzer"),
     ]);
-    s.aur.publish(
-        "aur-app",
-        "1.1-1",
-        &[AurSpec {
-            name: "aur-app",
-            depends: &["aur-lib>=1.0"],
-            make_depends: &[],
-        }],
-        false,
-    );
+    publish_app(&s.aur, "1.1-1");
     node.publish("20.11.0");
 
     // The plan in sections, the fix first; a dry run changes nothing
