@@ -9,10 +9,15 @@
 CARGO ?= cargo
 RELEASE := target/release
 TRIPLE := x86_64-unknown-linux-gnu
-# omg-fast ships linked statically: a prompt helper loads no library at all.
+# omg and omg-fast ship linked statically (glibc's static libc, still
+# position independent): a prompt, a completion or a search loads no shared
+# library, which was most of what an omg process cost before main. For omg
+# only the final link changes (cargo rustc hands the flag to it alone), so
+# its libraries are built once for omg and omgd.
 FAST_STATIC := target/static/$(TRIPLE)/release/omg-fast
+OMG_STATIC_LINK = $(CARGO) rustc --locked -p omg --bin omg $(1) -- -C target-feature=+crt-static
 
-.PHONY: all deps build fast-static run test lint check-features bench man install uninstall clean \
+.PHONY: all deps build fast-static static-debug run test lint check-features bench man install uninstall clean \
 	arch-current arch-current-debug test-arch-current
 
 PREFIX ?= /usr/local
@@ -33,7 +38,9 @@ deps:
 	scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --release --locked --workspace
+	$(CARGO) build --release --locked -p omgd
+	$(call OMG_STATIC_LINK,--release)
+	@! readelf -d $(RELEASE)/omg | grep -q NEEDED || { echo "$(RELEASE)/omg loads shared libraries"; exit 1; }
 	$(MAKE) fast-static
 
 fast-static:
@@ -61,7 +68,13 @@ check-features:
 	$(CARGO) tree --locked -p omg -e normal --prefix none | grep -Eq '^(rust-apt|alpm|cxx) ' \
 		&& { echo "omg depends on a package-manager library"; exit 1; } || true
 
-test: deps lint check-features
+# The statically linked omg of the debug build, as static/omg beside omg:
+# tests/static_binary.rs checks it answers as the dynamic one does.
+static-debug:
+	$(call OMG_STATIC_LINK,)
+	mkdir -p target/debug/static && cp target/debug/omg target/debug/static/omg
+
+test: deps lint check-features static-debug
 	$(CARGO) nextest run --locked --workspace --no-fail-fast
 	$(MAKE) test-arch-current
 
