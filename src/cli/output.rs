@@ -89,6 +89,16 @@ pub struct Table {
 }
 
 impl Table {
+    /// Prints the table on standard output in one write: rendered in memory
+    /// with stdout's colour choice, where a line-buffered stdout would make
+    /// a system call of every row.
+    pub fn print_stdout(&self, width: Option<usize>) -> std::io::Result<()> {
+        let choice = anstream::stdout().current_choice();
+        let mut rendered = anstream::AutoStream::new(Vec::with_capacity(16 * 1024), choice);
+        self.print(&mut rendered, width)?;
+        std::io::stdout().lock().write_all(&rendered.into_inner())
+    }
+
     pub fn print(&self, out: &mut impl Write, width: Option<usize>) -> std::io::Result<()> {
         let columns = self.headers.len();
         let show_header = width.is_some();

@@ -104,8 +104,7 @@ pub fn show(results: &SearchResults, json: bool, installed: bool) -> Result<u8, 
             caps: vec![40, 28, 28, 36],
             rows: results.hits.iter().map(row).collect(),
         };
-        let mut out = anstream::stdout().lock();
-        table.print(&mut out, width)?;
+        table.print_stdout(width)?;
         for note in &results.notes {
             let mut err = anstream::stderr();
             let _ = writeln!(
