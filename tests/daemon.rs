@@ -527,3 +527,58 @@ fn a_daemon_outside_systemd_refreshes_on_its_own() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `omg search WORDS` says Hello and asks in one write, then reads the
+/// Welcome and the answer. Something on the socket that is not an omgd of
+/// this protocol is not trusted with the answer: the snapshot gives it.
+#[test]
+fn plain_search_sends_hello_and_request_together_and_trusts_only_our_protocol() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    let built = env.omg(&["search", "hello"]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    std::fs::create_dir_all(env.runtime_dir()).unwrap();
+    let listener = UnixListener::bind(env.socket()).unwrap();
+    let stranger = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        // Everything the client sends before it hears a word.
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut first = vec![0u8; 4096];
+        let n = stream.read(&mut first).unwrap();
+        first.truncate(n);
+        let welcome = ServerFrame::Welcome(omg::ipc::protocol::Welcome {
+            protocol: PROTOCOL_VERSION + 1,
+            daemon: "omgd 99".into(),
+        });
+        std::io::Write::write_all(&mut stream, &omg::ipc::codec::frame(&welcome).unwrap())
+            .unwrap();
+        first
+    });
+    let run = env.omg(&["search", "hello"]);
+    let first = stranger.join().unwrap();
+    // Both frames arrived in the client's first write.
+    let mut rest = &first[..];
+    let mut frames = Vec::new();
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        let payload = &rest[4..4 + len];
+        frames.push(omg::ipc::codec::decode::<omg::ipc::protocol::ClientFrame>(payload).unwrap());
+        rest = &rest[4 + len..];
+    }
+    assert!(rest.is_empty());
+    assert!(
+        matches!(
+            frames.as_slice(),
+            [
+                omg::ipc::protocol::ClientFrame::Hello(_),
+                omg::ipc::protocol::ClientFrame::Request(_)
+            ]
+        ),
+        "{frames:?}"
+    );
+    // The answer is the snapshot's, the same as before.
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, built.stdout);
+}

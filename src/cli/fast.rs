@@ -47,9 +47,14 @@ pub fn run(args: &[String]) -> Option<ExitCode> {
 fn search(words: &[&str]) -> Option<Result<u8, Failure>> {
     let request = RequestBody::Search(search::plain_request(words)?);
     let socket = crate::config::Paths::user().ok()?.socket();
-    let answer = match BlockingConnection::connect(&socket, session::HANDSHAKE_TIMEOUT) {
-        Ok(mut daemon) => daemon.request(request).ok()?,
-        Err(_) => direct::answer(&request, &[], false)?,
+    let from_daemon = BlockingConnection::connect(&socket, session::HANDSHAKE_TIMEOUT)
+        .map(|mut daemon| (daemon.request(request.clone()), daemon.welcomed()));
+    let answer = match from_daemon {
+        Ok((Ok(answer), _)) => answer,
+        // The daemon failed the request: the full path reports it.
+        Ok((Err(_), true)) => return None,
+        // No daemon of ours answers there.
+        Ok((Err(_), false)) | Err(_) => direct::answer(&request, &[], false)?,
     };
     match answer {
         ResponseBody::Search(results) => Some(search::show(&results, false, false)),

@@ -15,16 +15,21 @@ use super::client::{self, ClientError};
 use super::codec::{self, FrameCodec, frame_codec};
 use super::protocol::{ClientFrame, Request, RequestBody, Response, ResponseBody, ServerFrame};
 
-/// A handshaken connection to a daemon's socket.
+/// A connection to a daemon's socket. The Hello goes out with the first
+/// request, in one write, and the daemon's Welcome is read before its
+/// answer: one round trip instead of two (omgd reads the frames in order,
+/// so a request behind the Hello waits for it).
 pub struct BlockingConnection {
     stream: UnixStream,
     codec: FrameCodec,
     buffer: BytesMut,
+    unsent: BytesMut,
+    welcomed: bool,
 }
 
 impl BlockingConnection {
-    /// Connects to the daemon on `path` and shakes hands; each read waits
-    /// at most `timeout` (a daemon that accepts but never answers).
+    /// Connects to the daemon on `path`; each read waits at most `timeout`
+    /// (a daemon that accepts but never answers).
     pub fn connect(path: &Path, timeout: Duration) -> Result<BlockingConnection, ClientError> {
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(timeout))?;
@@ -33,16 +38,30 @@ impl BlockingConnection {
             stream,
             codec: frame_codec(),
             buffer: BytesMut::with_capacity(8 << 10),
+            unsent: BytesMut::new(),
+            welcomed: false,
         };
-        connection.send(&client::hello())?;
-        client::welcomed(connection.receive()?)?;
+        connection.queue(&client::hello())?;
         Ok(connection)
+    }
+
+    /// Whether the daemon has welcomed this client: a failed request of a
+    /// connection that was not is a failed handshake (no daemon of ours
+    /// there), not a failed request.
+    pub fn welcomed(&self) -> bool {
+        self.welcomed
     }
 
     /// Sends one request that streams no events and waits for its answer.
     pub fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
         const ID: u32 = 1;
-        self.send(&ClientFrame::Request(Request { id: ID, body }))?;
+        self.queue(&ClientFrame::Request(Request { id: ID, body }))?;
+        self.stream.write_all(&self.unsent)?;
+        self.unsent.clear();
+        if !self.welcomed {
+            client::welcomed(self.receive()?)?;
+            self.welcomed = true;
+        }
         match self.receive()? {
             ServerFrame::Response(Response { id: ID, result }) => {
                 result.map_err(ClientError::Remote)
@@ -59,10 +78,9 @@ impl BlockingConnection {
         }
     }
 
-    fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
-        let mut out = BytesMut::new();
-        self.codec.encode(codec::encode(frame)?, &mut out)?;
-        self.stream.write_all(&out)?;
+    /// Adds `frame` to what the next request writes.
+    fn queue(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
+        self.codec.encode(codec::encode(frame)?, &mut self.unsent)?;
         Ok(())
     }
 
