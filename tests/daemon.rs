@@ -552,8 +552,7 @@ fn plain_search_sends_hello_and_request_together_and_trusts_only_our_protocol() 
             protocol: PROTOCOL_VERSION + 1,
             daemon: "omgd 99".into(),
         });
-        std::io::Write::write_all(&mut stream, &omg::ipc::codec::frame(&welcome).unwrap())
-            .unwrap();
+        std::io::Write::write_all(&mut stream, &omg::ipc::codec::frame(&welcome).unwrap()).unwrap();
         first
     });
     let run = env.omg(&["search", "hello"]);
