@@ -102,3 +102,47 @@ fn debian_upgrade_all_then_one_rollback() {
     assert!(!env.data_dir().join("versions/node/20.11.0").exists());
     assert_eq!(root.auto(), ["libsope1"], "still automatic");
 }
+
+/// A group whose changes were all runtimes: the rollback has no system
+/// transaction to undo (omgd says so by its error kind, not a sentence),
+/// says so, and takes the runtime back.
+#[test]
+fn a_runtimes_only_group_rolls_back_without_a_system_transaction() {
+    let machine = SopeMachine::new();
+    let root = &machine.root;
+    let node = NodeMirror::with(&["20.10.0"]);
+    let env = root.env();
+    env.configure(&format!("{}{}", machine.security_config(), node.config()));
+    ok(&env.omg(&["install", "other-app", "--noconfirm"]));
+    ok(&env.omg(&["use", "node", "20.10.0"]));
+    let before = root.installed();
+    node.publish("20.11.0");
+    // The histories record whole seconds: the upgrade must be newer than
+    // the install for `omg rollback` to pick it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let run = env.omg_with_input(&["upgrade", "--all", "--json"], "y\n");
+    ok(&run);
+    let outcome: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(outcome["runtimes"][0]["to"], "20.11.0", "{outcome}");
+    assert_eq!(
+        outcome["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{outcome}"
+    );
+    let group = outcome["group"].as_str().unwrap().to_string();
+    assert_eq!(node_default(&env), "20.11.0");
+
+    let run = env.omg(&["rollback", "--noconfirm"]);
+    ok(&run);
+    assert!(
+        run.stdout
+            .contains(&format!("group {group} changed no system package")),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(node_default(&env), "20.10.0");
+    assert!(!env.data_dir().join("versions/node/20.11.0").exists());
+    assert_eq!(root.installed(), before);
+}

@@ -13,6 +13,8 @@ pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
     pub code: u8,
+    /// What kind of error omgd reported, when it came from omgd.
+    pub kind: Option<ErrorKind>,
 }
 
 impl Failure {
@@ -21,6 +23,7 @@ impl Failure {
             message: message.into(),
             hint: None,
             code,
+            kind: None,
         }
     }
 }
@@ -46,6 +49,7 @@ impl From<WireError> for Failure {
             message: w.message,
             hint,
             code,
+            kind: Some(w.kind),
         }
     }
 }

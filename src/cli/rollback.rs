@@ -13,6 +13,7 @@ use super::runtime::{record, remove_version, versions_dir};
 use super::{EXIT_FAILURE, EXIT_OK, Failure, Session, TxArgs, print_json};
 use crate::config::Paths;
 use crate::history::{self, Entry, History, PackageChange};
+use crate::ipc::protocol::ErrorKind;
 use crate::runtime::version_file::Runtime;
 use crate::runtime::versions;
 use crate::transaction::{TransactionAction, TransactionOptions, TransactionReport};
@@ -116,13 +117,7 @@ async fn rollback_system(
             }
             Ok(Some(report))
         }
-        Err(f)
-            if of_group
-                && f.message
-                    .starts_with("the history has no system transaction") =>
-        {
-            Ok(None)
-        }
+        Err(f) if of_group && f.kind == Some(ErrorKind::EmptyGroup) => Ok(None),
         Err(f) => Err(f),
     }
 }

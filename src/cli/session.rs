@@ -221,6 +221,7 @@ async fn connect_privileged(session: &Session, needs_root: bool) -> Result<Conne
             message: "changing the system's packages needs root, and sudo is not installed".into(),
             hint: Some("run omg as root".into()),
             code: EXIT_FAILURE,
+            kind: None,
         });
     };
     // sudo clears the environment: everything goes on the command line,

@@ -338,6 +338,9 @@ pub enum ErrorKind {
     PolicyDenied,
     /// Anything else.
     Internal,
+    /// A rollback of a history group that has no system transaction (its
+    /// changes were all runtimes): nothing for omgd to do.
+    EmptyGroup,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -329,7 +329,7 @@ impl Engine {
                 .map(|e| e.id)
                 .ok_or_else(|| {
                     WireError::new(
-                        ErrorKind::NotFound,
+                        ErrorKind::EmptyGroup,
                         format!("the history has no system transaction of group {wanted}"),
                     )
                 })?;
