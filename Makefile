@@ -90,7 +90,9 @@ ARCH_CURRENT_ENV = PKG_CONFIG_PATH=$(ALPM16_LIB)/pkgconfig CARGO_TARGET_DIR=targ
 ARCH_CURRENT_BUILD = $(CARGO) build --locked -p omg -p omgd --no-default-features --features omgd/alpm-current
 
 arch-current: deps
-	$(ARCH_CURRENT_ENV) $(ARCH_CURRENT_BUILD) --release
+	$(ARCH_CURRENT_ENV) $(CARGO) build --locked --release -p omgd --no-default-features \
+		--features omgd/alpm-current
+	$(ARCH_CURRENT_ENV) $(call OMG_STATIC_LINK,--release)
 
 arch-current-debug: deps
 	$(ARCH_CURRENT_ENV) $(ARCH_CURRENT_BUILD)
