@@ -40,7 +40,8 @@ deps:
 build: deps
 	$(CARGO) build --release --locked -p omgd
 	$(call OMG_STATIC_LINK,--release)
-	@! readelf -d $(RELEASE)/omg | grep -q NEEDED || { echo "$(RELEASE)/omg loads shared libraries"; exit 1; }
+	@! readelf -d $(RELEASE)/omg | grep -Eq 'NEEDED|RPATH|RUNPATH' \
+		|| { echo "$(RELEASE)/omg is not a static-pie glibc starts (a library or an rpath)"; exit 1; }
 	$(MAKE) fast-static
 
 fast-static:
