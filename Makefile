@@ -41,7 +41,7 @@ build: deps
 	$(CARGO) build --release --locked -p omgd
 	$(call OMG_STATIC_LINK,--release)
 	@! readelf -d $(RELEASE)/omg | grep -Eq 'NEEDED|RPATH|RUNPATH' \
-		|| { echo "$(RELEASE)/omg is not a static-pie glibc starts (a library or an rpath)"; exit 1; }
+		|| { echo "$(RELEASE)/omg names a library or an rpath: not a static-pie glibc can start"; exit 1; }
 	$(MAKE) fast-static
 
 fast-static:

@@ -2,9 +2,10 @@
 # Builds the Debian package of omg from built binaries:
 #   packaging/build-deb.sh BIN_DIR OUT_DIR
 # BIN_DIR holds omg, omgd, omgd-lite and omg-fast (make build: target/release,
-# where omg is linked statically, and the static omg-fast). The tree is what `make install` lays out with
-# PREFIX=/usr; the dependencies are the packages that ship the shared
-# libraries the binaries load (found with ldd and dpkg -S).
+# where omg is linked statically, and the static omg-fast). The tree is what
+# `make install` lays out with PREFIX=/usr; the dependencies are the packages
+# that ship the shared libraries the binaries load (found with ldd and
+# dpkg -S).
 set -euo pipefail
 
 bin=$(realpath "$1")

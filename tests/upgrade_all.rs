@@ -30,15 +30,25 @@ fn node_default(env: &Env) -> String {
         .unwrap_or_default()
 }
 
+/// The Debian machine with `packages` installed and node 20.10.0 from the
+/// local mirror as the default.
+fn machine_with(packages: &[&str]) -> (SopeMachine, NodeMirror, Env) {
+    let machine = SopeMachine::new();
+    let node = NodeMirror::with(&["20.10.0"]);
+    let env = machine.root.env();
+    env.configure(&format!("{}{}", machine.security_config(), node.config()));
+    let mut install = vec!["install"];
+    install.extend_from_slice(packages);
+    install.push("--noconfirm");
+    ok(&env.omg(&install));
+    ok(&env.omg(&["use", "node", "20.10.0"]));
+    (machine, node, env)
+}
+
 #[test]
 fn debian_upgrade_all_then_one_rollback() {
-    let machine = SopeMachine::new();
+    let (machine, node, env) = machine_with(&["sogo-app", "other-app"]);
     let root = &machine.root;
-    let node = NodeMirror::with(&["20.10.0"]);
-    let env = root.env();
-    env.configure(&format!("{}{}", machine.security_config(), node.config()));
-    ok(&env.omg(&["install", "sogo-app", "other-app", "--noconfirm"]));
-    ok(&env.omg(&["use", "node", "20.10.0"]));
     ok(&env.omg(&["audit", "--refresh", "--json"]));
     let before = root.installed();
 
@@ -108,13 +118,8 @@ fn debian_upgrade_all_then_one_rollback() {
 /// says so, and takes the runtime back.
 #[test]
 fn a_runtimes_only_group_rolls_back_without_a_system_transaction() {
-    let machine = SopeMachine::new();
+    let (machine, node, env) = machine_with(&["other-app"]);
     let root = &machine.root;
-    let node = NodeMirror::with(&["20.10.0"]);
-    let env = root.env();
-    env.configure(&format!("{}{}", machine.security_config(), node.config()));
-    ok(&env.omg(&["install", "other-app", "--noconfirm"]));
-    ok(&env.omg(&["use", "node", "20.10.0"]));
     let before = root.installed();
     node.publish("20.11.0");
     // The histories record whole seconds: the upgrade must be newer than
