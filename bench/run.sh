@@ -31,6 +31,12 @@ hf --export-markdown "$work/cold.md" \
 hf --export-markdown "$work/info.md" \
     -n "omg info vim (no daemon)" "$omg --no-daemon info vim" \
     -n "apt-cache show vim" "apt-cache show vim"
+# Completing a package name: what omg's shell completion runs, beside what
+# apt's bash completion asks (apt-cache pkgnames; its --no-generate fails
+# where no pkgcache.bin is kept, as here).
+hf --export-markdown "$work/complete-cold.md" \
+    -n "omg __complete vi (no daemon: the snapshot in omg's process)" "$omg __complete vi" \
+    -n "apt-cache pkgnames vi" "apt-cache pkgnames vi"
 
 # The file index as the refresh worker builds it, from this machine's
 # sources' full Contents indices (downloaded by the refresh).
@@ -49,6 +55,9 @@ fi
 hf --export-markdown "$work/warm.md" \
     -n "omg search vim (warm daemon)" "$omg search vim" \
     -n "apt-cache search vim" "apt-cache search vim"
+hf --export-markdown "$work/complete-warm.md" \
+    -n "omg __complete vi (warm daemon)" "$omg __complete vi" \
+    -n "apt-cache pkgnames vi" "apt-cache pkgnames vi"
 # Everyday questions through the warm daemon, beside what apt users run.
 "$omg" outdated >/dev/null || true
 hf -i --export-markdown "$work/outdated.md" \
@@ -242,6 +251,8 @@ sed -n '/^# Earlier measurements by hand/,$p' bench/results.md > "$work/by-hand.
     echo; cat "$work/cold.md"; echo
     echo "## Info, no daemon (details cached in the database)"
     echo; cat "$work/info.md"; echo
+    echo "## Completing a package name (what the shell completion runs at each Tab)"
+    echo; cat "$work/complete-cold.md"; echo; cat "$work/complete-warm.md"; echo
     echo "## Search through a warm daemon"
     echo; cat "$work/warm.md"; echo
     echo "Daemon resident memory after search, info, list, why, size, outdated, owns and provides:"

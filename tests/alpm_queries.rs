@@ -114,6 +114,22 @@ fn search_finds_what_pacman_finds() {
         let missing: Vec<_> = pacman.difference(&omg).collect();
         assert!(missing.is_empty(), "{query}: omg misses {missing:?}");
     }
+    // Completion: the names pacman knows that start with the prefix.
+    let known = &set(&root.pacman_query(&["-Slq"])) | &set(&root.pacman_query(&["-Qq"]));
+    for prefix in ["he", "e", "l", "arch", "zz"] {
+        let run = env.omg(&["__complete", prefix]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let expected: Vec<&str> = known
+            .iter()
+            .filter(|n| n.starts_with(prefix))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected, "{prefix}");
+    }
+    assert_eq!(
+        env.omg(&["__complete", "l"]).stdout,
+        "libgreet-arch\nlonely-arch\n"
+    );
     let results = env.json(&["search", "--json", "hello-arch"]);
     assert_eq!(results["hits"][0]["name"], "hello-arch");
     assert_eq!(results["hits"][0]["repository"], "omgtest");

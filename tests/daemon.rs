@@ -258,13 +258,26 @@ fn daemon_and_one_shot_outputs_are_identical() {
         vec!["search", ""],
         vec!["search", "hello", "omg"],
         vec!["search", "nothing-is-called-this"],
+        vec!["__complete", "hel"],
+        vec!["__complete", "e"],
+        vec!["__complete", "nothing-is-called-this"],
     ];
     let one_shot: Vec<_> = queries
         .iter()
         .map(|q| env.omg(&[&["--no-daemon"], &q[..]].concat()))
         .collect();
-    // Without the option, a plain search takes the short path (no
-    // argument parser, the snapshot read in this process): same answers.
+    // Completion gives the names that start with the prefix, nothing else
+    // (the search behind it also matches descriptions).
+    let completed = |prefix: &str| {
+        let at = queries.iter().position(|q| q[..] == ["__complete", prefix]);
+        one_shot[at.unwrap()].stdout.clone()
+    };
+    assert_eq!(completed("hel"), "hello-omg\n");
+    assert_eq!(completed("e"), "editor-omg\n");
+    assert_eq!(completed("nothing-is-called-this"), "");
+    // Without the option, a plain search or completion takes the short
+    // path (no argument parser, the snapshot read in this process): same
+    // answers.
     for (query, expected) in queries.iter().zip(&one_shot) {
         let short = env.omg(query);
         assert_eq!(short.code, expected.code, "{query:?}");

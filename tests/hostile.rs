@@ -331,6 +331,20 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
         (RequestBody::Restarts, None),
         (RequestBody::News { all: true }, None),
         (
+            RequestBody::Complete {
+                prefix: "omg-".into(),
+            },
+            None,
+        ),
+        (
+            // Longer than any query (within nobody's frame limit): refused
+            // as invalid, not searched.
+            RequestBody::Complete {
+                prefix: "x".repeat(60_000),
+            },
+            None,
+        ),
+        (
             RequestBody::Restart {
                 units: vec!["ssh.service".into()],
                 sensitive: true,
@@ -460,6 +474,7 @@ fn every_request() -> Vec<(RequestBody, Option<&'static str>)> {
             | RequestBody::Metrics
             | RequestBody::Restarts
             | RequestBody::News { .. }
+            | RequestBody::Complete { .. }
             | RequestBody::Restart { .. } => {}
         }
     }
@@ -650,6 +665,12 @@ fn nobody_is_refused_or_bounded_and_changes_nothing() {
                 assert!(line.contains(text), "{body:?}: {line}");
             }
             None => assert!(!line.contains("NotAuthorized"), "{body:?}: {line}"),
+        }
+        if matches!(body, RequestBody::Complete { prefix } if prefix.len() > 256) {
+            assert!(
+                line.contains("InvalidRequest: the search query is longer"),
+                "{line}"
+            );
         }
     }
     assert!(instance.alive(), "{}", instance.log_text());

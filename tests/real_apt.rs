@@ -83,6 +83,45 @@ fn search_finds_everything_apt_finds_by_name() {
     }
 }
 
+/// `omg __complete` gives the names `apt-cache pkgnames` gives (what apt's
+/// own bash completion asks), in name order; past a thousand names, the
+/// first ones and the range's last, so a shell completes the prefix they
+/// all share and no more.
+#[test]
+fn completion_matches_apt_cache_pkgnames() {
+    let env = Env::new();
+    let pkgnames = |prefix: &str| -> Vec<String> {
+        let names: BTreeSet<String> = system("apt-cache", &["pkgnames", prefix])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        names.into_iter().collect()
+    };
+    let complete = |prefix: &str| -> Vec<String> {
+        let run = env.omg(&["__complete", prefix]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().map(str::to_string).collect()
+    };
+    for prefix in ["vi", "zs", "python3-dj", "x"] {
+        let apt = pkgnames(prefix);
+        assert!(
+            !apt.is_empty() && apt.len() < 1000,
+            "{prefix}: {}",
+            apt.len()
+        );
+        assert_eq!(complete(prefix), apt, "{prefix}");
+    }
+    for prefix in ["li", "g"] {
+        let apt = pkgnames(prefix);
+        assert!(apt.len() > 1000, "{prefix}: {}", apt.len());
+        let omg = complete(prefix);
+        assert_eq!(omg.len(), 1000, "{prefix}");
+        assert_eq!(omg[..999], apt[..999], "{prefix}");
+        assert_eq!(omg.last(), apt.last(), "{prefix}");
+    }
+    assert!(complete("nothing-is-called-this").is_empty());
+}
+
 #[test]
 fn list_matches_dpkg_and_apt() {
     let env = Env::new();

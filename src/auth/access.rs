@@ -61,7 +61,8 @@ pub fn required(body: &RequestBody) -> Access {
         | RequestBody::Outdated { refresh: false }
         | RequestBody::Metrics
         | RequestBody::Restarts
-        | RequestBody::News { .. } => Access::Anyone,
+        | RequestBody::News { .. }
+        | RequestBody::Complete { .. } => Access::Anyone,
         RequestBody::Restart { .. } => Access::Polkit(RESTART),
         RequestBody::Audit { refresh: true } | RequestBody::Outdated { refresh: true } => {
             Access::Polkit(REFRESH)
@@ -109,6 +110,7 @@ pub fn name(body: &RequestBody) -> &'static str {
         RequestBody::Restarts => "Restarts",
         RequestBody::News { .. } => "News",
         RequestBody::Restart { .. } => "Restart",
+        RequestBody::Complete { .. } => "Complete",
     }
 }
 

@@ -1,12 +1,12 @@
-//! Answering a query in omg's own process when no daemon runs: the index
-//! snapshot is read from its file, checked against the package database's
-//! fingerprint (a few dozen `stat` calls over what the snapshot says it
-//! covers) and ranked here, without starting `omgd-lite`: the system's
-//! database or the one the command line names (`--backend`, `--root`,
-//! `--pacman-conf`), and on Arch the AUR's index from its last metadata
-//! dump beside it. Anything that does not hold (no snapshot, a stale or
-//! damaged one, a query for the AUR with no index of it) returns `None`
-//! and goes to a one-shot omgd as before.
+//! Answering a search or a name completion in omg's own process when no
+//! daemon runs: the index snapshot is read from its file, checked against
+//! the package database's fingerprint (a few dozen `stat` calls over what
+//! the snapshot says it covers) and ranked here, without starting
+//! `omgd-lite`: the system's database or the one the command line names
+//! (`--backend`, `--root`, `--pacman-conf`), and on Arch the AUR's index
+//! from its last metadata dump beside it. Anything that does not hold (no
+//! snapshot, a stale or damaged one, a query for the AUR with no index of
+//! it) returns `None` and goes to a one-shot omgd as before.
 
 use std::ffi::OsString;
 
@@ -46,32 +46,44 @@ pub fn answer(
     overrides: &[(&str, OsString)],
     verbose: bool,
 ) -> Option<ResponseBody> {
-    let RequestBody::Search(request) = body else {
+    if !matches!(body, RequestBody::Search(_) | RequestBody::Complete { .. }) {
         return None;
-    };
-    rank::validate_query(&request.query).ok()?;
+    }
     let paths = Paths::user().ok()?;
     let config = Config::load(&paths.config_dir).ok()?;
     let backend = var(overrides, "OMG_BACKEND");
     let kind =
         crate::detect::detect_with(backend.as_ref().and_then(|b| b.to_str()), config.backend)
             .ok()?;
+    let snapshot = || {
+        let key = snapshot::key_with(kind, |name| var(overrides, name));
+        let file = snapshot::path(&paths.data_dir, &key);
+        let index = fresh_snapshot(&file, kind)?;
+        if verbose {
+            eprintln!(
+                "omg: answered from the index snapshot {} ({} packages)",
+                file.display(),
+                index.len()
+            );
+        }
+        Some(index)
+    };
+    let request = match body {
+        RequestBody::Search(request) => request,
+        RequestBody::Complete { prefix } => {
+            let prefix = rank::validate_query(prefix).ok()?;
+            return Some(ResponseBody::Names(rank::complete(&snapshot()?, prefix)));
+        }
+        _ => return None,
+    };
+    rank::validate_query(&request.query).ok()?;
     // Only omgd asks the AUR's RPC; settled before the snapshot is read.
     let aur = if kind == BackendKind::Alpm && config.aur.enabled && request.asks_aur() {
         Some(AurIndex::open(&offline::path(&paths.data_dir)).ok()??)
     } else {
         None
     };
-    let key = snapshot::key_with(kind, |name| var(overrides, name));
-    let file = snapshot::path(&paths.data_dir, &key);
-    let index = fresh_snapshot(&file, kind)?;
-    if verbose {
-        eprintln!(
-            "omg: answered from the index snapshot {} ({} packages)",
-            file.display(),
-            index.len()
-        );
-    }
+    let index = snapshot()?;
     let local = rank::search(&index, request);
     Some(ResponseBody::Search(match aur {
         Some(aur) => crate::aur::search::merge_offline(

@@ -1,17 +1,15 @@
 //! The invocations a prompt, a completion or a script runs again and again
 //! (`--version`, `current`, `which PROGRAM`, `__complete PREFIX`, `search
 //! WORDS` with no options; hook-env has its own path), answered without
-//! building the argument parser for forty commands (and, for a search, an
-//! async runtime: one blocking round trip to the daemon, or the snapshot
-//! read in this process). Only the exact shapes below are taken; anything else
-//! (a global flag, `--help`, a misspelling) goes to clap as before, so the
-//! answers and the errors are the same either way.
+//! building the argument parser for forty commands (and, for a search or a
+//! completion, an async runtime: one blocking round trip to the daemon, or
+//! the snapshot read in this process). Only the exact shapes below are
+//! taken; anything else (a global flag, `--help`, a misspelling) goes to
+//! clap as before, so the answers and the errors are the same either way.
 
 use std::process::ExitCode;
 
-use super::{
-    EXIT_FAILURE, Failure, Session, current, direct, report, runtime, search, session, shipping,
-};
+use super::{Failure, current, direct, report, runtime, search, session, shipping};
 use crate::ipc::blocking::BlockingConnection;
 use crate::ipc::protocol::{RequestBody, ResponseBody};
 
@@ -28,7 +26,7 @@ pub fn run(args: &[String]) -> Option<ExitCode> {
         ["current"] => current::run(false),
         ["current", "--json"] => current::run(true),
         ["which", program] if plain(program) => runtime::run_which(program),
-        ["__complete", prefix] if plain(prefix) => complete(prefix),
+        ["__complete", prefix] if plain(prefix) => complete(prefix)?,
         ["search", words @ ..] if !words.is_empty() && words.iter().all(|w| plain(w)) => {
             search(words)?
         }
@@ -46,38 +44,39 @@ pub fn run(args: &[String]) -> Option<ExitCode> {
 /// path then asks again and reports what went wrong.
 fn search(words: &[&str]) -> Option<Result<u8, Failure>> {
     let request = RequestBody::Search(search::plain_request(words)?);
-    let socket = crate::config::Paths::user().ok()?.socket();
-    let from_daemon = BlockingConnection::connect(&socket, session::HANDSHAKE_TIMEOUT)
-        .map(|mut daemon| (daemon.request(request.clone()), daemon.welcomed()));
-    let answer = match from_daemon {
-        Ok((Ok(answer), _)) => answer,
-        // The daemon failed the request: the full path reports it.
-        Ok((Err(_), true)) => return None,
-        // No daemon of ours answers there.
-        Ok((Err(_), false)) | Err(_) => direct::answer(&request, &[], false)?,
-    };
-    match answer {
+    match ask(request)? {
         ResponseBody::Search(results) => Some(search::show(&results, false, false)),
         _ => None,
     }
 }
 
-/// `__complete PREFIX`: package names through the daemon, as the full path
-/// asks for them with no global flags.
-fn complete(prefix: &str) -> Result<u8, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(format!("cannot start: {e}"), EXIT_FAILURE))?;
-    runtime.block_on(async {
-        let no_database = [
-            ("OMG_ALPM_ROOT", None),
-            ("OMG_ALPM_DBPATH", None),
-            ("OMG_PACMAN_CONF", None),
-        ];
-        let mut session = Session::new(false, false, None, no_database);
-        let result = shipping::complete(&mut session, prefix).await;
-        session.close().await;
-        result
-    })
+/// `__complete PREFIX`: package names, asked the way `search` asks. None
+/// sends it down the full path (which starts a one-shot daemon when there
+/// is no daemon and no current snapshot).
+fn complete(prefix: &str) -> Option<Result<u8, Failure>> {
+    let Some(request) = shipping::complete_request(prefix) else {
+        return Some(Ok(super::EXIT_OK));
+    };
+    match ask(request)? {
+        ResponseBody::Names(names) => Some(shipping::print_names(&names)),
+        _ => None,
+    }
+}
+
+/// `request`'s answer from the daemon on this user's socket (one blocking
+/// round trip), else from a current snapshot read in this process, as the
+/// full path with no global flags would get it. None when the daemon
+/// failed the request or neither can answer: the full path then asks
+/// again and reports what went wrong.
+fn ask(request: RequestBody) -> Option<ResponseBody> {
+    let socket = crate::config::Paths::user().ok()?.socket();
+    let from_daemon = BlockingConnection::connect(&socket, session::HANDSHAKE_TIMEOUT)
+        .map(|mut daemon| (daemon.request(request.clone()), daemon.welcomed()));
+    match from_daemon {
+        Ok((Ok(answer), _)) => Some(answer),
+        // The daemon failed the request: the full path reports it.
+        Ok((Err(_), true)) => None,
+        // No daemon of ours answers there.
+        Ok((Err(_), false)) | Err(_) => direct::answer(&request, &[], false),
+    }
 }

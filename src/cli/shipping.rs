@@ -9,7 +9,7 @@ use std::io::Write;
 use clap::CommandFactory;
 
 use super::{Cli, EXIT_OK, Failure, Session, unexpected};
-use crate::ipc::protocol::{RequestBody, ResponseBody, SearchRequest, Sources};
+use crate::ipc::protocol::{RequestBody, ResponseBody};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -57,22 +57,31 @@ pub fn completions(shell: &str) -> Result<u8, Failure> {
 /// `omg __complete PREFIX`: package names starting with PREFIX, one per
 /// line.
 pub async fn complete(session: &mut Session, prefix: &str) -> Result<u8, Failure> {
-    if prefix.is_empty() {
+    let Some(body) = complete_request(prefix) else {
         return Ok(EXIT_OK);
-    }
-    let body = RequestBody::Search(SearchRequest {
-        query: prefix.to_string(),
-        limit: 200,
-        installed_only: false,
-        sources: Sources::Repositories,
-    });
-    let ResponseBody::Search(results) = session.request(body).await? else {
+    };
+    let ResponseBody::Names(names) = session.request(body).await? else {
         return Err(unexpected());
     };
-    let mut out = std::io::stdout().lock();
-    for hit in results.hits.iter().filter(|h| h.name.starts_with(prefix)) {
-        writeln!(out, "{}", hit.name)?;
+    print_names(&names)
+}
+
+/// What `__complete PREFIX` asks the daemon: None for an empty prefix,
+/// which completes to nothing.
+pub fn complete_request(prefix: &str) -> Option<RequestBody> {
+    (!prefix.is_empty()).then(|| RequestBody::Complete {
+        prefix: prefix.to_string(),
+    })
+}
+
+/// `names`, one per line, in one write.
+pub fn print_names(names: &[String]) -> Result<u8, Failure> {
+    let mut out = String::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+    for name in names {
+        out.push_str(name);
+        out.push('\n');
     }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(EXIT_OK)
 }
 

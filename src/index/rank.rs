@@ -279,6 +279,43 @@ fn hit(package: Package<'_>, kind: MatchKind) -> SearchHit {
     }
 }
 
+/// The most names `complete` gives: more than a shell shows without
+/// asking, few enough to read at each Tab.
+pub const COMPLETIONS: usize = 1000;
+
+/// The names that start with `prefix`, in name order (a binary search of
+/// the name-sorted index). Beyond `COMPLETIONS` the last name given is the
+/// range's last one: the first and last names of a sorted range share
+/// exactly the prefix all of it shares, which is what a shell inserts.
+pub fn complete(index: &Index, prefix: &str) -> Vec<String> {
+    let view = index.view();
+    let start = count_holding(&view, 0, |name| name < prefix);
+    let end = start + count_holding(&view, start, |name| name.starts_with(prefix));
+    let mut names: Vec<String> = (start..end)
+        .take(COMPLETIONS)
+        .map(|i| view.name(i).to_string())
+        .collect();
+    if end - start > COMPLETIONS {
+        names[COMPLETIONS - 1] = view.name(end - 1).to_string();
+    }
+    names
+}
+
+/// How many names of the name-sorted `view` from `start` on `holds` holds
+/// for, when it holds for a run of them from `start` and then for none.
+fn count_holding(view: &super::View<'_>, start: usize, holds: impl Fn(&str) -> bool) -> usize {
+    let (mut lo, mut hi) = (start, view.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if holds(view.name(mid)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo - start
+}
+
 /// Up to `n` names close to `name`, for "did you mean": names within a
 /// small edit distance (typos) first, then fuzzy matches of the name.
 pub fn suggest(index: &Index, name: &str, n: usize) -> Vec<String> {
@@ -324,6 +361,36 @@ pub fn suggest(index: &Index, name: &str, n: usize) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::index::tests::{meta, record};
+
+    #[test]
+    fn completion_gives_the_names_with_the_prefix_and_keeps_the_common_prefix() {
+        let names = ["vi", "vim", "vim-gtk3", "vimb", "gvim", "vifm", "xxd", "v"];
+        let records = names.iter().map(|n| record(n, "", 0)).collect();
+        let index = Index::from_records(meta(), records);
+        assert_eq!(complete(&index, "vim"), ["vim", "vim-gtk3", "vimb"]);
+        assert_eq!(
+            complete(&index, "vi"),
+            ["vi", "vifm", "vim", "vim-gtk3", "vimb"]
+        );
+        assert_eq!(complete(&index, "x"), ["xxd"]);
+        assert!(complete(&index, "zz").is_empty());
+        assert!(complete(&index, "vimc").is_empty());
+        // More than a screenful: the first names, and the range's last one
+        // in the last place, so the shared prefix is the whole range's.
+        let mut records: Vec<_> = (0..COMPLETIONS + 500)
+            .map(|i| record(&format!("lib{i:05}"), "", 0))
+            .collect();
+        records.push(record("libz-last", "", 0));
+        records.push(record("lid", "", 0));
+        let index = Index::from_records(meta(), records);
+        let names = complete(&index, "li");
+        assert_eq!(names.len(), COMPLETIONS);
+        assert_eq!(names[0], "lib00000");
+        assert_eq!(names[COMPLETIONS - 2], format!("lib{:05}", COMPLETIONS - 2));
+        assert_eq!(names[COMPLETIONS - 1], "lid");
+        let names = complete(&index, "lib");
+        assert_eq!(names[COMPLETIONS - 1], "libz-last");
+    }
 
     #[test]
     fn the_quick_test_never_drops_a_name_nucleo_would_match() {

@@ -1,7 +1,7 @@
 //! A blocking client for the one-request paths a prompt or a script runs
-//! (`omg search` from `cli/fast.rs`): the same handshake and frames as
-//! `client.rs` (the same `FrameCodec` cuts them) over a plain Unix socket,
-//! without starting an async runtime.
+//! (`omg search` and `omg __complete` from `cli/fast.rs`): the same
+//! handshake and frames as `client.rs` (the same `FrameCodec` cuts them)
+//! over a plain Unix socket, without starting an async runtime.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

@@ -197,6 +197,13 @@ pub enum RequestBody {
         sensitive: bool,
         interactive: bool,
     },
+    /// The repository and installed package names that start with
+    /// `prefix`, in name order (`omg __complete`, at each Tab): at most
+    /// `rank::COMPLETIONS`, and when there are more, the last name among
+    /// them is the range's last, so a shell's common prefix is still right.
+    Complete {
+        prefix: String,
+    },
 }
 
 impl RequestBody {
@@ -301,6 +308,8 @@ pub enum ResponseBody {
     Metrics(String),
     Restarts(Vec<crate::restart::Restart>),
     News(crate::news::NewsList),
+    /// Package names (`Complete`).
+    Names(Vec<String>),
 }
 
 /// What kind of failure a response reports; the client maps it to an exit code.

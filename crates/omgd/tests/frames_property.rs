@@ -106,6 +106,9 @@ fn valid(rng: &mut Rng) -> Vec<u8> {
         RequestBody::Metrics,
         RequestBody::Restarts,
         RequestBody::News { all: true },
+        RequestBody::Complete {
+            prefix: "vi".into(),
+        },
     ];
     for id in 0..(1 + rng.below(4)) {
         let body = bodies[rng.below(bodies.len())].clone();

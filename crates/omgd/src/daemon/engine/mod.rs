@@ -326,6 +326,7 @@ impl Engine {
         use RequestBody as R;
         match body {
             R::Search(request) => self.search_everywhere(request).await,
+            R::Complete { prefix } => self.complete(&prefix).await,
             R::List { filter } => self.cached(RequestKey::List(filter)).await,
             R::Status => self.cached(RequestKey::Status).await,
             R::Info { name } => self.graded_info(&name).await,

@@ -69,6 +69,14 @@ impl Engine {
         Ok(body)
     }
 
+    /// `omg __complete PREFIX`: the names with the prefix, from the index.
+    pub(super) async fn complete(&self, prefix: &str) -> Result<ResponseBody, WireError> {
+        let prefix = rank::validate_query(prefix)
+            .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
+        let current = self.index().await?;
+        Ok(ResponseBody::Names(rank::complete(&current.index, prefix)))
+    }
+
     pub(super) fn search(&self, current: &Current, request: &SearchRequest) -> SearchResults {
         let started = Instant::now();
         let results = rank::search(&current.index, request);
