@@ -232,6 +232,23 @@ fn the_aur_metadata_dump_makes_the_aur_searchable_offline() {
         "{}",
         info[0]
     );
+    // Completion offers the AUR's names beside the repositories', each
+    // once, in name order, asking no server: in omg's own process and
+    // through a daemon alike.
+    let completed = env.omg(&["__complete", "aura"]);
+    assert_eq!(completed.code, 0, "{}", completed.stderr);
+    let names: Vec<&str> = completed.stdout.lines().collect();
+    for name in ["auracle-git", "aura-bin", "auralign"] {
+        assert_eq!(names.iter().filter(|n| **n == name).count(), 1, "{names:?}");
+    }
+    assert!(names.iter().all(|n| n.starts_with("aura")), "{names:?}");
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    {
+        let _daemon = env.start_daemon();
+        let through_daemon = env.omg(&["__complete", "aura"]);
+        assert_eq!(through_daemon.stdout, completed.stdout);
+        assert_eq!(through_daemon.code, 0, "{}", through_daemon.stderr);
+    }
 
     // The next refresh asks whether the dump changed: it did not.
     env.aur_url = server.url.clone();

@@ -205,6 +205,11 @@ impl AurIndex {
             .collect()
     }
 
+    /// The AUR's package names that start with `prefix` (`rank::complete`).
+    pub fn complete(&self, prefix: &str) -> Vec<String> {
+        rank::complete(&self.index, prefix)
+    }
+
     /// The AUR's packages matching `request`, ranked as the repositories'
     /// are (the more popular first within each tier), each hit with its
     /// AUR facts.

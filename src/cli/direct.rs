@@ -72,7 +72,15 @@ pub fn answer(
         RequestBody::Search(request) => request,
         RequestBody::Complete { prefix } => {
             let prefix = rank::validate_query(prefix).ok()?;
-            return Some(ResponseBody::Names(rank::complete(&snapshot()?, prefix)));
+            let names = rank::complete(&snapshot()?, prefix);
+            if kind != BackendKind::Alpm || !config.aur.enabled {
+                return Some(ResponseBody::Names(names));
+            }
+            let aur = AurIndex::open(&offline::path(&paths.data_dir)).ok()?;
+            return Some(ResponseBody::Names(match aur {
+                Some(aur) => rank::merge_completions(names, aur.complete(prefix)),
+                None => names,
+            }));
         }
         _ => return None,
     };

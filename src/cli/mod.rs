@@ -305,6 +305,10 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Print a shell completion script
     ///
+    /// Package names complete from the index (on Arch, the AUR's names too
+    /// once the refresh has indexed its metadata dump), as apt-cache
+    /// pkgnames lists them; past 1000 names, the first ones and the last.
+    ///
     /// For example: omg completions bash > /etc/bash_completion.d/omg
     Completions(shipping::CompletionsArgs),
     /// Package names starting with PREFIX (what the completions call)

@@ -301,6 +301,22 @@ pub fn complete(index: &Index, prefix: &str) -> Vec<String> {
     names
 }
 
+/// Two `complete` answers as one (the repositories' and the AUR's): in
+/// name order, each name once, cut the way `complete` cuts. Each answer
+/// holds its range's first names and its last, so the union's first names
+/// and last are among them.
+pub fn merge_completions(mut names: Vec<String>, more: Vec<String>) -> Vec<String> {
+    names.extend(more);
+    names.sort_unstable();
+    names.dedup();
+    if names.len() > COMPLETIONS {
+        let last = names.len() - 1;
+        names.swap(COMPLETIONS - 1, last);
+        names.truncate(COMPLETIONS);
+    }
+    names
+}
+
 /// How many names of the name-sorted `view` from `start` on `holds` holds
 /// for, when it holds for a run of them from `start` and then for none.
 fn count_holding(view: &super::View<'_>, start: usize, holds: impl Fn(&str) -> bool) -> usize {
@@ -390,6 +406,24 @@ mod tests {
         assert_eq!(names[COMPLETIONS - 1], "lid");
         let names = complete(&index, "lib");
         assert_eq!(names[COMPLETIONS - 1], "libz-last");
+
+        // Merged with another index's (the AUR's): still the first names
+        // of the union and its last, each once.
+        let aur: Vec<_> = ["lia", "lib00001", "libzz-aur"]
+            .iter()
+            .map(|n| record(n, "", 0))
+            .collect();
+        let aur = Index::from_records(meta(), aur);
+        let merged = merge_completions(complete(&index, "li"), complete(&aur, "li"));
+        assert_eq!(merged.len(), COMPLETIONS);
+        assert_eq!(merged[..3], ["lia", "lib00000", "lib00001"]);
+        assert_eq!(
+            merged[COMPLETIONS - 2],
+            format!("lib{:05}", COMPLETIONS - 3)
+        );
+        assert_eq!(merged[COMPLETIONS - 1], "lid");
+        let merged = merge_completions(complete(&index, "libz"), complete(&aur, "libz"));
+        assert_eq!(merged, ["libz-last", "libzz-aur"]);
     }
 
     #[test]

@@ -101,6 +101,13 @@ impl AurService {
         Some((found, index.age()))
     }
 
+    /// The AUR's package names that start with `prefix`, from its index
+    /// (never the network: a completion waits for nothing); None without
+    /// an index.
+    pub fn complete_offline(&self, prefix: &str) -> Option<Vec<String>> {
+        Some(self.offline()?.complete(prefix))
+    }
+
     /// The index when the AUR confirmed it within `aur.cache_secs`: its
     /// records stand for the AUR's.
     fn fresh_index(&self) -> Option<Arc<AurIndex>> {

@@ -69,12 +69,21 @@ impl Engine {
         Ok(body)
     }
 
-    /// `omg __complete PREFIX`: the names with the prefix, from the index.
+    /// `omg __complete PREFIX`: the names with the prefix, from the index
+    /// and, on Arch, the AUR's index when there is one.
     pub(super) async fn complete(&self, prefix: &str) -> Result<ResponseBody, WireError> {
         let prefix = rank::validate_query(prefix)
             .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
         let current = self.index().await?;
-        Ok(ResponseBody::Names(rank::complete(&current.index, prefix)))
+        let names = rank::complete(&current.index, prefix);
+        let aur = self
+            .aur
+            .as_ref()
+            .and_then(|aur| aur.complete_offline(prefix));
+        Ok(ResponseBody::Names(match aur {
+            Some(aur) => rank::merge_completions(names, aur),
+            None => names,
+        }))
     }
 
     pub(super) fn search(&self, current: &Current, request: &SearchRequest) -> SearchResults {
