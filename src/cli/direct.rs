@@ -26,14 +26,20 @@ fn var(overrides: &[(&str, OsString)], name: &str) -> Option<OsString> {
         .or_else(|| std::env::var_os(name))
 }
 
-/// The snapshot at `file` of the `kind` database, if it is current.
-fn fresh_snapshot(file: &std::path::Path, kind: BackendKind) -> Option<Index> {
+/// The snapshot at `file` of the `kind` database, if it is current: all
+/// of it, or with `names_only` its names alone (what a completion reads).
+fn fresh_snapshot(file: &std::path::Path, kind: BackendKind, names_only: bool) -> Option<Index> {
     let current = |meta: &crate::index::IndexMeta| {
         meta.backend == kind
             && !meta.watched.is_empty()
             && fingerprint::compute(&meta.watched).is_ok_and(|f| f == meta.fingerprint)
     };
-    match snapshot::map(file, current) {
+    let loaded = if names_only {
+        snapshot::map_names(file, current)
+    } else {
+        snapshot::map(file, current)
+    };
+    match loaded {
         snapshot::Loaded::Fresh(index) => Some(index),
         _ => None,
     }
@@ -55,10 +61,10 @@ pub fn answer(
     let kind =
         crate::detect::detect_with(backend.as_ref().and_then(|b| b.to_str()), config.backend)
             .ok()?;
-    let snapshot = || {
+    let snapshot = |names_only| {
         let key = snapshot::key_with(kind, |name| var(overrides, name));
         let file = snapshot::path(&paths.data_dir, &key);
-        let index = fresh_snapshot(&file, kind)?;
+        let index = fresh_snapshot(&file, kind, names_only)?;
         if verbose {
             eprintln!(
                 "omg: answered from the index snapshot {} ({} packages)",
@@ -72,7 +78,7 @@ pub fn answer(
         RequestBody::Search(request) => request,
         RequestBody::Complete { prefix } => {
             let prefix = rank::validate_query(prefix).ok()?;
-            let names = rank::complete(&snapshot()?, prefix);
+            let names = rank::complete(&snapshot(true)?, prefix);
             if kind != BackendKind::Alpm || !config.aur.enabled {
                 return Some(ResponseBody::Names(names));
             }
@@ -91,7 +97,7 @@ pub fn answer(
     } else {
         None
     };
-    let index = snapshot()?;
+    let index = snapshot(false)?;
     let local = rank::search(&index, request);
     Some(ResponseBody::Search(match aur {
         Some(aur) => crate::aur::search::merge_offline(

@@ -520,6 +520,16 @@ impl Index {
     /// Checks what a damaged snapshot would break: every offset inside its
     /// region, and names in order (lookups rely on it).
     pub fn is_consistent(&self) -> bool {
+        self.entries_are_consistent(true)
+    }
+
+    /// `is_consistent` for an index read for its names alone
+    /// (`snapshot::map_names`): the names, not the details.
+    pub fn names_are_consistent(&self) -> bool {
+        self.entries_are_consistent(false)
+    }
+
+    fn entries_are_consistent(&self, details_too: bool) -> bool {
         let view = self.view();
         let (names, details) = (view.names.len(), view.details.len());
         let mut previous: Option<(&str, usize)> = None;
@@ -530,9 +540,9 @@ impl Index {
             let Some(name) = view.names.get(start..end) else {
                 return false;
             };
-            let in_order = previous.is_none_or(|(n, d)| n < name && d < detail);
+            let in_order = previous.is_none_or(|(n, d)| n < name && (d < detail || !details_too));
             previous = Some((name, detail));
-            end <= names && detail < details && in_order
+            end <= names && (detail < details || !details_too) && in_order
         })
     }
 

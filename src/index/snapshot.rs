@@ -227,6 +227,30 @@ pub fn map(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
 /// the whole file wants), else each page when it is first read (for a
 /// file with a large extra region of which a query reads a little).
 pub fn map_with(path: &Path, populate: bool, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    map_regions(path, populate, Regions::All, accept)
+}
+
+/// `map` for a reader of names alone (a completion): only the entries and
+/// the names are checked and read, each page when it is first touched;
+/// the index it gives has no details (each reads as empty) and no extra
+/// region.
+pub fn map_names(path: &Path, accept: impl FnOnce(&IndexMeta) -> bool) -> Loaded {
+    map_regions(path, false, Regions::Names, accept)
+}
+
+/// Which of a snapshot's regions a mapped index covers.
+#[derive(Clone, Copy, PartialEq)]
+enum Regions {
+    All,
+    Names,
+}
+
+fn map_regions(
+    path: &Path,
+    populate: bool,
+    regions: Regions,
+    accept: impl FnOnce(&IndexMeta) -> bool,
+) -> Loaded {
     let file = match open(path) {
         Ok(Some(f)) => f,
         Ok(None) => return Loaded::Stale,
@@ -248,12 +272,29 @@ pub fn map_with(path: &Path, populate: bool, accept: impl FnOnce(&IndexMeta) -> 
         Err(why) => return Loaded::Damaged(why),
     };
     let entries = layout.start..layout.start + layout.entries_len;
-    let text = entries.end..entries.end + layout.names_len + layout.details_len;
-    let extra = text.end..map.len();
-    match Index::mapped(layout.meta, map, entries, text, extra, layout.names_len) {
-        Some(index) if index.is_consistent() => Loaded::Fresh(index),
-        Some(_) => Loaded::Damaged("snapshot entries point outside their text".into()),
-        None => Loaded::Damaged("snapshot text is not UTF-8".into()),
+    let (text, extra) = match regions {
+        Regions::All => {
+            let text = entries.end..entries.end + layout.names_len + layout.details_len;
+            let extra = text.end..map.len();
+            (text, extra)
+        }
+        Regions::Names => {
+            let names = entries.end..entries.end + layout.names_len;
+            (names.clone(), names.end..names.end)
+        }
+    };
+    let Some(index) = Index::mapped(layout.meta, map, entries, text, extra, layout.names_len)
+    else {
+        return Loaded::Damaged("snapshot text is not UTF-8".into());
+    };
+    let consistent = match regions {
+        Regions::All => index.is_consistent(),
+        Regions::Names => index.names_are_consistent(),
+    };
+    if consistent {
+        Loaded::Fresh(index)
+    } else {
+        Loaded::Damaged("snapshot entries point outside their text".into())
     }
 }
 
@@ -348,6 +389,51 @@ mod tests {
         let entries_at = bytes.len() - details.len() - names.len() - entries.len();
         bytes[entries_at + 4] = 0xff;
         assert!(matches!(decode(&bytes, "f"), Loaded::Damaged(_)));
+    }
+
+    /// A completion maps the names alone: it sees every name, no details,
+    /// and is not stopped by damage it does not read; damage in the names
+    /// is still refused.
+    #[test]
+    fn the_names_alone_are_mapped_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("index.bin");
+        let records = vec![
+            record("vim", "editor", 0),
+            record("vifm", "file manager", 0),
+            record("zsh", "shell", 0),
+        ];
+        let index = Index::from_records(test_meta(), records);
+        let bytes = encode(&index);
+        std::fs::write(&file, &bytes).unwrap();
+        let Loaded::Fresh(names) = map_names(&file, |_| true) else {
+            panic!("expected a fresh snapshot");
+        };
+        assert_eq!(names.names().collect::<Vec<_>>(), ["vifm", "vim", "zsh"]);
+        assert_eq!(crate::index::rank::complete(&names, "vi"), ["vifm", "vim"]);
+        assert_eq!(names.find("vim").unwrap().summary, "");
+        assert!(matches!(map_names(&file, |_| false), Loaded::Stale));
+
+        // Bad UTF-8 in the details: the whole map refuses it, the names'
+        // map does not read it.
+        let mut damaged = bytes.clone();
+        let at = bytes.len() - 2;
+        damaged[at] = 0xff;
+        std::fs::write(&file, &damaged).unwrap();
+        assert!(matches!(map(&file, |_| true), Loaded::Damaged(_)));
+        assert!(matches!(map_names(&file, |_| true), Loaded::Fresh(_)));
+        // In the names, or names out of order: refused.
+        let (_, names_region, details) = index.parts();
+        let names_at = bytes.len() - details.len() - names_region.len();
+        for byte in [0xff, b'z'] {
+            let mut damaged = bytes.clone();
+            damaged[names_at] = byte;
+            std::fs::write(&file, &damaged).unwrap();
+            assert!(
+                matches!(map_names(&file, |_| true), Loaded::Damaged(_)),
+                "{byte}"
+            );
+        }
     }
 
     #[test]
