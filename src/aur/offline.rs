@@ -137,6 +137,17 @@ impl AurIndex {
         Ok(Some(AurIndex { index, checked_at }))
     }
 
+    /// The index file at `path` read for its names alone
+    /// (`snapshot::map_names`: what a completion reads); None when there is
+    /// none or it is damaged.
+    pub fn open_names(path: &Path) -> Option<Index> {
+        let is_aur = |meta: &IndexMeta| meta.backend_version == KIND;
+        match snapshot::map_names(path, is_aur) {
+            Loaded::Fresh(index) => Some(index),
+            Loaded::Stale | Loaded::Damaged(_) => None,
+        }
+    }
+
     /// Writes the index to `path`, replacing the file whole.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         snapshot::save(path, &self.index)
@@ -206,7 +217,7 @@ impl AurIndex {
     }
 
     /// The AUR's package names that start with `prefix` (`rank::complete`).
-    pub fn complete(&self, prefix: &str) -> Vec<String> {
+    pub fn complete(&self, prefix: &str) -> Option<Vec<String>> {
         rank::complete(&self.index, prefix)
     }
 

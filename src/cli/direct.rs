@@ -78,15 +78,13 @@ pub fn answer(
         RequestBody::Search(request) => request,
         RequestBody::Complete { prefix } => {
             let prefix = rank::validate_query(prefix).ok()?;
-            let names = rank::complete(&snapshot(true)?, prefix);
-            if kind != BackendKind::Alpm || !config.aur.enabled {
+            let names = rank::complete(&snapshot(true)?, prefix)?;
+            let aur_file = offline::path(&paths.data_dir);
+            if kind != BackendKind::Alpm || !config.aur.enabled || !aur_file.exists() {
                 return Some(ResponseBody::Names(names));
             }
-            let aur = AurIndex::open(&offline::path(&paths.data_dir)).ok()?;
-            return Some(ResponseBody::Names(match aur {
-                Some(aur) => rank::merge_completions(names, aur.complete(prefix)),
-                None => names,
-            }));
+            let aur = rank::complete(&AurIndex::open_names(&aur_file)?, prefix)?;
+            return Some(ResponseBody::Names(rank::merge_completions(names, aur)));
         }
         _ => return None,
     };

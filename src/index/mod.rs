@@ -520,16 +520,6 @@ impl Index {
     /// Checks what a damaged snapshot would break: every offset inside its
     /// region, and names in order (lookups rely on it).
     pub fn is_consistent(&self) -> bool {
-        self.entries_are_consistent(true)
-    }
-
-    /// `is_consistent` for an index read for its names alone
-    /// (`snapshot::map_names`): the names, not the details.
-    pub fn names_are_consistent(&self) -> bool {
-        self.entries_are_consistent(false)
-    }
-
-    fn entries_are_consistent(&self, details_too: bool) -> bool {
         let view = self.view();
         let (names, details) = (view.names.len(), view.details.len());
         let mut previous: Option<(&str, usize)> = None;
@@ -540,10 +530,27 @@ impl Index {
             let Some(name) = view.names.get(start..end) else {
                 return false;
             };
-            let in_order = previous.is_none_or(|(n, d)| n < name && (d < detail || !details_too));
+            let in_order = previous.is_none_or(|(n, d)| n < name && d < detail);
             previous = Some((name, detail));
-            end <= names && (detail < details || !details_too) && in_order
+            end <= names && detail < details && in_order
         })
+    }
+
+    /// `is_consistent` for an index read for its names alone
+    /// (`snapshot::map_names`): the names lie back to back, each entry's
+    /// right after the one before, ending where the region ends. Their
+    /// order is not compared here (a completion checks the names it gives).
+    pub fn names_are_consistent(&self) -> bool {
+        let view = self.view();
+        let mut end = 0usize;
+        let contiguous = view.entries.chunks_exact(ENTRY_SIZE).all(|entry| {
+            let start = u32_at(entry, 0) as usize;
+            let next = start + usize::from(u16_at(entry, 10));
+            let follows = start == end;
+            end = next;
+            follows
+        });
+        contiguous && end == view.names.len()
     }
 
     /// Packages that provide `name`.

@@ -287,10 +287,23 @@ pub const COMPLETIONS: usize = 1000;
 /// the name-sorted index). Beyond `COMPLETIONS` the last name given is the
 /// range's last one: the first and last names of a sorted range share
 /// exactly the prefix all of it shares, which is what a shell inserts.
-pub fn complete(index: &Index, prefix: &str) -> Vec<String> {
+/// None when the names around and in the range are not in order (a
+/// damaged snapshot read for its names alone, see `snapshot::map_names`).
+pub fn complete(index: &Index, prefix: &str) -> Option<Vec<String>> {
     let view = index.view();
     let start = count_holding(&view, 0, |name| name < prefix);
     let end = start + count_holding(&view, start, |name| name.starts_with(prefix));
+    let before_is_before = start == 0 || view.name(start - 1) < prefix;
+    let after_is_after = end == view.len() || {
+        let after = view.name(end);
+        after > prefix && !after.starts_with(prefix)
+    };
+    let range_in_order = (start..end).all(|i| {
+        view.name(i).starts_with(prefix) && (i == start || view.name(i - 1) < view.name(i))
+    });
+    if !(before_is_before && after_is_after && range_in_order) {
+        return None;
+    }
     let mut names: Vec<String> = (start..end)
         .take(COMPLETIONS)
         .map(|i| view.name(i).to_string())
@@ -298,7 +311,7 @@ pub fn complete(index: &Index, prefix: &str) -> Vec<String> {
     if end - start > COMPLETIONS {
         names[COMPLETIONS - 1] = view.name(end - 1).to_string();
     }
-    names
+    Some(names)
 }
 
 /// Two `complete` answers as one (the repositories' and the AUR's): in
@@ -383,14 +396,33 @@ mod tests {
         let names = ["vi", "vim", "vim-gtk3", "vimb", "gvim", "vifm", "xxd", "v"];
         let records = names.iter().map(|n| record(n, "", 0)).collect();
         let index = Index::from_records(meta(), records);
-        assert_eq!(complete(&index, "vim"), ["vim", "vim-gtk3", "vimb"]);
         assert_eq!(
-            complete(&index, "vi"),
+            complete(&index, "vim").unwrap(),
+            ["vim", "vim-gtk3", "vimb"]
+        );
+        assert_eq!(
+            complete(&index, "vi").unwrap(),
             ["vi", "vifm", "vim", "vim-gtk3", "vimb"]
         );
-        assert_eq!(complete(&index, "x"), ["xxd"]);
-        assert!(complete(&index, "zz").is_empty());
-        assert!(complete(&index, "vimc").is_empty());
+        assert_eq!(complete(&index, "x").unwrap(), ["xxd"]);
+        assert!(complete(&index, "zz").unwrap().is_empty());
+        assert!(complete(&index, "vimc").unwrap().is_empty());
+        // Names out of order around or in the range (a damaged snapshot
+        // read for its names alone): no answer, rather than a wrong one.
+        // (In name order: gvim v vi vifm vim vim-gtk3 vimb xxd; entries 2
+        // and 5 change places.)
+        let (entries, names_region, details) = index.parts();
+        let mut swapped = entries.to_vec();
+        let entry = |i: usize| i * 12..(i + 1) * 12;
+        let (two, five) = (entries[entry(2)].to_vec(), entries[entry(5)].to_vec());
+        swapped[entry(2)].copy_from_slice(&five);
+        swapped[entry(5)].copy_from_slice(&two);
+        let text = format!("{names_region}{details}");
+        let damaged =
+            Index::from_parts(meta(), swapped, text, Vec::new(), names_region.len()).unwrap();
+        assert_eq!(complete(&damaged, "vi"), None);
+        assert_eq!(complete(&damaged, "x").unwrap(), ["xxd"]);
+
         // More than a screenful: the first names, and the range's last one
         // in the last place, so the shared prefix is the whole range's.
         let mut records: Vec<_> = (0..COMPLETIONS + 500)
@@ -399,12 +431,12 @@ mod tests {
         records.push(record("libz-last", "", 0));
         records.push(record("lid", "", 0));
         let index = Index::from_records(meta(), records);
-        let names = complete(&index, "li");
+        let names = complete(&index, "li").unwrap();
         assert_eq!(names.len(), COMPLETIONS);
         assert_eq!(names[0], "lib00000");
         assert_eq!(names[COMPLETIONS - 2], format!("lib{:05}", COMPLETIONS - 2));
         assert_eq!(names[COMPLETIONS - 1], "lid");
-        let names = complete(&index, "lib");
+        let names = complete(&index, "lib").unwrap();
         assert_eq!(names[COMPLETIONS - 1], "libz-last");
 
         // Merged with another index's (the AUR's): still the first names
@@ -414,7 +446,10 @@ mod tests {
             .map(|n| record(n, "", 0))
             .collect();
         let aur = Index::from_records(meta(), aur);
-        let merged = merge_completions(complete(&index, "li"), complete(&aur, "li"));
+        let merged = merge_completions(
+            complete(&index, "li").unwrap(),
+            complete(&aur, "li").unwrap(),
+        );
         assert_eq!(merged.len(), COMPLETIONS);
         assert_eq!(merged[..3], ["lia", "lib00000", "lib00001"]);
         assert_eq!(
@@ -422,7 +457,10 @@ mod tests {
             format!("lib{:05}", COMPLETIONS - 3)
         );
         assert_eq!(merged[COMPLETIONS - 1], "lid");
-        let merged = merge_completions(complete(&index, "libz"), complete(&aur, "libz"));
+        let merged = merge_completions(
+            complete(&index, "libz").unwrap(),
+            complete(&aur, "libz").unwrap(),
+        );
         assert_eq!(merged, ["libz-last", "libzz-aur"]);
     }
 

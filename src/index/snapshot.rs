@@ -410,7 +410,8 @@ mod tests {
             panic!("expected a fresh snapshot");
         };
         assert_eq!(names.names().collect::<Vec<_>>(), ["vifm", "vim", "zsh"]);
-        assert_eq!(crate::index::rank::complete(&names, "vi"), ["vifm", "vim"]);
+        let complete = |index: &Index, prefix| crate::index::rank::complete(index, prefix);
+        assert_eq!(complete(&names, "vi").unwrap(), ["vifm", "vim"]);
         assert_eq!(names.find("vim").unwrap().summary, "");
         assert!(matches!(map_names(&file, |_| false), Loaded::Stale));
 
@@ -422,18 +423,30 @@ mod tests {
         std::fs::write(&file, &damaged).unwrap();
         assert!(matches!(map(&file, |_| true), Loaded::Damaged(_)));
         assert!(matches!(map_names(&file, |_| true), Loaded::Fresh(_)));
-        // In the names, or names out of order: refused.
-        let (_, names_region, details) = index.parts();
+        // Bad UTF-8 in the names, or an entry that does not start where the
+        // one before ended: refused.
+        let (entries, names_region, details) = index.parts();
         let names_at = bytes.len() - details.len() - names_region.len();
-        for byte in [0xff, b'z'] {
+        let entries_at = names_at - entries.len();
+        for at in [names_at, entries_at + 12] {
             let mut damaged = bytes.clone();
-            damaged[names_at] = byte;
+            damaged[at] ^= 0x80;
             std::fs::write(&file, &damaged).unwrap();
             assert!(
                 matches!(map_names(&file, |_| true), Loaded::Damaged(_)),
-                "{byte}"
+                "{at}"
             );
         }
+        // Names out of order are not compared when mapped: the completion
+        // that reads them refuses to answer.
+        let mut damaged = bytes.clone();
+        damaged[names_at] = b'z';
+        std::fs::write(&file, &damaged).unwrap();
+        let Loaded::Fresh(names) = map_names(&file, |_| true) else {
+            panic!("the names are mapped");
+        };
+        assert_eq!(complete(&names, "vi"), None);
+        assert_eq!(complete(&names, "zs").unwrap(), ["zsh"]);
     }
 
     #[test]

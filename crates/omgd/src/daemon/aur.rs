@@ -105,7 +105,7 @@ impl AurService {
     /// (never the network: a completion waits for nothing); None without
     /// an index.
     pub fn complete_offline(&self, prefix: &str) -> Option<Vec<String>> {
-        Some(self.offline()?.complete(prefix))
+        self.offline()?.complete(prefix)
     }
 
     /// The index when the AUR confirmed it within `aur.cache_secs`: its

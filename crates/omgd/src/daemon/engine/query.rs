@@ -75,7 +75,8 @@ impl Engine {
         let prefix = rank::validate_query(prefix)
             .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
         let current = self.index().await?;
-        let names = rank::complete(&current.index, prefix);
+        // A checked index is in name order: the answer is always there.
+        let names = rank::complete(&current.index, prefix).unwrap_or_default();
         let aur = self
             .aur
             .as_ref()
