@@ -287,31 +287,24 @@ pub const COMPLETIONS: usize = 1000;
 /// the name-sorted index). Beyond `COMPLETIONS` the last name given is the
 /// range's last one: the first and last names of a sorted range share
 /// exactly the prefix all of it shares, which is what a shell inserts.
-/// None when the names around and in the range are not in order (a
-/// damaged snapshot read for its names alone, see `snapshot::map_names`).
+/// None when the names it gives and those either side of the range are
+/// not in order (a damaged snapshot read for its names alone, see
+/// `snapshot::map_names`).
 pub fn complete(index: &Index, prefix: &str) -> Option<Vec<String>> {
     let view = index.view();
     let start = count_holding(&view, 0, |name| name < prefix);
     let end = start + count_holding(&view, start, |name| name.starts_with(prefix));
-    let before_is_before = start == 0 || view.name(start - 1) < prefix;
-    let after_is_after = end == view.len() || {
-        let after = view.name(end);
-        after > prefix && !after.starts_with(prefix)
-    };
-    let range_in_order = (start..end).all(|i| {
-        view.name(i).starts_with(prefix) && (i == start || view.name(i - 1) < view.name(i))
-    });
-    if !(before_is_before && after_is_after && range_in_order) {
-        return None;
-    }
-    let mut names: Vec<String> = (start..end)
-        .take(COMPLETIONS)
-        .map(|i| view.name(i).to_string())
-        .collect();
+    let mut given: Vec<usize> = (start..end).take(COMPLETIONS).collect();
     if end - start > COMPLETIONS {
-        names[COMPLETIONS - 1] = view.name(end - 1).to_string();
+        given[COMPLETIONS - 1] = end - 1;
     }
-    Some(names)
+    let before = start.checked_sub(1).map(|i| view.name(i));
+    let after = (end < view.len()).then(|| view.name(end));
+    let in_order = before.is_none_or(|name| name < prefix)
+        && after.is_none_or(|name| name > prefix && !name.starts_with(prefix))
+        && given.iter().all(|&i| view.name(i).starts_with(prefix))
+        && given.windows(2).all(|w| view.name(w[0]) < view.name(w[1]));
+    in_order.then(|| given.iter().map(|&i| view.name(i).to_string()).collect())
 }
 
 /// Two `complete` answers as one (the repositories' and the AUR's): in
