@@ -212,3 +212,48 @@ fn runtimes_omg_does_not_manage_go_to_mise_or_say_why_not() {
         "a clear error"
     );
 }
+
+/// Answers are written whole at the end: a full disk is still reported,
+/// and a reader that stops early (`| head`) still ends omg quietly.
+#[test]
+fn write_errors_are_reported_and_a_closed_pipe_is_not() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    for args in [
+        vec!["list"],
+        vec!["list", "--quiet"],
+        vec!["list", "--json"],
+        vec!["why", "--reverse", "base-omg"],
+        vec!["size"],
+        vec!["search", "omg"],
+    ] {
+        let run = env.omg(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.is_empty(), "{args:?}");
+        let full = env
+            .command(*OMG)
+            .args(&args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write the output"),
+            "{args:?}: {stderr}"
+        );
+        // A pipe whose reader has gone.
+        let mut child = env
+            .command(*OMG)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let closed = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&closed.stderr);
+        assert_eq!(closed.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -247,10 +247,11 @@ pub async fn files(session: &mut Session, args: &FilesArgs) -> Result<u8, Failur
         print_json(&listed)?;
         return Ok(EXIT_OK);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::Answer::new();
     for file in &listed.files {
         writeln!(out, "{file}")?;
     }
+    out.finish()?;
     Ok(EXIT_OK)
 }
 

@@ -110,7 +110,7 @@ pub async fn run_why(
     json: bool,
 ) -> Result<u8, Failure> {
     let graph = graph(session).await?;
-    let mut out = anstream::stdout().lock();
+    let mut out = output::Answer::new();
     if reverse {
         let tree = graph
             .reverse_tree(name)
@@ -119,6 +119,7 @@ pub async fn run_why(
             print_json(&tree)?;
         } else {
             draw(&tree, false, &mut out)?;
+            out.finish()?;
         }
         return Ok(EXIT_OK);
     }
@@ -140,6 +141,7 @@ pub async fn run_why(
                 "nothing installed needs it any more: an orphan (omg clean --orphans removes it)"
             )?;
         }
+        out.finish()?;
         return Ok(EXIT_OK);
     }
     let what = if why.explicit {
@@ -161,6 +163,7 @@ pub async fn run_why(
             why.chains.len() - SHOWN
         )?;
     }
+    out.finish()?;
     Ok(EXIT_OK)
 }
 
@@ -172,7 +175,7 @@ pub async fn run_size(
     json: bool,
 ) -> Result<u8, Failure> {
     let graph = graph(session).await?;
-    let mut out = anstream::stdout().lock();
+    let mut out = output::Answer::new();
     if let Some(name) = tree {
         let deps = graph
             .dependency_tree(name)
@@ -191,6 +194,7 @@ pub async fn run_size(
             if removal.packages.len() == 1 { "" } else { "s" },
             removal.packages.join(" ")
         )?;
+        out.finish()?;
         return Ok(EXIT_OK);
     }
     let mut nodes: Vec<_> = graph.nodes().iter().collect();
@@ -244,5 +248,6 @@ pub async fn run_size(
         graph.nodes().len(),
         output::human_size(total)
     )?;
+    out.finish()?;
     Ok(EXIT_OK)
 }

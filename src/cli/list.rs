@@ -71,11 +71,12 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
         return Ok(EXIT_OK);
     }
     let width = output::terminal_width();
-    let mut out = anstream::stdout().lock();
+    let mut out = output::Answer::new();
     if args.quiet {
         for p in &packages {
             writeln!(out, "{}", p.name)?;
         }
+        out.finish()?;
         return Ok(EXIT_OK);
     }
     if width.is_none() {
@@ -87,6 +88,7 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
                 _ => writeln!(out, "{} {}", p.name, p.version)?,
             }
         }
+        out.finish()?;
         return Ok(EXIT_OK);
     }
     let table = if filter == ListFilter::Upgradable {
@@ -141,5 +143,6 @@ pub async fn run(session: &mut Session, args: &ListArgs) -> Result<u8, Failure> 
         packages.len(),
         DIM.render_reset()
     )?;
+    out.finish()?;
     Ok(EXIT_OK)
 }

@@ -88,15 +88,55 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-impl Table {
-    /// Prints the table on standard output in one write: rendered in memory
-    /// with stdout's colour choice, where a line-buffered stdout would make
-    /// a system call of every row.
-    pub fn print_stdout(&self, width: Option<usize>) -> std::io::Result<()> {
+/// A command's whole answer for standard output, gathered in memory with
+/// stdout's colour choice and written by `finish` in one go, where stdout
+/// (line-buffered) makes a system call of every line. What is not
+/// finished is not written: an error on the way out says so instead.
+pub struct Answer(anstream::AutoStream<Vec<u8>>);
+
+impl Answer {
+    pub fn new() -> Answer {
         let choice = anstream::stdout().current_choice();
-        let mut rendered = anstream::AutoStream::new(Vec::with_capacity(16 * 1024), choice);
-        self.print(&mut rendered, width)?;
-        std::io::stdout().lock().write_all(&rendered.into_inner())
+        Answer(anstream::AutoStream::new(
+            Vec::with_capacity(16 << 10),
+            choice,
+        ))
+    }
+
+    /// Writes the answer on standard output.
+    pub fn finish(self) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&self.0.into_inner())?;
+        stdout.flush()
+    }
+}
+
+impl Default for Answer {
+    fn default() -> Answer {
+        Answer::new()
+    }
+}
+
+impl Write for Answer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Table {
+    /// Prints the table on standard output in one write (see `Answer`).
+    pub fn print_stdout(&self, width: Option<usize>) -> std::io::Result<()> {
+        let mut answer = Answer::new();
+        self.print(&mut answer, width)?;
+        answer.finish()
     }
 
     pub fn print(&self, out: &mut impl Write, width: Option<usize>) -> std::io::Result<()> {
