@@ -1,5 +1,6 @@
 //! Rendering for people: colours (off when piped or with `NO_COLOR`),
-//! aligned tables that fit the terminal, wrapped lists, sizes and times.
+//! aligned tables that fit the terminal, wrapped lists, sizes and times,
+//! and a long answer written in one go.
 
 use std::io::{IsTerminal, Write};
 
