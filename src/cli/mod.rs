@@ -469,15 +469,12 @@ async fn execute(cli: Cli) -> u8 {
 
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
-    use std::io::Write;
     // Rendered whole, then written in one go: line by line, a pretty
     // document of a thousand packages is tens of thousands of writes.
     let mut rendered = serde_json::to_vec_pretty(value)
         .map_err(|e| Failure::new(format!("cannot write JSON: {e}"), EXIT_FAILURE))?;
     rendered.push(b'\n');
-    let mut out = std::io::stdout().lock();
-    out.write_all(&rendered)?;
-    out.flush()?;
+    output::write_stdout(&rendered)?;
     Ok(())
 }
 

@@ -106,10 +106,16 @@ impl Answer {
 
     /// Writes the answer on standard output.
     pub fn finish(self) -> std::io::Result<()> {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&self.0.into_inner())?;
-        stdout.flush()
+        write_stdout(&self.0.into_inner())
     }
+}
+
+/// Writes `bytes` on standard output in one go (as far as the pipe takes
+/// them) and flushes it.
+pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()
 }
 
 impl Default for Answer {

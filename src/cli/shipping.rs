@@ -76,12 +76,11 @@ pub fn complete_request(prefix: &str) -> Option<RequestBody> {
 
 /// `names`, one per line, in one write.
 pub fn print_names(names: &[String]) -> Result<u8, Failure> {
-    let mut out = String::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+    let mut out = super::output::Answer::new();
     for name in names {
-        out.push_str(name);
-        out.push('\n');
+        writeln!(out, "{name}")?;
     }
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    out.finish()?;
     Ok(EXIT_OK)
 }
 
