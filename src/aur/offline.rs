@@ -34,6 +34,11 @@ pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(FILE)
 }
 
+/// Whether `meta` is an AUR index's (no other snapshot is taken for one).
+fn is_aur(meta: &IndexMeta) -> bool {
+    meta.backend_version == KIND
+}
+
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
 }
@@ -124,7 +129,6 @@ impl AurIndex {
     /// Maps the index file at `path`: None when there is none, the reason
     /// when it is damaged.
     pub fn open(path: &Path) -> Result<Option<AurIndex>, String> {
-        let is_aur = |meta: &IndexMeta| meta.backend_version == KIND;
         let index = match snapshot::map_with(path, false, is_aur) {
             Loaded::Fresh(index) => index,
             Loaded::Stale => return Ok(None),
@@ -138,13 +142,13 @@ impl AurIndex {
     }
 
     /// The index file at `path` read for its names alone
-    /// (`snapshot::map_names`: what a completion reads); None when there is
-    /// none or it is damaged.
-    pub fn open_names(path: &Path) -> Option<Index> {
-        let is_aur = |meta: &IndexMeta| meta.backend_version == KIND;
+    /// (`snapshot::map_names`: what a completion reads): None when there is
+    /// none, the reason when it is damaged.
+    pub fn open_names(path: &Path) -> Result<Option<Index>, String> {
         match snapshot::map_names(path, is_aur) {
-            Loaded::Fresh(index) => Some(index),
-            Loaded::Stale | Loaded::Damaged(_) => None,
+            Loaded::Fresh(index) => Ok(Some(index)),
+            Loaded::Stale => Ok(None),
+            Loaded::Damaged(why) => Err(format!("{}: {why}", path.display())),
         }
     }
 

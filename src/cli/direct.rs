@@ -79,12 +79,15 @@ pub fn answer(
         RequestBody::Complete { prefix } => {
             let prefix = rank::validate_query(prefix).ok()?;
             let names = rank::complete(&snapshot(true)?, prefix)?;
-            let aur_file = offline::path(&paths.data_dir);
-            if kind != BackendKind::Alpm || !config.aur.enabled || !aur_file.exists() {
-                return Some(ResponseBody::Names(names));
-            }
-            let aur = rank::complete(&AurIndex::open_names(&aur_file)?, prefix)?;
-            return Some(ResponseBody::Names(rank::merge_completions(names, aur)));
+            let aur = if kind == BackendKind::Alpm && config.aur.enabled {
+                AurIndex::open_names(&offline::path(&paths.data_dir)).ok()?
+            } else {
+                None
+            };
+            return Some(ResponseBody::Names(match aur {
+                Some(aur) => rank::merge_completions(names, rank::complete(&aur, prefix)?),
+                None => names,
+            }));
         }
         _ => return None,
     };
