@@ -72,8 +72,7 @@ impl Engine {
     /// `omg __complete PREFIX`: the names with the prefix, from the index
     /// and, on Arch, the AUR's index when there is one.
     pub(super) async fn complete(&self, prefix: &str) -> Result<ResponseBody, WireError> {
-        let prefix = rank::validate_query(prefix)
-            .map_err(|e| WireError::new(ErrorKind::InvalidRequest, e.to_string()))?;
+        let prefix = rank::validate_query(prefix).map_err(WireError::from)?;
         let current = self.index().await?;
         // A checked index is in name order: the answer is always there.
         let names = rank::complete(&current.index, prefix).unwrap_or_default();
