@@ -105,19 +105,24 @@ fn colour_follows_the_flag_and_the_terminal() {
     );
 }
 
-#[test]
-fn a_closed_pipe_ends_output_quietly() {
-    let root = AptRoot::new();
-    let env = Env::with_apt(&root);
+/// Runs `omg ARGS` writing into a pipe whose reader has already gone.
+fn into_closed_pipe(env: &Env, args: &[&str]) -> std::process::Output {
     let mut child = env
         .command(*OMG)
-        .args(["search", "--limit", "0", "omg"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let root = AptRoot::new();
+    let env = Env::with_apt(&root);
+    let out = into_closed_pipe(&env, &["search", "--limit", "0", "omg"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("error"), "{stderr}");
     assert_eq!(out.status.code(), Some(0));
@@ -243,15 +248,7 @@ fn write_errors_are_reported_and_a_closed_pipe_is_not() {
             "{args:?}: {stderr}"
         );
         // A pipe whose reader has gone.
-        let mut child = env
-            .command(*OMG)
-            .args(&args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let closed = child.wait_with_output().unwrap();
+        let closed = into_closed_pipe(&env, &args);
         let stderr = String::from_utf8_lossy(&closed.stderr);
         assert_eq!(closed.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
